@@ -1,0 +1,59 @@
+# The mentorship platform. `make run` starts everything locally; `make test` runs the whole suite.
+# Both install what is missing first: uv and the Python deps (uv.lock), the Kafka jars and the
+# FerretDB launcher (cached outside the repo in $(MENTORSHIP_CACHE), keyed by version).
+
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export MENTORSHIP_CACHE ?= $(HOME)/.cache/mentorship
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --frozen --no-sync
+ARGS ?=
+
+.PHONY: help install python-deps servers run test lint format docs bench clean stop status
+
+help:
+	@echo "make run     start Kafka, FerretDB and the four services (Ctrl-C stops all)"
+	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
+	@echo "make lint    ruff (lint + format check) and mypy --strict"
+	@echo "make docs    regenerate JSON Schema and AsyncAPI files from schemas/"
+	@echo "make status | stop   the local Kafka and FerretDB started by make run"
+
+install: python-deps servers
+
+python-deps:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+	@$(UV) sync --frozen --quiet
+
+servers: python-deps
+	@$(RUN) python deploy/local/localstack.py install
+
+run: install
+	@$(RUN) python deploy/local/run_platform.py
+
+test: install
+	$(RUN) pytest $(ARGS)
+
+lint: python-deps
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts
+
+format: python-deps
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+docs: python-deps
+	$(RUN) python scripts/generate_docs.py
+
+bench: install
+	$(RUN) python benchmarks/run.py
+
+status: python-deps
+	@$(RUN) python deploy/local/localstack.py status
+
+stop: python-deps
+	@$(RUN) python deploy/local/localstack.py stop
+
+clean:
+	rm -rf .local .pytest_cache .mypy_cache .ruff_cache

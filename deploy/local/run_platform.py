@@ -1,0 +1,95 @@
+"""`make run`: start local Kafka and FerretDB (unless already running), the four services, print
+where everything is and a development token, and stop it all cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import localstack
+from service_fleet import ServiceFleet
+from servicekit.auth import issue_dev_token
+from servicekit.kafka import ensure_topics
+
+REPO = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("MENTORSHIP_STATE_DIR", REPO / ".local"))
+
+
+def _dev_secret() -> str:
+    path = STATE / "dev-hs256-secret"
+    if not path.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def main() -> int:
+    started = time.monotonic()
+    kafka = localstack.KafkaServer(STATE / "kafka", port=int(os.environ.get("KAFKA_PORT", 9092)))
+    ferret = localstack.FerretDBServer(STATE / "ferretdb", port=int(os.environ.get("MONGO_PORT", 27017)))
+    owned = []
+    try:
+        for server in (kafka, ferret):
+            if not server.is_running():
+                server.start()
+                owned.append(server)
+    except (localstack.MissingTool, localstack.StartupError, localstack.InstallError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        for server in owned:
+            server.stop()
+        return 2
+    asyncio.run(ensure_topics(kafka.bootstrap_servers))
+
+    secret = _dev_secret()
+    fleet = ServiceFleet(
+        env={
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "MONGODB_URL": ferret.url,
+            "AUTH_ALLOW_DEV_HS256": "true",
+            "AUTH_DEV_HS256_SECRET": secret,
+        },
+        log_dir=STATE / "logs",
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        fleet.start()
+        elapsed = time.monotonic() - started
+        print(f"\nMentorship platform is up in {elapsed:.1f}s  (Kafka {kafka.bootstrap_servers}, MongoDB {ferret.url})\n")
+        for service in fleet.services.values():
+            print(f"  {service.name:<14} {service.url}   OpenAPI {service.url}/docs   "
+                  f"AsyncAPI {service.url}/docs/asyncapi")
+        employee = issue_dev_token(secret, sub="alice", org="demo", roles=["employee"])
+        admin = issue_dev_token(secret, sub="pat", org="demo", roles=["employee", "program_admin", "hr_admin"])
+        print(f"\n  logs: {fleet.log_dir}\n\nDevelopment tokens (org 'demo', valid 12 h):")
+        print(f"  employee alice:  export TOKEN={employee}")
+        print(f"  admin pat:       export ADMIN_TOKEN={admin}")
+        print('\nTry: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
+              "Ctrl-C stops everything.")
+        while not stop.is_set():
+            for service in fleet.services.values():
+                if service.process is not None and service.process.poll() is not None:
+                    print(f"{service.name} exited; log tail:\n{service.log_tail()}", file=sys.stderr)
+                    stop.set()
+            stop.wait(1.0)
+    except (RuntimeError, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nstopping services ...")
+        fleet.stop()
+        for server in reversed(owned):
+            print(f"stopping {type(server).__name__} ...")
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

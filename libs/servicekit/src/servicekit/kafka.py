@@ -1,0 +1,102 @@
+"""Kafka: the broker factory (idempotent producer, acks=all, tracing middleware), CloudEvents
+publishing, dead-letter publishing and explicit, idempotent topic creation."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from mentorship_schemas import CloudEvent
+from mentorship_schemas.topics import all_topic_names
+from opentelemetry import trace
+
+log = logging.getLogger(__name__)
+
+
+def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        # Idempotent producer with acks=all: a retried send never duplicates or reorders a record.
+        enable_idempotence=True,
+        acks="all",
+        # Topics are created explicitly (ensure_topics); a typo must not create a new topic.
+        allow_auto_create_topics=False,
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider())],
+        logger=logging.getLogger(f"{client_id}.kafka"),
+        log_level=logging.DEBUG,
+    )
+
+
+class CloudEventPublisher:
+    """Publishes CloudEvents in binary content mode: JSON value, `ce_*` headers, aggregate id key."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish(self, topic: str, event: CloudEvent, extra_headers: Mapping[str, str]) -> None:
+        headers = {**extra_headers, **event.kafka_headers()}
+        await self._broker.publish(
+            json.dumps(event.data, separators=(",", ":")).encode(),
+            topic,
+            key=event.key,
+            headers=headers,
+        )
+
+    async def dead_letter(
+        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        await self._broker.publish(value, topic, key=key, headers=headers)
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: list[tuple[str, int]] | None = None,
+    *,
+    replication_factor: int = 1,
+) -> list[str]:
+    """Create the platform's topics (default: every topic in the registry, with its DLQ).
+
+    Idempotent: existing topics are left alone. Returns the names that were created.
+    """
+    wanted = topics if topics is not None else all_topic_names()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="mentorship-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [(name, parts) for name, parts in wanted if name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [NewTopic(name, num_partitions=parts, replication_factor=replication_factor) for name, parts in missing]
+        )
+        created = []
+        for name, code, *_ in response.topic_errors:
+            if code == 0:
+                created.append(name)
+            elif code != TopicAlreadyExistsError.errno:
+                raise RuntimeError(f"could not create topic {name}: Kafka error code {code}")
+        log.info("created topics: %s", ", ".join(created))
+        return created
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    """`python -m servicekit.kafka [bootstrap]`: create every topic in the registry."""
+    import asyncio
+    import os
+    import sys
+
+    bootstrap = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    created = asyncio.run(ensure_topics(bootstrap))
+    print(f"topics created: {', '.join(created) or 'none (all existed)'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The embedded outbox and its relay.
+
+A state change and the events it causes are written in ONE single-document update: the pending
+events sit in the aggregate document's `outbox` array (and `outbox_pending` is set, so the relay
+finds them through an index). The relay publishes them in order with the idempotent producer and
+then removes them. No multi-document transaction is needed, which FerretDB does not have.
+
+Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
+every consumer downstream) continues the trace of the request that caused the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from mentorship_schemas import CloudEvent, Event
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from servicekit import metrics
+from servicekit.ids import new_id
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Document = dict[str, Any]
+PublishFn = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[None]]
+
+
+def outbox_entry(event: Event, *, source: str, time: datetime, event_id: str | None = None) -> Document:
+    """The outbox form of an event, carrying the current trace context.
+
+    Pass `event_id` derived from the cause (see `servicekit.ids.derived_id`) whenever the same
+    cause may be processed twice: the consumers downstream then drop the repeat by its id.
+    """
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {
+        "id": event_id or new_id(),
+        "type": event.ce_type(),
+        "source": source,
+        "subject": event.aggregate_id,
+        "time": time,
+        "topic": event.topic(),
+        "data": event.model_dump(mode="json"),
+        "trace": carrier,
+    }
+
+
+def with_outbox(update: Document, entries: list[Document]) -> Document:
+    """Merge pending events into an update document (`$set`, `$inc`, ... are kept)."""
+    merged = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$push", {})["outbox"] = {"$each": entries}
+    merged.setdefault("$set", {})["outbox_pending"] = True
+    return merged
+
+
+def new_document(document: Document, entries: list[Document]) -> Document:
+    """A document to insert together with its first pending events."""
+    return {**document, "outbox": entries, "outbox_pending": bool(entries)}
+
+
+async def ensure_outbox_index(collection: AsyncCollection[Document]) -> None:
+    await collection.create_index([("outbox_pending", ASCENDING)], name="outbox_pending")
+
+
+def cloud_event_of(entry: Document) -> CloudEvent:
+    return CloudEvent(
+        id=entry["id"],
+        source=entry["source"],
+        type=entry["type"],
+        subject=entry["subject"],
+        time=entry["time"],
+        data=entry["data"],
+    )
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries of the registered collections, then removes them.
+
+    Several replicas may run a relay: an entry can then be published twice (at-least-once), and
+    consumers drop the repeat by its `ce_id`. Entries of one document are published in order.
+    """
+
+    def __init__(
+        self,
+        collections: list[AsyncCollection[Document]],
+        publish: PublishFn,
+        *,
+        poll_seconds: float = 0.5,
+        batch_size: int = 100,
+    ) -> None:
+        self._collections = collections
+        self._publish = publish
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask for a pass now (called after a write that added events)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """One pass over every collection; returns how many events were published."""
+        published = 0
+        for collection in self._collections:
+            cursor = collection.find(
+                {"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size
+            )
+            async for document in cursor:
+                published += await self._relay_document(collection, document)
+        return published
+
+    async def _relay_document(self, collection: AsyncCollection[Document], document: Document) -> int:
+        entries: list[Document] = document.get("outbox") or []
+        for entry in entries:
+            parent = propagate.extract(entry.get("trace") or {})
+            with tracer.start_as_current_span(
+                f"outbox relay {entry['type']}", context=parent, kind=SpanKind.INTERNAL
+            ) as span:
+                span.set_attribute("messaging.message.id", entry["id"])
+                headers: dict[str, str] = {}
+                propagate.inject(headers)
+                await self._publish(entry["topic"], cloud_event_of(entry), headers)
+            metrics.EVENTS_PUBLISHED.labels(type=entry["type"]).inc()
+        if entries:
+            # $pullAll removes exactly the entries we published; ones added meanwhile stay.
+            await collection.update_one({"_id": document["_id"]}, {"$pullAll": {"outbox": entries}})
+        # Cleared only if nothing was added since: a concurrent write sets it again anyway.
+        await collection.update_one(
+            {"_id": document["_id"], "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
+        )
+        return len(entries)
+
+    async def run(self) -> None:
+        """Relay until cancelled; a failing pass is logged and retried after the poll interval."""
+        while True:
+            self._wake.clear()
+            try:
+                while await self.run_once() >= self._batch_size:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                metrics.OUTBOX_FAILURES.inc()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            except TimeoutError:
+                pass

@@ -1,0 +1,230 @@
+"""A service's runtime: the shared plumbing wired once (Mongo, broker, consumer, outbox relay,
+sweeps, telemetry) and the FastAPI app whose plain lifespan starts and stops it.
+
+A service builds a `ServiceRuntime`, registers its collections, handlers and sweeps, and calls
+`create_app` with its routers. Building is free of I/O, so docs generation can build every service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from mentorship_schemas import Event
+from mentorship_schemas.topics import all_topic_names
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from servicekit import metrics
+from servicekit.asyncapi import asyncapi_document
+from servicekit.auth import Authenticator
+from servicekit.clock import Clock, SystemClock
+from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
+from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics
+from servicekit.mongo import create_mongo_client, ping
+from servicekit.outbox import OutboxRelay, ensure_outbox_index, outbox_entry
+from servicekit.problems import install_problem_handlers
+from servicekit.settings import ServiceSettings
+from servicekit.telemetry import setup_telemetry
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+Document = dict[str, Any]
+Sweep = Callable[[datetime], Awaitable[int]]
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        publishes: Sequence[type[Event]],
+        clock: Clock | None = None,
+    ) -> None:
+        setup_telemetry(settings.service_name)  # before the broker: its middleware reads the provider
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.publishes = list(publishes)
+        self.source = f"/mentorship/{settings.service_name}"
+        self.mongo = create_mongo_client(settings.mongodb_url, app_name=settings.service_name)
+        self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
+        self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
+        self.publisher = CloudEventPublisher(self.broker)
+        self.consumer = EventConsumer(
+            group_id=settings.consumer_group,
+            ledger=self.db["processed_events"],
+            dead_letter=self.publisher.dead_letter,
+            retry=RetryPolicy(
+                settings.consumer_max_attempts,
+                settings.consumer_backoff_seconds,
+                settings.consumer_backoff_max_seconds,
+            ),
+        )
+        self._outbox_collections: list[AsyncCollection[Document]] = []
+        self.relay = OutboxRelay(
+            self._outbox_collections,
+            self.publisher.publish,
+            poll_seconds=settings.outbox_poll_seconds,
+            batch_size=settings.outbox_batch_size,
+        )
+        self._startup: list[Callable[[], Awaitable[None]]] = []
+        self._sweeps: list[tuple[str, float, Sweep]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.authenticator = Authenticator(settings)
+
+    # ------------------------------------------------------------------ registration
+
+    def outbox_collection(self, name: str) -> AsyncCollection[Document]:
+        """A collection whose documents carry an outbox the relay drains."""
+        collection = self.db[name]
+        self._outbox_collections.append(collection)
+        return collection
+
+    def on_startup(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run at start, before consuming (index creation, for example)."""
+        self._startup.append(hook)
+
+    def sweep(self, name: str, every_seconds: float, run: Sweep) -> None:
+        """A time-driven sweep: `run(now)` is called every `every_seconds` with the clock's time."""
+        self._sweeps.append((name, every_seconds, run))
+
+    def entry(self, event: Event, *, event_id: str | None = None) -> Document:
+        """The outbox entry for `event`, stamped with this service as source and the clock's time."""
+        return outbox_entry(event, source=self.source, time=self.clock.now(), event_id=event_id)
+
+    def events_written(self) -> None:
+        """Tell the relay a write added events, so it publishes now instead of at its next poll."""
+        self.relay.wake()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names())
+        await ensure_ledger_index(self.db["processed_events"])
+        for collection in self._outbox_collections:
+            await ensure_outbox_index(collection)
+        for hook in self._startup:
+            await hook()
+        self.consumer.bind(self.broker)
+        await self.broker.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for name, every, run in self._sweeps:
+            self._tasks.append(asyncio.create_task(self._run_sweep(name, every, run), name=name))
+        log.info("%s started", self.settings.service_name)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.broker.stop()
+        await self.mongo.close()
+
+    async def _run_sweep(self, name: str, every: float, run: Sweep) -> None:
+        while True:
+            try:
+                with tracer.start_as_current_span(f"sweep {name}") as span:
+                    emitted = await run(self.clock.now())
+                    span.set_attribute("mentorship.sweep.emitted", emitted)
+                if emitted:
+                    metrics.SWEEP_EMITTED.labels(sweep=name).inc(emitted)
+                    self.events_written()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sweep %s failed; retrying next round", name)
+            await asyncio.sleep(every)
+
+    async def ready(self) -> dict[str, bool]:
+        kafka_ok = False
+        with contextlib.suppress(Exception):
+            kafka_ok = bool(await self.broker.ping(timeout=2.0))
+        return {"kafka": kafka_ok, "mongodb": await ping(self.mongo)}
+
+    # ------------------------------------------------------------------ HTTP
+
+    def asyncapi(self) -> dict[str, Any]:
+        return asyncapi_document(
+            self.settings.service_name,
+            publishes=self.publishes,
+            consumes=self.consumer.consumed_events,
+            group_id=self.settings.consumer_group,
+        )
+
+    def create_app(self, *, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
+        runtime = self
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            await runtime.start()
+            try:
+                yield
+            finally:
+                await runtime.stop()
+
+        app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+        app.state.runtime = self
+        app.state.authenticator = self.authenticator
+        install_problem_handlers(app)
+        app.include_router(_operations_router())
+        for router in routers:
+            app.include_router(router)
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=trace.get_tracer_provider(), excluded_urls="health,ready,metrics"
+        )
+        return app
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", summary="Liveness: the process answers")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready", summary="Readiness: Kafka and MongoDB are reachable")
+    async def ready(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.ready()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/docs/asyncapi.json", summary="This service's AsyncAPI 3.0 document")
+    async def asyncapi_json(request: Request) -> dict[str, Any]:
+        document: dict[str, Any] = request.app.state.runtime.asyncapi()
+        return document
+
+    @router.get("/docs/asyncapi", include_in_schema=False)
+    async def asyncapi_html(request: Request) -> HTMLResponse:
+        return HTMLResponse(_ASYNCAPI_HTML)
+
+    return router
+
+
+# The AsyncAPI web component renders /docs/asyncapi.json in the reader's browser.
+_ASYNCAPI_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>AsyncAPI</title>
+<link rel="stylesheet" href="https://unpkg.com/@asyncapi/react-component@1.4.10/styles/default.min.css">
+</head><body><div id="asyncapi"></div>
+<script src="https://unpkg.com/@asyncapi/react-component@1.4.10/browser/standalone/index.js"></script>
+<script>
+fetch("asyncapi.json").then(r => r.json()).then(schema =>
+  AsyncApiStandalone.render({schema, config: {show: {sidebar: true}}}, document.getElementById("asyncapi")));
+</script>
+<noscript>The raw document is at <a href="asyncapi.json">asyncapi.json</a>.</noscript>
+</body></html>"""

@@ -1,0 +1,47 @@
+"""Settings every service shares, read from the environment with defaults that suit `make run`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Subclass per service with `env_prefix` left empty: the names below are shared on purpose so
+    one environment (local stack, CI, k8s ConfigMap) configures all four services."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "service"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    # Each service owns the database <prefix><service_name>; tests use their own prefix.
+    mongodb_database_prefix: str = "mentorship_"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    # Outbox relay: how often it looks for pending events when not woken up by a write.
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+
+    # Consumers: transient failures are retried in place this many times with exponential
+    # backoff before the record goes to the dead-letter topic.
+    consumer_max_attempts: int = Field(default=5, ge=1, le=50)
+    consumer_backoff_seconds: float = Field(default=0.2, gt=0)
+    consumer_backoff_max_seconds: float = Field(default=5.0, gt=0)
+
+    # Portal authentication (see servicekit.auth). RS256 in production; HS256 only in development.
+    auth_audience: str = "mentorship-platform"
+    auth_issuer: str | None = None
+    auth_public_key_file: str | None = None
+    auth_jwks_file: str | None = None
+    auth_dev_hs256_secret: str | None = None
+    auth_allow_dev_hs256: bool = False
+
+    @property
+    def database_name(self) -> str:
+        return f"{self.mongodb_database_prefix}{self.service_name}"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"mentorship.{self.service_name}"

@@ -1,0 +1,58 @@
+"""OpenTelemetry set-up from the standard `OTEL_*` variables.
+
+Spans come from FastAPI (requests), PyMongo (commands) and FastStream's Kafka middleware (publish
+and process, with W3C trace context in the record headers), plus the outbox relay and sweeps.
+Export is OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is
+set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `console` prints spans; otherwise nothing is exported.
+"""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+_configured: TracerProvider | None = None
+
+
+def _exporter() -> SpanExporter | None:
+    choice = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    endpoint_set = bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    if choice == "none" or (not choice and not endpoint_set):
+        return None
+    if choice == "console":
+        return ConsoleSpanExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def setup_telemetry(service_name: str) -> TracerProvider:
+    """Install the global tracer provider once per process; later calls return it."""
+    global _configured
+    if _configured is not None:
+        return _configured
+    resource = Resource.create(
+        {"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
+         "service.namespace": "mentorship"}
+    )
+    provider = TracerProvider(resource=resource)
+    exporter = _exporter()
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    PymongoInstrumentor().instrument(tracer_provider=provider)
+    _configured = provider
+    return provider
+
+
+def shutdown_telemetry() -> None:
+    if _configured is not None:
+        _configured.shutdown()

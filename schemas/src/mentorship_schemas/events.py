@@ -1,0 +1,169 @@
+"""Event types, one class each. A class's `ce_type` is `mentorship.<stream>.<Name>.v<N>`.
+
+Rules every type keeps (tests/contract enforces them): `org_id` (tenant) and the aggregate's
+`version` counter are present; the aggregate id field named by `aggregate_field` is the record key
+and `ce_subject`; events carry ids and what consumers need, never whole profiles, free-text notes
+or inclusion data. Consumers ignore fields they do not know, so adding an optional field is safe;
+removing or retyping one, or tightening a constraint, needs a new `.v2` type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from mentorship_schemas.envelope import ce_type_of
+from mentorship_schemas.topics import TOPICS, Stream
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+
+
+class Event(BaseModel):
+    """Base of every integration event."""
+
+    # Unknown fields are ignored (not rejected) so producers can add optional fields safely.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stream: ClassVar[Stream]
+    schema_version: ClassVar[int] = 1
+    aggregate_field: ClassVar[str]
+
+    org_id: Id = Field(description="The tenant (company) this event belongs to.")
+    version: int = Field(ge=1, description="The aggregate's version after this change.")
+
+    @classmethod
+    def ce_type(cls) -> str:
+        return ce_type_of(cls.stream.value, cls.__name__, cls.schema_version)
+
+    @classmethod
+    def topic(cls) -> str:
+        return TOPICS[cls.stream].name
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(getattr(self, self.aggregate_field))
+
+
+class PersonRole(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+
+
+# ---------------------------------------------------------------- profiles
+
+
+class ProfileRegistered(Event):
+    """A person joined the program. Carries what matching and notifications need to act."""
+
+    stream = Stream.PROFILES
+    aggregate_field = "person_id"
+
+    person_id: Id
+    roles: list[PersonRole] = Field(min_length=1)
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320, description="Work email, for notifications.")
+    timezone: str = Field(default="UTC", description="IANA timezone name.")
+    department: str | None = None
+    skills_offered: list[str] = Field(default_factory=list)
+    skills_wanted: list[str] = Field(default_factory=list)
+
+
+class MentorAvailable(Event):
+    """A mentor is accepting and below capacity (emitted on the transition only)."""
+
+    stream = Stream.PROFILES
+    aggregate_field = "person_id"
+
+    person_id: Id
+    capacity: int = Field(ge=0, le=20)
+    active_mentees: int = Field(ge=0)
+
+
+class MentorUnavailable(Event):
+    """A mentor paused or reached capacity (emitted on the transition only)."""
+
+    stream = Stream.PROFILES
+    aggregate_field = "person_id"
+
+    person_id: Id
+    reason: str = Field(description="at_capacity | paused | left")
+
+
+# ---------------------------------------------------------------- matching
+
+
+class PairCreated(Event):
+    """A mentee and a mentor now form a pair."""
+
+    stream = Stream.MATCHING
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    program_id: Id
+    mentor_id: Id
+    mentee_id: Id
+    score: float = Field(ge=0, le=1, description="Compatibility score in [0, 1].")
+    reasons: list[str] = Field(default_factory=list, description="Why this match, in words.")
+
+
+# ---------------------------------------------------------------- sessions
+
+
+class SessionScheduled(Event):
+    stream = Stream.SESSIONS
+    aggregate_field = "session_id"
+
+    session_id: Id
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class SessionMissed(Event):
+    """A scheduled session was not held by its end plus the grace period, nor cancelled."""
+
+    stream = Stream.SESSIONS
+    aggregate_field = "session_id"
+
+    session_id: Id
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    starts_at: AwareDatetime
+    missed_in_a_row: int = Field(ge=1)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+class NotificationChannel(StrEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class NotificationSent(Event):
+    stream = Stream.NOTIFICATIONS
+    aggregate_field = "notification_id"
+
+    notification_id: Id
+    recipient_id: Id
+    kind: str = Field(min_length=1, max_length=64)
+    channel: NotificationChannel
+    cause_event_id: str = Field(min_length=1, max_length=200)
+    sent_at: datetime
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    ProfileRegistered,
+    MentorAvailable,
+    MentorUnavailable,
+    PairCreated,
+    SessionScheduled,
+    SessionMissed,
+    NotificationSent,
+)
+EVENTS_BY_TYPE: dict[str, type[Event]] = {event.ce_type(): event for event in ALL_EVENTS}

@@ -1,0 +1,1 @@
+"""Matching: turns waiting mentees and available mentors into pairs."""

@@ -1,0 +1,32 @@
+"""Wiring for the matching service: settings, runtime, handlers and the HTTP app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from mentorship_schemas import PairCreated
+from servicekit.clock import Clock
+from servicekit.runtime import ServiceRuntime
+from servicekit.settings import ServiceSettings
+
+from matching import api, handlers, store
+
+
+class MatchingSettings(ServiceSettings):
+    service_name: str = "matching"
+    http_port: int = 8002
+
+
+def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    runtime = ServiceRuntime(settings or MatchingSettings(), publishes=[PairCreated], clock=clock)
+    candidates = runtime.outbox_collection("candidates")
+    runtime.on_startup(lambda: store.create_indexes(candidates))
+    handlers.register(runtime)
+    return runtime
+
+
+def create_app(settings: MatchingSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    return build_runtime(settings, clock).create_app(
+        title="Mentorship matching",
+        description="Programs, candidates and pairs.",
+        routers=[api.router],
+    )

@@ -1,0 +1,1 @@
+"""Notifications: turns events into messages for the right people, once each."""

@@ -1,0 +1,1 @@
+"""Sessions: the relationship's meetings, and the signals when they stop happening."""

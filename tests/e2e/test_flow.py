@@ -1,0 +1,202 @@
+"""End to end: the four services as real processes on real Kafka and FerretDB, driven over HTTP.
+
+Registration -> ProfileRegistered / MentorAvailable -> PairCreated -> first session scheduled ->
+it passes unattended -> SessionMissed -> in-app notifications for both people; and one trace from
+the registration request to the notification.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+from servicekit.auth import issue_dev_token
+from service_fleet import ServiceFleet
+
+from tests.conftest import Infra
+from tests.otlp_receiver import OtlpReceiver
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+SECRET = "end-to-end-development-secret-0123456789"
+
+
+@dataclass
+class Platform:
+    fleet: ServiceFleet
+    traces: OtlpReceiver
+    database_prefix: str
+
+    def url(self, service: str) -> str:
+        return self.fleet.services[service].url
+
+
+@pytest.fixture(scope="module")
+def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    prefix = f"e2e_{uuid.uuid4().hex[:6]}_"
+    with OtlpReceiver() as traces:
+        fleet = ServiceFleet(
+            env={
+                "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+                "MONGODB_URL": infra.mongodb_url,
+                "MONGODB_DATABASE_PREFIX": prefix,
+                "AUTH_ALLOW_DEV_HS256": "true",
+                "AUTH_DEV_HS256_SECRET": SECRET,
+                # Seconds instead of days, so a session can pass unattended during the test.
+                "FIRST_SESSION_AFTER_SECONDS": "1",
+                "SESSION_DURATION_SECONDS": "1",
+                "MISSED_GRACE_SECONDS": "1",
+                "MISSED_SWEEP_EVERY_SECONDS": "0.5",
+                "OUTBOX_POLL_SECONDS": "0.2",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
+                "OTEL_BSP_SCHEDULE_DELAY": "200",
+            },
+            log_dir=tmp_path_factory.mktemp("service-logs"),
+            ports={name: _free_port() for name in ("profiles", "matching", "sessions", "notifications")},
+        )
+        try:
+            fleet.start()
+            yield Platform(fleet, traces, prefix)
+        finally:
+            fleet.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _auth(org: str, person: str, *roles: str) -> dict[str, str]:
+    token = issue_dev_token(SECRET, sub=person, org=org, roles=list(roles or ["employee"]))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _new_org() -> str:
+    return f"org-{uuid.uuid4().hex[:8]}"
+
+
+async def _notification_kinds(http: httpx.AsyncClient, platform: Platform, org: str, person: str) -> set[str]:
+    response = await http.get(f"{platform.url('notifications')}/notifications",
+                              params={"recipient": person}, headers=_auth(org, person))
+    assert response.status_code == 200, response.text
+    return {item["kind"] for item in response.json()["items"]}
+
+
+async def test_registered_pair_is_matched_and_both_are_notified_of_pairing_and_missed_session(
+    platform: Platform,
+) -> None:
+    org = _new_org()
+    async with httpx.AsyncClient(timeout=10) as http:
+        mentor = await http.post(f"{platform.url('profiles')}/profiles", headers=_auth(org, "grace"), json={
+            "display_name": "Grace Hopper", "email": "grace@example.com", "roles": ["mentor"],
+            "timezone": "America/New_York", "department": "engineering",
+            "skills_offered": ["python", "leadership"], "mentor_capacity": 2,
+        })
+        assert mentor.status_code == 201, mentor.text
+        assert mentor.json()["availability"] == "available"
+        mentee = await http.post(f"{platform.url('profiles')}/profiles", headers=_auth(org, "ada"), json={
+            "display_name": "Ada Lovelace", "email": "ada@example.com", "roles": ["mentee"],
+            "timezone": "Europe/London", "department": "research", "skills_wanted": ["python"],
+        })
+        assert mentee.status_code == 201, mentee.text
+
+        for person in ("ada", "grace"):
+            kinds = await eventually(
+                lambda person=person: _has_both(http, platform, org, person),
+                timeout=60, interval=0.3, what=f"{person}'s pair_created and session_missed notifications",
+            )
+            assert kinds >= {"pair_created", "session_missed"}
+
+        pairs = (await http.get(f"{platform.url('matching')}/pairs", headers=_auth(org, "ada"))).json()
+        assert [(p["mentee_id"], p["mentor_id"]) for p in pairs] == [("ada", "grace")]
+        assert "offers python" in pairs[0]["reasons"]
+        sessions = await http.get(f"{platform.url('sessions')}/pairs/{pairs[0]['pair_id']}/sessions",
+                                  headers=_auth(org, "grace"))
+        assert [s["status"] for s in sessions.json()] == ["missed"]
+
+        feed = (await http.get(f"{platform.url('notifications')}/notifications", params={"recipient": "ada"},
+                               headers=_auth(org, "ada"))).json()
+        pairing = next(n for n in feed["items"] if n["kind"] == "pair_created")
+        assert "Grace Hopper" in pairing["title"]
+        assert feed["unread"] == len(feed["items"]) == 2, "exactly one notification per cause and kind"
+
+
+async def _has_both(http: httpx.AsyncClient, platform: Platform, org: str, person: str) -> set[str] | None:
+    kinds = await _notification_kinds(http, platform, org, person)
+    return kinds if {"pair_created", "session_missed"} <= kinds else None
+
+
+async def test_one_trace_follows_the_registration_to_the_notification(platform: Platform) -> None:
+    org = _new_org()
+    async with httpx.AsyncClient(timeout=10) as http:
+        for person, roles, extra in (("linus", ["mentor"], {"mentor_capacity": 1}), ("margaret", ["mentee"], {})):
+            response = await http.post(f"{platform.url('profiles')}/profiles", headers=_auth(org, person), json={
+                "display_name": person.title(), "email": f"{person}@example.com", "roles": roles, **extra,
+            })
+            assert response.status_code == 201, response.text
+        await eventually(lambda: _notification_kinds(http, platform, org, "margaret"), timeout=60,
+                         what="margaret's first notification")
+
+    def full_trace() -> set[str] | None:
+        spans = platform.traces.snapshot()
+        registrations = {s.trace_id for s in spans if s.service == "profiles" and s.name.startswith("POST /profiles")}
+        for trace_id in registrations:
+            services = {s.service for s in spans if s.trace_id == trace_id}
+            if services >= {"profiles", "matching", "sessions", "notifications"}:
+                return services
+        return None
+
+    services = await eventually(full_trace, timeout=30, interval=0.3,
+                                what="a registration trace reaching all four services")
+    assert "notifications" in services
+
+
+async def test_invalid_registration_is_a_problem_and_writes_nothing(
+    platform: Platform, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    org = _new_org()
+    people = mongo[f"{platform.database_prefix}profiles"]["people"]
+    url = f"{platform.url('profiles')}/profiles"
+    valid: dict[str, Any] = {"display_name": "Bad Input", "email": "bad@example.com", "roles": ["mentor"]}
+    async with httpx.AsyncClient(timeout=10) as http:
+        cases = [
+            ({**valid, "email": "not-an-email"}, 422, "email"),
+            ({**valid, "mentor_capacity": 21}, 422, "mentor_capacity"),
+            ({**valid, "timezone": "Mars/Olympus"}, 422, "timezone"),
+            ({**valid, "roles": ["overlord"]}, 422, "roles"),
+            ({**valid, "display_name": "x" * 201}, 422, "display_name"),
+            ({**valid, "unexpected": 1}, 422, "unexpected"),
+        ]
+        for body, status, field in cases:
+            response = await http.post(url, headers=_auth(org, "bad"), json=body)
+            assert response.status_code == status, (body, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            problem = response.json()
+            assert problem["status"] == status
+            assert field in {e["field"] for e in problem["errors"]}, problem
+
+        unauthenticated = await http.post(url, json=valid)
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["content-type"] == "application/problem+json"
+        forbidden = await http.post(url, headers=_auth(org, "bad"), json={**valid, "person_id": "someone-else"})
+        assert forbidden.status_code == 403
+
+        assert await people.count_documents({"org_id": org}) == 0, "a rejected request wrote something"
+
+        created = await http.post(url, headers=_auth(org, "bad"), json=valid)
+        assert created.status_code == 201
+        duplicate_email = await http.post(url, headers=_auth(org, "other"), json=valid)
+        assert duplicate_email.status_code == 409
+        assert duplicate_email.json()["field"] == "email"
+        assert await people.count_documents({"org_id": org}) == 1
+        other_org = await http.get(f"{url}/bad", headers=_auth(_new_org(), "bad", "hr_admin"))
+        assert other_org.status_code == 404

@@ -1,0 +1,177 @@
+"""The idempotent consumer, retries and the dead-letter topic, against real Kafka and FerretDB."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from mentorship_schemas import CloudEvent, PairCreated, dlq_topic
+from pymongo import AsyncMongoClient
+from servicekit.consumer import EventConsumer, PermanentError, RetryPolicy
+from servicekit.kafka import CloudEventPublisher, create_broker
+
+from tests.conftest import Infra
+from tests.kafka_records import read_topic
+from tests.waiting import eventually
+
+TOPIC = PairCreated.topic()
+
+
+def _pair(org: str, pair_id: str, score: float = 0.5) -> PairCreated:
+    return PairCreated(org_id=org, version=1, pair_id=pair_id, program_id="open",
+                       mentor_id="mentor", mentee_id="mentee", score=score)
+
+
+def _envelope(event: PairCreated, event_id: str | None = None) -> CloudEvent:
+    return CloudEvent(id=event_id or str(uuid.uuid4()), source="/mentorship/test", type=event.ce_type(),
+                      subject=event.aggregate_id, time=datetime.now(UTC), data=event.model_dump(mode="json"))
+
+
+@pytest.fixture
+async def broker(infra: Infra, mongo: AsyncMongoClient[dict[str, Any]]) -> AsyncIterator[KafkaBroker]:
+    # Depends on `mongo` so the broker stops (and its handlers finish) before the client closes.
+    broker = create_broker(infra.kafka_bootstrap_servers, client_id="test-consumer")
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+def ledger(mongo: AsyncMongoClient[dict[str, Any]]) -> Any:
+    return mongo[f"test_consumer_{uuid.uuid4().hex[:8]}"]["processed_events"]
+
+
+async def test_redelivered_event_changes_nothing(infra: Infra, broker: KafkaBroker, ledger: Any) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    publisher = CloudEventPublisher(broker)
+    seen: list[str] = []
+    consumer = EventConsumer(group_id=f"test-{org}", ledger=ledger, dead_letter=publisher.dead_letter)
+
+    @consumer.on(PairCreated)
+    async def remember(event: PairCreated, envelope: CloudEvent) -> None:
+        if event.org_id == org:
+            seen.append(event.pair_id)
+
+    consumer.bind(broker)
+    await broker.start()
+    repeated = _envelope(_pair(org, "pair-1"))
+    await publisher.publish(TOPIC, repeated, {})
+    await publisher.publish(TOPIC, repeated, {})  # the same ce_id again: a redelivery
+    await publisher.publish(TOPIC, _envelope(_pair(org, "pair-2")), {})
+    await eventually(lambda: "pair-2" in seen, what="the event after the repeat")
+    assert seen == ["pair-1", "pair-2"]
+    assert await ledger.count_documents({"_id": repeated.id}) == 1
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_malformed_and_schema_invalid_records_go_to_the_dlq_and_the_next_is_processed(
+    infra: Infra, broker: KafkaBroker, ledger: Any
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    group = f"test-dlq-{org}"
+    publisher = CloudEventPublisher(broker)
+    handled: list[str] = []
+    consumer = EventConsumer(group_id=group, ledger=ledger, dead_letter=publisher.dead_letter)
+
+    @consumer.on(PairCreated)
+    async def remember(event: PairCreated, envelope: CloudEvent) -> None:
+        if event.org_id == org:
+            handled.append(event.pair_id)
+
+    consumer.bind(broker)
+    await broker.start()
+
+    good = _envelope(_pair(org, "pair-good"))
+    not_json_id, invalid_id = str(uuid.uuid4()), str(uuid.uuid4())
+    headers = {**good.kafka_headers(), "x-origin": "test"}
+    await broker.publish(b"{not json", TOPIC, key=b"pair-bad", headers={**headers, "ce_id": not_json_id})
+    invalid = {**good.data, "pair_id": "pair-invalid", "score": 7}  # score must be within [0, 1]
+    await broker.publish(json.dumps(invalid).encode(), TOPIC, key=b"pair-invalid",
+                         headers={**headers, "ce_id": invalid_id, "ce_subject": "pair-invalid"})
+    await publisher.publish(TOPIC, good, {})
+
+    await eventually(lambda: handled == ["pair-good"], what="the good record after two poison ones")
+    dead = await read_topic(
+        infra.kafka_bootstrap_servers, dlq_topic(TOPIC),
+        until=lambda rs: {not_json_id, invalid_id} <= {r.headers.get("ce_id") for r in rs},
+    )
+    by_id = {r.headers["ce_id"]: r for r in dead if r.headers.get("dlq_consumer_group") == group}
+    assert "not JSON" in by_id[not_json_id].headers["dlq_error"]
+    assert by_id[not_json_id].value == b"{not json"
+    assert "score" in by_id[invalid_id].headers["dlq_error"]
+    for record in by_id.values():
+        assert record.headers["dlq_original_topic"] == TOPIC
+        assert record.headers["ce_type"] == "mentorship.matching.PairCreated.v1"
+        assert record.headers["x-origin"] == "test", "original headers travel with the dead letter"
+        assert record.headers["dlq_attempts"] == "1"
+    assert await ledger.count_documents({"_id": {"$in": [not_json_id, invalid_id]}}) == 0
+
+
+async def test_transient_failure_is_retried_then_succeeds(broker: KafkaBroker, ledger: Any) -> None:
+    await broker.start()
+    publisher = CloudEventPublisher(broker)
+    consumer = EventConsumer(group_id="test-retry", ledger=ledger, dead_letter=publisher.dead_letter,
+                             retry=RetryPolicy(max_attempts=3, backoff_seconds=0.01))
+    attempts: list[int] = []
+
+    @consumer.on(PairCreated)
+    async def flaky(event: PairCreated, envelope: CloudEvent) -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConnectionError("store briefly unreachable")
+
+    envelope = _envelope(_pair("org-retry", "pair-flaky"))
+    outcome = await consumer.handle_record(
+        topic=TOPIC, value=json.dumps(envelope.data).encode(), key=envelope.key, headers=envelope.kafka_headers()
+    )
+    assert outcome == "processed"
+    assert len(attempts) == 3
+    assert await ledger.count_documents({"_id": envelope.id}) == 1
+
+
+@pytest.mark.parametrize(("failure", "expected_attempts"), [(RuntimeError("bug"), "3"), (PermanentError("never"), "1")])
+async def test_failing_handler_dead_letters_after_bounded_attempts(
+    infra: Infra, broker: KafkaBroker, ledger: Any, failure: Exception, expected_attempts: str
+) -> None:
+    await broker.start()
+    publisher = CloudEventPublisher(broker)
+    group = f"test-giveup-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(group_id=group, ledger=ledger, dead_letter=publisher.dead_letter,
+                             retry=RetryPolicy(max_attempts=3, backoff_seconds=0.01))
+
+    @consumer.on(PairCreated)
+    async def broken(event: PairCreated, envelope: CloudEvent) -> None:
+        raise failure
+
+    envelope = _envelope(_pair("org-giveup", "pair-broken"))
+    outcome = await consumer.handle_record(
+        topic=TOPIC, value=json.dumps(envelope.data).encode(), key=envelope.key, headers=envelope.kafka_headers()
+    )
+    assert outcome == "dead_lettered"
+    dead = await read_topic(
+        infra.kafka_bootstrap_servers, dlq_topic(TOPIC),
+        until=lambda rs: any(r.headers.get("ce_id") == envelope.id for r in rs),
+    )
+    record = next(r for r in dead if r.headers.get("ce_id") == envelope.id)
+    assert record.headers["dlq_consumer_group"] == group
+    assert record.headers["dlq_attempts"] == expected_attempts
+    assert record.headers["dlq_error"] == str(failure)
+    assert await ledger.count_documents({"_id": envelope.id}) == 0
+
+
+async def test_unknown_event_type_is_ignored_not_dead_lettered(broker: KafkaBroker, ledger: Any) -> None:
+    publisher = CloudEventPublisher(broker)
+    consumer = EventConsumer(group_id="test-unknown", ledger=ledger, dead_letter=publisher.dead_letter)
+    consumer.add(PairCreated, lambda e, env: _async(None))
+    outcome = await consumer.handle_record(
+        topic=TOPIC, value=b"{}", key=b"k",
+        headers={"ce_type": "mentorship.matching.SomethingNewer.v1", "ce_id": "x"},
+    )
+    assert outcome == "ignored"

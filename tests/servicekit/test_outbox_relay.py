@@ -1,0 +1,171 @@
+"""The outbox relay against real Kafka and a real MongoDB-protocol server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from mentorship_schemas import CloudEvent, MentorAvailable
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from servicekit.consumer import EventConsumer
+from servicekit.kafka import CloudEventPublisher, create_broker
+from servicekit.outbox import OutboxRelay, ensure_outbox_index, new_document, outbox_entry, with_outbox
+
+from tests.conftest import Infra
+from tests.kafka_records import read_topic
+
+TOPIC = MentorAvailable.topic()
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+@pytest.fixture
+async def publisher(infra: Infra) -> AsyncIterator[CloudEventPublisher]:
+    broker: KafkaBroker = create_broker(infra.kafka_bootstrap_servers, client_id="test-outbox")
+    await broker.start()
+    try:
+        yield CloudEventPublisher(broker)
+    finally:
+        await broker.stop()
+
+
+@pytest.fixture
+async def aggregates(mongo: AsyncMongoClient[dict[str, Any]]) -> AsyncCollection[dict[str, Any]]:
+    collection = mongo[f"test_outbox_{uuid.uuid4().hex[:8]}"]["aggregates"]
+    await ensure_outbox_index(collection)
+    return collection
+
+
+def _entries(org: str, person: str, count: int) -> list[dict[str, Any]]:
+    return [
+        outbox_entry(
+            MentorAvailable(org_id=org, version=v, person_id=person, capacity=3, active_mentees=0),
+            source="/mentorship/test", time=datetime.now(UTC),
+        )
+        for v in range(1, count + 1)
+    ]
+
+
+async def test_relay_publishes_exactly_what_was_written_in_order(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    entries = _entries(org, "mentor-1", 3)
+    await aggregates.insert_one(new_document({"_id": "mentor-1", "version": 1}, entries[:1]))
+    await aggregates.update_one({"_id": "mentor-1"}, with_outbox({"$set": {"version": 3}}, entries[1:]))
+
+    relay = OutboxRelay([aggregates], publisher.publish)
+    assert await relay.run_once() == 3
+    assert await relay.run_once() == 0, "a second pass must publish nothing again"
+
+    stored = await aggregates.find_one({"_id": "mentor-1"})
+    assert stored is not None
+    assert stored["outbox"] == []
+    assert stored["outbox_pending"] is False
+    assert stored["version"] == 3
+
+    ids = [e["id"] for e in entries]
+    records = await read_topic(
+        infra.kafka_bootstrap_servers, TOPIC,
+        until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 3,
+    )
+    mine = [r for r in records if r.headers.get("ce_id") in ids]
+    assert [r.headers["ce_id"] for r in mine] == ids
+    for record, entry in zip(mine, entries, strict=True):
+        assert record.key == b"mentor-1"
+        assert record.headers["ce_type"] == "mentorship.profiles.MentorAvailable.v1"
+        assert record.headers["ce_specversion"] == "1.0"
+        assert record.headers["ce_source"] == "/mentorship/test"
+        assert record.headers["ce_subject"] == "mentor-1"
+        assert record.headers["content-type"] == "application/json"
+        assert json.loads(record.value) == entry["data"]
+
+
+async def test_events_survive_a_crash_between_write_and_publish(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    entries = _entries(org, "mentor-2", 2)
+    await aggregates.insert_one(new_document({"_id": "mentor-2", "version": 2}, entries))
+    # The process that wrote them died before its relay ran; a new process's relay takes over.
+    assert await OutboxRelay([aggregates], publisher.publish).run_once() == 2
+    ids = [e["id"] for e in entries]
+    records = await read_topic(
+        infra.kafka_bootstrap_servers, TOPIC, until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 2
+    )
+    assert [r.headers["ce_id"] for r in records if r.headers.get("ce_id") in ids] == ids
+
+
+async def test_crash_after_publish_republishes_and_the_consumer_applies_each_event_once(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher,
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    entries = _entries(org, "mentor-3", 3)
+    await aggregates.insert_one(new_document({"_id": "mentor-3", "version": 3}, entries))
+
+    published = 0
+
+    async def publish_then_die(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
+        nonlocal published
+        if published == 2:
+            raise SimulatedCrash  # died after two sends, before removing anything from the outbox
+        await publisher.publish(topic, event, headers)
+        published += 1
+
+    with pytest.raises(SimulatedCrash):
+        await OutboxRelay([aggregates], publish_then_die).run_once()
+    stored = await aggregates.find_one({"_id": "mentor-3"})
+    assert stored is not None and len(stored["outbox"]) == 3, "nothing is removed before it is sent"
+
+    assert await OutboxRelay([aggregates], publisher.publish).run_once() == 3
+    ids = [e["id"] for e in entries]
+    records = await read_topic(
+        infra.kafka_bootstrap_servers, TOPIC, until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 5
+    )
+    mine = [r for r in records if r.headers.get("ce_id") in ids]
+    assert [r.headers["ce_id"] for r in mine] == [ids[0], ids[1], *ids], "at-least-once: two repeats"
+
+    applied: list[int] = []
+
+    async def count(event: MentorAvailable, envelope: CloudEvent) -> None:
+        applied.append(event.version)
+
+    consumer = EventConsumer(
+        group_id="test-relay", ledger=mongo[f"test_ledger_{uuid.uuid4().hex[:8]}"]["processed_events"],
+        dead_letter=publisher.dead_letter,
+    )
+    consumer.add(MentorAvailable, count)
+    outcomes = [
+        await consumer.handle_record(topic=r.topic, value=r.value, key=r.key, headers=r.headers) for r in mine
+    ]
+    assert outcomes == ["processed", "processed", "duplicate", "duplicate", "processed"]
+    assert applied == [1, 2, 3]
+
+
+async def test_event_added_while_relaying_stays_pending(
+    aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    first, late = _entries(org, "mentor-4", 2)
+    await aggregates.insert_one(new_document({"_id": "mentor-4", "version": 1}, [first]))
+
+    async def publish_and_race(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
+        await publisher.publish(topic, event, headers)
+        if event.id == first["id"]:  # a request adds an event while the relay is mid-pass
+            await aggregates.update_one({"_id": "mentor-4"}, with_outbox({"$set": {"version": 2}}, [late]))
+
+    assert await OutboxRelay([aggregates], publish_and_race).run_once() == 1
+    stored = await aggregates.find_one({"_id": "mentor-4"})
+    assert stored is not None
+    assert [e["id"] for e in stored["outbox"]] == [late["id"]]
+    assert stored["outbox_pending"] is True
+    assert await OutboxRelay([aggregates], publisher.publish).run_once() == 1
