@@ -18,7 +18,8 @@ run by ``make`` before any virtualenv exists.
 CLI::
 
     python3 deploy/local/localstack.py install
-    python3 deploy/local/localstack.py start  [--state-dir DIR] [--kafka-port 9092] [--mongo-port 27017]
+    python3 deploy/local/localstack.py start  [--state-dir DIR]
+                                              [--kafka-port 9092] [--mongo-port 27017]
     python3 deploy/local/localstack.py status [--state-dir DIR]
     python3 deploy/local/localstack.py stop   [--state-dir DIR]
 """
@@ -77,10 +78,17 @@ class StartupError(RuntimeError):
 # --------------------------------------------------------------------------- #
 
 _TOOL_HINTS: dict[str, str] = {
-    "java": "java is required to run Kafka; install a JDK 17+ (apt-get install openjdk-17-jre-headless)",
-    "mvn": "mvn is required to download Kafka from Maven Central; install Maven (apt-get install maven)",
-    "go": ("go is required to build the FerretDB launcher; install Go 1.21+ "
-           "(it fetches the Go 1.24 toolchain FerretDB needs from the module proxy by itself)"),
+    "java": (
+        "java is required to run Kafka; install a JDK 17+ (apt-get install openjdk-17-jre-headless)"
+    ),
+    "mvn": (
+        "mvn is required to download Kafka from Maven Central; install Maven "
+        "(apt-get install maven)"
+    ),
+    "go": (
+        "go is required to build the FerretDB launcher; install Go 1.21+ "
+        "(it fetches the Go 1.24 toolchain FerretDB needs from the module proxy by itself)"
+    ),
 }
 
 
@@ -137,9 +145,18 @@ def _install_lock(name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _run_install_step(cmd: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _run_install_step(
+    cmd: list[str], cwd: Path, what: str, env: dict[str, str] | None = None
+) -> None:
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-40:])
         raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
@@ -160,9 +177,19 @@ def install_kafka() -> Path:
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         _run_install_step(
-            [mvn, "-q", "-B", "-f", str(KAFKA_POM), f"-Dkafka.version={KAFKA_VERSION}",
-             "dependency:copy-dependencies", f"-DoutputDirectory={libs}"],
-            cwd=KAFKA_POM.parent, what=f"Downloading Kafka {KAFKA_VERSION} jars with Maven")
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(KAFKA_POM),
+                f"-Dkafka.version={KAFKA_VERSION}",
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={libs}",
+            ],
+            cwd=KAFKA_POM.parent,
+            what=f"Downloading Kafka {KAFKA_VERSION} jars with Maven",
+        )
         if not any(libs.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
             raise InstallError(f"Maven finished but {libs} has no kafka_2.13-{KAFKA_VERSION}.jar")
         (target / _MARKER).write_text(fp + "\n")
@@ -187,8 +214,10 @@ def install_ferretdb() -> Path:
             return binary
         module_version = _ferretdb_module_version()
         if module_version != FERRETDB_VERSION:
-            raise InstallError(f"ferretdb/go.mod requires FerretDB {module_version}, "
-                               f"but localstack.FERRETDB_VERSION is {FERRETDB_VERSION}; keep them in sync")
+            raise InstallError(
+                f"ferretdb/go.mod requires FerretDB {module_version}, "
+                f"but localstack.FERRETDB_VERSION is {FERRETDB_VERSION}; keep them in sync"
+            )
         go = _require("go")
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
@@ -202,7 +231,10 @@ def install_ferretdb() -> Path:
         # ferretdb_no_postgresql drops the unused PostgreSQL backend (faster build).
         _run_install_step(
             [go, "build", "-trimpath", "-tags", "ferretdb_no_postgresql", "-o", str(tmp), "."],
-            cwd=FERRETDB_MODULE, env=env, what=f"Building the FerretDB {FERRETDB_VERSION} launcher with Go")
+            cwd=FERRETDB_MODULE,
+            env=env,
+            what=f"Building the FerretDB {FERRETDB_VERSION} launcher with Go",
+        )
         tmp.rename(binary)
         (target / _MARKER).write_text(fp + "\n")
     return binary
@@ -211,6 +243,7 @@ def install_ferretdb() -> Path:
 # --------------------------------------------------------------------------- #
 # Process helpers
 # --------------------------------------------------------------------------- #
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now (racy by nature, good enough locally)."""
@@ -236,14 +269,18 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(data[-lines:]) or f"({path} is empty)"
 
 
-def _pid_alive(pid: int, cmd_marker: str) -> bool:
-    """True if pid runs and its command line contains cmd_marker (guards against pid reuse)."""
+def _pid_alive(pid: int, *markers: str) -> bool:
+    """True if pid runs and its command line contains every marker.
+
+    Checking the command line (program and state dir) guards against a stale pid
+    file whose pid was reused by an unrelated process or by another state dir's server.
+    """
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return False
     # A zombie has an empty cmdline: it is not running any more.
-    return cmd_marker.encode() in cmdline
+    return all(m.encode() in cmdline for m in markers)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -256,6 +293,11 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
+# What a readiness probe may raise while a server is still coming up (or is not
+# the server we expect): socket errors plus parse errors on an unexpected reply.
+_PROBE_ERRORS = (OSError, ValueError, IndexError, struct.error)
+
+
 class _ManagedServer:
     """Common lifecycle: own process group, pid file, info file, stop with escalation."""
 
@@ -263,8 +305,9 @@ class _ManagedServer:
     cmd_marker: str = ""  # a string that must appear in the process's command line
 
     def __init__(self, state_dir: Path) -> None:
-        # Each server gets its own sub-directory so both can share one state dir.
-        self.dir = Path(state_dir).resolve() / self.name
+        # Every file name is prefixed or distinct per server, so the two servers
+        # may share a state dir (the CLI gives each its own sub-directory).
+        self.dir = Path(state_dir).resolve()
         self.pid_file = self.dir / f"{self.name}.pid"
         self.info_file = self.dir / f"{self.name}.json"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -277,7 +320,8 @@ class _ManagedServer:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return {}
-        return info if info.get("pid") == pid and _pid_alive(pid, self.cmd_marker) else {}
+        alive = info.get("pid") == pid and _pid_alive(pid, self.cmd_marker, str(self.dir))
+        return info if alive else {}
 
     def pid(self) -> int | None:
         if self._proc is not None:
@@ -288,36 +332,62 @@ class _ManagedServer:
     def is_running(self) -> bool:
         return self.pid() is not None
 
+    def start(self, timeout: float = 60) -> None:
+        raise NotImplementedError
+
+    def _protocol_ok(self) -> bool:
+        raise NotImplementedError
+
+    def is_ready(self) -> bool:
+        """Running AND answering its wire protocol right now (what `status` reports)."""
+        if not self.is_running():
+            return False
+        try:
+            return self._protocol_ok()
+        except _PROBE_ERRORS:
+            return False
+
     def _spawn(self, cmd: list[str], log: Path, info: dict[str, int]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             # Own session/process group: stop() can signal the whole group, and
             # the server survives the CLI that launched it (detached start).
-            self._proc = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                                          stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+            self._proc = subprocess.Popen(
+                cmd,
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.pid_file.write_text(f"{self._proc.pid}\n")
         self.info_file.write_text(json.dumps({**info, "pid": self._proc.pid}) + "\n")
 
-    def _wait_ready(self, timeout: float, probe_ready: Callable[[], bool], logs: list[Path]) -> None:
+    def _wait_ready(
+        self, timeout: float, probe_ready: Callable[[], bool], logs: list[Path]
+    ) -> None:
         """Poll probe_ready until it succeeds; on death or timeout stop and raise with log tails."""
         deadline = time.monotonic() + timeout
         last_error = "no probe attempted"
         while True:
             if not self.is_running():
                 code = self._proc.returncode if self._proc is not None else "?"
-                raise StartupError(f"{self.name} exited during startup (exit code {code}).\n"
-                                   + self._log_tails(logs))
+                raise StartupError(
+                    f"{self.name} exited during startup (exit code {code}).\n"
+                    + self._log_tails(logs)
+                )
             try:
                 if probe_ready():
                     return
                 last_error = "not ready yet"
-            except OSError as e:  # refused, reset, timeout, bad reply...
+            except _PROBE_ERRORS as e:  # refused, reset, timeout, garbled reply...
                 last_error = f"{type(e).__name__}: {e}"
             if time.monotonic() >= deadline:
                 self.stop()
-                raise StartupError(f"{self.name} was not ready within {timeout:.0f}s "
-                                   f"(last probe: {last_error}); stopped it.\n" + self._log_tails(logs))
+                raise StartupError(
+                    f"{self.name} was not ready within {timeout:.0f}s "
+                    f"(last probe: {last_error}); stopped it.\n" + self._log_tails(logs)
+                )
             time.sleep(0.25)
 
     @staticmethod
@@ -353,7 +423,9 @@ class _ManagedServer:
 def _ensure_ports_free(name: str, ports: dict[str, int]) -> None:
     busy = [f"{k}={p}" for k, p in ports.items() if not _port_is_free(p)]
     if busy:
-        raise StartupError(f"cannot start {name}: port already in use on 127.0.0.1 ({', '.join(busy)})")
+        raise StartupError(
+            f"cannot start {name}: port already in use on 127.0.0.1 ({', '.join(busy)})"
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -366,6 +438,10 @@ _KAFKA_LOG4J2 = """\
 # Written by deploy/local/localstack.py; log4j2 config for the local Kafka.
 status = warn
 name = localstack
+# Kafka shuts down inside its own JVM shutdown hook; log4j's hook would race it
+# (and warn "Unable to register Log4j shutdown hook"). The file appender flushes
+# every line anyway.
+shutdownHook = disable
 appender.file.type = File
 appender.file.name = FILE
 appender.file.fileName = {log}
@@ -380,24 +456,40 @@ logger.raft.level = INFO
 _KAFKA_STARTED_LINE = "Kafka Server started"
 
 
+def _kafka_cluster_id() -> str:
+    """Same format as `kafka-storage random-uuid`, without paying for a JVM start.
+
+    A Kafka Uuid is 16 random bytes in unpadded URL-safe base64; Kafka never hands
+    out ids starting with '-' because they look like CLI flags.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaServer(_ManagedServer):
-    """Single-node Kafka (KRaft broker+controller) with its data under state_dir/kafka."""
+    """Single-node Kafka (KRaft broker+controller); config, logs and data live in state_dir."""
 
     name = "kafka"
     cmd_marker = "kafka.Kafka"
 
-    def __init__(self, state_dir: Path, port: int | None = None, controller_port: int | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, port: int | None = None, controller_port: int | None = None
+    ) -> None:
         super().__init__(state_dir)
         recorded = self._recorded()
         # Adopt the ports of an instance already running from this state dir, so
         # `KafkaServer(dir)` can report/stop what the CLI started earlier.
         self.port: int = port or recorded.get("port") or free_port()
-        self.controller_port: int = controller_port or recorded.get("controller_port") or free_port()
+        self.controller_port: int = (
+            controller_port or recorded.get("controller_port") or free_port()
+        )
         self.properties = self.dir / "server.properties"
         self.log4j_config = self.dir / "log4j2.properties"
         self.server_log = self.dir / "server.log"  # log4j output
-        self.console_log = self.dir / "kafka.out"   # JVM stdout/stderr (crashes before log4j)
-        self.data_dir = self.dir / "data"
+        self.console_log = self.dir / "kafka.out"  # JVM stdout/stderr (crashes before log4j)
+        self.data_dir = self.dir / "kafka-data"
         self._log_offset = 0  # size of server.log before our start; older lines are ignored
 
     @property
@@ -446,28 +538,47 @@ class KafkaServer(_ManagedServer):
         }
         self.properties.write_text(
             "# Written by deploy/local/localstack.py on each start; edits are overwritten.\n"
-            + "".join(f"{k}={v}\n" for k, v in props.items()))
+            + "".join(f"{k}={v}\n" for k, v in props.items())
+        )
         self.log4j_config.write_text(_KAFKA_LOG4J2.format(log=self.server_log))
 
     def _java_cmd(self, libs: Path, java: str, main: str, *args: str) -> list[str]:
-        return [java, *_KAFKA_HEAP, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={self.log4j_config}",
-                "-cp", f"{libs}/*", main, *args]
+        return [
+            java,
+            *_KAFKA_HEAP,
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.log4j_config}",
+            "-cp",
+            f"{libs}/*",
+            main,
+            *args,
+        ]
 
     def _format_storage(self, libs: Path, java: str) -> None:
         """Format the KRaft log dir once; later starts reuse the data (and topics)."""
         if (self.data_dir / "meta.properties").is_file():
             return
-        # A Kafka Uuid is 16 random bytes in unpadded URL-safe base64; Kafka avoids
-        # ids starting with '-' because they look like CLI flags.
-        while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
-            pass
-        cmd = self._java_cmd(libs, java, "kafka.tools.StorageTool", "format",
-                             "--cluster-id", cluster_id, "--config", str(self.properties), "--ignore-formatted")
-        proc = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        cmd = self._java_cmd(
+            libs,
+            java,
+            "kafka.tools.StorageTool",
+            "format",
+            "--cluster-id",
+            _kafka_cluster_id(),
+            "--config",
+            str(self.properties),
+            "--ignore-formatted",
+        )
+        proc = subprocess.run(
+            cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True, text=True
+        )
         if proc.returncode != 0:
-            raise StartupError(f"formatting Kafka storage failed (exit {proc.returncode}):\n"
-                               f"{proc.stdout}\n{proc.stderr}")
+            raise StartupError(
+                f"formatting Kafka storage failed (exit {proc.returncode}):\n"
+                f"{proc.stdout}\n{proc.stderr}"
+            )
 
     def start(self, timeout: float = 90) -> None:
         """Install if needed, format storage if new, start the broker and wait until it serves."""
@@ -481,8 +592,11 @@ class KafkaServer(_ManagedServer):
         self._format_storage(libs, java)
         # Only log lines written by this run count for readiness.
         self._log_offset = self.server_log.stat().st_size if self.server_log.exists() else 0
-        self._spawn(self._java_cmd(libs, java, "kafka.Kafka", str(self.properties)), self.console_log,
-                    {"port": self.port, "controller_port": self.controller_port})
+        self._spawn(
+            self._java_cmd(libs, java, "kafka.Kafka", str(self.properties)),
+            self.console_log,
+            {"port": self.port, "controller_port": self.controller_port},
+        )
         self._wait_ready(timeout, self._probe, [self.server_log, self.console_log])
 
     def _probe(self) -> bool:
@@ -494,15 +608,19 @@ class KafkaServer(_ManagedServer):
                     return False
         except FileNotFoundError:
             return False
+        return self._protocol_ok()
+
+    def _protocol_ok(self) -> bool:
         return kafka_protocol_ready("127.0.0.1", self.port)
 
     def stop(self, timeout: float = 30) -> None:
         super().stop(timeout)
 
 
-def _kafka_request(sock: socket.socket, api_key: int, api_version: int, correlation_id: int,
-                   body: bytes) -> bytes:
-    """Send one request with a v1 (non-flexible) header; return the response after the correlation id."""
+def _kafka_request(
+    sock: socket.socket, api_key: int, api_version: int, correlation_id: int, body: bytes
+) -> bytes:
+    """Send one request (v1, non-flexible header); return the response after its correlation id."""
     client_id = b"localstack"
     header = struct.pack(">hhih", api_key, api_version, correlation_id, len(client_id)) + client_id
     sock.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
@@ -528,17 +646,20 @@ def kafka_protocol_ready(host: str, port: int, timeout: float = 3) -> bool:
         if error_code != 0:
             return False
         # Metadata v0 with an empty topic array = "all topics"; we only need the broker count.
-        metadata = _kafka_request(sock, api_key=3, api_version=0, correlation_id=2, body=struct.pack(">i", 0))
+        metadata = _kafka_request(
+            sock, api_key=3, api_version=0, correlation_id=2, body=struct.pack(">i", 0)
+        )
         (brokers,) = struct.unpack(">i", metadata[:4])
-        return brokers >= 1
+        return int(brokers) >= 1
 
 
 # --------------------------------------------------------------------------- #
 # FerretDB
 # --------------------------------------------------------------------------- #
 
+
 class FerretDBServer(_ManagedServer):
-    """FerretDB with the SQLite backend; databases live under state_dir/ferretdb/data."""
+    """FerretDB with the SQLite backend; log and databases live in state_dir."""
 
     name = "ferretdb"
     cmd_marker = "ferretdb-launcher"
@@ -546,7 +667,7 @@ class FerretDBServer(_ManagedServer):
     def __init__(self, state_dir: Path, port: int | None = None) -> None:
         super().__init__(state_dir)
         self.port: int = port or self._recorded().get("port") or free_port()
-        self.data_dir = self.dir / "data"
+        self.data_dir = self.dir / "ferretdb-sqlite"
         self.log = self.dir / "ferretdb.log"
 
     @property
@@ -561,11 +682,17 @@ class FerretDBServer(_ManagedServer):
         binary = install_ferretdb()
         _ensure_ports_free("FerretDB", {"port": self.port})
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._spawn([str(binary), "-listen", f"127.0.0.1:{self.port}", "-sqlite-dir", str(self.data_dir)],
-                    self.log, {"port": self.port})
+        self._spawn(
+            [str(binary), "-listen", f"127.0.0.1:{self.port}", "-sqlite-dir", str(self.data_dir)],
+            self.log,
+            {"port": self.port},
+        )
         self._wait_ready(timeout, self._probe, [self.log])
 
     def _probe(self) -> bool:
+        return self._protocol_ok()
+
+    def _protocol_ok(self) -> bool:
         return mongo_ping("127.0.0.1", self.port)
 
     def stop(self, timeout: float = 15) -> None:
@@ -573,6 +700,7 @@ class FerretDBServer(_ManagedServer):
 
 
 # Minimal BSON: enough to build {isMaster: 1, $db: "admin"} and read "ok" back.
+
 
 def _bson_cstring(s: str) -> bytes:
     return s.encode() + b"\x00"
@@ -593,35 +721,47 @@ def _bson_doc(fields: dict[str, int | str]) -> bytes:
 
 def _bson_top_level_number(doc: bytes, wanted: str) -> float | None:
     """Return the numeric top-level field `wanted` of a BSON document, or None."""
-    fixed = {0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0A: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16, 0x7F: 0, 0xFF: 0}
+    fixed = {
+        0x01: 8,
+        0x07: 12,
+        0x08: 1,
+        0x09: 8,
+        0x0A: 0,
+        0x10: 4,
+        0x11: 8,
+        0x12: 8,
+        0x13: 16,
+        0x7F: 0,
+        0xFF: 0,
+    }
     pos, end = 4, struct.unpack("<i", doc[:4])[0] - 1
     while pos < end:
         etype = doc[pos]
         name_end = doc.index(b"\x00", pos + 1)
-        name = doc[pos + 1:name_end].decode(errors="replace")
+        name = doc[pos + 1 : name_end].decode(errors="replace")
         pos = name_end + 1
         if name == wanted:
             if etype == 0x01:
-                return struct.unpack("<d", doc[pos:pos + 8])[0]
+                return float(struct.unpack("<d", doc[pos : pos + 8])[0])
             if etype == 0x10:
-                return struct.unpack("<i", doc[pos:pos + 4])[0]
+                return float(struct.unpack("<i", doc[pos : pos + 4])[0])
             if etype == 0x12:
-                return struct.unpack("<q", doc[pos:pos + 8])[0]
+                return float(struct.unpack("<q", doc[pos : pos + 8])[0])
             if etype == 0x08:
                 return float(doc[pos])
             return None
         if etype in fixed:
             pos += fixed[etype]
         elif etype in (0x02, 0x0D, 0x0E):  # string, JS code, symbol: int32 length + bytes
-            pos += 4 + struct.unpack("<i", doc[pos:pos + 4])[0]
+            pos += 4 + struct.unpack("<i", doc[pos : pos + 4])[0]
         elif etype in (0x03, 0x04, 0x0F):  # document, array, code-with-scope: self-sized
-            pos += struct.unpack("<i", doc[pos:pos + 4])[0]
+            pos += struct.unpack("<i", doc[pos : pos + 4])[0]
         elif etype == 0x05:  # binary: int32 length + subtype byte + bytes
-            pos += 5 + struct.unpack("<i", doc[pos:pos + 4])[0]
+            pos += 5 + struct.unpack("<i", doc[pos : pos + 4])[0]
         elif etype == 0x0B:  # regex: two cstrings
             pos = doc.index(b"\x00", doc.index(b"\x00", pos) + 1) + 1
         elif etype == 0x0C:  # DBPointer: string + 12-byte ObjectId
-            pos += 4 + struct.unpack("<i", doc[pos:pos + 4])[0] + 12
+            pos += 4 + struct.unpack("<i", doc[pos : pos + 4])[0] + 12
         else:
             raise ValueError(f"unknown BSON element type 0x{etype:02x}")
     return None
@@ -639,7 +779,9 @@ def mongo_ping(host: str, port: int, timeout: float = 3) -> bool:
         length, _, response_to, opcode = struct.unpack("<iiii", _recv_exact(sock, 16))
         payload = _recv_exact(sock, length - 16)
     if opcode != op_msg or response_to != request_id:
-        raise ConnectionError(f"unexpected MongoDB reply (opcode {opcode}, responseTo {response_to})")
+        raise ConnectionError(
+            f"unexpected MongoDB reply (opcode {opcode}, responseTo {response_to})"
+        )
     # payload = flagBits(uint32) + section kind byte (0 = body) + BSON document
     if payload[4] != 0:
         raise ConnectionError(f"unexpected OP_MSG section kind {payload[4]}")
@@ -650,19 +792,31 @@ def mongo_ping(host: str, port: int, timeout: float = 3) -> bool:
 # CLI
 # --------------------------------------------------------------------------- #
 
+
 def _default_state_dir() -> Path:
-    return REPO_ROOT / ".local"
+    # Same override as deploy/local/run_platform.py, so `make status/stop` find its servers.
+    return Path(os.environ.get("MENTORSHIP_STATE_DIR") or REPO_ROOT / ".local")
 
 
-def _status_lines(kafka: KafkaServer, ferret: FerretDBServer) -> tuple[bool, bool, list[str]]:
-    k_up, f_up = kafka.is_running(), ferret.is_running()
-    lines = [
-        f"kafka     {'running' if k_up else 'stopped'}"
-        + (f"  bootstrap_servers={kafka.bootstrap_servers}  pid={kafka.pid()}" if k_up else ""),
-        f"ferretdb  {'running' if f_up else 'stopped'}"
-        + (f"  url={ferret.url}  pid={ferret.pid()}" if f_up else ""),
-    ]
-    return k_up, f_up, lines
+def _servers(state: Path) -> tuple[KafkaServer, FerretDBServer]:
+    """The stack's servers, each in its own sub-directory of the stack state dir.
+
+    Without explicit ports they adopt those of an instance already running there.
+    """
+    return KafkaServer(state / "kafka"), FerretDBServer(state / "ferretdb")
+
+
+def _status_line(server: KafkaServer | FerretDBServer) -> tuple[bool, str]:
+    address = (
+        f"bootstrap_servers={server.bootstrap_servers}"
+        if isinstance(server, KafkaServer)
+        else f"url={server.url}"
+    )
+    if server.is_ready():
+        return True, f"{server.name:<9} running  {address}  pid={server.pid()}"
+    if server.is_running():
+        return False, f"{server.name:<9} running but not answering  {address}  pid={server.pid()}"
+    return False, f"{server.name:<9} stopped"
 
 
 def _cmd_install(_: argparse.Namespace) -> int:
@@ -676,15 +830,17 @@ def _cmd_install(_: argparse.Namespace) -> int:
 def _cmd_start(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
     # An instance already running from this state dir keeps its ports (start is idempotent).
-    kafka = KafkaServer(state)
+    kafka, ferret = _servers(state)
     if not kafka.is_running():
-        kafka = KafkaServer(state, port=args.kafka_port, controller_port=args.kafka_controller_port or None)
-    ferret = FerretDBServer(state)
+        kafka = KafkaServer(
+            state / "kafka", args.kafka_port, controller_port=args.kafka_controller_port or None
+        )
     if not ferret.is_running():
-        ferret = FerretDBServer(state, port=args.mongo_port)
+        ferret = FerretDBServer(state / "ferretdb", args.mongo_port)
     started: list[_ManagedServer] = []
     try:
-        for server in (kafka, ferret):
+        servers: tuple[_ManagedServer, ...] = (kafka, ferret)
+        for server in servers:
             if server.is_running():
                 print(f"{server.name} already running (pid {server.pid()})")
                 continue
@@ -697,8 +853,12 @@ def _cmd_start(args: argparse.Namespace) -> int:
         for server in started:
             server.stop()
         raise
-    info = {"bootstrap_servers": kafka.bootstrap_servers, "mongo_url": ferret.url,
-            "kafka_pid": kafka.pid(), "ferretdb_pid": ferret.pid()}
+    info = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "mongo_url": ferret.url,
+        "kafka_pid": kafka.pid(),
+        "ferretdb_pid": ferret.pid(),
+    }
     state.mkdir(parents=True, exist_ok=True)
     (state / "stack.json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers}")
@@ -709,7 +869,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
 
 def _cmd_stop(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
-    for server in (KafkaServer(state), FerretDBServer(state)):
+    for server in _servers(state):
         was = server.is_running()
         server.stop()
         print(f"{server.name} {'stopped' if was else 'was not running'}")
@@ -719,32 +879,50 @@ def _cmd_stop(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
-    k_up, f_up, lines = _status_lines(KafkaServer(state), FerretDBServer(state))
-    print("\n".join(lines))
-    return 0 if k_up and f_up else 1
+    all_up = True
+    for server in _servers(state):
+        up, line = _status_line(server)
+        all_up &= up
+        print(line)
+    return 0 if all_up else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localstack.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("install", help=f"download/build Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}")
+    sub.add_parser(
+        "install", help=f"download/build Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}"
+    )
 
     def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--state-dir", default=str(_default_state_dir()),
-                       help="where data, logs and pid files live (default: <repo>/.local)")
+        p.add_argument(
+            "--state-dir",
+            default=str(_default_state_dir()),
+            help="where data, logs and pid files live "
+            "(default: $MENTORSHIP_STATE_DIR or <repo>/.local)",
+        )
         return p
 
-    start = with_state(sub.add_parser("start", help="start both servers detached and wait until ready"))
+    start = with_state(
+        sub.add_parser("start", help="start both servers detached and wait until ready")
+    )
     start.add_argument("--kafka-port", type=int, default=9092)
     start.add_argument("--kafka-controller-port", type=int, default=0, help="default: a free port")
     start.add_argument("--mongo-port", type=int, default=27017)
-    start.add_argument("--timeout", type=float, default=120, help="readiness deadline per server, seconds")
+    start.add_argument(
+        "--timeout", type=float, default=120, help="readiness deadline per server, seconds"
+    )
     with_state(sub.add_parser("stop", help="stop both servers"))
-    with_state(sub.add_parser("status", help="exit 0 if both servers run, else 1"))
+    with_state(sub.add_parser("status", help="exit 0 if both servers answer, else 1"))
 
     args = parser.parse_args(argv)
-    handler = {"install": _cmd_install, "start": _cmd_start, "stop": _cmd_stop, "status": _cmd_status}
+    handler = {
+        "install": _cmd_install,
+        "start": _cmd_start,
+        "stop": _cmd_stop,
+        "status": _cmd_status,
+    }
     try:
         return handler[args.command](args)
     except MissingTool as e:

@@ -125,7 +125,9 @@ async def register_profile(body: ProfileIn, principal: CurrentPrincipal, request
     try:
         await runtime.db["people"].insert_one(new_document(document, events))
     except DuplicateKeyError as error:
-        field = "email" if "email" in str(error) else "person_id"
+        # Ask which unique key clashed: servers word the error differently (FerretDB vs MongoDB).
+        same_id = await runtime.db["people"].find_one({"_id": document["_id"]}, {"_id": 1})
+        field = "person_id" if same_id else "email"
         raise Problem(409, "Conflict", f"a profile with this {field} already exists in the org",
                       extensions={"field": field}) from error
     runtime.events_written()
