@@ -19,14 +19,17 @@ class Record:
     headers: dict[str, str]
 
 
-async def read_topic(
-    bootstrap: str, topic: str, *, until: Any = None, timeout: float = 20.0
-) -> list[Record]:
+async def read_topic(bootstrap: str, topic: str, *, until: Any = None, timeout: float = 20.0) -> list[Record]:
     """Every record of `topic` from the beginning; keeps reading until `until(records)` holds or
     the end offsets at the time of the call are reached (whichever is later), within `timeout`."""
     # Without a group, a subscription takes every partition of the topic.
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         partitions = sorted(consumer.assignment())
@@ -40,10 +43,16 @@ async def read_topic(
             batch = await consumer.getmany(timeout_ms=200)
             for tp, messages in batch.items():
                 for m in messages:
-                    records.append(Record(
-                        tp.topic, tp.partition, m.offset, m.key, m.value,
-                        {k: v.decode() for k, v in (m.headers or [])},
-                    ))
+                    records.append(
+                        Record(
+                            tp.topic,
+                            tp.partition,
+                            m.offset,
+                            m.key,
+                            m.value,
+                            {k: v.decode() for k, v in (m.headers or [])},
+                        )
+                    )
             reached_end = all([(await consumer.position(tp)) >= end[tp] for tp in partitions])
             if reached_end and (until is None or until(records)):
                 return records

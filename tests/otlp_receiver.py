@@ -60,12 +60,18 @@ class OtlpReceiver:
             resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    received.append(ReceivedSpan(
-                        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex(), name=span.name,
-                        service=resource.get("service.name", ""),
-                        attributes={a.key: str(a.value.string_value or a.value.int_value) for a in span.attributes},
-                    ))
+                    received.append(
+                        ReceivedSpan(
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            name=span.name,
+                            service=resource.get("service.name", ""),
+                            attributes={
+                                a.key: str(a.value.string_value or a.value.int_value) for a in span.attributes
+                            },
+                        )
+                    )
         with self._lock:
             self.spans.extend(received)
 

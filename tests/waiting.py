@@ -10,7 +10,11 @@ from typing import Any
 
 
 async def eventually(
-    probe: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+    probe: Callable[[], Any],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "condition",
 ) -> Any:
     """Call `probe` (sync or async) until it returns something truthy; fail naming `what` after
     `timeout` seconds."""

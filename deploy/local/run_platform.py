@@ -62,17 +62,26 @@ def main() -> int:
     try:
         fleet.start()
         elapsed = time.monotonic() - started
-        print(f"\nMentorship platform is up in {elapsed:.1f}s  (Kafka {kafka.bootstrap_servers}, MongoDB {ferret.url})\n")
+        print(
+            f"\nMentorship platform is up in {elapsed:.1f}s  "
+            f"(Kafka {kafka.bootstrap_servers}, MongoDB {ferret.url})\n"
+        )
         for service in fleet.services.values():
-            print(f"  {service.name:<14} {service.url}   OpenAPI {service.url}/docs   "
-                  f"AsyncAPI {service.url}/docs/asyncapi")
+            print(
+                f"  {service.name:<14} {service.url}   OpenAPI {service.url}/docs   "
+                f"AsyncAPI {service.url}/docs/asyncapi"
+            )
         employee = issue_dev_token(secret, sub="alice", org="demo", roles=["employee"])
-        admin = issue_dev_token(secret, sub="pat", org="demo", roles=["employee", "program_admin", "hr_admin"])
+        admin = issue_dev_token(
+            secret, sub="pat", org="demo", roles=["employee", "program_admin", "hr_admin"]
+        )
         print(f"\n  logs: {fleet.log_dir}\n\nDevelopment tokens (org 'demo', valid 12 h):")
         print(f"  employee alice:  export TOKEN={employee}")
         print(f"  admin pat:       export ADMIN_TOKEN={admin}")
-        print('\nTry: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
-              "Ctrl-C stops everything.")
+        print(
+            '\nTry: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
+            "Ctrl-C stops everything."
+        )
         while not stop.is_set():
             for service in fleet.services.values():
                 if service.process is not None and service.process.poll() is not None:

@@ -17,7 +17,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICES: dict[str, int] = {"profiles": 8001, "matching": 8002, "sessions": 8003, "notifications": 8004}
+SERVICES: dict[str, int] = {
+    "profiles": 8001,
+    "matching": 8002,
+    "sessions": 8003,
+    "notifications": 8004,
+}
 
 
 @dataclass
@@ -55,7 +60,10 @@ class ServiceFleet:
             env = {**os.environ, **self.env, "HTTP_PORT": str(port)}
             with log_path.open("ab") as log:
                 process = subprocess.Popen(
-                    [self.python, "-m", name], env=env, stdout=log, stderr=subprocess.STDOUT,
+                    [self.python, "-m", name],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
             self.services[name] = ServiceProcess(name, port, log_path, process)

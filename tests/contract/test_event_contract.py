@@ -16,9 +16,12 @@ from scripts.generate_docs import render as render_asyncapi
 @pytest.mark.parametrize("event_type", ALL_EVENTS, ids=lambda e: e.__name__)
 def test_every_event_carries_tenant_version_and_its_aggregate_key(event_type: type[Event]) -> None:
     fields = event_type.model_fields
-    assert "org_id" in fields and fields["org_id"].is_required()
-    assert "version" in fields and fields["version"].is_required()
-    assert event_type.aggregate_field in fields and fields[event_type.aggregate_field].is_required()
+    assert "org_id" in fields
+    assert fields["org_id"].is_required()
+    assert "version" in fields
+    assert fields["version"].is_required()
+    assert event_type.aggregate_field in fields
+    assert fields[event_type.aggregate_field].is_required()
     parsed = parse_ce_type(event_type.ce_type())
     assert parsed == (event_type.stream.value, event_type.__name__, 1)
     assert event_type.topic() == TOPICS[event_type.stream].name
@@ -51,8 +54,13 @@ def test_committed_asyncapi_document_is_current(service: str) -> None:
 def test_unknown_fields_are_ignored_so_producers_can_add_optional_ones() -> None:
     event_type = ALL_EVENTS[0]
     sample: dict[str, Any] = {
-        "org_id": "o", "version": 1, "person_id": "p", "roles": ["mentee"],
-        "display_name": "A", "email": "a@example.com", "added_later": {"x": 1},
+        "org_id": "o",
+        "version": 1,
+        "person_id": "p",
+        "roles": ["mentee"],
+        "display_name": "A",
+        "email": "a@example.com",
+        "added_later": {"x": 1},
     }
     assert event_type.model_validate(sample).aggregate_id == "p"
 
@@ -66,7 +74,10 @@ BASE: dict[str, Any] = {
         "org_id": {"type": "string"},
         "version": {"type": "integer", "minimum": 1},
         "name": {"type": "string", "maxLength": 200},
-        "note": {"anyOf": [{"type": "string", "maxLength": 100}, {"type": "null"}], "default": None},
+        "note": {
+            "anyOf": [{"type": "string", "maxLength": 100}, {"type": "null"}],
+            "default": None,
+        },
     },
 }
 
@@ -88,8 +99,14 @@ def _changed(**props: Any) -> dict[str, Any]:
         (_changed(name={"type": "integer"}), "type changed"),
         (_changed(name={"type": "string", "maxLength": 50}), "maxLength tightened"),
         (_changed(version={"type": "integer", "minimum": 2}), "minimum tightened"),
-        (_changed(name={"type": "string", "maxLength": 200, "pattern": "^[a-z]+$"}), "pattern changed"),
-        (_changed(note={"anyOf": [{"type": "string", "maxLength": 10}, {"type": "null"}]}), "maxLength tightened"),
+        (
+            _changed(name={"type": "string", "maxLength": 200, "pattern": "^[a-z]+$"}),
+            "pattern changed",
+        ),
+        (
+            _changed(note={"anyOf": [{"type": "string", "maxLength": 10}, {"type": "null"}]}),
+            "maxLength tightened",
+        ),
         (_changed(note={"type": "string", "maxLength": 100}), "type changed"),
         ({**BASE, "required": [*BASE["required"], "note"]}, "note: became required"),
     ],

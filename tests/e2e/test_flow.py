@@ -10,14 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
-from servicekit.auth import issue_dev_token
 from service_fleet import ServiceFleet
+from servicekit.auth import issue_dev_token
 
 from tests.conftest import Infra
 from tests.otlp_receiver import OtlpReceiver
@@ -85,8 +84,11 @@ def _new_org() -> str:
 
 
 async def _notification_kinds(http: httpx.AsyncClient, platform: Platform, org: str, person: str) -> set[str]:
-    response = await http.get(f"{platform.url('notifications')}/notifications",
-                              params={"recipient": person}, headers=_auth(org, person))
+    response = await http.get(
+        f"{platform.url('notifications')}/notifications",
+        params={"recipient": person},
+        headers=_auth(org, person),
+    )
     assert response.status_code == 200, response.text
     return {item["kind"] for item in response.json()["items"]}
 
@@ -96,35 +98,60 @@ async def test_registered_pair_is_matched_and_both_are_notified_of_pairing_and_m
 ) -> None:
     org = _new_org()
     async with httpx.AsyncClient(timeout=10) as http:
-        mentor = await http.post(f"{platform.url('profiles')}/profiles", headers=_auth(org, "grace"), json={
-            "display_name": "Grace Hopper", "email": "grace@example.com", "roles": ["mentor"],
-            "timezone": "America/New_York", "department": "engineering",
-            "skills_offered": ["python", "leadership"], "mentor_capacity": 2,
-        })
+        mentor = await http.post(
+            f"{platform.url('profiles')}/profiles",
+            headers=_auth(org, "grace"),
+            json={
+                "display_name": "Grace Hopper",
+                "email": "grace@example.com",
+                "roles": ["mentor"],
+                "timezone": "America/New_York",
+                "department": "engineering",
+                "skills_offered": ["python", "leadership"],
+                "mentor_capacity": 2,
+            },
+        )
         assert mentor.status_code == 201, mentor.text
         assert mentor.json()["availability"] == "available"
-        mentee = await http.post(f"{platform.url('profiles')}/profiles", headers=_auth(org, "ada"), json={
-            "display_name": "Ada Lovelace", "email": "ada@example.com", "roles": ["mentee"],
-            "timezone": "Europe/London", "department": "research", "skills_wanted": ["python"],
-        })
+        mentee = await http.post(
+            f"{platform.url('profiles')}/profiles",
+            headers=_auth(org, "ada"),
+            json={
+                "display_name": "Ada Lovelace",
+                "email": "ada@example.com",
+                "roles": ["mentee"],
+                "timezone": "Europe/London",
+                "department": "research",
+                "skills_wanted": ["python"],
+            },
+        )
         assert mentee.status_code == 201, mentee.text
 
         for person in ("ada", "grace"):
             kinds = await eventually(
                 lambda person=person: _has_both(http, platform, org, person),
-                timeout=60, interval=0.3, what=f"{person}'s pair_created and session_missed notifications",
+                timeout=60,
+                interval=0.3,
+                what=f"{person}'s pair_created and session_missed notifications",
             )
             assert kinds >= {"pair_created", "session_missed"}
 
         pairs = (await http.get(f"{platform.url('matching')}/pairs", headers=_auth(org, "ada"))).json()
         assert [(p["mentee_id"], p["mentor_id"]) for p in pairs] == [("ada", "grace")]
         assert "offers python" in pairs[0]["reasons"]
-        sessions = await http.get(f"{platform.url('sessions')}/pairs/{pairs[0]['pair_id']}/sessions",
-                                  headers=_auth(org, "grace"))
+        sessions = await http.get(
+            f"{platform.url('sessions')}/pairs/{pairs[0]['pair_id']}/sessions",
+            headers=_auth(org, "grace"),
+        )
         assert [s["status"] for s in sessions.json()] == ["missed"]
 
-        feed = (await http.get(f"{platform.url('notifications')}/notifications", params={"recipient": "ada"},
-                               headers=_auth(org, "ada"))).json()
+        feed = (
+            await http.get(
+                f"{platform.url('notifications')}/notifications",
+                params={"recipient": "ada"},
+                headers=_auth(org, "ada"),
+            )
+        ).json()
         pairing = next(n for n in feed["items"] if n["kind"] == "pair_created")
         assert "Grace Hopper" in pairing["title"]
         assert feed["unread"] == len(feed["items"]) == 2, "exactly one notification per cause and kind"
@@ -138,25 +165,41 @@ async def _has_both(http: httpx.AsyncClient, platform: Platform, org: str, perso
 async def test_one_trace_follows_the_registration_to_the_notification(platform: Platform) -> None:
     org = _new_org()
     async with httpx.AsyncClient(timeout=10) as http:
-        for person, roles, extra in (("linus", ["mentor"], {"mentor_capacity": 1}), ("margaret", ["mentee"], {})):
-            response = await http.post(f"{platform.url('profiles')}/profiles", headers=_auth(org, person), json={
-                "display_name": person.title(), "email": f"{person}@example.com", "roles": roles, **extra,
-            })
+        for person, roles, extra in (
+            ("linus", ["mentor"], {"mentor_capacity": 1}),
+            ("margaret", ["mentee"], {}),
+        ):
+            response = await http.post(
+                f"{platform.url('profiles')}/profiles",
+                headers=_auth(org, person),
+                json={
+                    "display_name": person.title(),
+                    "email": f"{person}@example.com",
+                    "roles": roles,
+                    **extra,
+                },
+            )
             assert response.status_code == 201, response.text
-        await eventually(lambda: _notification_kinds(http, platform, org, "margaret"), timeout=60,
-                         what="margaret's first notification")
+        await eventually(
+            lambda: _notification_kinds(http, platform, org, "margaret"),
+            timeout=60,
+            what="margaret's first notification",
+        )
 
     def full_trace() -> set[str] | None:
         spans = platform.traces.snapshot()
-        registrations = {s.trace_id for s in spans if s.service == "profiles" and s.name.startswith("POST /profiles")}
+        registrations = {
+            s.trace_id for s in spans if s.service == "profiles" and s.name.startswith("POST /profiles")
+        }
         for trace_id in registrations:
             services = {s.service for s in spans if s.trace_id == trace_id}
             if services >= {"profiles", "matching", "sessions", "notifications"}:
                 return services
         return None
 
-    services = await eventually(full_trace, timeout=30, interval=0.3,
-                                what="a registration trace reaching all four services")
+    services = await eventually(
+        full_trace, timeout=30, interval=0.3, what="a registration trace reaching all four services"
+    )
     assert "notifications" in services
 
 
@@ -166,7 +209,11 @@ async def test_invalid_registration_is_a_problem_and_writes_nothing(
     org = _new_org()
     people = mongo[f"{platform.database_prefix}profiles"]["people"]
     url = f"{platform.url('profiles')}/profiles"
-    valid: dict[str, Any] = {"display_name": "Bad Input", "email": "bad@example.com", "roles": ["mentor"]}
+    valid: dict[str, Any] = {
+        "display_name": "Bad Input",
+        "email": "bad@example.com",
+        "roles": ["mentor"],
+    }
     async with httpx.AsyncClient(timeout=10) as http:
         cases = [
             ({**valid, "email": "not-an-email"}, 422, "email"),
@@ -188,7 +235,9 @@ async def test_invalid_registration_is_a_problem_and_writes_nothing(
         unauthenticated = await http.post(url, json=valid)
         assert unauthenticated.status_code == 401
         assert unauthenticated.headers["content-type"] == "application/problem+json"
-        forbidden = await http.post(url, headers=_auth(org, "bad"), json={**valid, "person_id": "someone-else"})
+        forbidden = await http.post(
+            url, headers=_auth(org, "bad"), json={**valid, "person_id": "someone-else"}
+        )
         assert forbidden.status_code == 403
 
         assert await people.count_documents({"org_id": org}) == 0, "a rejected request wrote something"

@@ -27,6 +27,11 @@ def test_score_stays_within_zero_and_one() -> None:
 def test_ranking_skips_self_and_full_mentors_and_prefers_coverage() -> None:
     ranked = rank_mentors(
         MenteeCandidate("p1", "eng", frozenset({"python"})),
-        [mentor("p1", "python"), mentor("full", "python", free=0), mentor("weak", "go"), mentor("good", "python")],
+        [
+            mentor("p1", "python"),
+            mentor("full", "python", free=0),
+            mentor("weak", "go"),
+            mentor("good", "python"),
+        ],
     )
     assert [s.mentor_id for s in ranked] == ["good", "weak"]

@@ -20,8 +20,14 @@ OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 def _claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    return {"sub": "e1", "org": "acme", "roles": ["employee"], "aud": "mentorship-platform",
-            "exp": now + 600, **overrides}
+    return {
+        "sub": "e1",
+        "org": "acme",
+        "roles": ["employee"],
+        "aud": "mentorship-platform",
+        "exp": now + 600,
+        **overrides,
+    }
 
 
 def _rs256(claims: dict[str, Any], key: rsa.RSAPrivateKey = PRIVATE, kid: str | None = None) -> str:
@@ -52,7 +58,10 @@ def test_valid_rs256_token_yields_the_principal(pem_authenticator: Authenticator
         (_rs256(_claims(aud="another-app")), "(?i)audience"),
         (_rs256(_claims(), key=OTHER), "Signature"),
         (_rs256({k: v for k, v in _claims().items() if k != "org"}), "org"),
-        (issue_dev_token("a-development-secret-of-32-bytes!", sub="e1", org="acme", roles=["hr_admin"]), "not accepted"),
+        (
+            issue_dev_token("a-development-secret-of-32-bytes!", sub="e1", org="acme", roles=["hr_admin"]),
+            "not accepted",
+        ),
         ("not-a-jwt", "malformed"),
     ],
 )
@@ -63,7 +72,9 @@ def test_bad_tokens_are_rejected(pem_authenticator: Authenticator, token: str, r
 
 def test_jwks_file_selects_the_key_by_kid(tmp_path: Path) -> None:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(PRIVATE.public_key()))
-    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    (tmp_path / "jwks.json").write_text(
+        json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]})
+    )
     authenticator = Authenticator(ServiceSettings(auth_jwks_file=str(tmp_path / "jwks.json")))
     assert authenticator.verify(_rs256(_claims(), kid="k1")).org_id == "acme"
 
@@ -73,5 +84,7 @@ def test_hs256_needs_the_development_flag() -> None:
     without_flag = Authenticator(ServiceSettings(auth_dev_hs256_secret="a-development-secret-of-32-bytes!"))
     with pytest.raises(AuthError):
         without_flag.verify(token)
-    with_flag = Authenticator(ServiceSettings(auth_dev_hs256_secret="a-development-secret-of-32-bytes!", auth_allow_dev_hs256=True))
+    with_flag = Authenticator(
+        ServiceSettings(auth_dev_hs256_secret="a-development-secret-of-32-bytes!", auth_allow_dev_hs256=True)
+    )
     assert with_flag.verify(token).employee_id == "e1"

@@ -23,13 +23,26 @@ TOPIC = PairCreated.topic()
 
 
 def _pair(org: str, pair_id: str, score: float = 0.5, version: int = 1) -> PairCreated:
-    return PairCreated(org_id=org, version=version, pair_id=pair_id, program_id="open",
-                       mentor_id="mentor", mentee_id="mentee", score=score)
+    return PairCreated(
+        org_id=org,
+        version=version,
+        pair_id=pair_id,
+        program_id="open",
+        mentor_id="mentor",
+        mentee_id="mentee",
+        score=score,
+    )
 
 
 def _envelope(event: PairCreated, event_id: str | None = None) -> CloudEvent:
-    return CloudEvent(id=event_id or str(uuid.uuid4()), source="/mentorship/test", type=event.ce_type(),
-                      subject=event.aggregate_id, time=datetime.now(UTC), data=event.model_dump(mode="json"))
+    return CloudEvent(
+        id=event_id or str(uuid.uuid4()),
+        source="/mentorship/test",
+        type=event.ce_type(),
+        subject=event.aggregate_id,
+        time=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )
 
 
 @pytest.fixture
@@ -94,13 +107,18 @@ async def test_malformed_and_schema_invalid_records_go_to_the_dlq_and_the_next_i
     headers = {**good.kafka_headers(), "x-origin": "test"}
     await broker.publish(b"{not json", TOPIC, key=b"pair-bad", headers={**headers, "ce_id": not_json_id})
     invalid = {**good.data, "pair_id": "pair-invalid", "score": 7}  # score must be within [0, 1]
-    await broker.publish(json.dumps(invalid).encode(), TOPIC, key=b"pair-invalid",
-                         headers={**headers, "ce_id": invalid_id, "ce_subject": "pair-invalid"})
+    await broker.publish(
+        json.dumps(invalid).encode(),
+        TOPIC,
+        key=b"pair-invalid",
+        headers={**headers, "ce_id": invalid_id, "ce_subject": "pair-invalid"},
+    )
     await publisher.publish(TOPIC, good, {})
 
     await eventually(lambda: handled == ["pair-good"], what="the good record after two poison ones")
     dead = await read_topic(
-        infra.kafka_bootstrap_servers, dlq_topic(TOPIC),
+        infra.kafka_bootstrap_servers,
+        dlq_topic(TOPIC),
         until=lambda rs: {not_json_id, invalid_id} <= {r.headers.get("ce_id") for r in rs},
     )
     by_id = {r.headers["ce_id"]: r for r in dead if r.headers.get("dlq_consumer_group") == group}
@@ -118,8 +136,12 @@ async def test_malformed_and_schema_invalid_records_go_to_the_dlq_and_the_next_i
 async def test_transient_failure_is_retried_then_succeeds(broker: KafkaBroker, ledger: Any) -> None:
     await broker.start()
     publisher = CloudEventPublisher(broker)
-    consumer = EventConsumer(group_id="test-retry", ledger=ledger, dead_letter=publisher.dead_letter,
-                             retry=RetryPolicy(max_attempts=3, backoff_seconds=0.01))
+    consumer = EventConsumer(
+        group_id="test-retry",
+        ledger=ledger,
+        dead_letter=publisher.dead_letter,
+        retry=RetryPolicy(max_attempts=3, backoff_seconds=0.01),
+    )
     attempts: list[int] = []
 
     @consumer.on(PairCreated)
@@ -130,22 +152,31 @@ async def test_transient_failure_is_retried_then_succeeds(broker: KafkaBroker, l
 
     envelope = _envelope(_pair("org-retry", "pair-flaky"))
     outcome = await consumer.handle_record(
-        topic=TOPIC, value=json.dumps(envelope.data).encode(), key=envelope.key, headers=envelope.kafka_headers()
+        topic=TOPIC,
+        value=json.dumps(envelope.data).encode(),
+        key=envelope.key,
+        headers=envelope.kafka_headers(),
     )
     assert outcome == "processed"
     assert len(attempts) == 3
     assert await ledger.count_documents({"_id": envelope.id}) == 1
 
 
-@pytest.mark.parametrize(("failure", "expected_attempts"), [(RuntimeError("bug"), "3"), (PermanentError("never"), "1")])
+@pytest.mark.parametrize(
+    ("failure", "expected_attempts"), [(RuntimeError("bug"), "3"), (PermanentError("never"), "1")]
+)
 async def test_failing_handler_dead_letters_after_bounded_attempts(
     infra: Infra, broker: KafkaBroker, ledger: Any, failure: Exception, expected_attempts: str
 ) -> None:
     await broker.start()
     publisher = CloudEventPublisher(broker)
     group = f"test-giveup-{uuid.uuid4().hex[:6]}"
-    consumer = EventConsumer(group_id=group, ledger=ledger, dead_letter=publisher.dead_letter,
-                             retry=RetryPolicy(max_attempts=3, backoff_seconds=0.01))
+    consumer = EventConsumer(
+        group_id=group,
+        ledger=ledger,
+        dead_letter=publisher.dead_letter,
+        retry=RetryPolicy(max_attempts=3, backoff_seconds=0.01),
+    )
 
     @consumer.on(PairCreated)
     async def broken(event: PairCreated, envelope: CloudEvent) -> None:
@@ -153,11 +184,15 @@ async def test_failing_handler_dead_letters_after_bounded_attempts(
 
     envelope = _envelope(_pair("org-giveup", "pair-broken"))
     outcome = await consumer.handle_record(
-        topic=TOPIC, value=json.dumps(envelope.data).encode(), key=envelope.key, headers=envelope.kafka_headers()
+        topic=TOPIC,
+        value=json.dumps(envelope.data).encode(),
+        key=envelope.key,
+        headers=envelope.kafka_headers(),
     )
     assert outcome == "dead_lettered"
     dead = await read_topic(
-        infra.kafka_bootstrap_servers, dlq_topic(TOPIC),
+        infra.kafka_bootstrap_servers,
+        dlq_topic(TOPIC),
         until=lambda rs: any(r.headers.get("ce_id") == envelope.id for r in rs),
     )
     record = next(r for r in dead if r.headers.get("ce_id") == envelope.id)
@@ -172,7 +207,9 @@ async def test_unknown_event_type_is_ignored_not_dead_lettered(broker: KafkaBrok
     consumer = EventConsumer(group_id="test-unknown", ledger=ledger, dead_letter=publisher.dead_letter)
     consumer.add(PairCreated, lambda e, env: _async(None))
     outcome = await consumer.handle_record(
-        topic=TOPIC, value=b"{}", key=b"k",
+        topic=TOPIC,
+        value=b"{}",
+        key=b"k",
         headers={"ce_type": "mentorship.matching.SomethingNewer.v1", "ce_id": "x"},
     )
     assert outcome == "ignored"

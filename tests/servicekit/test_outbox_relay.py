@@ -15,7 +15,13 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from servicekit.consumer import EventConsumer
 from servicekit.kafka import CloudEventPublisher, create_broker
-from servicekit.outbox import OutboxRelay, ensure_outbox_index, new_document, outbox_entry, with_outbox
+from servicekit.outbox import (
+    OutboxRelay,
+    ensure_outbox_index,
+    new_document,
+    outbox_entry,
+    with_outbox,
+)
 
 from tests.conftest import Infra
 from tests.kafka_records import read_topic
@@ -48,7 +54,8 @@ def _entries(org: str, person: str, count: int) -> list[dict[str, Any]]:
     return [
         outbox_entry(
             MentorAvailable(org_id=org, version=v, person_id=person, capacity=3, active_mentees=0),
-            source="/mentorship/test", time=datetime.now(UTC),
+            source="/mentorship/test",
+            time=datetime.now(UTC),
         )
         for v in range(1, count + 1)
     ]
@@ -74,7 +81,8 @@ async def test_relay_publishes_exactly_what_was_written_in_order(
 
     ids = [e["id"] for e in entries]
     records = await read_topic(
-        infra.kafka_bootstrap_servers, TOPIC,
+        infra.kafka_bootstrap_servers,
+        TOPIC,
         until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 3,
     )
     mine = [r for r in records if r.headers.get("ce_id") in ids]
@@ -99,13 +107,17 @@ async def test_events_survive_a_crash_between_write_and_publish(
     assert await OutboxRelay([aggregates], publisher.publish).run_once() == 2
     ids = [e["id"] for e in entries]
     records = await read_topic(
-        infra.kafka_bootstrap_servers, TOPIC, until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 2
+        infra.kafka_bootstrap_servers,
+        TOPIC,
+        until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 2,
     )
     assert [r.headers["ce_id"] for r in records if r.headers.get("ce_id") in ids] == ids
 
 
 async def test_crash_after_publish_republishes_and_the_consumer_applies_each_event_once(
-    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher,
+    infra: Infra,
+    aggregates: AsyncCollection[dict[str, Any]],
+    publisher: CloudEventPublisher,
     mongo: AsyncMongoClient[dict[str, Any]],
 ) -> None:
     org = f"org-{uuid.uuid4().hex[:8]}"
@@ -124,12 +136,15 @@ async def test_crash_after_publish_republishes_and_the_consumer_applies_each_eve
     with pytest.raises(SimulatedCrash):
         await OutboxRelay([aggregates], publish_then_die).run_once()
     stored = await aggregates.find_one({"_id": "mentor-3"})
-    assert stored is not None and len(stored["outbox"]) == 3, "nothing is removed before it is sent"
+    assert stored is not None
+    assert len(stored["outbox"]) == 3, "nothing is removed before it is sent"
 
     assert await OutboxRelay([aggregates], publisher.publish).run_once() == 3
     ids = [e["id"] for e in entries]
     records = await read_topic(
-        infra.kafka_bootstrap_servers, TOPIC, until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 5
+        infra.kafka_bootstrap_servers,
+        TOPIC,
+        until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 5,
     )
     mine = [r for r in records if r.headers.get("ce_id") in ids]
     assert [r.headers["ce_id"] for r in mine] == [ids[0], ids[1], *ids], "at-least-once: two repeats"
@@ -140,7 +155,8 @@ async def test_crash_after_publish_republishes_and_the_consumer_applies_each_eve
         applied.append(event.version)
 
     consumer = EventConsumer(
-        group_id="test-relay", ledger=mongo[f"test_ledger_{uuid.uuid4().hex[:8]}"]["processed_events"],
+        group_id="test-relay",
+        ledger=mongo[f"test_ledger_{uuid.uuid4().hex[:8]}"]["processed_events"],
         dead_letter=publisher.dead_letter,
     )
     consumer.add(MentorAvailable, count)

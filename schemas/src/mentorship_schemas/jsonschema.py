@@ -70,7 +70,10 @@ def _types(schema: dict[str, Any], root: dict[str, Any]) -> set[str]:
 
 
 def breaking_changes(
-    old: dict[str, Any], new: dict[str, Any], path: str = "", old_root: dict[str, Any] | None = None,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    path: str = "",
+    old_root: dict[str, Any] | None = None,
     new_root: dict[str, Any] | None = None,
 ) -> list[str]:
     """Reasons the `new` schema would reject or misread data that `old` allowed; empty when safe."""

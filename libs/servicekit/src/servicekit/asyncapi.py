@@ -57,8 +57,11 @@ def asyncapi_document(
         channel_id = _channel_id(event_type.topic())
         channel = channels.setdefault(
             channel_id,
-            {"address": event_type.topic(), "messages": {},
-             "bindings": {"kafka": {"topic": event_type.topic()}}},
+            {
+                "address": event_type.topic(),
+                "messages": {},
+                "bindings": {"kafka": {"topic": event_type.topic()}},
+            },
         )
         channel["messages"][event_type.__name__] = _message(event_type)
         operation_id = f"{action}{event_type.__name__}"
@@ -88,9 +91,7 @@ def asyncapi_document(
             ),
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "make run"}
-        },
+        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "make run"}},
         "channels": channels,
         "operations": operations,
     }

@@ -7,7 +7,6 @@ Missing or bad tokens are 401; a role that may not act is 403 (raised by the rou
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -114,7 +113,14 @@ def issue_dev_token(
 ) -> str:
     """An HS256 token for development and tests (never accepted unless the dev flag is set)."""
     now = int(time.time())
-    claims = {"sub": sub, "org": org, "roles": roles, "aud": audience, "iat": now, "exp": now + ttl_seconds}
+    claims = {
+        "sub": sub,
+        "org": org,
+        "roles": roles,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

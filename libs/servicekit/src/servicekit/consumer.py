@@ -13,6 +13,7 @@ ledger skips repeats cheaply, but a crash between the effect and the ledger writ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -41,7 +42,9 @@ class PermanentError(Exception):
 
 
 class DeadLetterPublisher(Protocol):
-    async def __call__(self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None: ...
+    async def __call__(
+        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -181,12 +184,11 @@ class EventConsumer:
             finally:
                 metrics.HANDLER_SECONDS.labels(type=ce_type).observe(time.perf_counter() - started)
 
-        try:
+        # A replica may have processed it too; the handler's own idempotency made that harmless.
+        with contextlib.suppress(DuplicateKeyError):
             await self._ledger.insert_one(
                 {"_id": envelope.id, "type": ce_type, "processed_at": datetime.now(UTC)}
             )
-        except DuplicateKeyError:
-            pass  # a replica processed it too; the handler's own idempotency made that harmless
         metrics.EVENTS_CONSUMED.labels(type=ce_type, outcome="processed").inc()
         return "processed"
 
@@ -233,9 +235,7 @@ class EventConsumer:
         }
         await self._dead_letter(dlq_topic(topic), value, key, dead_headers)
         log.error("dead-lettered record %s[%d]@%d: %s", topic, partition, offset, reason)
-        metrics.EVENTS_CONSUMED.labels(
-            type=headers.get("ce_type", "unknown"), outcome="dead_lettered"
-        ).inc()
+        metrics.EVENTS_CONSUMED.labels(type=headers.get("ce_type", "unknown"), outcome="dead_lettered").inc()
 
 
 async def ensure_ledger_index(ledger: AsyncCollection[dict[str, Any]]) -> None:

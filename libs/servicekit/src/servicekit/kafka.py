@@ -48,9 +48,7 @@ class CloudEventPublisher:
             headers=headers,
         )
 
-    async def dead_letter(
-        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
-    ) -> None:
+    async def dead_letter(self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
         await self._broker.publish(value, topic, key=key, headers=headers)
 
 
@@ -73,7 +71,10 @@ async def ensure_topics(
         if not missing:
             return []
         response = await admin.create_topics(
-            [NewTopic(name, num_partitions=parts, replication_factor=replication_factor) for name, parts in missing]
+            [
+                NewTopic(name, num_partitions=parts, replication_factor=replication_factor)
+                for name, parts in missing
+            ]
         )
         created = []
         for name, code, *_ in response.topic_errors:
@@ -93,7 +94,9 @@ def main() -> None:
     import os
     import sys
 
-    bootstrap = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    bootstrap = (
+        sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    )
     created = asyncio.run(ensure_topics(bootstrap))
     print(f"topics created: {', '.join(created) or 'none (all existed)'}")
 

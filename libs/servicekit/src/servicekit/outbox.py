@@ -12,6 +12,7 @@ every consumer downstream) continues the trace of the request that caused the ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -110,9 +111,7 @@ class OutboxRelay:
         """One pass over every collection; returns how many events were published."""
         published = 0
         for collection in self._collections:
-            cursor = collection.find(
-                {"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size
-            )
+            cursor = collection.find({"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size)
             async for document in cursor:
                 published += await self._relay_document(collection, document)
         return published
@@ -150,7 +149,5 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 metrics.OUTBOX_FAILURES.inc()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-            except TimeoutError:
-                pass

@@ -79,8 +79,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(
-            request, exc.status, exc.title, exc.detail, type_=exc.type,
-            extensions=exc.extensions, headers=exc.headers,
+            request,
+            exc.status,
+            exc.title,
+            exc.detail,
+            type_=exc.type,
+            extensions=exc.extensions,
+            headers=exc.headers,
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -88,14 +93,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _field_errors(exc)
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return problem_response(
-            request, 422, "Invalid request", f"invalid field(s): {fields}",
-            type_=_TYPE_BASE + "invalid-request", extensions={"errors": errors},
+            request,
+            422,
+            "Invalid request",
+            f"invalid field(s): {fields}",
+            type_=_TYPE_BASE + "invalid-request",
+            extensions={"errors": errors},
         )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         return problem_response(
-            request, exc.status_code, _reason(exc.status_code),
+            request,
+            exc.status_code,
+            _reason(exc.status_code),
             exc.detail if isinstance(exc.detail, str) else None,
             headers=getattr(exc, "headers", None),
         )

@@ -33,9 +33,7 @@ async def update_with_retry(
         update = await decide(current)
         if update is None:
             return None
-        result = await collection.update_one(
-            {"_id": current["_id"], "version": current["version"]}, update
-        )
+        result = await collection.update_one({"_id": current["_id"], "version": current["version"]}, update)
         if result.modified_count == 1:
             return current
     raise ConcurrentUpdate(f"gave up updating {filter_} after {attempts} conflicts")

@@ -197,8 +197,10 @@ def _operations_router() -> APIRouter:
     async def ready(request: Request) -> JSONResponse:
         checks = await request.app.state.runtime.ready()
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

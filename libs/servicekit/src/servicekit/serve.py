@@ -14,7 +14,8 @@ from servicekit.settings import ServiceSettings
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
-        level=level, format=f"%(asctime)s {settings.service_name} %(levelname)s %(name)s: %(message)s"
+        level=level,
+        format=f"%(asctime)s {settings.service_name} %(levelname)s %(name)s: %(message)s",
     )
     # aiokafka and pymongo are chatty at INFO about routine connection churn.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

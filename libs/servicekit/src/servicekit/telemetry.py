@@ -22,8 +22,7 @@ _configured: TracerProvider | None = None
 def _exporter() -> SpanExporter | None:
     choice = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
     endpoint_set = bool(
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     )
     if choice == "none" or (not choice and not endpoint_set):
         return None
@@ -40,8 +39,10 @@ def setup_telemetry(service_name: str) -> TracerProvider:
     if _configured is not None:
         return _configured
     resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
-         "service.namespace": "mentorship"}
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
+            "service.namespace": "mentorship",
+        }
     )
     provider = TracerProvider(resource=resource)
     exporter = _exporter()

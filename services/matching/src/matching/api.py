@@ -33,7 +33,9 @@ async def list_pairs(
     forbid_unless(person_id == principal.employee_id or principal.is_admin, "see another person's pairs")
     runtime: ServiceRuntime = request.app.state.runtime
     query = {
-        "org_id": principal.org_id, "role": "mentee", "status": "paired",
+        "org_id": principal.org_id,
+        "role": "mentee",
+        "status": "paired",
         "$or": [{"person_id": person_id}, {"pair.mentor_id": person_id}],
     }
     return [

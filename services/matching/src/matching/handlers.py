@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from mentorship_schemas import CloudEvent, MentorAvailable, MentorUnavailable, ProfileRegistered
@@ -18,35 +19,57 @@ def register(runtime: ServiceRuntime) -> None:
 
     async def apply_if_newer(org_id: str, person_id: str, version: int, fields: dict[str, Any]) -> None:
         """Set mentor fields unless a newer profile version was already applied (stale or repeat)."""
-        try:
+        # A DuplicateKeyError means the document exists with a newer version: this event is stale.
+        with contextlib.suppress(DuplicateKeyError):
             await candidates.update_one(
-                {"_id": candidate_key(org_id, person_id, "mentor"), "profile_version": {"$lt": version}},
-                {"$set": {**fields, "profile_version": version},
-                 "$setOnInsert": {"org_id": org_id, "person_id": person_id, "role": "mentor"}},
+                {
+                    "_id": candidate_key(org_id, person_id, "mentor"),
+                    "profile_version": {"$lt": version},
+                },
+                {
+                    "$set": {**fields, "profile_version": version},
+                    "$setOnInsert": {"org_id": org_id, "person_id": person_id, "role": "mentor"},
+                },
                 upsert=True,
             )
-        except DuplicateKeyError:
-            pass  # the document exists with a newer version: this event is stale
 
     @runtime.consumer.on(ProfileRegistered)
     async def on_profile_registered(event: ProfileRegistered, envelope: CloudEvent) -> None:
-        profile = {"department": event.department, "skills_offered": event.skills_offered,
-                   "skills_wanted": event.skills_wanted}
+        profile = {
+            "department": event.department,
+            "skills_offered": event.skills_offered,
+            "skills_wanted": event.skills_wanted,
+        }
         if PersonRole.MENTEE in event.roles:
             await candidates.update_one(
                 {"_id": candidate_key(event.org_id, event.person_id, "mentee")},
-                {"$setOnInsert": {
-                    "org_id": event.org_id, "person_id": event.person_id, "role": "mentee",
-                    "status": "waiting", "waiting_since": envelope.time, "version": 1, **profile,
-                }},
+                {
+                    "$setOnInsert": {
+                        "org_id": event.org_id,
+                        "person_id": event.person_id,
+                        "role": "mentee",
+                        "status": "waiting",
+                        "waiting_since": envelope.time,
+                        "version": 1,
+                        **profile,
+                    }
+                },
                 upsert=True,
             )
         if PersonRole.MENTOR in event.roles:
             await candidates.update_one(
                 {"_id": candidate_key(event.org_id, event.person_id, "mentor")},
-                {"$set": profile,
-                 "$setOnInsert": {"org_id": event.org_id, "person_id": event.person_id, "role": "mentor",
-                                  "status": "unavailable", "free_slots": 0, "profile_version": 0}},
+                {
+                    "$set": profile,
+                    "$setOnInsert": {
+                        "org_id": event.org_id,
+                        "person_id": event.person_id,
+                        "role": "mentor",
+                        "status": "unavailable",
+                        "free_slots": 0,
+                        "profile_version": 0,
+                    },
+                },
                 upsert=True,
             )
         await match_waiting_mentees(runtime, event.org_id)
@@ -54,11 +77,19 @@ def register(runtime: ServiceRuntime) -> None:
     @runtime.consumer.on(MentorAvailable)
     async def on_mentor_available(event: MentorAvailable, envelope: CloudEvent) -> None:
         free = max(0, event.capacity - event.active_mentees)
-        await apply_if_newer(event.org_id, event.person_id, event.version,
-                             {"status": "available", "free_slots": free})
+        await apply_if_newer(
+            event.org_id,
+            event.person_id,
+            event.version,
+            {"status": "available", "free_slots": free},
+        )
         await match_waiting_mentees(runtime, event.org_id)
 
     @runtime.consumer.on(MentorUnavailable)
     async def on_mentor_unavailable(event: MentorUnavailable, envelope: CloudEvent) -> None:
-        await apply_if_newer(event.org_id, event.person_id, event.version,
-                             {"status": "unavailable", "free_slots": 0, "unavailable_reason": event.reason})
+        await apply_if_newer(
+            event.org_id,
+            event.person_id,
+            event.version,
+            {"status": "unavailable", "free_slots": 0, "unavailable_reason": event.reason},
+        )

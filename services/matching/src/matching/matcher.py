@@ -23,13 +23,20 @@ OPEN_PROGRAM = "open"
 
 
 def _mentee(document: dict[str, Any]) -> MenteeCandidate:
-    return MenteeCandidate(document["person_id"], document.get("department"),
-                           frozenset(document.get("skills_wanted", [])))
+    return MenteeCandidate(
+        document["person_id"],
+        document.get("department"),
+        frozenset(document.get("skills_wanted", [])),
+    )
 
 
 def _mentor(document: dict[str, Any]) -> MentorCandidate:
-    return MentorCandidate(document["person_id"], document.get("department"),
-                           frozenset(document.get("skills_offered", [])), document.get("free_slots", 0))
+    return MentorCandidate(
+        document["person_id"],
+        document.get("department"),
+        frozenset(document.get("skills_offered", [])),
+        document.get("free_slots", 0),
+    )
 
 
 async def match_waiting_mentees(runtime: ServiceRuntime, org_id: str) -> int:
@@ -43,7 +50,12 @@ async def match_waiting_mentees(runtime: ServiceRuntime, org_id: str) -> int:
         mentors = [
             _mentor(doc)
             async for doc in candidates.find(
-                {"org_id": org_id, "role": "mentor", "status": "available", "free_slots": {"$gt": 0}}
+                {
+                    "org_id": org_id,
+                    "role": "mentor",
+                    "status": "available",
+                    "free_slots": {"$gt": 0},
+                }
             )
         ]
         if not mentors:
@@ -69,20 +81,32 @@ async def _pair(runtime: ServiceRuntime, mentee: dict[str, Any], mentors: list[M
         pair_id = derived_id(org_id, mentee["person_id"], str(mentee["waiting_since"]), suggestion.mentor_id)
         version = mentee["version"] + 1
         event = PairCreated(
-            org_id=org_id, version=1, pair_id=pair_id, program_id=OPEN_PROGRAM,
-            mentor_id=suggestion.mentor_id, mentee_id=mentee["person_id"],
-            score=suggestion.score, reasons=list(suggestion.reasons),
+            org_id=org_id,
+            version=1,
+            pair_id=pair_id,
+            program_id=OPEN_PROGRAM,
+            mentor_id=suggestion.mentor_id,
+            mentee_id=mentee["person_id"],
+            score=suggestion.score,
+            reasons=list(suggestion.reasons),
         )
         claimed = await candidates.update_one(
             {"_id": mentee["_id"], "status": "waiting", "version": mentee["version"]},
             with_outbox(
-                {"$set": {
-                    "status": "paired",
-                    "version": version,
-                    "pair": {"pair_id": pair_id, "mentor_id": suggestion.mentor_id,
-                             "program_id": OPEN_PROGRAM, "score": suggestion.score,
-                             "reasons": list(suggestion.reasons), "created_at": runtime.clock.now()},
-                }},
+                {
+                    "$set": {
+                        "status": "paired",
+                        "version": version,
+                        "pair": {
+                            "pair_id": pair_id,
+                            "mentor_id": suggestion.mentor_id,
+                            "program_id": OPEN_PROGRAM,
+                            "score": suggestion.score,
+                            "reasons": list(suggestion.reasons),
+                            "created_at": runtime.clock.now(),
+                        },
+                    }
+                },
                 [runtime.entry(event, event_id=derived_id(pair_id, "created"))],
             ),
         )

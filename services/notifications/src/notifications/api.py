@@ -37,13 +37,18 @@ async def list_notifications(
     recipient: str = Query(min_length=1, max_length=128),
     limit: int = Query(default=50, ge=1, le=200),
 ) -> NotificationPage:
-    forbid_unless(recipient == principal.employee_id or principal.is_admin,
-                  "read another person's notifications")
+    forbid_unless(
+        recipient == principal.employee_id or principal.is_admin,
+        "read another person's notifications",
+    )
     runtime: ServiceRuntime = request.app.state.runtime
     query = {"org_id": principal.org_id, "recipient_id": recipient}
     collection = runtime.db["notifications"]
     items = [
-        NotificationOut(notification_id=doc["_id"], **{k: doc[k] for k in NotificationOut.model_fields if k in doc})
+        NotificationOut(
+            notification_id=doc["_id"],
+            **{k: doc[k] for k in NotificationOut.model_fields if k in doc},
+        )
         async for doc in collection.find(query, sort=[("created_at", -1)], limit=limit)
     ]
     unread = await collection.count_documents({**query, "read_at": None})
@@ -54,9 +59,15 @@ async def list_notifications(
 async def mark_read(notification_id: str, request: Request, principal: CurrentPrincipal) -> NotificationOut:
     runtime: ServiceRuntime = request.app.state.runtime
     collection = runtime.db["notifications"]
-    query = {"_id": notification_id, "org_id": principal.org_id, "recipient_id": principal.employee_id}
+    query = {
+        "_id": notification_id,
+        "org_id": principal.org_id,
+        "recipient_id": principal.employee_id,
+    }
     await collection.update_one({**query, "read_at": None}, {"$set": {"read_at": runtime.clock.now()}})
     doc = await collection.find_one(query)
     if doc is None:
         raise Problem(404, "Not Found", "no such notification")
-    return NotificationOut(notification_id=doc["_id"], **{k: doc[k] for k in NotificationOut.model_fields if k in doc})
+    return NotificationOut(
+        notification_id=doc["_id"], **{k: doc[k] for k in NotificationOut.model_fields if k in doc}
+    )

@@ -16,7 +16,9 @@ class NotificationsSettings(ServiceSettings):
     http_port: int = 8004
 
 
-def build_runtime(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+def build_runtime(
+    settings: NotificationsSettings | None = None, clock: Clock | None = None
+) -> ServiceRuntime:
     runtime = ServiceRuntime(settings or NotificationsSettings(), publishes=[NotificationSent], clock=clock)
     notifications = runtime.outbox_collection("notifications")
     runtime.on_startup(lambda: store.create_indexes(notifications))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from mentorship_schemas import CloudEvent, NotificationSent, PairCreated, ProfileRegistered, SessionMissed
+from mentorship_schemas import (
+    CloudEvent,
+    NotificationSent,
+    PairCreated,
+    ProfileRegistered,
+    SessionMissed,
+)
 from mentorship_schemas.events import NotificationChannel
 from pymongo.errors import DuplicateKeyError
 from servicekit.ids import derived_id
@@ -22,19 +28,35 @@ def register(runtime: ServiceRuntime) -> None:
             # Derived from (recipient, cause, kind): a redelivery or a replica hits the same _id.
             notification_id = derived_id(message.recipient_id, envelope.id, message.kind)
             sent = NotificationSent(
-                org_id=org_id, version=1, notification_id=notification_id,
-                recipient_id=message.recipient_id, kind=message.kind,
-                channel=NotificationChannel.IN_APP, cause_event_id=envelope.id, sent_at=now,
+                org_id=org_id,
+                version=1,
+                notification_id=notification_id,
+                recipient_id=message.recipient_id,
+                kind=message.kind,
+                channel=NotificationChannel.IN_APP,
+                cause_event_id=envelope.id,
+                sent_at=now,
             )
             document = {
-                "_id": notification_id, "org_id": org_id, "recipient_id": message.recipient_id,
-                "kind": message.kind, "title": message.title, "body": message.body,
-                "channel": NotificationChannel.IN_APP.value, "cause_event_id": envelope.id,
-                "cause_type": envelope.type, "created_at": now, "read_at": None, "version": 1,
+                "_id": notification_id,
+                "org_id": org_id,
+                "recipient_id": message.recipient_id,
+                "kind": message.kind,
+                "title": message.title,
+                "body": message.body,
+                "channel": NotificationChannel.IN_APP.value,
+                "cause_event_id": envelope.id,
+                "cause_type": envelope.type,
+                "created_at": now,
+                "read_at": None,
+                "version": 1,
             }
             try:
                 await notifications.insert_one(
-                    new_document(document, [runtime.entry(sent, event_id=derived_id(notification_id, "sent"))])
+                    new_document(
+                        document,
+                        [runtime.entry(sent, event_id=derived_id(notification_id, "sent"))],
+                    )
                 )
             except DuplicateKeyError:
                 continue
@@ -44,9 +66,15 @@ def register(runtime: ServiceRuntime) -> None:
     async def on_profile_registered(event: ProfileRegistered, envelope: CloudEvent) -> None:
         await recipients.update_one(
             {"_id": f"{event.org_id}:{event.person_id}"},
-            {"$set": {"org_id": event.org_id, "person_id": event.person_id,
-                      "display_name": event.display_name, "email": event.email,
-                      "timezone": event.timezone}},
+            {
+                "$set": {
+                    "org_id": event.org_id,
+                    "person_id": event.person_id,
+                    "display_name": event.display_name,
+                    "email": event.email,
+                    "timezone": event.timezone,
+                }
+            },
             upsert=True,
         )
 
@@ -55,7 +83,14 @@ def register(runtime: ServiceRuntime) -> None:
         names = {
             doc["person_id"]: doc["display_name"]
             async for doc in recipients.find(
-                {"_id": {"$in": [f"{event.org_id}:{event.mentor_id}", f"{event.org_id}:{event.mentee_id}"]}}
+                {
+                    "_id": {
+                        "$in": [
+                            f"{event.org_id}:{event.mentor_id}",
+                            f"{event.org_id}:{event.mentee_id}",
+                        ]
+                    }
+                }
             )
         }
         await deliver(event.org_id, envelope, for_pair_created(event, names))

@@ -16,7 +16,7 @@ from servicekit.outbox import new_document
 from servicekit.problems import Problem
 from servicekit.runtime import ServiceRuntime
 
-from profiles.domain.availability import Availability, MentorLoad
+from profiles.domain.availability import Availability
 from profiles.store import mentor_load, person_key
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
@@ -29,7 +29,10 @@ class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     person_id: str | None = Field(
-        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$",
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:@-]+$",
         description="Employee id; defaults to the caller's own (`sub`). Only admins set another.",
     )
     display_name: str = Field(min_length=1, max_length=200)
@@ -91,12 +94,15 @@ def _runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProfileOut,
-             summary="Register a person in the program")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProfileOut,
+    summary="Register a person in the program",
+)
 async def register_profile(body: ProfileIn, principal: CurrentPrincipal, request: Request) -> ProfileOut:
     person_id = body.person_id or principal.employee_id
-    forbid_unless(person_id == principal.employee_id or principal.is_admin,
-                  "register someone else's profile")
+    forbid_unless(person_id == principal.employee_id or principal.is_admin, "register someone else's profile")
     runtime = _runtime(request)
     org_id = principal.org_id
     document: dict[str, Any] = {
@@ -109,35 +115,56 @@ async def register_profile(body: ProfileIn, principal: CurrentPrincipal, request
         "created_at": runtime.clock.now(),
     }
     events = [
-        runtime.entry(ProfileRegistered(
-            org_id=org_id, version=1, person_id=person_id, roles=body.roles,
-            display_name=body.display_name, email=body.email, timezone=body.timezone,
-            department=body.department, skills_offered=body.skills_offered,
-            skills_wanted=body.skills_wanted,
-        ))
+        runtime.entry(
+            ProfileRegistered(
+                org_id=org_id,
+                version=1,
+                person_id=person_id,
+                roles=body.roles,
+                display_name=body.display_name,
+                email=body.email,
+                timezone=body.timezone,
+                department=body.department,
+                skills_offered=body.skills_offered,
+                skills_wanted=body.skills_wanted,
+            )
+        )
     ]
     load = mentor_load(document)
     if load.availability is Availability.AVAILABLE:
-        events.append(runtime.entry(MentorAvailable(
-            org_id=org_id, version=1, person_id=person_id,
-            capacity=load.capacity, active_mentees=0,
-        )))
+        events.append(
+            runtime.entry(
+                MentorAvailable(
+                    org_id=org_id,
+                    version=1,
+                    person_id=person_id,
+                    capacity=load.capacity,
+                    active_mentees=0,
+                )
+            )
+        )
     try:
         await runtime.db["people"].insert_one(new_document(document, events))
     except DuplicateKeyError as error:
         # Ask which unique key clashed: servers word the error differently (FerretDB vs MongoDB).
         same_id = await runtime.db["people"].find_one({"_id": document["_id"]}, {"_id": 1})
         field = "person_id" if same_id else "email"
-        raise Problem(409, "Conflict", f"a profile with this {field} already exists in the org",
-                      extensions={"field": field}) from error
+        raise Problem(
+            409,
+            "Conflict",
+            f"a profile with this {field} already exists in the org",
+            extensions={"field": field},
+        ) from error
     runtime.events_written()
     return _out(document)
 
 
 @router.get("/{person_id}", response_model=ProfileOut, summary="Read a profile")
 async def read_profile(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
-    document = await _runtime(request).db["people"].find_one(
-        {"_id": person_key(principal.org_id, person_id), "org_id": principal.org_id}
+    document = (
+        await _runtime(request)
+        .db["people"]
+        .find_one({"_id": person_key(principal.org_id, person_id), "org_id": principal.org_id})
     )
     if document is None:
         raise Problem(404, "Not Found", "no such profile")

@@ -30,21 +30,42 @@ def register(runtime: ServiceRuntime) -> None:
                 "$set": {"version": version},
             }
             entries = []
-            if before.availability is Availability.AVAILABLE and after.availability is not Availability.AVAILABLE:
-                entries.append(runtime.entry(
-                    MentorUnavailable(org_id=event.org_id, version=version,
-                                      person_id=event.mentor_id, reason=after.availability.value),
-                    event_id=derived_id(envelope.id, "mentor-unavailable"),
-                ))
-            elif before.availability is not Availability.AVAILABLE and after.availability is Availability.AVAILABLE:
-                entries.append(runtime.entry(
-                    MentorAvailable(org_id=event.org_id, version=version, person_id=event.mentor_id,
-                                    capacity=after.capacity, active_mentees=after.active_mentees),
-                    event_id=derived_id(envelope.id, "mentor-available"),
-                ))
+            if (
+                before.availability is Availability.AVAILABLE
+                and after.availability is not Availability.AVAILABLE
+            ):
+                entries.append(
+                    runtime.entry(
+                        MentorUnavailable(
+                            org_id=event.org_id,
+                            version=version,
+                            person_id=event.mentor_id,
+                            reason=after.availability.value,
+                        ),
+                        event_id=derived_id(envelope.id, "mentor-unavailable"),
+                    )
+                )
+            elif (
+                before.availability is not Availability.AVAILABLE
+                and after.availability is Availability.AVAILABLE
+            ):
+                entries.append(
+                    runtime.entry(
+                        MentorAvailable(
+                            org_id=event.org_id,
+                            version=version,
+                            person_id=event.mentor_id,
+                            capacity=after.capacity,
+                            active_mentees=after.active_mentees,
+                        ),
+                        event_id=derived_id(envelope.id, "mentor-available"),
+                    )
+                )
             return with_outbox(update, entries) if entries else update
 
         await update_with_retry(
-            people, {"_id": person_key(event.org_id, event.mentor_id), "org_id": event.org_id}, decide
+            people,
+            {"_id": person_key(event.org_id, event.mentor_id), "org_id": event.org_id},
+            decide,
         )
         runtime.events_written()

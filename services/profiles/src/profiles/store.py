@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mentorship_schemas.events import PersonRole
-
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 

@@ -57,7 +57,13 @@ async def mark_held(session_id: str, request: Request, principal: CurrentPrincip
         raise Problem(409, "Conflict", f"the session is already {session['status']}")
     result = await sessions.update_one(
         {"_id": session_id, "status": "scheduled", "version": session["version"]},
-        {"$set": {"status": "held", "version": session["version"] + 1, "held_at": runtime.clock.now()}},
+        {
+            "$set": {
+                "status": "held",
+                "version": session["version"] + 1,
+                "held_at": runtime.clock.now(),
+            }
+        },
     )
     if result.modified_count != 1:
         raise Problem(409, "Conflict", "the session changed meanwhile; read it again")

@@ -14,8 +14,15 @@ from sessions.domain.attendance import first_session_window, missed_cutoff, sess
 from sessions.store import earlier_statuses, find_due_sessions
 
 
-def register(runtime: ServiceRuntime, *, first_session_after: timedelta, duration: timedelta,
-             grace: timedelta, sweep_every: float, sweep_batch: int) -> None:
+def register(
+    runtime: ServiceRuntime,
+    *,
+    first_session_after: timedelta,
+    duration: timedelta,
+    grace: timedelta,
+    sweep_every: float,
+    sweep_batch: int,
+) -> None:
     sessions = runtime.db["sessions"]
     relationships = runtime.db["relationships"]
 
@@ -24,27 +31,47 @@ def register(runtime: ServiceRuntime, *, first_session_after: timedelta, duratio
         participants = [event.mentee_id, event.mentor_id]
         await relationships.update_one(
             {"_id": event.pair_id},
-            {"$setOnInsert": {"org_id": event.org_id, "pair_id": event.pair_id,
-                              "mentor_id": event.mentor_id, "mentee_id": event.mentee_id,
-                              "program_id": event.program_id, "status": "active",
-                              "started_at": envelope.time}},
+            {
+                "$setOnInsert": {
+                    "org_id": event.org_id,
+                    "pair_id": event.pair_id,
+                    "mentor_id": event.mentor_id,
+                    "mentee_id": event.mentee_id,
+                    "program_id": event.program_id,
+                    "status": "active",
+                    "started_at": envelope.time,
+                }
+            },
             upsert=True,
         )
         session_id = derived_id(event.pair_id, "session", "1")
         starts_at, ends_at = first_session_window(envelope.time, first_session_after, duration)
         scheduled = SessionScheduled(
-            org_id=event.org_id, version=1, session_id=session_id, pair_id=event.pair_id,
-            participant_ids=participants, starts_at=starts_at, ends_at=ends_at,
+            org_id=event.org_id,
+            version=1,
+            session_id=session_id,
+            pair_id=event.pair_id,
+            participant_ids=participants,
+            starts_at=starts_at,
+            ends_at=ends_at,
         )
         entry = runtime.entry(scheduled, event_id=derived_id(session_id, "scheduled"))
         # $setOnInsert: a redelivered PairCreated finds the session and changes nothing.
         await sessions.update_one(
             {"_id": session_id},
-            {"$setOnInsert": {
-                "org_id": event.org_id, "pair_id": event.pair_id, "participant_ids": participants,
-                "starts_at": starts_at, "ends_at": ends_at, "status": "scheduled", "version": 1,
-                "outbox": [entry], "outbox_pending": True,
-            }},
+            {
+                "$setOnInsert": {
+                    "org_id": event.org_id,
+                    "pair_id": event.pair_id,
+                    "participant_ids": participants,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "status": "scheduled",
+                    "version": 1,
+                    "outbox": [entry],
+                    "outbox_pending": True,
+                }
+            },
             upsert=True,
         )
         runtime.events_written()
@@ -55,9 +82,13 @@ def register(runtime: ServiceRuntime, *, first_session_after: timedelta, duratio
             in_a_row = sessions_missed_in_a_row(await earlier_statuses(sessions, session))
             version = session["version"] + 1
             missed = SessionMissed(
-                org_id=session["org_id"], version=version, session_id=session["_id"],
-                pair_id=session["pair_id"], participant_ids=session["participant_ids"],
-                starts_at=session["starts_at"], missed_in_a_row=in_a_row,
+                org_id=session["org_id"],
+                version=version,
+                session_id=session["_id"],
+                pair_id=session["pair_id"],
+                participant_ids=session["participant_ids"],
+                starts_at=session["starts_at"],
+                missed_in_a_row=in_a_row,
             )
             # Conditional on still being scheduled, and the event id derives from the session:
             # two replicas sweeping at once yield one SessionMissed.

@@ -33,7 +33,9 @@ def score(mentee: MenteeCandidate, mentor: MentorCandidate) -> Suggestion:
     with a small bonus for crossing departments (broader network)."""
     shared = mentee.skills_wanted & mentor.skills_offered
     coverage = len(shared) / len(mentee.skills_wanted) if mentee.skills_wanted else 0.5
-    cross_department = bool(mentee.department and mentor.department and mentee.department != mentor.department)
+    cross_department = bool(
+        mentee.department and mentor.department and mentee.department != mentor.department
+    )
     value = min(1.0, 0.9 * coverage + (0.1 if cross_department else 0.0))
     reasons = []
     if shared:

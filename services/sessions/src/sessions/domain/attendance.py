@@ -27,6 +27,8 @@ def sessions_missed_in_a_row(earlier_statuses_newest_first: Iterable[str]) -> in
     return run
 
 
-def first_session_window(paired_at: datetime, after: timedelta, duration: timedelta) -> tuple[datetime, datetime]:
+def first_session_window(
+    paired_at: datetime, after: timedelta, duration: timedelta
+) -> tuple[datetime, datetime]:
     starts_at = paired_at + after
     return starts_at, starts_at + duration
