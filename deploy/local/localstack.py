@@ -78,13 +78,8 @@ class StartupError(RuntimeError):
 # --------------------------------------------------------------------------- #
 
 _TOOL_HINTS: dict[str, str] = {
-    "java": (
-        "java is required to run Kafka; install a JDK 17+ (apt-get install openjdk-17-jre-headless)"
-    ),
-    "mvn": (
-        "mvn is required to download Kafka from Maven Central; install Maven "
-        "(apt-get install maven)"
-    ),
+    "java": ("java is required to run Kafka; install a JDK 17+ (apt-get install openjdk-17-jre-headless)"),
+    "mvn": ("mvn is required to download Kafka from Maven Central; install Maven (apt-get install maven)"),
     "go": (
         "go is required to build the FerretDB launcher; install Go 1.21+ "
         "(it fetches the Go 1.24 toolchain FerretDB needs from the module proxy by itself)"
@@ -145,9 +140,7 @@ def _install_lock(name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _run_install_step(
-    cmd: list[str], cwd: Path, what: str, env: dict[str, str] | None = None
-) -> None:
+def _run_install_step(cmd: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
     proc = subprocess.run(
         cmd,
         cwd=cwd,
@@ -363,9 +356,7 @@ class _ManagedServer:
         self.pid_file.write_text(f"{self._proc.pid}\n")
         self.info_file.write_text(json.dumps({**info, "pid": self._proc.pid}) + "\n")
 
-    def _wait_ready(
-        self, timeout: float, probe_ready: Callable[[], bool], logs: list[Path]
-    ) -> None:
+    def _wait_ready(self, timeout: float, probe_ready: Callable[[], bool], logs: list[Path]) -> None:
         """Poll probe_ready until it succeeds; on death or timeout stop and raise with log tails."""
         deadline = time.monotonic() + timeout
         last_error = "no probe attempted"
@@ -373,8 +364,7 @@ class _ManagedServer:
             if not self.is_running():
                 code = self._proc.returncode if self._proc is not None else "?"
                 raise StartupError(
-                    f"{self.name} exited during startup (exit code {code}).\n"
-                    + self._log_tails(logs)
+                    f"{self.name} exited during startup (exit code {code}).\n" + self._log_tails(logs)
                 )
             try:
                 if probe_ready():
@@ -423,9 +413,7 @@ class _ManagedServer:
 def _ensure_ports_free(name: str, ports: dict[str, int]) -> None:
     busy = [f"{k}={p}" for k, p in ports.items() if not _port_is_free(p)]
     if busy:
-        raise StartupError(
-            f"cannot start {name}: port already in use on 127.0.0.1 ({', '.join(busy)})"
-        )
+        raise StartupError(f"cannot start {name}: port already in use on 127.0.0.1 ({', '.join(busy)})")
 
 
 # --------------------------------------------------------------------------- #
@@ -474,17 +462,15 @@ class KafkaServer(_ManagedServer):
     name = "kafka"
     cmd_marker = "kafka.Kafka"
 
-    def __init__(
-        self, state_dir: Path, port: int | None = None, controller_port: int | None = None
-    ) -> None:
+    def __init__(self, state_dir: Path, port: int | None = None, controller_port: int | None = None) -> None:
         super().__init__(state_dir)
         recorded = self._recorded()
         # Adopt the ports of an instance already running from this state dir, so
         # `KafkaServer(dir)` can report/stop what the CLI started earlier.
         self.port: int = port or recorded.get("port") or free_port()
-        self.controller_port: int = (
-            controller_port or recorded.get("controller_port") or free_port()
-        )
+        self.controller_port: int = controller_port or recorded.get("controller_port") or 0
+        while self.controller_port in (0, self.port):  # two free_port() calls may agree
+            self.controller_port = free_port()
         self.properties = self.dir / "server.properties"
         self.log4j_config = self.dir / "log4j2.properties"
         self.server_log = self.dir / "server.log"  # log4j output
@@ -571,13 +557,10 @@ class KafkaServer(_ManagedServer):
             str(self.properties),
             "--ignore-formatted",
         )
-        proc = subprocess.run(
-            cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True, text=True
-        )
+        proc = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if proc.returncode != 0:
             raise StartupError(
-                f"formatting Kafka storage failed (exit {proc.returncode}):\n"
-                f"{proc.stdout}\n{proc.stderr}"
+                f"formatting Kafka storage failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
             )
 
     def start(self, timeout: float = 90) -> None:
@@ -646,9 +629,7 @@ def kafka_protocol_ready(host: str, port: int, timeout: float = 3) -> bool:
         if error_code != 0:
             return False
         # Metadata v0 with an empty topic array = "all topics"; we only need the broker count.
-        metadata = _kafka_request(
-            sock, api_key=3, api_version=0, correlation_id=2, body=struct.pack(">i", 0)
-        )
+        metadata = _kafka_request(sock, api_key=3, api_version=0, correlation_id=2, body=struct.pack(">i", 0))
         (brokers,) = struct.unpack(">i", metadata[:4])
         return int(brokers) >= 1
 
@@ -779,9 +760,7 @@ def mongo_ping(host: str, port: int, timeout: float = 3) -> bool:
         length, _, response_to, opcode = struct.unpack("<iiii", _recv_exact(sock, 16))
         payload = _recv_exact(sock, length - 16)
     if opcode != op_msg or response_to != request_id:
-        raise ConnectionError(
-            f"unexpected MongoDB reply (opcode {opcode}, responseTo {response_to})"
-        )
+        raise ConnectionError(f"unexpected MongoDB reply (opcode {opcode}, responseTo {response_to})")
     # payload = flagBits(uint32) + section kind byte (0 = body) + BSON document
     if payload[4] != 0:
         raise ConnectionError(f"unexpected OP_MSG section kind {payload[4]}")
@@ -891,28 +870,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localstack.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser(
-        "install", help=f"download/build Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}"
-    )
+    sub.add_parser("install", help=f"download/build Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}")
 
     def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
             "--state-dir",
             default=str(_default_state_dir()),
-            help="where data, logs and pid files live "
-            "(default: $MENTORSHIP_STATE_DIR or <repo>/.local)",
+            help="where data, logs and pid files live (default: $MENTORSHIP_STATE_DIR or <repo>/.local)",
         )
         return p
 
-    start = with_state(
-        sub.add_parser("start", help="start both servers detached and wait until ready")
-    )
+    start = with_state(sub.add_parser("start", help="start both servers detached and wait until ready"))
     start.add_argument("--kafka-port", type=int, default=9092)
     start.add_argument("--kafka-controller-port", type=int, default=0, help="default: a free port")
     start.add_argument("--mongo-port", type=int, default=27017)
-    start.add_argument(
-        "--timeout", type=float, default=120, help="readiness deadline per server, seconds"
-    )
+    start.add_argument("--timeout", type=float, default=120, help="readiness deadline per server, seconds")
     with_state(sub.add_parser("stop", help="stop both servers"))
     with_state(sub.add_parser("status", help="exit 0 if both servers answer, else 1"))
 

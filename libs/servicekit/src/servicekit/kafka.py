@@ -3,9 +3,11 @@ publishing, dead-letter publishing and explicit, idempotent topic creation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -40,13 +42,22 @@ class CloudEventPublisher:
         self._broker = broker
 
     async def publish(self, topic: str, event: CloudEvent, extra_headers: Mapping[str, str]) -> None:
+        """Send and wait for the broker's acknowledgement (acks=all)."""
+        await (await self.send(topic, event, extra_headers))
+
+    async def send(
+        self, topic: str, event: CloudEvent, extra_headers: Mapping[str, str]
+    ) -> asyncio.Future[Any]:
+        """Queue the record; the returned future resolves when the broker acknowledged it."""
         headers = {**extra_headers, **event.kafka_headers()}
-        await self._broker.publish(
+        delivery = await self._broker.publish(
             json.dumps(event.data, separators=(",", ":")).encode(),
             topic,
             key=event.key,
             headers=headers,
+            no_confirm=True,
         )
+        return delivery
 
     async def dead_letter(self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
         await self._broker.publish(value, topic, key=key, headers=headers)

@@ -12,6 +12,7 @@ every consumer downstream) continues the trace of the request that caused the ch
 from __future__ import annotations
 
 import asyncio
+import inspect
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Document = dict[str, Any]
-PublishFn = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[None]]
+# Sends one event; may return the delivery (an awaitable) so the relay can await a batch of them.
+PublishFn = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[Any]]
 
 
 def outbox_entry(event: Event, *, source: str, time: datetime, event_id: str | None = None) -> Document:
@@ -112,30 +114,41 @@ class OutboxRelay:
         published = 0
         for collection in self._collections:
             cursor = collection.find({"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size)
-            async for document in cursor:
-                published += await self._relay_document(collection, document)
+            documents = [document async for document in cursor]
+            if documents:
+                published += await self._relay(collection, documents)
         return published
 
-    async def _relay_document(self, collection: AsyncCollection[Document], document: Document) -> int:
-        entries: list[Document] = document.get("outbox") or []
-        for entry in entries:
-            parent = propagate.extract(entry.get("trace") or {})
-            with tracer.start_as_current_span(
-                f"outbox relay {entry['type']}", context=parent, kind=SpanKind.INTERNAL
-            ) as span:
-                span.set_attribute("messaging.message.id", entry["id"])
-                headers: dict[str, str] = {}
-                propagate.inject(headers)
-                await self._publish(entry["topic"], cloud_event_of(entry), headers)
-            metrics.EVENTS_PUBLISHED.labels(type=entry["type"]).inc()
-        if entries:
-            # $pullAll removes exactly the entries we published; ones added meanwhile stay.
-            await collection.update_one({"_id": document["_id"]}, {"$pullAll": {"outbox": entries}})
-        # Cleared only if nothing was added since: a concurrent write sets it again anyway.
-        await collection.update_one(
-            {"_id": document["_id"], "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
-        )
-        return len(entries)
+    async def _relay(self, collection: AsyncCollection[Document], documents: list[Document]) -> int:
+        # Send everything first and wait for the acks together: the idempotent producer keeps
+        # each partition's order (so each aggregate's), and one round trip serves the batch.
+        deliveries = []
+        for document in documents:
+            for entry in document.get("outbox") or []:
+                parent = propagate.extract(entry.get("trace") or {})
+                with tracer.start_as_current_span(
+                    f"outbox relay {entry['type']}", context=parent, kind=SpanKind.PRODUCER
+                ) as span:
+                    span.set_attribute("messaging.message.id", entry["id"])
+                    headers: dict[str, str] = {}
+                    propagate.inject(headers)
+                    sent = await self._publish(entry["topic"], cloud_event_of(entry), headers)
+                    if inspect.isawaitable(sent):
+                        deliveries.append(sent)
+                metrics.EVENTS_PUBLISHED.labels(type=entry["type"]).inc()
+        await asyncio.gather(*deliveries)
+
+        # Only now, with every event acknowledged, remove them from the outboxes.
+        for document in documents:
+            entries: list[Document] = document.get("outbox") or []
+            cleared = await collection.update_one(
+                {"_id": document["_id"], "outbox": entries},  # unchanged since we read it
+                {"$set": {"outbox": [], "outbox_pending": False}},
+            )
+            if cleared.matched_count == 0 and entries:
+                # Events were added meanwhile: remove exactly ours, leave theirs pending.
+                await collection.update_one({"_id": document["_id"]}, {"$pullAll": {"outbox": entries}})
+        return sum(len(document.get("outbox") or []) for document in documents)
 
     async def run(self) -> None:
         """Relay until cancelled; a failing pass is logged and retried after the poll interval."""

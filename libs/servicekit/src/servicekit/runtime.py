@@ -72,7 +72,7 @@ class ServiceRuntime:
         self._outbox_collections: list[AsyncCollection[Document]] = []
         self.relay = OutboxRelay(
             self._outbox_collections,
-            self.publisher.publish,
+            self.publisher.send,
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
         )
