@@ -37,7 +37,7 @@ test: install
 lint: python-deps
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts
+	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts benchmarks
 
 format: python-deps
 	$(RUN) ruff check --fix .

@@ -26,12 +26,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "local"))
 
-import localstack  # noqa: E402
-from mentorship_schemas import CloudEvent, MentorAvailable  # noqa: E402
-from pymongo import AsyncMongoClient  # noqa: E402
-from servicekit.consumer import EventConsumer  # noqa: E402
-from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics  # noqa: E402
-from servicekit.outbox import OutboxRelay, ensure_outbox_index, new_document, outbox_entry  # noqa: E402
+import localstack
+from mentorship_schemas import CloudEvent, MentorAvailable
+from pymongo import AsyncMongoClient
+from servicekit.consumer import EventConsumer
+from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics
+from servicekit.outbox import OutboxRelay, ensure_outbox_index, new_document, outbox_entry
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", 5000))
 PER_DOCUMENT = 5

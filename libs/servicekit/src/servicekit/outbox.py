@@ -12,8 +12,8 @@ every consumer downstream) continues the trace of the request that caused the ch
 from __future__ import annotations
 
 import asyncio
-import inspect
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
