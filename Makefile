@@ -10,7 +10,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 ARGS ?=
 
-.PHONY: help install python-deps servers run test lint format docs bench clean stop status
+.PHONY: help install python-deps servers run test lint format docs bench bench-sessions clean stop status
 
 help:
 	@echo "make run     start Kafka, FerretDB and the four services (Ctrl-C stops all)"
@@ -48,6 +48,9 @@ docs: python-deps
 
 bench: install
 	$(RUN) python benchmarks/run.py
+
+bench-sessions: install
+	$(RUN) python benchmarks/sessions_sweep.py
 
 status: python-deps
 	@$(RUN) python deploy/local/localstack.py status

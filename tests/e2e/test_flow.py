@@ -157,6 +157,39 @@ async def test_registered_pair_is_matched_and_both_are_notified_of_pairing_and_m
         assert feed["unread"] == len(feed["items"]) == 2, "exactly one notification per cause and kind"
 
 
+async def test_each_service_serves_health_readiness_metrics_and_its_asyncapi(platform: Platform) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in ("profiles", "matching", "sessions", "notifications"):
+            base = platform.url(name)
+            assert (await http.get(f"{base}/health")).json() == {"status": "ok"}
+            ready = (await http.get(f"{base}/ready")).json()
+            assert ready == {"status": "ready", "checks": {"kafka": True, "mongodb": True}}
+            asyncapi = (await http.get(f"{base}/docs/asyncapi.json")).json()
+            assert asyncapi["asyncapi"] == "3.0.0"
+            assert asyncapi["info"]["title"] == f"mentorship {name}"
+            assert (await http.get(f"{base}/openapi.json")).json()["info"]["title"].lower().endswith(name)
+        org = _new_org()
+        for person, roles, extra in (("mary", ["mentor"], {"mentor_capacity": 1}), ("kay", ["mentee"], {})):
+            response = await http.post(
+                f"{platform.url('profiles')}/profiles",
+                headers=_auth(org, person),
+                json={"display_name": person, "email": f"{person}@example.com", "roles": roles, **extra},
+            )
+            assert response.status_code == 201, response.text
+        await eventually(
+            lambda: _notification_kinds(http, platform, org, "kay"), timeout=60, what="kay's notification"
+        )
+        metrics = (await http.get(f"{platform.url('notifications')}/metrics")).text
+        consumed = (
+            'mentorship_events_consumed_total{outcome="processed",type="mentorship.matching.PairCreated.v1"}'
+        )
+        assert consumed in metrics
+        published = (await http.get(f"{platform.url('profiles')}/metrics")).text
+        assert (
+            'mentorship_events_published_total{type="mentorship.profiles.ProfileRegistered.v1"}' in published
+        )
+
+
 async def _has_both(http: httpx.AsyncClient, platform: Platform, org: str, person: str) -> set[str] | None:
     kinds = await _notification_kinds(http, platform, org, person)
     return kinds if {"pair_created", "session_missed"} <= kinds else None

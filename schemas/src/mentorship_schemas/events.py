@@ -69,6 +69,35 @@ class ProfileRegistered(Event):
     department: str | None = None
     skills_offered: list[str] = Field(default_factory=list)
     skills_wanted: list[str] = Field(default_factory=list)
+    locale: str = Field(default="en", description="BCP 47 language tag for messages.")
+
+
+class ProfileUpdated(Event):
+    """A profile changed. Carries the current values of what consumers keep copies of."""
+
+    stream = Stream.PROFILES
+    aggregate_field = "person_id"
+
+    person_id: Id
+    changed_fields: list[str] = Field(default_factory=list, description="Names of the fields that changed.")
+    roles: list[PersonRole] = Field(min_length=1)
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320)
+    timezone: str = "UTC"
+    locale: str = "en"
+    department: str | None = None
+    skills_offered: list[str] = Field(default_factory=list)
+    skills_wanted: list[str] = Field(default_factory=list)
+
+
+class ProfileErased(Event):
+    """A person exercised the right to be forgotten: every service removes their personal data."""
+
+    stream = Stream.PROFILES
+    aggregate_field = "person_id"
+
+    person_id: Id
+    erased_at: AwareDatetime
 
 
 class MentorAvailable(Event):
@@ -109,7 +138,119 @@ class PairCreated(Event):
     reasons: list[str] = Field(default_factory=list, description="Why this match, in words.")
 
 
+class PairEndReason(StrEnum):
+    COMPLETED = "completed"
+    NOT_A_FIT = "not_a_fit"
+    STAGNANT = "stagnant"
+    MENTOR_LEFT = "mentor_left"
+    MENTEE_LEFT = "mentee_left"
+    ERASED = "erased"
+    OTHER = "other"
+
+
+class PairEnded(Event):
+    stream = Stream.MATCHING
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    program_id: Id
+    mentor_id: Id
+    mentee_id: Id
+    reason: PairEndReason
+    ended_at: AwareDatetime
+
+
+class MatchProposed(Event):
+    """A cohort run proposes a pair that awaits admin approval or the mentor's acceptance."""
+
+    stream = Stream.MATCHING
+    aggregate_field = "proposal_id"
+
+    proposal_id: Id
+    run_id: Id | None = None
+    program_id: Id
+    mentor_id: Id
+    mentee_id: Id
+    score: float = Field(ge=0, le=1)
+    reasons: list[str] = Field(default_factory=list)
+
+
+class MentorshipRequested(Event):
+    """A mentee asked a mentor; the mentor answers by `answer_by` or the request expires."""
+
+    stream = Stream.MATCHING
+    aggregate_field = "request_id"
+
+    request_id: Id
+    program_id: Id
+    mentor_id: Id
+    mentee_id: Id
+    message: str | None = Field(default=None, max_length=1000, description="The mentee's note to the mentor.")
+    answer_by: AwareDatetime
+
+
+class PairDeclined(Event):
+    stream = Stream.MATCHING
+    aggregate_field = "request_id"
+
+    request_id: Id
+    program_id: Id
+    mentor_id: Id
+    mentee_id: Id
+    reason: str = Field(description="declined | expired | mentor_unavailable")
+
+
+class CircleFormed(Event):
+    stream = Stream.MATCHING
+    aggregate_field = "circle_id"
+
+    circle_id: Id
+    program_id: Id
+    member_ids: list[Id] = Field(min_length=2)
+    facilitator_rota: list[Id] = Field(default_factory=list, description="Facilitators, in turn order.")
+    topics: list[str] = Field(default_factory=list)
+
+
+class MatchRunCompleted(Event):
+    stream = Stream.MATCHING
+    aggregate_field = "run_id"
+
+    run_id: Id
+    program_id: Id
+    mentees: int = Field(ge=0)
+    mentors: int = Field(ge=0)
+    matched: int = Field(ge=0)
+    objective: float
+    optimal: bool
+    seconds: float = Field(ge=0)
+
+
 # ---------------------------------------------------------------- sessions
+
+
+class Cadence(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class AgreementSigned(Event):
+    """Both sides signed the pair's agreement (goals, roles, cadence, duration)."""
+
+    stream = Stream.SESSIONS
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    cadence: Cadence
+    ends_on: AwareDatetime | None = None
 
 
 class SessionScheduled(Event):
@@ -136,6 +277,75 @@ class SessionMissed(Event):
     missed_in_a_row: int = Field(ge=1)
 
 
+class SessionCompleted(Event):
+    stream = Stream.SESSIONS
+    aggregate_field = "session_id"
+
+    session_id: Id
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    starts_at: AwareDatetime
+    held_at: AwareDatetime
+
+
+class SessionCancelled(Event):
+    stream = Stream.SESSIONS
+    aggregate_field = "session_id"
+
+    session_id: Id
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    starts_at: AwareDatetime
+    cancelled_by: Id
+
+
+class ActionItemOverdue(Event):
+    stream = Stream.SESSIONS
+    aggregate_field = "action_item_id"
+
+    action_item_id: Id
+    pair_id: Id
+    owner_id: Id
+    title: str = Field(max_length=200)
+    due_at: AwareDatetime
+
+
+class GoalAchieved(Event):
+    stream = Stream.SESSIONS
+    aggregate_field = "goal_id"
+
+    goal_id: Id
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    title: str = Field(max_length=200)
+
+
+class RelationshipStagnant(Event):
+    """A pair stopped meeting or stopped learning, measured against its own agreed cadence.
+
+    Emitted once per episode (`episode_id`); RelationshipRecovered closes the episode.
+    """
+
+    stream = Stream.SESSIONS
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    episode_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    reasons: list[str] = Field(min_length=1, description="Codes, e.g. no_session_for_2x_cadence.")
+    severity: Severity
+    suggested_actions: list[str] = Field(default_factory=list)
+
+
+class RelationshipRecovered(Event):
+    stream = Stream.SESSIONS
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    episode_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+
+
 # ---------------------------------------------------------------- notifications
 
 
@@ -157,13 +367,44 @@ class NotificationSent(Event):
     sent_at: datetime
 
 
+class NotificationFailed(Event):
+    """A channel kept failing; the notification was not delivered on it."""
+
+    stream = Stream.NOTIFICATIONS
+    aggregate_field = "notification_id"
+
+    notification_id: Id
+    recipient_id: Id
+    kind: str = Field(min_length=1, max_length=64)
+    channel: NotificationChannel
+    cause_event_id: str = Field(min_length=1, max_length=200)
+    attempts: int = Field(ge=1)
+    error: str = Field(max_length=1000)
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ProfileRegistered,
+    ProfileUpdated,
+    ProfileErased,
     MentorAvailable,
     MentorUnavailable,
     PairCreated,
+    PairEnded,
+    MatchProposed,
+    MentorshipRequested,
+    PairDeclined,
+    CircleFormed,
+    MatchRunCompleted,
+    AgreementSigned,
     SessionScheduled,
+    SessionCompleted,
+    SessionCancelled,
     SessionMissed,
+    ActionItemOverdue,
+    GoalAchieved,
+    RelationshipStagnant,
+    RelationshipRecovered,
     NotificationSent,
+    NotificationFailed,
 )
 EVENTS_BY_TYPE: dict[str, type[Event]] = {event.ce_type(): event for event in ALL_EVENTS}
