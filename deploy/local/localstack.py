@@ -198,7 +198,7 @@ def install_ferretdb() -> Path:
     """Build the FerretDB launcher into the cache (once per version); return the binary."""
     target = cache_dir() / f"ferretdb-{FERRETDB_VERSION}"
     binary = target / "ferretdb-launcher"
-    sources = [FERRETDB_MODULE / n for n in ("go.mod", "go.sum", "main.go")]
+    sources = [FERRETDB_MODULE / "go.mod", FERRETDB_MODULE / "go.sum", *sorted(FERRETDB_MODULE.glob("*.go"))]
     fp = _fingerprint(FERRETDB_VERSION, *sources)
     if _is_installed(target, fp) and binary.is_file():
         return binary

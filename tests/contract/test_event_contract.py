@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from mentorship_schemas import ALL_EVENTS, TOPICS, Event, parse_ce_type
 from mentorship_schemas.jsonschema import breaking_changes, event_schema, render, schema_path
+from mentorship_schemas.topics import RESTRICTED_TOPICS
 
 from scripts.generate_docs import SERVICES, asyncapi_of, asyncapi_path
 from scripts.generate_docs import render as render_asyncapi
@@ -24,8 +25,29 @@ def test_every_event_carries_tenant_version_and_its_aggregate_key(event_type: ty
     assert fields[event_type.aggregate_field].is_required()
     parsed = parse_ce_type(event_type.ce_type())
     assert parsed == (event_type.stream.value, event_type.__name__, 1)
-    assert event_type.topic() == TOPICS[event_type.stream].name
+    registry = RESTRICTED_TOPICS if event_type.restricted else TOPICS
+    assert event_type.topic() == registry[event_type.stream].name
     assert event_type.topic().endswith(".v1")
+
+
+def _sensitive_fields(schema: dict[str, Any], path: str = "") -> list[str]:
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("x-sensitive"):
+            found.append(f"{path}{name}")
+        found += _sensitive_fields(prop, f"{path}{name}.")
+    for definition in schema.get("$defs", {}).values():
+        found += _sensitive_fields(definition, path)
+    return found
+
+
+@pytest.mark.parametrize("event_type", ALL_EVENTS, ids=lambda e: e.__name__)
+def test_sensitive_fields_travel_only_on_restricted_topics(event_type: type[Event]) -> None:
+    sensitive = _sensitive_fields(event_schema(event_type))
+    if not event_type.restricted:
+        assert sensitive == [], f"{event_type.__name__} would put sensitive data on a general topic"
+    else:
+        assert event_type.topic() not in {spec.name for spec in TOPICS.values()}
 
 
 @pytest.mark.parametrize("event_type", ALL_EVENTS, ids=lambda e: e.__name__)

@@ -1,6 +1,11 @@
 // Command ferretdb-launcher runs an embedded FerretDB (MongoDB wire protocol
 // over SQLite) for local development and tests, without Docker.
 //
+// It also serialises write commands (see proxy.go): FerretDB 1.x applies an
+// update as read-then-write in separate steps, so two concurrent updates of one
+// document lose one of them, which would break every conditional update the
+// platform relies on.
+//
 // Why a launcher instead of `go install .../cmd/ferretdb`: a binary built that
 // way panics at start because its build/version/*.txt files are only generated
 // by FerretDB's own build (FerretDB issue 2982). The embeddable package skips
@@ -53,8 +58,16 @@ func run(listen, sqliteDir, logLevel string) error {
 		return err
 	}
 
+	// FerretDB listens on a private Unix socket; clients reach it through the
+	// write-serialising proxy on the TCP address.
+	socket := filepath.Join(dir, "ferretdb.sock")
+	if len(socket) > 100 { // Unix socket paths are limited to about 108 bytes
+		socket = filepath.Join(os.TempDir(), fmt.Sprintf("ferretdb-%d.sock", os.Getpid()))
+	}
+	_ = os.Remove(socket)
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener: ferretdb.ListenerConfig{TCP: listen},
+		Listener: ferretdb.ListenerConfig{Unix: socket},
 		Logger:   logger,
 		Handler:  "sqlite",
 		// FerretDB wants a directory URI that ends with a slash.
@@ -70,7 +83,20 @@ func run(listen, sqliteDir, logLevel string) error {
 
 	logger.Info("ferretdb-launcher starting", "listen", listen, "sqlite", dir)
 
-	if err = f.Run(ctx); err != nil {
+	proxyErr := make(chan error, 1)
+	go func() { proxyErr <- serveProxy(ctx, listen, socket, logger) }()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- f.Run(ctx) }()
+
+	select {
+	case err = <-proxyErr:
+		stop()
+		<-runErr
+	case err = <-runErr:
+		stop()
+	}
+	if err != nil && ctx.Err() == nil {
 		return err
 	}
 

@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mentorship_schemas.envelope import ce_type_of
-from mentorship_schemas.topics import TOPICS, Stream
+from mentorship_schemas.topics import RESTRICTED_TOPICS, TOPICS, Stream
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 
@@ -28,6 +28,7 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     stream: ClassVar[Stream]
+    restricted: ClassVar[bool] = False  # True: travels only on the stream's restricted topic
     schema_version: ClassVar[int] = 1
     aggregate_field: ClassVar[str]
 
@@ -40,7 +41,7 @@ class Event(BaseModel):
 
     @classmethod
     def topic(cls) -> str:
-        return TOPICS[cls.stream].name
+        return (RESTRICTED_TOPICS if cls.restricted else TOPICS)[cls.stream].name
 
     @property
     def aggregate_id(self) -> str:
@@ -70,6 +71,19 @@ class ProfileRegistered(Event):
     skills_offered: list[str] = Field(default_factory=list)
     skills_wanted: list[str] = Field(default_factory=list)
     locale: str = Field(default="en", description="BCP 47 language tag for messages.")
+    title: str | None = None
+    level: str | None = Field(default=None, description="Seniority: junior ... executive.")
+    years_experience: int | None = Field(default=None, ge=0)
+    manager_id: Id | None = Field(default=None, description="To keep pairs out of a reporting line.")
+    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes.")
+    skill_levels: dict[str, str] = Field(
+        default_factory=dict, description="Offered skill -> proficiency (beginner ... expert)."
+    )
+    peer_mentoring: bool = False
+    reverse_mentoring: bool = False
+    preferred_cadence: str | None = None
+    modalities: list[str] = Field(default_factory=list)
+    communication_style: str | None = None
 
 
 class ProfileUpdated(Event):
@@ -88,6 +102,35 @@ class ProfileUpdated(Event):
     department: str | None = None
     skills_offered: list[str] = Field(default_factory=list)
     skills_wanted: list[str] = Field(default_factory=list)
+    title: str | None = None
+    level: str | None = Field(default=None, description="Seniority: junior ... executive.")
+    years_experience: int | None = Field(default=None, ge=0)
+    manager_id: Id | None = Field(default=None, description="To keep pairs out of a reporting line.")
+    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes.")
+    skill_levels: dict[str, str] = Field(
+        default_factory=dict, description="Offered skill -> proficiency (beginner ... expert)."
+    )
+    peer_mentoring: bool = False
+    reverse_mentoring: bool = False
+    preferred_cadence: str | None = None
+    modalities: list[str] = Field(default_factory=list)
+    communication_style: str | None = None
+
+
+class InclusionAttributesChanged(Event):
+    """Consented inclusion attributes for inclusive-matching programs. Restricted topic only."""
+
+    stream = Stream.PROFILES
+    restricted = True
+    aggregate_field = "person_id"
+
+    person_id: Id
+    consented: bool = Field(description="False: consent withdrawn, attributes must be forgotten.")
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        json_schema_extra={"x-sensitive": True},
+        description="e.g. employee resource group, first-generation professional.",
+    )
 
 
 class ProfileErased(Event):
@@ -386,6 +429,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ProfileRegistered,
     ProfileUpdated,
     ProfileErased,
+    InclusionAttributesChanged,
     MentorAvailable,
     MentorUnavailable,
     PairCreated,

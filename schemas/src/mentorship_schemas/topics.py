@@ -27,6 +27,13 @@ class TopicSpec:
         return dlq_topic(self.name)
 
 
+# Topics for sensitive data (consented inclusion attributes): only named consumers may read them,
+# enforced by Kafka ACLs in production; never mirrored into general topics, logs or traces.
+RESTRICTED_TOPICS: dict[Stream, TopicSpec] = {
+    Stream.PROFILES: TopicSpec("mentorship.profiles.restricted.v1", partitions=3),
+}
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
@@ -42,7 +49,7 @@ TOPICS: dict[Stream, TopicSpec] = {
 def all_topic_names() -> list[tuple[str, int]]:
     """Every topic the platform needs, with its partition count (DLQs get one partition)."""
     names: list[tuple[str, int]] = []
-    for spec in TOPICS.values():
+    for spec in [*TOPICS.values(), *RESTRICTED_TOPICS.values()]:
         names.append((spec.name, spec.partitions))
         names.append((spec.dlq, 1))
     return names

@@ -17,6 +17,8 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     # Each service owns the database <prefix><service_name>; tests use their own prefix.
     mongodb_database_prefix: str = "mentorship_"
+    # Defaults to mentorship.<service_name>; tests running a second copy set their own.
+    consumer_group_id: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
@@ -44,4 +46,4 @@ class ServiceSettings(BaseSettings):
 
     @property
     def consumer_group(self) -> str:
-        return f"mentorship.{self.service_name}"
+        return self.consumer_group_id or f"mentorship.{self.service_name}"

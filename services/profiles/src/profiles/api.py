@@ -1,92 +1,23 @@
-"""HTTP routes the portal calls: register and read profiles."""
+"""HTTP routes the portal calls: profiles for employees, search and HR import for admins, erasure."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from fastapi import APIRouter, Request, status
-from mentorship_schemas import MentorAvailable, ProfileRegistered
-from mentorship_schemas.events import PersonRole
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pymongo.errors import DuplicateKeyError
-from servicekit.auth import CurrentPrincipal, forbid_unless
-from servicekit.outbox import new_document
+from fastapi import APIRouter, Query, Request, Response, status
+from servicekit.auth import CurrentPrincipal, Principal, Role, forbid_unless
 from servicekit.problems import Problem
 from servicekit.runtime import ServiceRuntime
 
+from profiles import people
 from profiles.domain.availability import Availability
+from profiles.domain.profile import Seniority, Taxonomy
+from profiles.hr_import import ImportReport, import_rows, parse_import
+from profiles.models import ProfileChanges, ProfileIn, ProfileOut, ProfilePage
 from profiles.store import mentor_load, person_key
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-_TIMEZONES = available_timezones()
-Skill = Annotated[str, Field(min_length=1, max_length=80)]
-
-
-class ProfileIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    person_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9._:@-]+$",
-        description="Employee id; defaults to the caller's own (`sub`). Only admins set another.",
-    )
-    display_name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=320)
-    roles: list[PersonRole] = Field(min_length=1, max_length=2)
-    timezone: str = Field(default="UTC", max_length=64)
-    department: str | None = Field(default=None, max_length=120)
-    skills_offered: list[Skill] = Field(default_factory=list, max_length=50)
-    skills_wanted: list[Skill] = Field(default_factory=list, max_length=50)
-    mentor_capacity: int = Field(default=0, ge=0, le=20)
-    accepting_mentees: bool = True
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
-            raise ValueError("not a valid email address")
-        return value.lower()
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        if value not in _TIMEZONES:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as error:
-                raise ValueError("not an IANA timezone name") from error
-        return value
-
-
-class ProfileOut(BaseModel):
-    person_id: str
-    org_id: str
-    display_name: str
-    email: str
-    roles: list[PersonRole]
-    timezone: str
-    department: str | None
-    skills_offered: list[str]
-    skills_wanted: list[str]
-    mentor_capacity: int
-    accepting_mentees: bool
-    active_mentees: int
-    availability: Availability
-    version: int
-
-
-def _out(document: dict[str, Any]) -> ProfileOut:
-    load = mentor_load(document)
-    return ProfileOut(
-        **{k: document[k] for k in ProfileOut.model_fields if k in document},
-        active_mentees=load.active_mentees,
-        availability=load.availability,
-    )
 
 
 def _runtime(request: Request) -> ServiceRuntime:
@@ -94,79 +25,138 @@ def _runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ProfileOut,
-    summary="Register a person in the program",
-)
-async def register_profile(body: ProfileIn, principal: CurrentPrincipal, request: Request) -> ProfileOut:
-    person_id = body.person_id or principal.employee_id
-    forbid_unless(person_id == principal.employee_id or principal.is_admin, "register someone else's profile")
-    runtime = _runtime(request)
-    org_id = principal.org_id
-    document: dict[str, Any] = {
-        "_id": person_key(org_id, person_id),
-        "org_id": org_id,
-        "person_id": person_id,
-        **body.model_dump(exclude={"person_id"}, mode="json"),
-        "active_pair_ids": [],
-        "version": 1,
-        "created_at": runtime.clock.now(),
-    }
-    events = [
-        runtime.entry(
-            ProfileRegistered(
-                org_id=org_id,
-                version=1,
-                person_id=person_id,
-                roles=body.roles,
-                display_name=body.display_name,
-                email=body.email,
-                timezone=body.timezone,
-                department=body.department,
-                skills_offered=body.skills_offered,
-                skills_wanted=body.skills_wanted,
-            )
-        )
-    ]
+def _taxonomy(request: Request) -> Taxonomy:
+    taxonomy: Taxonomy = request.app.state.taxonomy
+    return taxonomy
+
+
+def _out(document: dict[str, Any], principal: Principal) -> ProfileOut:
     load = mentor_load(document)
-    if load.availability is Availability.AVAILABLE:
-        events.append(
-            runtime.entry(
-                MentorAvailable(
-                    org_id=org_id,
-                    version=1,
-                    person_id=person_id,
-                    capacity=load.capacity,
-                    active_mentees=0,
-                )
-            )
-        )
-    try:
-        await runtime.db["people"].insert_one(new_document(document, events))
-    except DuplicateKeyError as error:
-        # Ask which unique key clashed: servers word the error differently (FerretDB vs MongoDB).
-        same_id = await runtime.db["people"].find_one({"_id": document["_id"]}, {"_id": 1})
-        field = "person_id" if same_id else "email"
-        raise Problem(
-            409,
-            "Conflict",
-            f"a profile with this {field} already exists in the org",
-            extensions={"field": field},
-        ) from error
-    runtime.events_written()
-    return _out(document)
+    computed = {"active_mentees", "availability"}
+    values = {k: document.get(k) for k in ProfileOut.model_fields if k in document and k not in computed}
+    if principal.employee_id != document["person_id"]:
+        values["inclusion"] = None  # sensitive: only the person sees it
+    return ProfileOut(**values, active_mentees=load.active_mentees, availability=load.availability)
 
 
-@router.get("/{person_id}", response_model=ProfileOut, summary="Read a profile")
-async def read_profile(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
+async def _visible(request: Request, principal: Principal, person_id: str, action: str) -> dict[str, Any]:
     document = (
         await _runtime(request)
         .db["people"]
         .find_one({"_id": person_key(principal.org_id, person_id), "org_id": principal.org_id})
     )
-    if document is None:
+    if document is None or document.get("erased"):
         raise Problem(404, "Not Found", "no such profile")
-    forbid_unless(person_id == principal.employee_id or principal.is_admin, "read this profile")
-    return _out(document)
+    forbid_unless(person_id == principal.employee_id or principal.is_admin, action)
+    return document
+
+
+def _conflict(error: people.Conflict) -> Problem:
+    return Problem(409, "Conflict", str(error), extensions={"field": error.field})
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProfileOut, summary="Register a person")
+async def register_profile(body: ProfileIn, principal: CurrentPrincipal, request: Request) -> ProfileOut:
+    person_id = body.person_id or principal.employee_id
+    forbid_unless(person_id == principal.employee_id or principal.is_admin, "register someone else's profile")
+    runtime = _runtime(request)
+    try:
+        document = await people.register(
+            runtime, _taxonomy(request), principal.org_id, person_id, body, runtime.clock.now()
+        )
+    except people.Conflict as error:
+        raise _conflict(error) from error
+    return _out(document, principal)
+
+
+@router.get("", response_model=ProfilePage, summary="Search the org's profiles (admins)")
+async def search_profiles(
+    request: Request,
+    principal: CurrentPrincipal,
+    role: Annotated[str | None, Query(pattern="^(mentee|mentor)$")] = None,
+    skill: Annotated[str | None, Query(max_length=80)] = None,
+    department: Annotated[str | None, Query(max_length=120)] = None,
+    level: Seniority | None = None,
+    availability: Availability | None = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Free text: name, title, department, skills")
+    ] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ProfilePage:
+    forbid_unless(principal.is_admin, "search profiles")
+    query: dict[str, Any] = {"org_id": principal.org_id, "erased": {"$ne": True}}
+    if role:
+        query["roles"] = role
+    if skill:
+        query["skill_names"] = _taxonomy(request).normalize(skill).name.lower()
+    if department:
+        query["department"] = department
+    if level:
+        query["level"] = level.value
+    if availability:
+        query["availability"] = availability.value
+    if q:
+        query["search_text"] = {"$regex": re.escape(q.lower())}
+    collection = _runtime(request).db["people"]
+    total = await collection.count_documents(query)
+    cursor = collection.find(query, sort=[("person_id", 1)], skip=(page - 1) * page_size, limit=page_size)
+    items = [_out(doc, principal) async for doc in cursor]
+    return ProfilePage(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.post("/import", response_model=ImportReport, summary="Bulk upsert from the HR system (admins)")
+async def import_profiles(request: Request, principal: CurrentPrincipal) -> ImportReport:
+    forbid_unless(principal.is_admin, "import profiles")
+    body = await request.body()
+    if len(body) > 5_000_000:
+        raise Problem(413, "Content Too Large", "imports are limited to 5 MB; split the file")
+    try:
+        rows = parse_import(body, request.headers.get("content-type", ""))
+    except ValueError as error:
+        raise Problem(400, "Bad Request", str(error)) from error
+    return await import_rows(_runtime(request), _taxonomy(request), principal.org_id, rows)
+
+
+@router.get("/{person_id}", response_model=ProfileOut, summary="Read a profile")
+async def read_profile(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
+    return _out(await _visible(request, principal, person_id, "read this profile"), principal)
+
+
+@router.patch("/{person_id}", response_model=ProfileOut, summary="Change a profile or mentor settings")
+async def update_profile(
+    person_id: str, body: ProfileChanges, principal: CurrentPrincipal, request: Request
+) -> ProfileOut:
+    runtime = _runtime(request)
+    for _ in range(5):  # re-read and re-apply when a concurrent change got there first
+        current = await _visible(request, principal, person_id, "change this profile")
+        try:
+            outcome = await people.change(runtime, _taxonomy(request), current, body, runtime.clock.now())
+        except people.Conflict as error:
+            if error.field == "version":
+                continue
+            raise _conflict(error) from error
+        return _out(outcome.document, principal)
+    raise Problem(409, "Conflict", "the profile keeps changing; try again")
+
+
+@router.post("/{person_id}/pause", response_model=ProfileOut, summary="Pause taking new mentees")
+async def pause_mentoring(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
+    return await update_profile(person_id, ProfileChanges(accepting_mentees=False), principal, request)
+
+
+@router.post("/{person_id}/resume", response_model=ProfileOut, summary="Resume taking new mentees")
+async def resume_mentoring(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
+    return await update_profile(person_id, ProfileChanges(accepting_mentees=True), principal, request)
+
+
+@router.delete("/{person_id}", status_code=204, summary="Erase a person (right to be forgotten)")
+async def erase_profile(person_id: str, principal: CurrentPrincipal, request: Request) -> Response:
+    current = await _visible(request, principal, person_id, "erase this profile")
+    forbid_unless(person_id == principal.employee_id or principal.has(Role.HR_ADMIN), "erase this profile")
+    runtime = _runtime(request)
+    try:
+        await people.erase(runtime, current, runtime.clock.now())
+    except people.Conflict as error:
+        raise _conflict(error) from error
+    return Response(status_code=204)
