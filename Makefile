@@ -10,7 +10,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 ARGS ?=
 
-.PHONY: help install python-deps servers run test lint format docs bench bench-sessions clean stop status
+.PHONY: help install python-deps servers run test lint format docs bench bench-sessions bench-matching clean stop status
 
 help:
 	@echo "make run     start Kafka, FerretDB and the four services (Ctrl-C stops all)"
@@ -51,6 +51,9 @@ bench: install
 
 bench-sessions: install
 	$(RUN) python benchmarks/sessions_sweep.py
+
+bench-matching: python-deps
+	$(RUN) python benchmarks/matching.py
 
 status: python-deps
 	@$(RUN) python deploy/local/localstack.py status

@@ -5,7 +5,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from mentorship_schemas import CloudEvent, MentorAvailable, MentorUnavailable, ProfileRegistered
+from mentorship_schemas import (
+    CloudEvent,
+    MentorAvailable,
+    MentorUnavailable,
+    ProfileErased,
+    ProfileRegistered,
+)
 from mentorship_schemas.events import PersonRole
 from pymongo.errors import DuplicateKeyError
 from servicekit.runtime import ServiceRuntime
@@ -92,4 +98,25 @@ def register(runtime: ServiceRuntime) -> None:
             event.person_id,
             event.version,
             {"status": "unavailable", "free_slots": 0, "unavailable_reason": event.reason},
+        )
+
+    @runtime.consumer.on(ProfileErased)
+    async def on_profile_erased(event: ProfileErased, envelope: CloudEvent) -> None:
+        """Forget the person; keep only that their pairs existed, without who or why."""
+        org = event.org_id
+        await candidates.delete_one({"_id": candidate_key(org, event.person_id, "mentor")})
+        mentee_key = candidate_key(org, event.person_id, "mentee")
+        await candidates.delete_one({"_id": mentee_key, "status": "waiting"})
+        anonymous: dict[str, Any] = {
+            "department": None,
+            "skills_offered": [],
+            "skills_wanted": [],
+            "pair.reasons": [],
+        }
+        await candidates.update_one(
+            {"_id": mentee_key}, {"$set": {**anonymous, "status": "erased", "person_id": "erased"}}
+        )
+        await candidates.update_many(
+            {"org_id": org, "role": "mentee", "pair.mentor_id": event.person_id},
+            {"$set": {"pair.mentor_id": "erased", "pair.reasons": []}},
         )
