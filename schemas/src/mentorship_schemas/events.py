@@ -56,11 +56,8 @@ class PersonRole(StrEnum):
 # ---------------------------------------------------------------- profiles
 
 
-class ProfileRegistered(Event):
-    """A person joined the program. Carries what matching and notifications need to act."""
-
-    stream = Stream.PROFILES
-    aggregate_field = "person_id"
+class _ProfileFacts(Event):
+    """What consumers of profile events keep copies of (not an event type on its own)."""
 
     person_id: Id
     roles: list[PersonRole] = Field(min_length=1)
@@ -86,35 +83,20 @@ class ProfileRegistered(Event):
     communication_style: str | None = None
 
 
-class ProfileUpdated(Event):
+class ProfileRegistered(_ProfileFacts):
+    """A person joined the program. Carries what matching and notifications need to act."""
+
+    stream = Stream.PROFILES
+    aggregate_field = "person_id"
+
+
+class ProfileUpdated(_ProfileFacts):
     """A profile changed. Carries the current values of what consumers keep copies of."""
 
     stream = Stream.PROFILES
     aggregate_field = "person_id"
 
-    person_id: Id
     changed_fields: list[str] = Field(default_factory=list, description="Names of the fields that changed.")
-    roles: list[PersonRole] = Field(min_length=1)
-    display_name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=320)
-    timezone: str = "UTC"
-    locale: str = "en"
-    department: str | None = None
-    skills_offered: list[str] = Field(default_factory=list)
-    skills_wanted: list[str] = Field(default_factory=list)
-    title: str | None = None
-    level: str | None = Field(default=None, description="Seniority: junior ... executive.")
-    years_experience: int | None = Field(default=None, ge=0)
-    manager_id: Id | None = Field(default=None, description="To keep pairs out of a reporting line.")
-    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes.")
-    skill_levels: dict[str, str] = Field(
-        default_factory=dict, description="Offered skill -> proficiency (beginner ... expert)."
-    )
-    peer_mentoring: bool = False
-    reverse_mentoring: bool = False
-    preferred_cadence: str | None = None
-    modalities: list[str] = Field(default_factory=list)
-    communication_style: str | None = None
 
 
 class InclusionAttributesChanged(Event):
