@@ -1,0 +1,105 @@
+"""The iCalendar (RFC 5545) invite attached to a scheduled session's email, built by hand: CRLF
+line ends, text escaping and line folding at 75 octets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+PRODUCT_ID = "-//Mentorship platform//Notifications//EN"
+
+
+@dataclass(frozen=True)
+class Attendee:
+    name: str
+    email: str
+
+
+def escape_text(value: str) -> str:
+    """TEXT value escaping (RFC 5545 3.3.11)."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def _param(value: str) -> str:
+    """A parameter value: quoted, without the characters a quoted value cannot hold."""
+    return '"' + value.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
+
+
+def fold(line: str) -> str:
+    """Fold a content line into chunks of at most 75 octets, never splitting a UTF-8 character."""
+    out: list[str] = []
+    current = ""
+    size = 0
+    limit = 75
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            out.append(current)
+            current, size, limit = " ", 1, 75  # a continuation line starts with one space
+        current += char
+        size += width
+    out.append(current)
+    return "\r\n".join(out)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def session_invite(
+    *,
+    uid: str,
+    sequence: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    stamp: datetime,
+    summary: str,
+    description: str,
+    organizer: Attendee,
+    attendees: Sequence[Attendee],
+) -> str:
+    """A METHOD:REQUEST calendar with one event; `uid` stays the same across reschedules and
+    `sequence` (the session's version) grows, so calendars update the entry instead of adding one."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODUCT_ID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:REQUEST",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"SEQUENCE:{sequence}",
+        f"DTSTAMP:{_utc(stamp)}",
+        f"DTSTART:{_utc(starts_at)}",
+        f"DTEND:{_utc(ends_at)}",
+        f"SUMMARY:{escape_text(summary)}",
+        f"DESCRIPTION:{escape_text(description)}",
+        f"ORGANIZER;CN={_param(organizer.name)}:mailto:{organizer.email}",
+        *(
+            f"ATTENDEE;CN={_param(a.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{a.email}"
+            for a in attendees
+        ),
+        "STATUS:CONFIRMED",
+        "TRANSP:OPAQUE",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        "DESCRIPTION:Mentorship session",
+        "TRIGGER:-PT15M",
+        "END:VALARM",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def unfold(text: str) -> list[str]:
+    """The content lines of an iCalendar text (the inverse of folding), for readers and tests."""
+    return text.replace("\r\n ", "").replace("\r\n\t", "").split("\r\n")[:-1]
