@@ -1,17 +1,43 @@
-"""Wiring for the sessions service: settings, runtime, handlers, sweep and the HTTP app."""
+"""Wiring for the sessions service: settings, runtime, handlers, sweeps and the HTTP app."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from fastapi import FastAPI
-from mentorship_schemas import SessionMissed, SessionScheduled
+from mentorship_schemas import (
+    ActionItemOverdue,
+    AgreementSigned,
+    Event,
+    GoalAchieved,
+    RelationshipRecovered,
+    RelationshipStagnant,
+    SessionCancelled,
+    SessionCompleted,
+    SessionMissed,
+    SessionScheduled,
+)
+from mentorship_schemas.events import Cadence
 from pydantic import Field
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
 from sessions import api, handlers, store
+from sessions.domain.health import HealthPolicy
+from sessions.relationships import RelationshipStore, SessionsPolicy
+
+PUBLISHES: list[type[Event]] = [
+    AgreementSigned,
+    SessionScheduled,
+    SessionCompleted,
+    SessionCancelled,
+    SessionMissed,
+    ActionItemOverdue,
+    GoalAchieved,
+    RelationshipStagnant,
+    RelationshipRecovered,
+]
 
 
 class SessionsSettings(ServiceSettings):
@@ -22,28 +48,82 @@ class SessionsSettings(ServiceSettings):
     missed_grace_seconds: float = Field(default=3600, ge=0)
     missed_sweep_every_seconds: float = Field(default=30, gt=0)
     missed_sweep_batch: int = Field(default=1000, ge=1)
+    # Width of the missed-session sweep's due-index partitions (must divide a day).
+    session_due_partition_hours: int = Field(default=6, ge=1, le=24)
+    # Cadence sessions kept scheduled ahead once the agreement is signed.
+    cadence_horizon_sessions: int = Field(default=4, ge=1, le=52)
+    default_cadence: Cadence = Cadence.MONTHLY
+    default_session_local_time: time = time(10, 0)
+    # Stagnation, measured against the pair's own cadence.
+    stagnant_after_cadences: float = Field(default=2.0, gt=0)
+    stagnant_missed_in_a_row: int = Field(default=2, ge=1)
+    stagnant_progress_window_sessions: int = Field(default=3, ge=1)
+    stagnant_learning_window: int = Field(default=4, ge=1)
+    stagnant_learning_drop: float = Field(default=0.5, gt=0, le=1)
+    stagnant_end_near_days: float = Field(default=14, ge=0)
+    agreement_unsigned_after_days: float = Field(default=14, ge=0)
+
+    def policy(self) -> SessionsPolicy:
+        return SessionsPolicy(
+            first_session_after=timedelta(seconds=self.first_session_after_seconds),
+            duration=timedelta(seconds=self.session_duration_seconds),
+            grace=timedelta(seconds=self.missed_grace_seconds),
+            horizon_sessions=self.cadence_horizon_sessions,
+            default_cadence=self.default_cadence,
+            default_local_time=self.default_session_local_time,
+            health=HealthPolicy(
+                no_session_multiple=self.stagnant_after_cadences,
+                missed_in_a_row=self.stagnant_missed_in_a_row,
+                progress_window_sessions=self.stagnant_progress_window_sessions,
+                learning_window=self.stagnant_learning_window,
+                learning_drop=self.stagnant_learning_drop,
+                end_near=timedelta(days=self.stagnant_end_near_days),
+                unsigned_after=timedelta(days=self.agreement_unsigned_after_days),
+            ),
+        )
 
 
 def build_runtime(settings: SessionsSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
-    settings = settings or SessionsSettings()
-    runtime = ServiceRuntime(settings, publishes=[SessionScheduled, SessionMissed], clock=clock)
-    sessions = runtime.outbox_collection("sessions")
-    relationships = runtime.db["relationships"]
-    runtime.on_startup(lambda: store.create_indexes(sessions, relationships))
-    handlers.register(
-        runtime,
-        first_session_after=timedelta(seconds=settings.first_session_after_seconds),
-        duration=timedelta(seconds=settings.session_duration_seconds),
-        grace=timedelta(seconds=settings.missed_grace_seconds),
-        sweep_every=settings.missed_sweep_every_seconds,
-        sweep_batch=settings.missed_sweep_batch,
-    )
+    runtime, _ = build(settings, clock)
     return runtime
 
 
+def build(
+    settings: SessionsSettings | None = None, clock: Clock | None = None
+) -> tuple[ServiceRuntime, RelationshipStore]:
+    settings = settings or SessionsSettings()
+    runtime = ServiceRuntime(settings, publishes=PUBLISHES, clock=clock)
+    relationships = runtime.outbox_collection(store.RELATIONSHIPS)
+    notes = runtime.db[store.NOTES]
+    runtime.on_startup(lambda: store.create_indexes(relationships, notes))
+    relationship_store = RelationshipStore(
+        runtime,
+        relationships,
+        store.session_due_index(runtime.db, timedelta(hours=settings.session_due_partition_hours)),
+        store.action_due_index(runtime.db),
+        store.health_due_index(runtime.db),
+        settings.policy(),
+    )
+    handlers.register(
+        runtime,
+        relationship_store,
+        notes,
+        sweep_every=settings.missed_sweep_every_seconds,
+        sweep_batch=settings.missed_sweep_batch,
+    )
+    return runtime, relationship_store
+
+
 def create_app(settings: SessionsSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    return build_runtime(settings, clock).create_app(
+    return http_app(*build(settings, clock))
+
+
+def http_app(runtime: ServiceRuntime, relationship_store: RelationshipStore) -> FastAPI:
+    app = runtime.create_app(
         title="Mentorship sessions",
-        description="Agreements, scheduled sessions and relationship health.",
+        description="Agreements, scheduled sessions, agendas, action items, goals and relationship health.",
         routers=[api.router],
     )
+    app.state.relationships = relationship_store
+    app.state.notes = relationship_store.runtime.db[store.NOTES]
+    return app

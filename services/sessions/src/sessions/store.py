@@ -1,49 +1,54 @@
-"""Sessions' collections: `sessions` (one document per meeting, with its outbox) and
-`relationships` (one per pair)."""
+"""Sessions' collections.
+
+- `relationships`: one document per pair or circle, the aggregate: its agreement, its sessions
+  (embedded, with agenda, attendance and feedback), action items, goals, health, and its outbox.
+  Every change to a relationship and the events it causes is one single-document write.
+- `notes`: private notes, one document per note, read only by their author; never in an event.
+- Due-date indexes, time-partitioned (see `servicekit.due_index`): `due_sessions_*` (a session's
+  end, for the missed sweep), `due_actions_*` (an action item's due date), `due_health_*` (the next
+  moment a pair's health may change with time alone). Sweeps read only the partitions that are due.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from servicekit.due_index import TimePartitionedDueIndex
 
 Document = dict[str, Any]
 
+RELATIONSHIPS = "relationships"
+NOTES = "notes"
 
-async def create_indexes(
-    sessions: AsyncCollection[Document], relationships: AsyncCollection[Document]
-) -> None:
-    # The missed-session sweep reads only what is due through this index.
-    await sessions.create_index([("status", ASCENDING), ("ends_at", ASCENDING)], name="status_ends_at")
-    await sessions.create_index(
-        [("org_id", ASCENDING), ("pair_id", ASCENDING), ("starts_at", DESCENDING)],
-        name="org_pair_starts",
+
+def session_due_index(
+    db: AsyncDatabase[Document], width: timedelta = timedelta(hours=6)
+) -> TimePartitionedDueIndex:
+    # Narrower partitions hold less beyond what is due, but FerretDB pays per collection (each is
+    # a SQLite table, and listing them grows with their number). Measured with
+    # benchmarks/sessions_sweep.py: 24 h partitions let the sweep's read grow a little with the
+    # total (today's partition holds the rest of today); 6 h did not; 1 h was slower (8,760 tables).
+    return TimePartitionedDueIndex(db, "due_sessions", width=width)
+
+
+def action_due_index(db: AsyncDatabase[Document]) -> TimePartitionedDueIndex:
+    return TimePartitionedDueIndex(db, "due_actions")
+
+
+def health_due_index(db: AsyncDatabase[Document]) -> TimePartitionedDueIndex:
+    return TimePartitionedDueIndex(db, "due_health")
+
+
+async def create_indexes(relationships: AsyncCollection[Document], notes: AsyncCollection[Document]) -> None:
+    await relationships.create_index([("org_id", ASCENDING), ("program_id", ASCENDING)], name="org_program")
+    await relationships.create_index(
+        [("org_id", ASCENDING), ("participant_ids", ASCENDING)], name="org_participants"
     )
-    await relationships.create_index([("org_id", ASCENDING)], name="org")
-
-
-def find_due_sessions(sessions: AsyncCollection[Document], cutoff: datetime, limit: int) -> Any:
-    """Scheduled sessions whose end is at or before `cutoff`, oldest first."""
-    return sessions.find(
-        {"status": "scheduled", "ends_at": {"$lte": cutoff}},
-        sort=[("ends_at", ASCENDING)],
-        limit=limit,
+    await relationships.create_index([("sessions.session_id", ASCENDING)], name="session_id")
+    await notes.create_index(
+        [("org_id", ASCENDING), ("pair_id", ASCENDING), ("author_id", ASCENDING)], name="org_pair_author"
     )
-
-
-async def earlier_statuses(
-    sessions: AsyncCollection[Document], session: Document, limit: int = 50
-) -> list[str]:
-    cursor = sessions.find(
-        {
-            "org_id": session["org_id"],
-            "pair_id": session["pair_id"],
-            "starts_at": {"$lt": session["starts_at"]},
-        },
-        {"status": 1},
-        sort=[("starts_at", DESCENDING)],
-        limit=limit,
-    )
-    return [doc["status"] async for doc in cursor]

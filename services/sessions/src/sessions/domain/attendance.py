@@ -17,7 +17,7 @@ def is_missed(status: str, ends_at: datetime, now: datetime, grace: timedelta) -
 
 def sessions_missed_in_a_row(earlier_statuses_newest_first: Iterable[str]) -> int:
     """Count this miss plus the misses right before it; a held session ends the run. Cancelled
-    sessions neither break nor extend it."""
+    (and still scheduled) sessions neither break nor extend it."""
     run = 1
     for status in earlier_statuses_newest_first:
         if status == "missed":
@@ -32,3 +32,9 @@ def first_session_window(
 ) -> tuple[datetime, datetime]:
     starts_at = paired_at + after
     return starts_at, starts_at + duration
+
+
+def may_check_in(status: str, starts_at: datetime, now: datetime) -> bool:
+    """Either side may mark a session held once it has started; a session first swept as missed
+    may still be checked in late (the pair met but forgot to say so)."""
+    return status in ("scheduled", "missed") and now >= starts_at
