@@ -53,7 +53,7 @@ bench-sessions: install
 	$(RUN) python benchmarks/sessions_sweep.py
 
 bench-matching: python-deps
-	$(RUN) python benchmarks/matching.py
+	$(RUN) python benchmarks/bench_matching.py
 
 status: python-deps
 	@$(RUN) python deploy/local/localstack.py status

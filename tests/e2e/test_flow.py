@@ -19,11 +19,11 @@ from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 
 from tests.conftest import Infra
+from tests.e2e.fleet import SECRET, fleet, fleet_env, new_database_prefix
 from tests.otlp_receiver import OtlpReceiver
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-SECRET = "end-to-end-development-secret-0123456789"
 
 
 @dataclass
@@ -38,40 +38,21 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    prefix = f"e2e_{uuid.uuid4().hex[:6]}_"
+    prefix = new_database_prefix("flow")
     with OtlpReceiver() as traces:
-        fleet = ServiceFleet(
-            env={
-                "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-                "MONGODB_URL": infra.mongodb_url,
-                "MONGODB_DATABASE_PREFIX": prefix,
-                "AUTH_ALLOW_DEV_HS256": "true",
-                "AUTH_DEV_HS256_SECRET": SECRET,
-                # Seconds instead of days, so a session can pass unattended during the test.
-                "FIRST_SESSION_AFTER_SECONDS": "1",
-                "SESSION_DURATION_SECONDS": "1",
-                "MISSED_GRACE_SECONDS": "1",
-                "MISSED_SWEEP_EVERY_SECONDS": "0.5",
-                "OUTBOX_POLL_SECONDS": "0.2",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
-                "OTEL_BSP_SCHEDULE_DELAY": "200",
-            },
-            log_dir=tmp_path_factory.mktemp("service-logs"),
-            ports={name: _free_port() for name in ("profiles", "matching", "sessions", "notifications")},
+        env = fleet_env(
+            infra,
+            prefix,
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_EXPORTER_OTLP_ENDPOINT=traces.endpoint,
+            OTEL_BSP_SCHEDULE_DELAY="200",
         )
+        services = fleet(env, tmp_path_factory.mktemp("service-logs"))
         try:
-            fleet.start()
-            yield Platform(fleet, traces, prefix)
+            services.start()
+            yield Platform(services, traces, prefix)
         finally:
-            fleet.stop()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+            services.stop()
 
 
 def _auth(org: str, person: str, *roles: str) -> dict[str, str]:

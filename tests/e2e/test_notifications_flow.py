@@ -23,11 +23,12 @@ from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 
 from tests.conftest import Infra
-from tests.notifications.receivers import Mail, SmtpServer, WebhookReceiver, free_port
+from tests.e2e.fleet import SECRET, fleet_env
+from tests.e2e.fleet import fleet as new_fleet
+from tests.notifications.receivers import Mail, SmtpServer, WebhookReceiver
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-SECRET = "end-to-end-development-secret-0123456789"
 HOOK_SECRET = "end-to-end-webhook-secret"
 
 
@@ -48,34 +49,23 @@ def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     # The webhook fails its first two requests: the delivery sweep must retry them.
     prefix = f"e2e_n{uuid.uuid4().hex[:6]}_"
     with SmtpServer() as smtp, WebhookReceiver(HOOK_SECRET, fail_first=2) as webhook:
-        fleet = ServiceFleet(
-            env={
-                "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-                "MONGODB_URL": infra.mongodb_url,
-                "MONGODB_DATABASE_PREFIX": prefix,
-                "AUTH_ALLOW_DEV_HS256": "true",
-                "AUTH_DEV_HS256_SECRET": SECRET,
-                # Seconds instead of days, so a session can pass unattended during the test; the
-                # invite is worth sending until the session ends, so leave the sweep time for it
-                # even behind a backlog of earlier tests' events (the group reads from the start).
-                "FIRST_SESSION_AFTER_SECONDS": "10",
-                "SESSION_DURATION_SECONDS": "5",
-                "MISSED_GRACE_SECONDS": "1",
-                "MISSED_SWEEP_EVERY_SECONDS": "0.5",
-                "OUTBOX_POLL_SECONDS": "0.2",
-                "SMTP_HOST": "127.0.0.1",
-                "SMTP_PORT": str(smtp.port),
-                "SMTP_SENDER": "mentorship@example.com",
-                "CHAT_WEBHOOK_URL": webhook.url,
-                "CHAT_WEBHOOK_SECRET": HOOK_SECRET,
-                "DELIVERY_SWEEP_EVERY_SECONDS": "0.3",
-                "DELIVERY_BACKOFF_SECONDS": "0.5",
-                "DELIVERY_BACKOFF_MAX_SECONDS": "2",
-                "OTEL_TRACES_EXPORTER": "none",
-            },
-            log_dir=tmp_path_factory.mktemp("notification-logs"),
-            ports={name: free_port() for name in ("profiles", "matching", "sessions", "notifications")},
+        env = fleet_env(
+            infra,
+            prefix,
+            # The invite is worth sending until the session ends, so leave the sweep time for it
+            # even behind a backlog of earlier tests' events (the group reads from the start).
+            FIRST_SESSION_AFTER_SECONDS="10",
+            SESSION_DURATION_SECONDS="5",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(smtp.port),
+            SMTP_SENDER="mentorship@example.com",
+            CHAT_WEBHOOK_URL=webhook.url,
+            CHAT_WEBHOOK_SECRET=HOOK_SECRET,
+            DELIVERY_SWEEP_EVERY_SECONDS="0.3",
+            DELIVERY_BACKOFF_SECONDS="0.5",
+            DELIVERY_BACKOFF_MAX_SECONDS="2",
         )
+        fleet = new_fleet(env, tmp_path_factory.mktemp("notification-logs"))
         try:
             fleet.start()
             yield Platform(fleet, smtp, webhook, prefix, infra.kafka_bootstrap_servers)

@@ -17,59 +17,36 @@ from typing import Any
 import httpx
 import pytest
 from mentorship_schemas import CloudEvent, PairCreated
-from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import CloudEventPublisher, create_broker
 
 from tests.conftest import Infra
+from tests.e2e.fleet import SECRET, fleet, fleet_env, new_database_prefix
 from tests.kafka_records import read_topic
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-SECRET = "sessions-e2e-development-secret-0123456789"
 SESSIONS_TOPIC = "mentorship.sessions.v1"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def replicas(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-        "MONGODB_URL": infra.mongodb_url,
-        "MONGODB_DATABASE_PREFIX": f"e2e_sessions_{uuid.uuid4().hex[:6]}_",
-        "AUTH_ALLOW_DEV_HS256": "true",
-        "AUTH_DEV_HS256_SECRET": SECRET,
-        # Seconds instead of days for the kick-off and the grace period; the cadence stays real.
-        "FIRST_SESSION_AFTER_SECONDS": "2",
-        "SESSION_DURATION_SECONDS": "1",
-        "MISSED_GRACE_SECONDS": "1",
-        "MISSED_SWEEP_EVERY_SECONDS": "0.3",
-        "OUTBOX_POLL_SECONDS": "0.2",
-        "DEFAULT_CADENCE": "weekly",
-        "OTEL_TRACES_EXPORTER": "none",
-    }
-    fleets = [
-        ServiceFleet(
-            env=env,
-            log_dir=tmp_path_factory.mktemp(f"sessions-replica-{n}"),
-            ports={"sessions": _free_port()},
-        )
-        for n in range(2)
-    ]
+    # Seconds instead of days for the kick-off and the grace period; the cadence stays real.
+    env = fleet_env(
+        infra,
+        new_database_prefix("sessions"),
+        FIRST_SESSION_AFTER_SECONDS="2",
+        MISSED_SWEEP_EVERY_SECONDS="0.3",
+        DEFAULT_CADENCE="weekly",
+    )
+    fleets = [fleet(env, tmp_path_factory.mktemp(f"sessions-replica-{n}"), ("sessions",)) for n in range(2)]
     try:
-        for fleet in fleets:
-            fleet.start()
-        yield [fleet.services["sessions"].url for fleet in fleets]
+        for replica in fleets:
+            replica.start()
+        yield [replica.services["sessions"].url for replica in fleets]
     finally:
-        for fleet in fleets:
-            fleet.stop()
+        for replica in fleets:
+            replica.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-from notifications.domain.calendar import Attendee, escape_text, fold, session_invite, unfold
+from notifications.domain.calendar import Attendee, session_invite, unfold
+from servicekit.icalendar import escape_text, fold
 
 
 def _invite(summary: str = "Mentorship session with Grace") -> str:

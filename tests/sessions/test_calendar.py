@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sessions.domain.calendar import CalendarSession, escape_text, fold, session_ics
+from servicekit.icalendar import escape_text, fold
+from sessions.domain.calendar import CalendarSession, session_ics
 
 STARTS = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 

@@ -28,5 +28,5 @@ def create_app(settings: MatchingSettings | None = None, clock: Clock | None = N
     return build_runtime(settings, clock).create_app(
         title="Mentorship matching",
         description="Programs, candidates and pairs.",
-        routers=[api.router],
+        routers=[api.router, api.cohort_runs],
     )

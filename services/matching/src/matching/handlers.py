@@ -45,6 +45,17 @@ def register(runtime: ServiceRuntime) -> None:
             "department": event.department,
             "skills_offered": event.skills_offered,
             "skills_wanted": event.skills_wanted,
+            # What the cohort-run engine scores and rules on.
+            "level": event.level,
+            "years_experience": event.years_experience,
+            "manager_id": event.manager_id,
+            "languages": event.languages,
+            "timezone": event.timezone,
+            "skill_levels": event.skill_levels,
+            "modalities": event.modalities,
+            "communication_style": event.communication_style,
+            "peer_mentoring": event.peer_mentoring,
+            "reverse_mentoring": event.reverse_mentoring,
         }
         if PersonRole.MENTEE in event.roles:
             await candidates.update_one(
@@ -111,6 +122,14 @@ def register(runtime: ServiceRuntime) -> None:
             "department": None,
             "skills_offered": [],
             "skills_wanted": [],
+            "level": None,
+            "years_experience": None,
+            "manager_id": None,
+            "languages": [],
+            "timezone": None,
+            "skill_levels": {},
+            "modalities": [],
+            "communication_style": None,
             "pair.reasons": [],
         }
         await candidates.update_one(

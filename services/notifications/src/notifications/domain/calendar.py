@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from servicekit.icalendar import escape_text, fold, utc_stamp
 
 PRODUCT_ID = "-//Mentorship platform//Notifications//EN"
 
@@ -16,42 +18,9 @@ class Attendee:
     email: str
 
 
-def escape_text(value: str) -> str:
-    """TEXT value escaping (RFC 5545 3.3.11)."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
 def _param(value: str) -> str:
     """A parameter value: quoted, without the characters a quoted value cannot hold."""
     return '"' + value.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
-
-
-def fold(line: str) -> str:
-    """Fold a content line into chunks of at most 75 octets, never splitting a UTF-8 character."""
-    out: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for char in line:
-        width = len(char.encode())
-        if size + width > limit:
-            out.append(current)
-            current, size, limit = " ", 1, 75  # a continuation line starts with one space
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def session_invite(
@@ -77,9 +46,9 @@ def session_invite(
         "BEGIN:VEVENT",
         f"UID:{uid}",
         f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_utc(stamp)}",
-        f"DTSTART:{_utc(starts_at)}",
-        f"DTEND:{_utc(ends_at)}",
+        f"DTSTAMP:{utc_stamp(stamp)}",
+        f"DTSTART:{utc_stamp(starts_at)}",
+        f"DTEND:{utc_stamp(ends_at)}",
         f"SUMMARY:{escape_text(summary)}",
         f"DESCRIPTION:{escape_text(description)}",
         f"ORGANIZER;CN={_param(organizer.name)}:mailto:{organizer.email}",

@@ -1,0 +1,176 @@
+"""A cohort run from profiles to an audited result: hard rules, scores, shortlist, certified optimal
+assignment, explanations, unmatched reasons, blocking pairs and (when asked) a fairness floor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from matching.domain.assignment import (
+    MICRO,
+    Assignment,
+    BoolArray,
+    Capacities,
+    IntArray,
+    RowOracle,
+    ScoreArray,
+    blocking_pairs,
+    greedy,
+    shortlist,
+    solve_certified,
+)
+from matching.domain.cohort import Cohort, MatchProfile, encode_cohort
+from matching.domain.compatibility import (
+    Explanation,
+    allowed_block,
+    block_scores,
+    contribution_tables,
+    explain_pairs,
+)
+from matching.domain.fairness import GroupFloor, solve_with_group_floor
+from matching.domain.programs import MatchingPolicy
+
+
+@dataclass(frozen=True)
+class UnmatchedMentee:
+    mentee_id: str
+    reason: str
+
+
+@dataclass
+class CohortRunResult:
+    input_digest: str
+    weights: dict[str, float]
+    pairs: list[Explanation]
+    unmatched: list[UnmatchedMentee]
+    matched: int
+    objective: float
+    total_score: float
+    optimal: bool
+    optimality: str
+    # Counted over the shortlisted candidate pairs (each mentee's best), not over every pair.
+    blocking_pairs: int
+    greedy_matched: int
+    greedy_objective: float
+    fairness: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, object]:
+        record = asdict(self)
+        record.pop("pairs")
+        record.pop("unmatched")
+        return record
+
+
+def unmatched_reason(eligible_mentors: int) -> str:
+    if eligible_mentors == 0:
+        return "no mentor passes the hard rules (organisation, reporting line, previous pair, language)"
+    # The solution is optimal: giving this mentee a place would unmatch someone or lower the total.
+    return f"all {eligible_mentors} eligible mentors are full with mentees the optimum placed there"
+
+
+def input_digest(
+    policy: MatchingPolicy,
+    mentees: Iterable[MatchProfile],
+    mentors: Iterable[MatchProfile],
+    previous_pairs: Iterable[tuple[str, str]],
+) -> str:
+    """The same inputs give the same digest, so an audited run can be reproduced and compared."""
+    canonical = json.dumps(
+        {
+            "policy": asdict(policy),
+            "mentees": [asdict(p) | {"skill_levels": dict(p.skill_levels)} for p in mentees],
+            "mentors": [asdict(p) | {"skill_levels": dict(p.skill_levels)} for p in mentors],
+            "previous_pairs": sorted(previous_pairs),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def row_oracle(cohort: Cohort) -> RowOracle:
+    tables = contribution_tables(cohort)
+
+    def oracle(rows: IntArray, cols: IntArray | None) -> tuple[ScoreArray, BoolArray]:
+        return block_scores(cohort, tables, rows, cols), allowed_block(cohort, rows, cols)
+
+    return oracle
+
+
+def capacities_of(cohort: Cohort) -> Capacities:
+    return Capacities(
+        capacity=cohort.capacity,
+        existing_load=cohort.existing_load,
+        spread_penalty=round(cohort.policy.load_spread_penalty * MICRO),
+    )
+
+
+def run_cohort(
+    policy: MatchingPolicy,
+    mentees: list[MatchProfile],
+    mentors: list[MatchProfile],
+    *,
+    managers: Mapping[str, str] | None = None,
+    previous_pairs: Iterable[tuple[str, str]] = (),
+    shortlist_size: int = 12,
+    reserve_size: int = 36,
+    group_floor: GroupFloor | None = None,
+) -> CohortRunResult:
+    """Match a cohort. Mentees already paired in the program should not be passed (minimal
+    disruption: their pairs stay, and their mentors' `program_load` counts them)."""
+    previous = list(previous_pairs)
+    cohort = encode_cohort(policy, mentees, mentors, managers=managers, previous_pairs=previous)
+    oracle = row_oracle(cohort)
+    capacities = capacities_of(cohort)
+    candidates = shortlist(
+        oracle, cohort.mentee_count, cohort.mentor_count, shortlist_size, reserve=reserve_size
+    )
+    fairness: dict[str, float] = {}
+    solution: Assignment
+    if group_floor is None:
+        solution = solve_certified(oracle, cohort.mentee_count, capacities, candidates)
+        optimal = solution.certificate.proven
+        how = (
+            f"min-cost flow on {solution.certificate.candidate_arcs} candidate arcs; all pruned arcs have "
+            f"non-negative reduced cost ({solution.certificate.rounds} rounds, "
+            f"{solution.certificate.arcs_added} arcs added back)"
+        )
+    else:
+        members = np.asarray([m.person_id in group_floor.member_ids for m in cohort.mentees], dtype=bool)
+        solution, optimal, how, fairness = solve_with_group_floor(
+            cohort.mentee_count, capacities, candidates, members, group_floor
+        )
+    baseline = greedy(cohort.mentee_count, capacities, candidates.mentee, candidates.mentor, candidates.score)
+    tables = contribution_tables(cohort)
+    pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor)
+    matched = np.zeros(cohort.mentee_count, dtype=bool)
+    matched[solution.mentee] = True
+    unmatched = [
+        UnmatchedMentee(cohort.mentees[i].person_id, unmatched_reason(int(candidates.eligible_mentors[i])))
+        for i in np.flatnonzero(~matched).tolist()
+    ]
+    mentee_ids = {m.person_id for m in mentees}
+    unmatched += [
+        UnmatchedMentee(pid, reason) for pid, reason in cohort.excluded.items() if pid in mentee_ids
+    ]
+    return CohortRunResult(
+        input_digest=input_digest(policy, mentees, mentors, previous),
+        weights={name: policy.normalised_weight(name) for name in policy.weights},
+        pairs=pairs,
+        unmatched=unmatched,
+        matched=solution.matched,
+        objective=solution.objective / MICRO,
+        total_score=solution.total_score / MICRO,
+        optimal=optimal,
+        optimality=how,
+        blocking_pairs=blocking_pairs(
+            solution, capacities, candidates.mentee, candidates.mentor, candidates.score
+        ),
+        greedy_matched=baseline.matched,
+        greedy_objective=baseline.objective / MICRO,
+        fairness=fairness,
+    )

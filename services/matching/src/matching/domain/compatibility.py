@@ -1,0 +1,425 @@
+"""Compatibility of mentee x mentor pairs: named, weighted components in integer micro-points.
+
+A score is the sum of its components' contributions, each `floor(1e6 * weight * value)` with the
+weights normalised to sum to 1, so a score lies in [0, 1e6] micro-points and its breakdown adds up to
+it exactly. The same code computes a whole block of the mentee x mentor matrix (for the solver) and
+single pairs (for the explanation), so the two always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse  # type: ignore[import-untyped]
+
+from matching.domain.cohort import (
+    FIT_SCALE,
+    SKILL_WEIGHT_SCALE,
+    TEXT_SCALE,
+    UNKNOWN_LEVEL,
+    Cohort,
+    MentorSide,
+    level_fit,
+    timezone_overlap_hours,
+    tokens,
+)
+from matching.domain.programs import COMPONENTS
+
+MICRO = 1_000_000
+# Largest combined lookup table (entries) worth building: beyond it, components stay separate.
+FUSED_TABLE_LIMIT = 16_000_000
+Points = npt.NDArray[np.int64]
+Index = npt.NDArray[np.int64]
+
+
+def _table(cohort: Cohort, component: str, values: npt.NDArray[np.float64]) -> Points:
+    """Contribution table (micro-points) from a table of component values in [0, 1]."""
+    return np.floor(MICRO * cohort.policy.normalised_weight(component) * values).astype(np.int64)
+
+
+@dataclass
+class ContributionTables:
+    """Per-cohort lookup tables for the categorical components, built once."""
+
+    level_gap: Points
+    communication_style: Points
+    timezone: Points
+    language_shared: int
+    modality_shared: int
+    modality_unstated: int
+    department_differs: int
+    department_unknown: int
+    skills_neutral: int
+    personality_neutral: int
+    skills_factor: float
+    goals_factor: float
+    personality_weight: float
+    # Categorical components summed into a few tables over combined codes, for the bulk path:
+    # (mentee codes, mentor codes, table[mentee code, mentor code]).
+    fused: list[tuple[Index, Index, npt.NDArray[np.int32]]]
+    personality_fused: bool
+
+
+def contribution_tables(cohort: Cohort) -> ContributionTables:
+    program = cohort.policy.program_type
+    ranks = UNKNOWN_LEVEL + 1
+    level = np.asarray(
+        [[level_fit(program, mentor, mentee) for mentor in range(ranks)] for mentee in range(ranks)]
+    )
+    styles = int(max(cohort.mentee_style.max(initial=0), cohort.mentor_style.max(initial=0))) + 1
+    style = np.full((styles, styles), 0.25)
+    np.fill_diagonal(style, 1.0)
+    style[0, :] = style[:, 0] = 0.5
+    offsets = cohort.timezone_offsets
+    zone = np.asarray([[timezone_overlap_hours(a, b) / 8.0 for b in offsets] for a in offsets]).reshape(
+        len(offsets), len(offsets)
+    )
+
+    def scalar(component: str, value: float) -> int:
+        return int(_table(cohort, component, np.asarray(value)))
+
+    level_points = _table(cohort, "level_gap", level)
+    style_points = _table(cohort, "communication_style", style)
+    zone_points = _table(cohort, "timezone", zone)
+    fused = [
+        _fuse(
+            [
+                (cohort.mentee_level, cohort.mentor_level, level_points),
+                (cohort.mentee_style, cohort.mentor_style, style_points),
+                (cohort.mentee_timezone, cohort.mentor_timezone, zone_points),
+            ]
+        )
+    ]
+    language_codes, language_values = np.unique(
+        np.concatenate([cohort.mentee_languages, cohort.mentor_languages]), return_inverse=True
+    )
+    modality_codes, modality_values = np.unique(
+        np.concatenate([cohort.mentee_modalities, cohort.mentor_modalities]), return_inverse=True
+    )
+    n = cohort.mentee_count
+    shared_language = (language_codes[:, None] & language_codes[None, :]) != 0
+    unstated = (modality_codes[:, None] == -1) | (modality_codes[None, :] == -1)
+    shared_modality = (modality_codes[:, None] & modality_codes[None, :]) != 0
+    fused.append(
+        _fuse(
+            [
+                (
+                    language_values[:n],
+                    language_values[n:],
+                    np.where(shared_language, scalar("language", 1.0), 0),
+                ),
+                (
+                    modality_values[:n],
+                    modality_values[n:],
+                    np.where(
+                        unstated,
+                        scalar("modality", 0.5),
+                        np.where(shared_modality, scalar("modality", 1.0), 0),
+                    ),
+                ),
+            ]
+        )
+    )
+    departments = (
+        int(max(cohort.mentee_department.max(initial=0), cohort.mentor_department.max(initial=0))) + 1
+    )
+    department = np.where(
+        np.arange(departments)[:, None] != np.arange(departments)[None, :],
+        scalar("cross_department", 1.0),
+        0,
+    )
+    department[0, :] = department[:, 0] = scalar("cross_department", 0.5)
+    department_part = (cohort.mentee_department, cohort.mentor_department, department.astype(np.int64))
+    last = fused[-1][2]
+    if (last.shape[0] * departments) * (last.shape[1] * departments) <= FUSED_TABLE_LIMIT:
+        fused[-1] = _fuse([(fused[-1][0], fused[-1][1], last.astype(np.int64)), department_part])
+    else:
+        fused.append((department_part[0], department_part[1], department.astype(np.int32)))
+    # Personality answers are few distinct vectors in practice: then a table over them, too.
+    personality_weight = MICRO * cohort.policy.normalised_weight("personality")
+    left, right = _personality_sides(cohort)
+    left_rows, left_code = np.unique(left, axis=0, return_inverse=True)
+    right_rows, right_code = np.unique(right, axis=0, return_inverse=True)
+    personality_fused = len(left_rows) * len(right_rows) <= FUSED_TABLE_LIMIT
+    if personality_fused:
+        width = cohort.mentee_personality.shape[1]
+        table = _personality_points(left_rows @ right_rows.T, width, personality_weight)
+        fused.append((left_code.ravel(), right_code.ravel(), table.astype(np.int32)))
+
+    return ContributionTables(
+        fused=fused,
+        level_gap=level_points,
+        communication_style=style_points,
+        timezone=zone_points,
+        language_shared=scalar("language", 1.0),
+        modality_shared=scalar("modality", 1.0),
+        modality_unstated=scalar("modality", 0.5),
+        department_differs=scalar("cross_department", 1.0),
+        department_unknown=scalar("cross_department", 0.5),
+        skills_neutral=scalar("skills", 0.5),
+        personality_neutral=scalar("personality", 0.5),
+        skills_factor=MICRO * cohort.policy.normalised_weight("skills") / (SKILL_WEIGHT_SCALE * FIT_SCALE),
+        goals_factor=MICRO * cohort.policy.normalised_weight("goals") / (TEXT_SCALE * TEXT_SCALE),
+        personality_weight=personality_weight,
+        personality_fused=personality_fused,
+    )
+
+
+def contributions(
+    cohort: Cohort,
+    tables: ContributionTables,
+    mentees: Index,
+    mentors: Index | None = None,
+    *,
+    pairwise: bool = False,
+) -> dict[str, Points]:
+    """Each component's contribution in micro-points.
+
+    Block mode (default): a (len(mentees), len(mentors)) block; `mentors=None` means all mentors.
+    Pairwise mode: mentees and mentors are equal-length arrays of pairs; the result is 1-D."""
+    all_mentors = mentors is None
+    cols = np.arange(cohort.mentor_count) if mentors is None else mentors
+
+    def grid(row_values: npt.NDArray[np.int64], col_values: npt.NDArray[np.int64]) -> tuple[Index, Index]:
+        if pairwise:
+            return row_values[mentees], col_values[cols]
+        return row_values[mentees][:, None], col_values[cols][None, :]
+
+    out: dict[str, Points] = {}
+    # Skills: sum over wanted skills of rarity weight x proficiency fit, exact integers.
+    shape = (len(mentees),) if pairwise else (len(mentees), len(cols))
+    raw_skills = np.zeros(shape, dtype=np.float32)
+    for wanted, fits in cohort.skill_terms:
+        raw_skills += _product(wanted[mentees], fits, None if all_mentors else cols, pairwise)
+    skills = _points(raw_skills, tables.skills_factor)
+    neutral = ~cohort.mentee_has_wanted_skills[mentees]
+    skills = np.where(neutral if pairwise else neutral[:, None], tables.skills_neutral, skills)
+    out["skills"] = skills.astype(np.int64)
+    subset = None if all_mentors else cols
+    dots = _product(cohort.goal_vectors[mentees], cohort.experience_vectors, subset, pairwise)
+    dots = np.minimum(dots, np.float32(TEXT_SCALE * TEXT_SCALE))
+    out["goals"] = _points(dots, tables.goals_factor).astype(np.int64)
+
+    a, b = grid(cohort.mentee_level, cohort.mentor_level)
+    out["level_gap"] = tables.level_gap[a, b]
+    a, b = grid(cohort.mentee_style, cohort.mentor_style)
+    out["communication_style"] = tables.communication_style[a, b]
+
+    out["personality"] = _personality(cohort, tables, mentees, cols, pairwise).astype(np.int64)
+
+    a, b = grid(cohort.mentee_timezone, cohort.mentor_timezone)
+    out["timezone"] = tables.timezone[a, b]
+    a, b = grid(cohort.mentee_languages, cohort.mentor_languages)
+    out["language"] = np.where((a & b) != 0, tables.language_shared, 0)
+    a, b = grid(cohort.mentee_modalities, cohort.mentor_modalities)
+    out["modality"] = np.where(
+        (a == -1) | (b == -1), tables.modality_unstated, np.where((a & b) != 0, tables.modality_shared, 0)
+    )
+    a, b = grid(cohort.mentee_department, cohort.mentor_department)
+    out["cross_department"] = np.where(
+        (a == 0) | (b == 0), tables.department_unknown, np.where(a != b, tables.department_differs, 0)
+    )
+    return {name: np.broadcast_to(out[name], shape).astype(np.int64) for name in COMPONENTS}
+
+
+def _personality(
+    cohort: Cohort, tables: ContributionTables, mentees: Index, cols: Index, pairwise: bool
+) -> npt.NDArray[np.float32]:
+    """|a - b|^2 as a dot product of [a, |a|^2, 1, 0] and [-2b, 1, |b|^2, c], exact for integer
+    answers; someone without answers gets vectors that make the dot product c = 8 x questions,
+    the midpoint (0.5), whoever the other person is. Same elementwise formula on both paths."""
+    left, right = _personality_sides(cohort)
+    squared = (left[mentees] * right[cols]).sum(axis=1) if pairwise else left[mentees] @ right[cols].T
+    return _personality_points(squared, cohort.mentee_personality.shape[1], tables.personality_weight)
+
+
+def _personality_sides(cohort: Cohort) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    midpoint = 8.0 * cohort.mentee_personality.shape[1]
+    return (
+        _personality_vectors(cohort.mentee_personality, cohort.mentee_has_personality, None),
+        _personality_vectors(cohort.mentor_personality, cohort.mentor_has_personality, midpoint),
+    )
+
+
+def _personality_points(
+    squared: npt.NDArray[np.float32], width: int, weight: float
+) -> npt.NDArray[np.float32]:
+    # Answers on a 1..5 scale differ by at most 4 per question.
+    points = np.multiply(squared.astype(np.float32), np.float32(-weight / (16.0 * width)))
+    np.add(points, np.float32(weight), out=points)
+    np.maximum(points, np.float32(0.0), out=points)
+    return np.floor(points, out=points)
+
+
+def _personality_vectors(
+    answers: npt.NDArray[np.float64], answered: npt.NDArray[np.bool_], midpoint: float | None
+) -> npt.NDArray[np.float32]:
+    count = len(answers)
+    squares = (answers * answers).sum(axis=1, keepdims=True)
+    if midpoint is None:  # mentee side: [a, |a|^2, 1, 0], or [0, 0, 0, 1] without answers
+        vectors = np.hstack([answers, squares, np.ones((count, 1)), np.zeros((count, 1))])
+        vectors[~answered] = 0.0
+        vectors[~answered, -1] = 1.0
+    else:  # mentor side: [-2b, 1, |b|^2, c], or [0, 0, c, c] without answers
+        vectors = np.hstack([-2.0 * answers, np.ones((count, 1)), squares, np.full((count, 1), midpoint)])
+        vectors[~answered] = 0.0
+        vectors[~answered, -2:] = midpoint
+    return vectors.astype(np.float32)
+
+
+def _product(
+    left: sparse.csr_array, right: MentorSide, cols: Index | None, pairwise: bool
+) -> npt.NDArray[np.float32]:
+    """Rows of `left` times mentor columns of `right`: a block, or one value per (row, col) pair.
+    Values are integers below 2**24, so float32 sums are exact in any order."""
+    if cols is not None:
+        right = right[:, cols]
+    if pairwise:
+        products = left.multiply(right.T if isinstance(right, np.ndarray) else right.T.tocsr())
+        return np.asarray(products.sum(axis=1), dtype=np.float32).ravel()
+    result = left @ right
+    if not isinstance(result, np.ndarray):
+        result = result.toarray()
+    return np.asarray(result, dtype=np.float32)
+
+
+def _points(raw: npt.NDArray[np.float32], factor: float) -> npt.NDArray[np.float32]:
+    """floor(raw x factor) in float32, in place: the bulk and the pairwise path share it."""
+    np.multiply(raw, np.float32(factor), out=raw)
+    return np.floor(raw, out=raw)
+
+
+def _fuse(parts: list[tuple[Index, Index, Points]]) -> tuple[Index, Index, npt.NDArray[np.int32]]:
+    """One table over combined codes whose entries are the sums of the parts' entries (exact)."""
+    mentee_code = np.zeros_like(parts[0][0])
+    mentor_code = np.zeros_like(parts[0][1])
+    table = np.zeros((1, 1), dtype=np.int64)
+    for mentee_values, mentor_values, part in parts:
+        rows, cols = part.shape
+        mentee_code = mentee_code * rows + mentee_values
+        mentor_code = mentor_code * cols + mentor_values
+        table = (table[:, None, :, None] + part[None, :, None, :]).reshape(
+            table.shape[0] * rows, table.shape[1] * cols
+        )
+    return mentee_code, mentor_code, table.astype(np.int32)
+
+
+def block_scores(
+    cohort: Cohort, tables: ContributionTables, mentees: Index, mentors: Index | None = None
+) -> npt.NDArray[np.int32]:
+    """Scores (micro-points) of a block of mentees against some mentors (None: every mentor).
+
+    The bulk path: the same contributions as `contributions`, added in place (int32, fused
+    categorical tables) to keep memory traffic low; tests check that both paths agree."""
+    cols = np.arange(cohort.mentor_count) if mentors is None else mentors
+    total: npt.NDArray[np.int32] | None = None
+    for mentee_code, mentor_code, table in tables.fused:
+        part = np.take(table[mentee_code[mentees]], mentor_code[cols], axis=1)
+        total = part if total is None else np.add(total, part, out=total)
+    assert total is not None
+    subset = None if mentors is None else cols
+    raw: npt.NDArray[np.float32] | None = None
+    for wanted, fits in cohort.skill_terms:
+        term = _product(wanted[mentees], fits, subset, False)
+        raw = term if raw is None else np.add(raw, term, out=raw)
+    if raw is not None:
+        np.add(total, _points(raw, tables.skills_factor), out=total, casting="unsafe")
+    neutral = ~cohort.mentee_has_wanted_skills[mentees]
+    if neutral.any():
+        total[neutral] += tables.skills_neutral
+    dots = _product(cohort.goal_vectors[mentees], cohort.experience_vectors, subset, False)
+    np.minimum(dots, np.float32(TEXT_SCALE * TEXT_SCALE), out=dots)
+    np.add(total, _points(dots, tables.goals_factor), out=total, casting="unsafe")
+    if not tables.personality_fused:
+        np.add(total, _personality(cohort, tables, mentees, cols, False), out=total, casting="unsafe")
+    return total
+
+
+def allowed_block(cohort: Cohort, mentees: Index, mentors: Index | None = None) -> npt.NDArray[np.bool_]:
+    """Hard rules between people, for a block of mentees x some mentors (None: every mentor)."""
+    cols = np.arange(cohort.mentor_count) if mentors is None else mentors
+    allowed = np.ones((len(mentees), len(cols)), dtype=bool)
+    if cohort.policy.rules.require_shared_language:
+        allowed &= (cohort.mentee_languages[mentees][:, None] & cohort.mentor_languages[cols][None, :]) != 0
+    if len(cohort.forbidden_mentee) and len(mentees):
+        # Blocks are contiguous ranges of mentees in the solver; handle any index set all the same.
+        position = {int(m): row for row, m in enumerate(mentees)}
+        column = np.full(cohort.mentor_count, -1, dtype=np.int64)
+        column[cols] = np.arange(len(cols))
+        starts = np.searchsorted(cohort.forbidden_mentee, mentees, side="left")
+        ends = np.searchsorted(cohort.forbidden_mentee, mentees, side="right")
+        for start, end in zip(starts, ends, strict=True):
+            for k in range(start, end):
+                col = column[cohort.forbidden_mentor[k]]
+                if col >= 0:
+                    allowed[position[int(cohort.forbidden_mentee[k])], col] = False
+    return allowed
+
+
+def pair_allowed(cohort: Cohort, mentee: int, mentor: int) -> bool:
+    return bool(allowed_block(cohort, np.asarray([mentee]))[0, mentor])
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a mentor suits a mentee: the score, each component's share of it, the top reasons."""
+
+    mentee_id: str
+    mentor_id: str
+    score: float
+    breakdown: dict[str, float]
+    reasons: tuple[str, ...]
+
+
+def explain_pairs(
+    cohort: Cohort, tables: ContributionTables, mentees: Index, mentors: Index
+) -> list[Explanation]:
+    parts = contributions(cohort, tables, mentees, mentors, pairwise=True)
+    explanations = []
+    for k, (i, j) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
+        points = {name: int(parts[name][k]) for name in COMPONENTS}
+        explanations.append(
+            Explanation(
+                mentee_id=cohort.mentees[i].person_id,
+                mentor_id=cohort.mentors[j].person_id,
+                score=sum(points.values()) / MICRO,
+                breakdown={name: value / MICRO for name, value in points.items()},
+                reasons=_reasons(cohort, i, j, points),
+            )
+        )
+    return explanations
+
+
+def _reasons(cohort: Cohort, i: int, j: int, points: dict[str, int], top: int = 3) -> tuple[str, ...]:
+    """The largest contributions, in words (only components that actually speak for the pair)."""
+    mentee, mentor = cohort.mentees[i], cohort.mentors[j]
+    phrases: dict[str, str] = {}
+    shared = sorted(set(mentee.skills_wanted) & set(mentor.skills_offered))
+    if shared:
+        phrases["skills"] = "offers " + ", ".join(
+            f"{s} ({mentor.skill_levels.get(s, 'intermediate')})" for s in shared[:4]
+        )
+    common_words = sorted(set(tokens(mentee.goals)) & set(tokens(mentor.experience)))
+    if common_words:
+        phrases["goals"] = "experience matches your goals: " + ", ".join(common_words[:4])
+    if mentor.level and mentee.level:
+        phrases["level_gap"] = f"{mentor.level} mentor for a {mentee.level} mentee"
+    if mentee.communication_style and mentee.communication_style == mentor.communication_style:
+        phrases["communication_style"] = f"same communication style ({mentor.communication_style})"
+    if mentee.personality and mentor.personality:
+        phrases["personality"] = "similar answers to the personality questions"
+    overlap = timezone_overlap_hours(mentee.utc_offset_minutes, mentor.utc_offset_minutes)
+    if overlap > 0:
+        phrases["timezone"] = f"{overlap:g} working hours overlap"
+    languages = sorted(set(mentee.languages) & set(mentor.languages))
+    if languages:
+        phrases["language"] = "speaks " + ", ".join(languages)
+    modalities = sorted(set(mentee.modalities) & set(mentor.modalities))
+    if modalities:
+        phrases["modality"] = "both can meet " + " or ".join(modalities)
+    if mentee.department and mentor.department and mentee.department != mentor.department:
+        phrases["cross_department"] = f"from another department ({mentor.department})"
+    ranked = sorted((name for name in phrases if points[name] > 0), key=lambda name: -points[name])
+    return tuple(phrases[name] for name in ranked[:top])

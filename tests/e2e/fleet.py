@@ -1,0 +1,48 @@
+"""What every end-to-end test shares: the environment that runs the services as real processes on
+the test's Kafka and FerretDB, with seconds instead of days, and free ports for them."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+
+from service_fleet import SERVICES, ServiceFleet
+
+from tests.conftest import Infra
+
+SECRET = "end-to-end-development-secret-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fleet_env(infra: Infra, database_prefix: str, **overrides: str) -> dict[str, str]:
+    """Settings for services under test: their own databases, the development token secret, and
+    time-driven settings in seconds so a session can pass unattended during a test."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "MONGODB_URL": infra.mongodb_url,
+        "MONGODB_DATABASE_PREFIX": database_prefix,
+        "AUTH_ALLOW_DEV_HS256": "true",
+        "AUTH_DEV_HS256_SECRET": SECRET,
+        "FIRST_SESSION_AFTER_SECONDS": "1",
+        "SESSION_DURATION_SECONDS": "1",
+        "MISSED_GRACE_SECONDS": "1",
+        "MISSED_SWEEP_EVERY_SECONDS": "0.5",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "OTEL_TRACES_EXPORTER": "none",
+        **overrides,
+    }
+
+
+def new_database_prefix(label: str) -> str:
+    return f"e2e_{label}_{uuid.uuid4().hex[:6]}_"
+
+
+def fleet(env: dict[str, str], log_dir: Path, services: tuple[str, ...] = tuple(SERVICES)) -> ServiceFleet:
+    """A fleet of `services` on free ports (not started)."""
+    return ServiceFleet(env=env, log_dir=log_dir, ports={name: free_port() for name in services})
