@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,10 +11,12 @@ import httpx
 import pytest
 from matching.app import MatchingSettings, create_app
 from matching.store import candidate_key
+from mentorship_schemas import MatchRunCompleted
 from servicekit.auth import issue_dev_token
 from servicekit.runtime import ServiceRuntime
 
 from tests.conftest import Infra
+from tests.kafka_records import read_topic
 
 SECRET = "matching-tests-development-secret-0123456789"
 
@@ -61,7 +64,7 @@ def candidate(org: str, person: str, role: str, **fields: Any) -> dict[str, Any]
 
 
 async def test_admin_cohort_run_is_optimal_explained_stored_and_org_scoped(
-    matching_app: tuple[httpx.AsyncClient, ServiceRuntime],
+    matching_app: tuple[httpx.AsyncClient, ServiceRuntime], infra: Infra
 ) -> None:
     http, runtime = matching_app
     org = f"org-{uuid.uuid4().hex[:8]}"
@@ -98,3 +101,15 @@ async def test_admin_cohort_run_is_optimal_explained_stored_and_org_scoped(
         "/programs/p1/cohort-runs", json={"weights": {"astrology": 1}}, headers=admin
     )
     assert bad_weights.status_code == 422
+
+    def completed(records: list[Any]) -> list[dict[str, Any]]:
+        return [
+            json.loads(r.value)
+            for r in records
+            if r.headers.get("ce_type") == MatchRunCompleted.ce_type()
+            and json.loads(r.value)["org_id"] == org
+        ]
+
+    records = await read_topic(infra.kafka_bootstrap_servers, MatchRunCompleted.topic(), until=completed)
+    (summary,) = completed(records)  # the re-run with the same inputs announced nothing new
+    assert (summary["run_id"], summary["matched"], summary["optimal"]) == (run["run_id"], 2, True)

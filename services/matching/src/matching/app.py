@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from mentorship_schemas import PairCreated
+from mentorship_schemas import MatchRunCompleted, PairCreated
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
 from matching import api, handlers, store
+from matching.cohort_runs import MATCH_RUNS
 
 
 class MatchingSettings(ServiceSettings):
@@ -17,8 +18,11 @@ class MatchingSettings(ServiceSettings):
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings or MatchingSettings(), publishes=[PairCreated], clock=clock)
+    runtime = ServiceRuntime(
+        settings or MatchingSettings(), publishes=[PairCreated, MatchRunCompleted], clock=clock
+    )
     candidates = runtime.outbox_collection("candidates")
+    runtime.outbox_collection(MATCH_RUNS)  # each audited run carries its MatchRunCompleted
     runtime.on_startup(lambda: store.create_indexes(candidates))
     handlers.register(runtime)
     return runtime

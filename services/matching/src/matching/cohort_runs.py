@@ -13,7 +13,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mentorship_schemas import MatchRunCompleted
+from pymongo.errors import DuplicateKeyError
 from servicekit.ids import derived_id
+from servicekit.outbox import new_document
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.cohort import MatchProfile
@@ -88,5 +91,18 @@ async def run_cohort_for_org(
     existing = await runtime.db[MATCH_RUNS].find_one({"_id": run_id})
     if existing is not None:
         return existing
-    await runtime.db[MATCH_RUNS].insert_one(run)
+    completed = MatchRunCompleted(
+        org_id=policy.org_id, version=1, run_id=run_id, program_id=program_id, mentees=len(mentees),
+        mentors=len(mentors), matched=result.matched, objective=result.objective, optimal=result.optimal,
+        seconds=round(seconds, 3),
+    )  # fmt: skip
+    # The audited run and its summary event are one write; the same inputs give the same run id.
+    try:
+        await runtime.db[MATCH_RUNS].insert_one(
+            new_document(run, [runtime.entry(completed, event_id=derived_id(run_id, "completed"))])
+        )
+    except DuplicateKeyError:
+        stored = await runtime.db[MATCH_RUNS].find_one({"_id": run_id})
+        return stored or run
+    runtime.events_written()
     return run
