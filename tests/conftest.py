@@ -87,3 +87,12 @@ async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]
         yield client
     finally:
         await client.close()
+
+
+async def drop_database(infra: Infra, name: str) -> None:
+    """Drop a test's database with a client of its own (the service's may be closed already)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()

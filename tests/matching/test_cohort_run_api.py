@@ -15,7 +15,7 @@ from mentorship_schemas import MatchRunCompleted
 from servicekit.auth import issue_dev_token
 from servicekit.runtime import ServiceRuntime
 
-from tests.conftest import Infra
+from tests.conftest import Infra, drop_database
 from tests.kafka_records import read_topic
 
 SECRET = "matching-tests-development-secret-0123456789"
@@ -41,8 +41,9 @@ async def matching_app(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient, S
         ) as http:
             yield http, runtime
     finally:
-        await runtime.mongo.drop_database(runtime.db.name)
+        # Stop consuming and relaying first: dropping a database under live writers can stall.
         await runtime.stop()
+        await drop_database(infra, runtime.db.name)
 
 
 def auth(org: str, person: str, *roles: str) -> dict[str, str]:

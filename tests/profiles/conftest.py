@@ -13,7 +13,7 @@ from profiles.app import ProfilesSettings, create_app
 from servicekit.auth import issue_dev_token
 from servicekit.runtime import ServiceRuntime
 
-from tests.conftest import Infra
+from tests.conftest import Infra, drop_database
 
 SECRET = "profiles-tests-development-secret-0123456789"
 
@@ -52,5 +52,6 @@ async def profiles(infra: Infra) -> AsyncIterator[ProfilesClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://profiles") as http:
             yield ProfilesClient(http, runtime, f"org-{uuid.uuid4().hex[:8]}")
     finally:
-        await runtime.mongo.drop_database(runtime.db.name)
+        # Stop consuming and relaying first: dropping a database under live writers can stall.
         await runtime.stop()
+        await drop_database(infra, runtime.db.name)
