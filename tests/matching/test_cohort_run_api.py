@@ -26,6 +26,7 @@ async def matching_app(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient, S
     settings = MatchingSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         mongodb_url=infra.mongodb_url,
+        consumer_start_from="latest",  # candidates are written directly; skip the topics' history
         mongodb_database_prefix=f"t{uuid.uuid4().hex[:8]}_",
         consumer_group_id=f"test-matching-{uuid.uuid4().hex[:8]}",
         auth_allow_dev_hs256=True,

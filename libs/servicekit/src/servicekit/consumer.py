@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -78,8 +78,10 @@ class EventConsumer:
         ledger: AsyncCollection[dict[str, Any]],
         dead_letter: DeadLetterPublisher,
         retry: RetryPolicy | None = None,
+        start_from: Literal["earliest", "latest"] = "earliest",
     ) -> None:
         self.group_id = group_id
+        self._start_from = start_from
         self._ledger = ledger
         self._dead_letter = dead_letter
         self._retry = retry or RetryPolicy()
@@ -111,7 +113,7 @@ class EventConsumer:
             subscriber = broker.subscriber(
                 topic,
                 group_id=self.group_id,
-                auto_offset_reset="earliest",
+                auto_offset_reset=self._start_from,
                 ack_policy=AckPolicy.NACK_ON_ERROR,
                 decoder=_raw_body,
                 title=f"{self.group_id}:{topic}",

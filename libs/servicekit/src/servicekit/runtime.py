@@ -68,6 +68,7 @@ class ServiceRuntime:
                 settings.consumer_backoff_seconds,
                 settings.consumer_backoff_max_seconds,
             ),
+            start_from=settings.consumer_start_from,
         )
         self._outbox_collections: list[AsyncCollection[Document]] = []
         self.relay = OutboxRelay(
@@ -121,15 +122,21 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self._run_sweep(name, every, run), name=name))
         log.info("%s started", self.settings.service_name)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Stop sweeps, relay, consumers and clients; each step is bounded so a stuck peer can
+        never keep the process from shutting down (whatever was not committed is redelivered)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=timeout)
+            if stuck:
+                log.warning("%d background task(s) did not stop in %ss", len(stuck), timeout)
         self._tasks.clear()
-        await self.broker.stop()
-        await self.mongo.close()
+        for name, close in (("kafka", self.broker.stop), ("mongodb", self.mongo.close)):
+            try:
+                await asyncio.wait_for(close(), timeout=timeout)
+            except TimeoutError:
+                log.warning("closing %s took longer than %ss; leaving it", name, timeout)
 
     async def _run_sweep(self, name: str, every: float, run: Sweep) -> None:
         while True:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,9 @@ class ServiceSettings(BaseSettings):
     # Consumers: transient failures are retried in place this many times with exponential
     # backoff before the record goes to the dead-letter topic.
     consumer_max_attempts: int = Field(default=5, ge=1, le=50)
+    # Where a new consumer group starts: "earliest" so a first deployment misses no event; a test
+    # that only needs what happens after it starts sets "latest" and skips the topics' history.
+    consumer_start_from: Literal["earliest", "latest"] = "earliest"
     consumer_backoff_seconds: float = Field(default=0.2, gt=0)
     consumer_backoff_max_seconds: float = Field(default=5.0, gt=0)
 
