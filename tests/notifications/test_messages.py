@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from mentorship_schemas import (
     ActionItemOverdue,
+    CircleFormed,
     GoalAchieved,
+    MatchProposed,
     MentorshipRequested,
     PairCreated,
+    PairDeclined,
     PairEnded,
     RelationshipStagnant,
     SessionMissed,
@@ -21,9 +24,12 @@ from notifications.domain.messages import (
     Person,
     SessionTiming,
     for_action_item_overdue,
+    for_circle_formed,
     for_goal_achieved,
+    for_match_proposed,
     for_mentorship_requested,
     for_pair_created,
+    for_pair_declined,
     for_pair_ended,
     for_relationship_stagnant,
     for_session_missed,
@@ -249,3 +255,109 @@ def test_unknown_people_are_named_by_role_not_left_blank() -> None:
     )
     titles = {m.recipient_id: m.title for m in for_pair_created(event, Directory())}
     assert titles == {"y": "You have a mentor: your mentor", "x": "You have a new mentee: your mentee"}
+
+
+def _declined(reason: str) -> PairDeclined:
+    return PairDeclined(
+        org_id="o", version=2, request_id="r", program_id="open", mentor_id="m", mentee_id="e", reason=reason
+    )
+
+
+def test_declined_request_tells_the_mentee_why_with_wording_per_reason() -> None:
+    bodies = {}
+    for reason in ("declined", "expired", "mentor_unavailable"):
+        [message] = for_pair_declined(_declined(reason), PEOPLE)
+        assert (message.recipient_id, message.kind, message.category) == (
+            "e",
+            "request_declined",
+            Category.MATCHING,
+        )
+        assert message.subject_id == "r"
+        assert "Grace Hopper" in message.title
+        bodies[reason] = message.body
+    assert bodies["declined"].startswith("Grace Hopper declined your mentorship request.")
+    assert "did not answer your mentorship request in time" in bodies["expired"]
+    assert "next suggested mentor, we have asked them" in bodies["expired"]
+    assert "no longer available" in bodies["mentor_unavailable"]
+
+
+def test_withdrawn_request_tells_the_mentor_not_the_mentee() -> None:
+    [message] = for_pair_declined(_declined("withdrawn"), PEOPLE)
+    assert (message.recipient_id, message.kind) == ("m", "request_withdrawn")
+    assert message.title == "Ada withdrew their mentorship request"
+    assert "no longer need to answer" in message.action
+
+
+def test_declined_request_with_an_unknown_reason_or_mentor_still_reads_well() -> None:
+    [closed] = for_pair_declined(_declined("program_closed"), PEOPLE)
+    assert (closed.recipient_id, closed.title) == ("e", "Your mentorship request to Grace Hopper was closed")
+    [declined] = for_pair_declined(_declined("declined"), Directory())
+    assert declined.title == "The mentor you asked declined your mentorship request"
+    [expired] = for_pair_declined(_declined("expired"), Directory())
+    assert expired.title == "Your mentorship request to the mentor you asked expired"
+
+
+def _proposed() -> MatchProposed:
+    return MatchProposed(
+        org_id="o",
+        version=1,
+        proposal_id="prop",
+        run_id="run",
+        program_id="open",
+        mentor_id="m",
+        mentee_id="e",
+        score=0.87,
+        reasons=["offers python"],
+    )
+
+
+def test_match_proposal_asks_the_program_admins_to_approve_and_tells_the_pair_nothing_yet() -> None:
+    [message] = for_match_proposed(_proposed(), PEOPLE)
+    assert (message.recipient_id, message.kind, message.category) == (
+        "admin",
+        "match_proposed",
+        Category.ESCALATION,
+    )
+    assert message.title == "Proposed match awaiting approval: Ada with Grace Hopper"
+    assert "offers python" in message.body
+    assert "0.87" in message.body
+    assert "Approve" in message.action
+    assert message.subject_id == "prop"
+
+
+def test_match_proposal_without_escalation_contacts_or_to_an_admin_in_the_pair_tells_no_one() -> None:
+    assert for_match_proposed(_proposed(), Directory(PEOPLE.people)) == []
+    assert for_match_proposed(_proposed(), Directory(PEOPLE.people, admins=["m"])) == []
+
+
+def _circle(rota: list[str]) -> CircleFormed:
+    return CircleFormed(
+        org_id="o",
+        version=1,
+        circle_id="c",
+        program_id="circles",
+        member_ids=["e", "m", "admin", "x"],
+        facilitator_rota=rota,
+        topics=["public speaking", "leadership"],
+    )
+
+
+def test_circle_formed_tells_every_member_the_topics_and_who_facilitates_first() -> None:
+    messages = for_circle_formed(_circle(["m", "e", "admin", "x"]), PEOPLE)
+    assert [m.recipient_id for m in messages] == ["e", "m", "admin", "x"]
+    assert all(m.kind == "circle_formed" and m.category is Category.MATCHING for m in messages)
+    assert all(m.subject_id == "c" for m in messages)
+    assert all(
+        "public speaking, leadership" in m.title and "Topics: public speaking" in m.body for m in messages
+    )
+    by_person = {m.recipient_id: m for m in messages}
+    assert "You facilitate the first meeting" in by_person["m"].action
+    assert by_person["e"].action == "Look out for the first meeting, facilitated by Grace Hopper."
+    # Other members by name; people we have no profile of are counted, not left blank.
+    assert "with Grace Hopper, Pat Admin and 1 more colleague." in by_person["e"].body
+    assert "with Ada, Grace Hopper and Pat Admin." in by_person["x"].body
+
+
+def test_circle_without_a_rota_asks_the_members_to_agree_a_facilitator() -> None:
+    messages = for_circle_formed(_circle([]), PEOPLE)
+    assert {m.action for m in messages} == {"Agree who facilitates your first meeting."}

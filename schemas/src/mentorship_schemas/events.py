@@ -222,7 +222,10 @@ class PairDeclined(Event):
     program_id: Id
     mentor_id: Id
     mentee_id: Id
-    reason: str = Field(description="declined | expired | mentor_unavailable")
+    reason: str = Field(
+        description="declined | expired | mentor_unavailable | withdrawn (by the mentee) | "
+        "rejected (a proposal, by an admin)"
+    )
 
 
 class CircleFormed(Event):

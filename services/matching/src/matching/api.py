@@ -1,21 +1,34 @@
-"""HTTP routes the portal calls: a person's pairs (their own, or any in the org for admins), and
-admins' cohort runs (optimal, explained matching over the org's waiting mentees)."""
+"""HTTP routes the portal calls about pairs (a person's own, or any in the org for admins; ending
+one; escalating a stagnant one) and admins' cohort runs (optimal, explained, audited matching)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
-from servicekit.auth import CurrentPrincipal, forbid_unless
+from mentorship_schemas.events import PairEndReason
+from pydantic import BaseModel, ConfigDict, Field
+from servicekit.auth import CurrentPrincipal, Principal, forbid_unless
 from servicekit.problems import Problem
 from servicekit.runtime import ServiceRuntime
 
-from matching.cohort_runs import MATCH_RUNS, run_cohort_for_org
-from matching.domain.programs import DEFAULT_WEIGHTS, MatchingPolicy, MatchingRules, ProgramType
+from matching.cohort_runs import MATCH_RUNS, run_cohort_for_program
+from matching.domain.programs import MatchingPolicy, MatchingRules, ProgramType
+from matching.flows import match_continuously
+from matching.pool import PAIRED, end_pair
+from matching.programs import require_program
 
 router = APIRouter(prefix="/pairs", tags=["pairs"])
+
+
+class Stagnation(BaseModel):
+    episode_id: str
+    severity: str
+    reasons: list[str]
+    suggested_actions: list[str] = []
+    since: datetime | None = None
 
 
 class PairOut(BaseModel):
@@ -25,7 +38,14 @@ class PairOut(BaseModel):
     mentor_id: str
     score: float
     reasons: list[str]
+    breakdown: dict[str, float] = {}
     created_at: datetime
+    ends_at: datetime | None = None
+    stagnation: Stagnation | None = None
+
+
+def _pair_out(document: dict[str, Any]) -> PairOut:
+    return PairOut(mentee_id=document["person_id"], **document["pair"])
 
 
 @router.get("", response_model=list[PairOut], summary="Pairs a person is in")
@@ -41,25 +61,104 @@ async def list_pairs(
     query = {
         "org_id": principal.org_id,
         "role": "mentee",
-        "status": "paired",
+        "status": PAIRED,
         "$or": [{"person_id": person_id}, {"pair.mentor_id": person_id}],
     }
-    return [
-        PairOut(mentee_id=doc["person_id"], **doc["pair"])
-        async for doc in runtime.db["candidates"].find(query, limit=limit)
-    ]
+    return [_pair_out(doc) async for doc in runtime.db["candidates"].find(query, limit=limit)]
+
+
+async def _pair_for(runtime: ServiceRuntime, principal: Principal, pair_id: str) -> dict[str, Any]:
+    """The mentee document of a current pair the caller is in (or any, for admins); 404 otherwise,
+    so people outside the pair cannot learn that it exists."""
+    document = await runtime.db["candidates"].find_one(
+        {"org_id": principal.org_id, "role": "mentee", "status": PAIRED, "pair.pair_id": pair_id}
+    )
+    if document is None:
+        raise Problem(404, "Not Found", "no such current pair")
+    members = {document["person_id"], document["pair"]["mentor_id"]}
+    if principal.employee_id not in members and not principal.is_admin:
+        raise Problem(404, "Not Found", "no such current pair")
+    return document
+
+
+@router.get("/{pair_id}", response_model=PairOut, summary="One current pair, with why it was made")
+async def get_pair(
+    request: Request, principal: CurrentPrincipal, pair_id: str = Path(min_length=1, max_length=128)
+) -> PairOut:
+    return _pair_out(await _pair_for(request.app.state.runtime, principal, pair_id))
+
+
+class EndReason(StrEnum):
+    COMPLETED = PairEndReason.COMPLETED.value
+    NOT_A_FIT = PairEndReason.NOT_A_FIT.value
+    STAGNANT = PairEndReason.STAGNANT.value
+    MENTOR_LEFT = PairEndReason.MENTOR_LEFT.value
+    MENTEE_LEFT = PairEndReason.MENTEE_LEFT.value
+    OTHER = PairEndReason.OTHER.value
+
+
+class EndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: EndReason
+
+
+class EndOut(BaseModel):
+    pair_id: str
+    reason: str
+    rematching: bool = Field(description="The mentee is back in the pool, without this mentor.")
+
+
+async def _end(runtime: ServiceRuntime, document: dict[str, Any], reason: PairEndReason) -> EndOut:
+    if not await end_pair(runtime, document, reason):
+        raise Problem(409, "Conflict", "the pair changed meanwhile; read it and retry")
+    rematching = reason in {PairEndReason.NOT_A_FIT, PairEndReason.STAGNANT, PairEndReason.MENTOR_LEFT}
+    # Rematch the mentee, and offer the mentor's freed place to whoever waits (profiles announces
+    # the mentor only if they were full).
+    await match_continuously(runtime, document["org_id"])
+    return EndOut(pair_id=document["pair"]["pair_id"], reason=reason.value, rematching=rematching)
+
+
+@router.post("/{pair_id}/end", response_model=EndOut, summary="End a pair (its mentee, mentor or an admin)")
+async def end(
+    request: Request,
+    principal: CurrentPrincipal,
+    body: EndIn,
+    pair_id: str = Path(min_length=1, max_length=128),
+) -> EndOut:
+    runtime: ServiceRuntime = request.app.state.runtime
+    document = await _pair_for(runtime, principal, pair_id)
+    return await _end(runtime, document, PairEndReason(body.reason.value))
+
+
+@router.post(
+    "/{pair_id}/escalate",
+    response_model=EndOut,
+    summary="Escalate a stagnant pair: it ends and the mentee is matched again (pair or admin)",
+)
+async def escalate(
+    request: Request, principal: CurrentPrincipal, pair_id: str = Path(min_length=1, max_length=128)
+) -> EndOut:
+    runtime: ServiceRuntime = request.app.state.runtime
+    document = await _pair_for(runtime, principal, pair_id)
+    if not document["pair"].get("stagnation"):
+        raise Problem(409, "Conflict", "this pair has no open stagnation signal to escalate")
+    return await _end(runtime, document, PairEndReason.STAGNANT)
 
 
 cohort_runs = APIRouter(tags=["cohort runs"])
 
 
 class CohortRunIn(BaseModel):
-    program_type: ProgramType = ProgramType.ONE_TO_ONE
-    weights: dict[str, float] | None = Field(default=None, description="Component -> weight; defaults apply.")
-    require_shared_language: bool = True
-    focus_skill: str | None = Field(default=None, max_length=100)
-    load_spread_penalty: float = Field(default=0.01, ge=0, le=1)
-    program_mentor_capacity: int | None = Field(default=None, ge=1, le=50)
+    """Run the program's matching now. Fields left out take the program's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    apply: bool = Field(
+        default=True,
+        description="false: a preview, stored and served, that pairs, proposes and requests nothing.",
+    )
+    weights: dict[str, float] | None = Field(default=None, description="Component -> weight.")
+    require_shared_language: bool | None = None
+    load_spread_penalty: float | None = Field(default=None, ge=0, le=1)
 
 
 class CohortPairOut(BaseModel):
@@ -79,6 +178,8 @@ class CohortRunOut(BaseModel):
     run_id: str
     program_id: str
     created_at: datetime
+    approval: str
+    preview: bool
     input_digest: str
     weights: dict[str, float]
     mentees: int
@@ -91,39 +192,55 @@ class CohortRunOut(BaseModel):
     blocking_pairs: int
     greedy_matched: int
     greedy_objective: float
+    fairness: dict[str, float]
+    fairness_group_size: int | None
     seconds: float
     pairs: list[CohortPairOut]
     unmatched: list[UnmatchedOut]
+    applied: dict[str, Any] | None = Field(
+        description="What applying the run did: pairs, proposals or requests made, mentees skipped."
+    )
 
 
 @cohort_runs.post(
     "/programs/{program_id}/cohort-runs",
     response_model=CohortRunOut,
     status_code=201,
-    summary="Run optimal matching over the org's waiting mentees and available mentors (admins)",
+    summary="Run optimal matching over the program's waiting mentees and its mentors (admins)",
 )
 async def create_cohort_run(
     request: Request,
     principal: CurrentPrincipal,
     body: CohortRunIn,
-    program_id: str = Path(min_length=1, max_length=128),
+    program_id: str = Path(min_length=1, max_length=64),
 ) -> dict[str, Any]:
     forbid_unless(principal.is_admin, "run a cohort match")
+    runtime: ServiceRuntime = request.app.state.runtime
+    program = await require_program(runtime, principal.org_id, program_id)
+    if program.type is ProgramType.CIRCLES:
+        raise Problem(422, "Unprocessable Content", "a circles program forms circles: POST .../circles")
+    base = program.policy()
     try:
         policy = MatchingPolicy(
             org_id=principal.org_id,
-            program_type=body.program_type,
-            weights=body.weights if body.weights is not None else dict(DEFAULT_WEIGHTS),
+            program_type=base.program_type,
+            weights=body.weights if body.weights is not None else base.weights,
             rules=MatchingRules(
-                require_shared_language=body.require_shared_language, focus_skill=body.focus_skill
+                require_shared_language=(
+                    body.require_shared_language
+                    if body.require_shared_language is not None
+                    else base.rules.require_shared_language
+                ),
+                focus_skill=base.rules.focus_skill,
             ),
-            load_spread_penalty=body.load_spread_penalty,
-            program_mentor_capacity=body.program_mentor_capacity,
+            load_spread_penalty=(
+                body.load_spread_penalty if body.load_spread_penalty is not None else base.load_spread_penalty
+            ),
+            program_mentor_capacity=base.program_mentor_capacity,
         )
     except ValueError as error:
         raise Problem(422, "Unprocessable Content", str(error)) from error
-    runtime: ServiceRuntime = request.app.state.runtime
-    return await run_cohort_for_org(runtime, program_id, policy)
+    return await run_cohort_for_program(runtime, program, policy, apply=body.apply)
 
 
 @cohort_runs.get("/cohort-runs/{run_id}", response_model=CohortRunOut, summary="A stored cohort run (admins)")

@@ -7,10 +7,13 @@ from typing import Any
 
 from mentorship_schemas import (
     ActionItemOverdue,
+    CircleFormed,
     CloudEvent,
     GoalAchieved,
+    MatchProposed,
     MentorshipRequested,
     PairCreated,
+    PairDeclined,
     PairEnded,
     ProfileErased,
     ProfileRegistered,
@@ -118,6 +121,33 @@ def register(
         )
         await scheduler.notify(
             event.org_id, envelope, messages.for_mentorship_requested(event, directory), directory=directory
+        )
+
+    @runtime.consumer.on(PairDeclined)
+    async def on_pair_declined(event: PairDeclined, envelope: CloudEvent) -> None:
+        directory = await scheduler.directory(
+            event.org_id, [event.mentor_id, event.mentee_id], with_admins=False
+        )
+        await scheduler.notify(
+            event.org_id, envelope, messages.for_pair_declined(event, directory), directory=directory
+        )
+
+    @runtime.consumer.on(MatchProposed)
+    async def on_match_proposed(event: MatchProposed, envelope: CloudEvent) -> None:
+        directory = await scheduler.directory(
+            event.org_id, [event.mentor_id, event.mentee_id], with_admins=True
+        )
+        await scheduler.notify(
+            event.org_id, envelope, messages.for_match_proposed(event, directory), directory=directory
+        )
+
+    @runtime.consumer.on(CircleFormed)
+    async def on_circle_formed(event: CircleFormed, envelope: CloudEvent) -> None:
+        directory = await scheduler.directory(
+            event.org_id, [*event.member_ids, *event.facilitator_rota[:1]], with_admins=False
+        )
+        await scheduler.notify(
+            event.org_id, envelope, messages.for_circle_formed(event, directory), directory=directory
         )
 
     @runtime.consumer.on(SessionScheduled)

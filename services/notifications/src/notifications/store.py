@@ -9,7 +9,8 @@
 - `recipients`: our copy of each person's name, contact points, timezone, locale (profile events)
   and their notification preferences (set over HTTP); a tombstone after erasure.
 - `pairs`: who is mentor and mentee in each pair (PairCreated), to address the agenda prompt.
-- `escalation_contacts`: per org, the program admins who receive escalations.
+- `escalation_contacts`: per org, the program admins who receive escalations and proposed matches
+  to approve.
 - `session_reminders`: per session, the version last scheduled and the ids of its pending
   reminders, so a reschedule or a cancellation withdraws them.
 """

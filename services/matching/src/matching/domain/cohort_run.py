@@ -77,10 +77,17 @@ def input_digest(
     mentees: Iterable[MatchProfile],
     mentors: Iterable[MatchProfile],
     previous_pairs: Iterable[tuple[str, str]],
+    group_floor: GroupFloor | None = None,
 ) -> str:
-    """The same inputs give the same digest, so an audited run can be reproduced and compared."""
+    """The same inputs give the same digest, so an audited run can be reproduced and compared.
+    A fairness floor is an input too: its group (who consented and belongs) changes the result."""
+    floor = None
+    if group_floor is not None:
+        floor = asdict(group_floor) | {"member_ids": sorted(group_floor.member_ids)}
+        floor.pop("time_limit_seconds")
     canonical = json.dumps(
         {
+            "group_floor": floor,
             "policy": asdict(policy),
             "mentees": [asdict(p) | {"skill_levels": dict(p.skill_levels)} for p in mentees],
             "mentors": [asdict(p) | {"skill_levels": dict(p.skill_levels)} for p in mentors],
@@ -158,7 +165,7 @@ def run_cohort(
         UnmatchedMentee(pid, reason) for pid, reason in cohort.excluded.items() if pid in mentee_ids
     ]
     return CohortRunResult(
-        input_digest=input_digest(policy, mentees, mentors, previous),
+        input_digest=input_digest(policy, mentees, mentors, previous, group_floor),
         weights={name: policy.normalised_weight(name) for name in policy.weights},
         pairs=pairs,
         unmatched=unmatched,

@@ -342,7 +342,10 @@ def allowed_block(cohort: Cohort, mentees: Index, mentors: Index | None = None) 
     cols = np.arange(cohort.mentor_count) if mentors is None else mentors
     allowed = np.ones((len(mentees), len(cols)), dtype=bool)
     if cohort.policy.rules.require_shared_language:
-        allowed &= (cohort.mentee_languages[mentees][:, None] & cohort.mentor_languages[cols][None, :]) != 0
+        # Someone who stated no language cannot be ruled out by this rule (unknown, not none).
+        mentee_langs = cohort.mentee_languages[mentees][:, None]
+        mentor_langs = cohort.mentor_languages[cols][None, :]
+        allowed &= ((mentee_langs & mentor_langs) != 0) | (mentee_langs == 0) | (mentor_langs == 0)
     if len(cohort.forbidden_mentee) and len(mentees):
         # Blocks are contiguous ranges of mentees in the solver; handle any index set all the same.
         position = {int(m): row for row, m in enumerate(mentees)}

@@ -45,6 +45,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 class MatchingRules:
     """Hard rules applied before any scoring."""
 
+    # When both people state their languages, they must share one (unknown does not rule anyone out).
     require_shared_language: bool = True
     exclude_reporting_line: bool = True
     exclude_previous_pairs: bool = True

@@ -10,9 +10,12 @@ from datetime import datetime, timedelta
 
 from mentorship_schemas import (
     ActionItemOverdue,
+    CircleFormed,
     GoalAchieved,
+    MatchProposed,
     MentorshipRequested,
     PairCreated,
+    PairDeclined,
     PairEnded,
     RelationshipStagnant,
     SessionMissed,
@@ -131,6 +134,130 @@ def for_mentorship_requested(event: MentorshipRequested, directory: Directory) -
             subject_id=event.request_id,
         )
     ]
+
+
+# Why a request ended (PairDeclined's `reason`), as the mentee hears it: title, what happened, what
+# now. `{Mentor}` starts a sentence, `{mentor}` does not (they differ only for an unknown mentor).
+_REQUEST_ENDED = {
+    "declined": (
+        "{Mentor} declined your mentorship request",
+        "{Mentor} declined your mentorship request.",
+        "Ask another suggested mentor, or ask for a new match.",
+    ),
+    "expired": (
+        "Your mentorship request to {mentor} expired",
+        "{Mentor} did not answer your mentorship request in time, so it has expired. If there was "
+        "a next suggested mentor, we have asked them.",
+        "Wait for the next mentor's answer, or ask for a new match if none was suggested.",
+    ),
+    "mentor_unavailable": (
+        "{Mentor} is no longer available as a mentor",
+        "{Mentor} is no longer available as a mentor, so your request was closed.",
+        "Ask another suggested mentor, or ask for a new match.",
+    ),
+}
+_REQUEST_CLOSED = (
+    "Your mentorship request to {mentor} was closed",
+    "Your mentorship request to {mentor} was closed.",
+    "Ask another suggested mentor, or ask for a new match.",
+)
+
+
+def for_pair_declined(event: PairDeclined, directory: Directory) -> list[Message]:
+    """The mentee hears why their request ended and what now; a request the mentee withdrew
+    themselves tells the mentor instead, who no longer needs to answer it."""
+    if event.reason == "withdrawn":
+        mentee = directory.name(event.mentee_id, "A colleague")
+        action = "Nothing to do: you no longer need to answer it."
+        return [
+            Message(
+                event.mentor_id,
+                "request_withdrawn",
+                Category.MATCHING,
+                f"{mentee} withdrew their mentorship request",
+                f"{mentee} withdrew their request for you to be their mentor. {action}",
+                action,
+                subject_id=event.request_id,
+            )
+        ]
+    names = {
+        "Mentor": directory.name(event.mentor_id, "The mentor you asked"),
+        "mentor": directory.name(event.mentor_id, "the mentor you asked"),
+    }
+    title, body, action = _REQUEST_ENDED.get(event.reason, _REQUEST_CLOSED)
+    return [
+        Message(
+            event.mentee_id,
+            "request_declined",
+            Category.MATCHING,
+            title.format(**names),
+            f"{body.format(**names)} {action}",
+            action,
+            subject_id=event.request_id,
+        )
+    ]
+
+
+def for_match_proposed(event: MatchProposed, directory: Directory) -> list[Message]:
+    """A proposed pair awaits a program admin's approval: the org's escalation contacts hear of it.
+    The mentee and mentor hear nothing yet (PairCreated tells them once it is approved)."""
+    mentee = directory.name(event.mentee_id, event.mentee_id)
+    mentor = directory.name(event.mentor_id, event.mentor_id)
+    why = f" Why: {'; '.join(event.reasons)}." if event.reasons else ""
+    action = "Approve or reject the proposed match."
+    return [
+        Message(
+            admin,
+            "match_proposed",
+            Category.ESCALATION,
+            f"Proposed match awaiting approval: {mentee} with {mentor}",
+            f"Matching proposes {mentor} as the mentor of {mentee} in program {event.program_id} "
+            f"(score {event.score:.2f}).{why} {action}",
+            action,
+            subject_id=event.proposal_id,
+        )
+        for admin in directory.admins
+        if admin not in (event.mentor_id, event.mentee_id)
+    ]
+
+
+def _listed(names: Sequence[str]) -> str:
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def for_circle_formed(event: CircleFormed, directory: Directory) -> list[Message]:
+    """Every member: who else is in the circle, its topics, and who facilitates the first meeting
+    (the first of the rota)."""
+    members = list(dict.fromkeys(event.member_ids))
+    first = event.facilitator_rota[0] if event.facilitator_rota else None
+    topics = ", ".join(event.topics)
+    messages = []
+    for member in members:
+        others = [p for p in members if p != member]
+        named = [name for p in others if (name := directory.name(p, ""))]
+        if unnamed := len(others) - len(named):
+            more = " more" if named else ""
+            named.append(f"{unnamed}{more} colleague{'s' if unnamed > 1 else ''}")
+        if first is None:
+            action = "Agree who facilitates your first meeting."
+        elif first == member:
+            action = "You facilitate the first meeting: welcome everyone and set its agenda."
+        else:
+            facilitator = directory.name(first, "a member of the circle")
+            action = f"Look out for the first meeting, facilitated by {facilitator}."
+        messages.append(
+            Message(
+                member,
+                "circle_formed",
+                Category.MATCHING,
+                f"You are in a mentoring circle{f' on {topics}' if topics else ''}",
+                f"You are in a new mentoring circle with {_listed(named) or 'other members'}."
+                f"{f' Topics: {topics}.' if topics else ''} {action}",
+                action,
+                subject_id=event.circle_id,
+            )
+        )
+    return messages
 
 
 def for_session_scheduled(

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class Category(StrEnum):
     """What a message is about; preferences are set per category."""
 
-    MATCHING = "matching"  # pairing, requests, endings
+    MATCHING = "matching"  # pairing, circles, requests, endings
     SESSIONS = "sessions"  # invites, reminders, agenda prompts, missed sessions
     PROGRESS = "progress"  # stagnation, overdue action items, goals achieved
-    ESCALATION = "escalation"  # what program admins receive
+    ESCALATION = "escalation"  # what program admins receive (also proposals to approve)
     DIGEST = "digest"  # the summaries themselves
 
 

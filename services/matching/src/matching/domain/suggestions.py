@@ -1,0 +1,75 @@
+"""Ranked suggestions for one mentee: every eligible mentor scored and explained by the same engine
+as a cohort run, best first (the mentee-initiated flow, and the next suggestion after a request
+expires)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from matching.domain.cohort import MatchProfile, encode_cohort
+from matching.domain.compatibility import (
+    Explanation,
+    allowed_block,
+    block_scores,
+    contribution_tables,
+    explain_pairs,
+)
+from matching.domain.programs import MatchingPolicy
+
+
+def rank_mentors(
+    policy: MatchingPolicy,
+    mentee: MatchProfile,
+    mentors: list[MatchProfile],
+    *,
+    managers: Mapping[str, str] | None = None,
+    excluded_mentors: Iterable[str] = (),
+    limit: int = 10,
+) -> list[Explanation]:
+    """The mentee's best `limit` mentors that pass every hard rule, with their explanations.
+
+    `excluded_mentors` are never suggested (previous mentors on a rematch, mentors who declined or
+    let a request expire). Ties are broken by mentor id, so the order is reproducible."""
+    previous = [(mentee.person_id, mentor_id) for mentor_id in excluded_mentors]
+    cohort = encode_cohort(policy, [mentee], mentors, managers=managers, previous_pairs=previous)
+    if cohort.mentee_count == 0 or cohort.mentor_count == 0 or limit <= 0:
+        return []
+    tables = contribution_tables(cohort)
+    row = np.zeros(1, dtype=np.int64)
+    scores = block_scores(cohort, tables, row)[0]
+    allowed = np.flatnonzero(allowed_block(cohort, row)[0])
+    ranked = sorted(allowed.tolist(), key=lambda j: (-int(scores[j]), cohort.mentors[j].person_id))[:limit]
+    if not ranked:
+        return []
+    chosen = np.asarray(ranked, dtype=np.int64)
+    return explain_pairs(cohort, tables, np.zeros(len(chosen), dtype=np.int64), chosen)
+
+
+def why_not(
+    policy: MatchingPolicy,
+    mentee: MatchProfile,
+    mentor: MatchProfile,
+    *,
+    managers: Mapping[str, str] | None = None,
+    excluded_mentors: Iterable[str] = (),
+) -> str | None:
+    """Why this mentor cannot be matched with this mentee, in words, or None when they can."""
+    if mentor.person_id == mentee.person_id:
+        return "a person cannot mentor themselves"
+    if mentor.person_id in set(excluded_mentors):
+        return "this mentor was already paired with, declined or let a request from this mentee expire"
+    previous = [(mentee.person_id, m) for m in excluded_mentors]
+    cohort = encode_cohort(policy, [mentee], [mentor], managers=managers, previous_pairs=previous)
+    if mentor.person_id in cohort.excluded:
+        return f"the mentor {cohort.excluded[mentor.person_id]}"
+    if mentee.person_id in cohort.excluded:
+        return f"the mentee {cohort.excluded[mentee.person_id]}"
+    row = np.zeros(1, dtype=np.int64)
+    if not bool(allowed_block(cohort, row)[0, 0]):
+        languages = set(mentee.languages), set(mentor.languages)
+        if policy.rules.require_shared_language and all(languages) and not languages[0] & languages[1]:
+            return "no shared language, which this program requires"
+        return "the mentor is in the mentee's reporting line"
+    return None
