@@ -161,6 +161,10 @@ class PairCreated(Event):
     mentee_id: Id
     score: float = Field(ge=0, le=1, description="Compatibility score in [0, 1].")
     reasons: list[str] = Field(default_factory=list, description="Why this match, in words.")
+    focus_area: str | None = Field(
+        default=None,
+        description="The wanted skill this pair is for, when the program gives one mentor per focus area.",
+    )
 
 
 class PairEndReason(StrEnum):
@@ -212,6 +216,7 @@ class MentorshipRequested(Event):
     mentee_id: Id
     message: str | None = Field(default=None, max_length=1000, description="The mentee's note to the mentor.")
     answer_by: AwareDatetime
+    focus_area: str | None = Field(default=None, description="The wanted skill the request is about, if one.")
 
 
 class PairDeclined(Event):

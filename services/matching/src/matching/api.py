@@ -41,6 +41,9 @@ class PairOut(BaseModel):
     breakdown: dict[str, float] = {}
     created_at: datetime
     ends_at: datetime | None = None
+    focus: str | None = Field(
+        default=None, description="The focus area, when the program has several per mentee."
+    )
     stagnation: Stagnation | None = None
 
 
@@ -163,6 +166,8 @@ class CohortRunIn(BaseModel):
 
 class CohortPairOut(BaseModel):
     mentee_id: str
+    seat: int = 1
+    focus: str | None = None
     mentor_id: str
     score: float
     breakdown: dict[str, float]
@@ -171,6 +176,8 @@ class CohortPairOut(BaseModel):
 
 class UnmatchedOut(BaseModel):
     mentee_id: str
+    seat: int = 1
+    focus: str | None = None
     reason: str
 
 

@@ -20,12 +20,13 @@ from matching.pool import (
     REQUEST,
     WAITING,
     Document,
+    OrgView,
     accept_hold,
     drop_hold,
-    excluded_mentors,
     offer,
     org_view,
     rejoin,
+    seat_mentee,
 )
 from matching.programs import DEFAULT_PROGRAM, Approval, ProgramStatus, require_program
 from matching.store import candidate_key, match_profile
@@ -38,6 +39,25 @@ async def _mentee(runtime: ServiceRuntime, org_id: str, person_id: str) -> Docum
     if document is None or document.get("status") == "erased":
         raise Problem(404, "Not Found", f"{person_id} is not registered as a mentee")
     return document
+
+
+def _seat(view: OrgView, person_id: str, focus: str | None) -> Document:
+    """The caller's seat: their own mentee document, or the one for `focus` (a program that gives
+    one mentor per focus area)."""
+    own = view.mentee(person_id)
+    if own is None or own.get("status") == "erased":
+        raise Problem(404, "Not Found", f"{person_id} is not registered as a mentee")
+    if focus is None:
+        return own
+    for seat in view.seats_of(person_id):
+        if seat.get("focus") == focus:
+            return seat
+    raise Problem(
+        422,
+        "Unprocessable Content",
+        f"you have no focus area {focus!r} in this program",
+        extensions={"field": "focus"},
+    )
 
 
 class JoinIn(BaseModel):
@@ -79,6 +99,9 @@ async def join(
         raise Problem(409, "Conflict", f"{person_id} has a mentor or an open request or proposal now")
     if not await rejoin(runtime, mentee, program_id):
         raise Problem(409, "Conflict", "the mentee changed meanwhile; retry")
+    view = await org_view(runtime, principal.org_id)
+    if (joined := view.mentee(person_id)) is not None:
+        await seat_mentee(runtime, view, program, joined)
     if program.continuous:
         await match_continuously(runtime, principal.org_id)
     current = await _mentee(runtime, principal.org_id, person_id)
@@ -94,13 +117,14 @@ class SuggestionOut(BaseModel):
 
 @router.get("/suggestions", response_model=list[SuggestionOut], summary="The caller's best mentors, with why")
 async def suggestions(
-    request: Request, principal: CurrentPrincipal, limit: int = Query(default=10, ge=1, le=50)
+    request: Request,
+    principal: CurrentPrincipal,
+    limit: int = Query(default=10, ge=1, le=50),
+    focus: str | None = Query(default=None, max_length=100, description="One of the caller's focus areas."),
 ) -> list[SuggestionOut]:
     runtime: ServiceRuntime = request.app.state.runtime
     view = await org_view(runtime, principal.org_id)
-    mentee = view.mentees.get(principal.employee_id)
-    if mentee is None or mentee.get("status") == "erased":
-        raise Problem(404, "Not Found", f"{principal.employee_id} is not registered as a mentee")
+    mentee = _seat(view, principal.employee_id, focus)
     program = await require_program(runtime, principal.org_id, mentee.get("program_id", DEFAULT_PROGRAM))
     found = suggestions_for(view, program, mentee, runtime.clock.now(), limit)
     return [
@@ -113,6 +137,11 @@ class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mentor_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
     message: str | None = Field(default=None, max_length=1000, description="A note to the mentor.")
+    focus: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Which focus area, in a program with one mentor per focus area.",
+    )
 
 
 class HoldOut(BaseModel):
@@ -126,6 +155,7 @@ class HoldOut(BaseModel):
     breakdown: dict[str, float] = {}
     message: str | None = None
     automatic: bool = False
+    focus: str | None = None
     run_id: str | None = None
     created_at: datetime
     expires_at: datetime | None = None
@@ -141,9 +171,7 @@ def _hold_out(document: Document) -> HoldOut:
 async def create_request(request: Request, principal: CurrentPrincipal, body: RequestIn) -> HoldOut:
     runtime: ServiceRuntime = request.app.state.runtime
     view = await org_view(runtime, principal.org_id)
-    mentee = view.mentees.get(principal.employee_id)
-    if mentee is None or mentee.get("status") == "erased":
-        raise Problem(404, "Not Found", f"{principal.employee_id} is not registered as a mentee")
+    mentee = _seat(view, principal.employee_id, body.focus)
     if mentee.get("status") == "ended":
         raise Problem(
             409, "Conflict", "your last pair has ended: join a program (POST /programs/{id}/join) first"
@@ -163,7 +191,7 @@ async def create_request(request: Request, principal: CurrentPrincipal, body: Re
     mentor_profile = next(p for p in view.mentor_profiles(program, now) if p.person_id == body.mentor_id)
     reason = why_not(
         program.policy(), match_profile(mentee, now), mentor_profile, managers=view.managers,
-        excluded_mentors=excluded_mentors(mentee),
+        excluded_mentors=view.excluded_for(mentee),
     )  # fmt: skip
     if reason is not None:
         raise Problem(
@@ -179,7 +207,9 @@ async def create_request(request: Request, principal: CurrentPrincipal, body: Re
     )
     if made is None:
         raise Problem(409, "Conflict", f"{body.mentor_id} has no free place now, or your status changed")
-    return _hold_out(await _mentee(runtime, principal.org_id, principal.employee_id))
+    stored = await runtime.db["candidates"].find_one({"_id": mentee["_id"]})
+    assert stored is not None
+    return _hold_out(stored)
 
 
 @router.get(

@@ -2,7 +2,9 @@
 run the matching engine (off the event loop), store the audited run, then apply it as the program's
 approval says (pairs, MatchProposed for an admin, or MentorshipRequested for each mentor).
 
-Minimal disruption: only waiting mentees take part, so existing pairs stay, and their mentors'
+With several mentors per mentee, each person's focus seats are matched in turn (seat 1 first,
+then seat 2 without the mentors seat 1 took): each stage is solved exactly, and the record adds
+them up. Minimal disruption: only waiting mentees take part, so existing pairs stay, and their mentors'
 program load counts them. The run id is derived from the program, the input digest and whether it
 is a preview, so running again on unchanged inputs returns the stored run instead of a duplicate.
 A preview (`apply: false`) stores the run and changes nobody."""
@@ -10,7 +12,9 @@ A preview (`apply: false`) stores the run and changes nobody."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from mentorship_schemas import MatchRunCompleted
@@ -19,12 +23,12 @@ from servicekit.ids import derived_id
 from servicekit.outbox import new_document
 from servicekit.runtime import ServiceRuntime
 
-from matching.domain.cohort_run import run_cohort
+from matching.domain.cohort_run import CohortRunResult, run_cohort
 from matching.domain.compatibility import Explanation
 from matching.domain.fairness import GroupFloor
 from matching.domain.programs import MatchingPolicy
 from matching.flows import as_match
-from matching.pool import Match, excluded_mentors, offer, org_view
+from matching.pool import Document, Match, OrgView, offer, org_view, seat_waiting_mentees
 from matching.programs import Program
 from matching.store import match_profile
 
@@ -54,29 +58,105 @@ async def fairness_floor(
     )
 
 
+@dataclass
+class Stage:
+    """One seat's run: with several mentors per mentee, seat 1 (each person's first focus area) is
+    matched first, then seat 2 without the mentors seat 1 took, and so on."""
+
+    seat: int
+    waiting: list[Document]
+    result: CohortRunResult
+
+
+async def _stages(
+    runtime: ServiceRuntime, view: OrgView, program: Program, policy: MatchingPolicy
+) -> tuple[list[Stage], int, GroupFloor | None]:
+    now = runtime.clock.now()
+    mentors = view.mentor_profiles(program, now)
+    used: Counter[str] = Counter()  # places taken by earlier seats of this run
+    taken: dict[str, set[str]] = defaultdict(set)  # person -> mentors earlier seats gave them
+    stages: list[Stage] = []
+    floor: GroupFloor | None = None
+    for seat in range(1, program.mentors_per_mentee + 1):
+        waiting = view.waiting_in(program, seat)
+        if not waiting and seat > 1:
+            continue
+        mentees = [match_profile(doc, now) for doc in waiting]
+        available = [
+            replace(
+                m,
+                free_capacity=m.free_capacity - used[m.person_id],
+                program_load=m.program_load + used[m.person_id],
+            )
+            for m in mentors
+        ]
+        previous = [
+            (doc["person_id"], mentor)
+            for doc in waiting
+            for mentor in sorted(set(view.excluded_for(doc)) | taken[doc["person_id"]])
+        ]
+        floor = await fairness_floor(runtime, program, [m.person_id for m in mentees])
+        result = await asyncio.to_thread(
+            run_cohort, policy, mentees, available, managers=view.managers, previous_pairs=previous,
+            group_floor=floor,
+        )  # fmt: skip
+        for pair in result.pairs:
+            used[pair.mentor_id] += 1
+            taken[pair.mentee_id].add(pair.mentor_id)
+        stages.append(Stage(seat, waiting, result))
+    return stages, len(mentors), floor
+
+
+def _merged(stages: list[Stage]) -> dict[str, Any]:
+    """One audited record for the run: one stage as it is; several added up, each pair and each
+    unmatched mentee naming its seat and focus area."""
+    results = [stage.result for stage in stages]
+    if len(results) == 1:
+        summary = results[0].summary()
+    else:
+        digest = hashlib.sha256("".join(r.input_digest for r in results).encode()).hexdigest()
+        summary = {
+            "input_digest": digest,
+            "weights": results[0].weights,
+            "matched": sum(r.matched for r in results),
+            "objective": sum(r.objective for r in results),
+            "total_score": sum(r.total_score for r in results),
+            "optimal": all(r.optimal for r in results),
+            "optimality": "; ".join(f"seat {st.seat}: {st.result.optimality}" for st in stages),
+            "blocking_pairs": sum(r.blocking_pairs for r in results),
+            "greedy_matched": sum(r.greedy_matched for r in results),
+            "greedy_objective": sum(r.greedy_objective for r in results),
+            "fairness": {f"seat{st.seat}_{k}": v for st in stages for k, v in st.result.fairness.items()},
+        }
+    focus = {(doc["person_id"], st.seat): doc.get("focus") for st in stages for doc in st.waiting}
+    summary["pairs"] = [
+        asdict(pair) | {"seat": st.seat, "focus": focus.get((pair.mentee_id, st.seat))}
+        for st in stages
+        for pair in st.result.pairs
+    ]
+    summary["unmatched"] = [
+        asdict(entry) | {"seat": st.seat, "focus": focus.get((entry.mentee_id, st.seat))}
+        for st in stages
+        for entry in st.result.unmatched
+    ]
+    return summary
+
+
 async def run_cohort_for_program(
     runtime: ServiceRuntime, program: Program, policy: MatchingPolicy, *, apply: bool = True
 ) -> dict[str, Any]:
     view = await org_view(runtime, program.org_id)
+    # A mentee's focus seats are bookkeeping, not a match: a preview makes them too.
+    if await seat_waiting_mentees(runtime, view, program):
+        view = await org_view(runtime, program.org_id)
     now = runtime.clock.now()
-    waiting = view.waiting_in(program)
-    mentees = [match_profile(doc, now) for doc in waiting]
-    mentors = view.mentor_profiles(program, now)
-    previous = [(doc["person_id"], mentor) for doc in waiting for mentor in excluded_mentors(doc)]
-    floor = await fairness_floor(runtime, program, [m.person_id for m in mentees])
     started = asyncio.get_running_loop().time()
-    result = await asyncio.to_thread(
-        run_cohort,
-        policy,
-        mentees,
-        mentors,
-        managers=view.managers,
-        previous_pairs=previous,
-        group_floor=floor,
-    )
+    stages, mentor_count, floor = await _stages(runtime, view, program, policy)
     seconds = asyncio.get_running_loop().time() - started
+    summary = _merged(stages)
+    mentee_count = sum(len(stage.waiting) for stage in stages)
     run_id = derived_id(
-        program.org_id, program.program_id, result.input_digest, "apply" if apply else "preview"
+        program.org_id, program.program_id, summary["input_digest"], "apply" if apply else "preview"
     )
     runs = runtime.db[MATCH_RUNS]
     stored = await runs.find_one({"_id": run_id})
@@ -89,19 +169,17 @@ async def run_cohort_for_program(
             "created_at": now,
             "approval": program.approval.value,
             "preview": not apply,
-            "mentees": len(mentees),
-            "mentors": len(mentors),
+            "mentees": mentee_count,
+            "mentors": mentor_count,
             "seconds": round(seconds, 3),
-            **result.summary(),
+            **summary,
             "fairness_group_size": len(floor.member_ids) if floor else None,
-            "pairs": [asdict(pair) for pair in result.pairs],
-            "unmatched": [asdict(entry) for entry in result.unmatched],
             "applied": None,
         }
         completed = MatchRunCompleted(
             org_id=program.org_id, version=1, run_id=run_id, program_id=program.program_id,
-            mentees=len(mentees), mentors=len(mentors), matched=result.matched, objective=result.objective,
-            optimal=result.optimal, seconds=round(seconds, 3),
+            mentees=mentee_count, mentors=mentor_count, matched=summary["matched"],
+            objective=summary["objective"], optimal=summary["optimal"], seconds=round(seconds, 3),
         )  # fmt: skip
         # The audited run and its summary event are one write; the same inputs give the same run id.
         try:
@@ -113,20 +191,21 @@ async def run_cohort_for_program(
         except DuplicateKeyError:
             stored = await runs.find_one({"_id": run_id}) or run
     if apply and stored.get("applied") is None:
-        stored["applied"] = await _apply(runtime, program, stored, {doc["person_id"]: doc for doc in waiting})
+        waiting = {(doc["person_id"], stage.seat): doc for stage in stages for doc in stage.waiting}
+        stored["applied"] = await _apply(runtime, program, stored, waiting)
         await runs.update_one({"_id": run_id, "applied": None}, {"$set": {"applied": stored["applied"]}})
     return stored
 
 
 async def _apply(
-    runtime: ServiceRuntime, program: Program, run: dict[str, Any], waiting: dict[str, dict[str, Any]]
+    runtime: ServiceRuntime, program: Program, run: dict[str, Any], waiting: dict[tuple[str, int], Document]
 ) -> dict[str, Any]:
     """Offer each pair of the run; a mentee or mentor that changed since the run is skipped (and
     counted), never paired twice."""
     made: list[str] = []
     skipped: list[str] = []
     for pair in run["pairs"]:
-        mentee = waiting.get(pair["mentee_id"])
+        mentee = waiting.get((pair["mentee_id"], pair.get("seat", 1)))
         match = as_match_from_record(pair)
         if mentee is not None and await offer(
             runtime, program, mentee, match, run_id=run["run_id"], automatic=True

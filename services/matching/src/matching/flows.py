@@ -22,9 +22,9 @@ from matching.pool import (
     OrgView,
     drop_hold,
     end_pair,
-    excluded_mentors,
     offer,
     org_view,
+    seat_waiting_mentees,
 )
 from matching.programs import Approval, Program, ProgramStatus, load_program, org_programs
 from matching.store import match_profile
@@ -45,21 +45,22 @@ def as_match(explanation: Explanation) -> Match:
 def suggestions_for(
     view: OrgView, program: Program, mentee: Document, at: datetime, limit: int = 10
 ) -> list[Explanation]:
-    """The mentee's best mentors in this program, best first, never one they must not get again."""
+    """The seat's best mentors in this program, best first, never one it must not get (again)."""
     return rank_mentors(
         program.policy(),
         match_profile(mentee, at),
         view.mentor_profiles(program, at),
         managers=view.managers,
-        excluded_mentors=excluded_mentors(mentee),
+        excluded_mentors=view.excluded_for(mentee),
         limit=limit,
     )
 
 
 async def match_continuously(runtime: ServiceRuntime, org_id: str) -> int:
     """For every open program that matches continuously, run the engine over the mentees waiting
-    in it and the mentors available now, and apply the optimum as the program's approval says.
-    Returns the number of pairs, proposals or requests made."""
+    in it and the mentors available now, and apply the optimum as the program's approval says
+    (seat by seat when mentees get one mentor per focus area). Returns the number of pairs,
+    proposals or requests made."""
     programs = [
         p
         for p in (await org_programs(runtime, org_id)).values()
@@ -71,33 +72,40 @@ async def match_continuously(runtime: ServiceRuntime, org_id: str) -> int:
     now = runtime.clock.now()
     made = 0
     for program in programs:
-        waiting = view.waiting_in(program)
-        if not waiting:
-            continue
-        mentors = view.mentor_profiles(program, now)
-        if not any(m.accepting_mentees and m.free_capacity > 0 for m in mentors):
-            continue
-        result = await asyncio.to_thread(
-            run_cohort,
-            program.policy(),
-            [match_profile(doc, now) for doc in waiting],
-            mentors,
-            managers=view.managers,
-            previous_pairs=[(doc["person_id"], m) for doc in waiting for m in excluded_mentors(doc)],
-        )
-        by_id = {doc["person_id"]: doc for doc in waiting}
-        for pair in result.pairs:
-            if await offer(runtime, program, by_id[pair.mentee_id], as_match(pair), automatic=True):
-                made += 1
+        if await seat_waiting_mentees(runtime, view, program):
+            view = await org_view(runtime, org_id)
+        for seat in range(1, program.mentors_per_mentee + 1):
+            waiting = view.waiting_in(program, seat)
+            if not waiting:
+                continue
+            mentors = view.mentor_profiles(program, now)
+            if not any(m.accepting_mentees and m.free_capacity > 0 for m in mentors):
+                break
+            result = await asyncio.to_thread(
+                run_cohort,
+                program.policy(),
+                [match_profile(doc, now) for doc in waiting],
+                mentors,
+                managers=view.managers,
+                previous_pairs=[(doc["person_id"], m) for doc in waiting for m in view.excluded_for(doc)],
+            )
+            by_person = {doc["person_id"]: doc for doc in waiting}
+            offered = 0
+            for pair in result.pairs:
+                if await offer(runtime, program, by_person[pair.mentee_id], as_match(pair), automatic=True):
+                    offered += 1
+            made += offered
+            if offered and seat < program.mentors_per_mentee:
+                view = await org_view(runtime, org_id)  # the next seat must see these mentors taken
     return made
 
 
 async def next_suggestion(
-    runtime: ServiceRuntime, org_id: str, person_id: str, message: str | None
+    runtime: ServiceRuntime, org_id: str, mentee_key: str, message: str | None
 ) -> str | None:
-    """After an expired request: ask the mentee's next best mentor (same note), if there is one."""
+    """After an expired request: ask the seat's next best mentor (same note), if there is one."""
     view = await org_view(runtime, org_id)
-    mentee = view.mentees.get(person_id)
+    mentee = view.mentees.get(mentee_key)
     if mentee is None or mentee.get("status") != "waiting":
         return None
     program = await load_program(runtime, org_id, mentee.get("program_id", "open"))
@@ -129,9 +137,7 @@ async def expire_requests(runtime: ServiceRuntime, now: datetime, limit: int = 5
         if await drop_hold(runtime, mentee, "expired"):
             expired += 1
             changed_orgs.add(mentee["org_id"])
-            await next_suggestion(
-                runtime, mentee["org_id"], mentee["person_id"], mentee["hold"].get("message")
-            )
+            await next_suggestion(runtime, mentee["org_id"], mentee["_id"], mentee["hold"].get("message"))
     await _match_where_places_freed(runtime, changed_orgs)
     return expired
 

@@ -83,8 +83,14 @@ def register(runtime: ServiceRuntime) -> None:
             if role not in event.roles:
                 continue
             key = candidate_key(event.org_id, event.person_id, role.value)
-            updated = await candidates.update_one(
-                {"_id": key, "profile_version": {"$lt": event.version}},
+            # update_many: a mentee with several focus seats has one document per seat.
+            updated = await candidates.update_many(
+                {
+                    "org_id": event.org_id,
+                    "person_id": event.person_id,
+                    "role": role.value,
+                    "profile_version": {"$lt": event.version},
+                },
                 {"$set": {**facts, "profile_version": event.version}},
             )
             if updated.matched_count:
@@ -199,11 +205,10 @@ def register(runtime: ServiceRuntime) -> None:
         await decline_open_holds_of(runtime, org, event.person_id)
         await runtime.db[INCLUSION].delete_one({"_id": f"{org}:{event.person_id}"})
         await candidates.delete_one({"_id": candidate_key(org, event.person_id, "mentor")})
-        mentee_key = candidate_key(org, event.person_id, "mentee")
-        mentee = await candidates.find_one({"_id": mentee_key})
-        if mentee is not None and mentee.get("status") == HELD:
-            await drop_hold(runtime, mentee, "withdrawn")
-        await candidates.delete_one({"_id": mentee_key, "status": {"$in": ["waiting", "ended"]}})
+        seats = {"org_id": org, "role": "mentee", "person_id": event.person_id}
+        async for seat in candidates.find({**seats, "status": HELD}):
+            await drop_hold(runtime, seat, "withdrawn")
+        await candidates.delete_many({**seats, "status": {"$in": ["waiting", "ended"]}})
         anonymous: dict[str, Any] = {
             "department": None,
             "skills_offered": [],
@@ -216,11 +221,18 @@ def register(runtime: ServiceRuntime) -> None:
             "skill_levels": {},
             "modalities": [],
             "communication_style": None,
-            "pair.reasons": [],
-            "pair.breakdown": {},
+            "focus": None,
         }
-        await candidates.update_one(
-            {"_id": mentee_key}, {"$set": {**anonymous, "status": "erased", "person_id": "erased"}}
+        await candidates.update_many(
+            {**seats, "status": PAIRED},
+            {"$set": {"pair.reasons": [], "pair.breakdown": {}, "pair.focus": None}},
+        )
+        await candidates.update_many(
+            {**seats, "last_pair": {"$exists": True}},
+            {"$set": {"last_pair.reasons": [], "last_pair.breakdown": {}, "last_pair.focus": None}},
+        )
+        await candidates.update_many(
+            seats, {"$set": {**anonymous, "status": "erased", "person_id": "erased"}}
         )
         for pair in ("pair", "last_pair"):
             await candidates.update_many(

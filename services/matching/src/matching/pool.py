@@ -16,6 +16,7 @@ from the mentee's version and the mentor, so a replay or a second replica makes 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -30,13 +31,14 @@ from mentorship_schemas import (
     PairEnded,
 )
 from mentorship_schemas.events import PairEndReason
+from pymongo.errors import DuplicateKeyError
 from servicekit.ids import derived_id
 from servicekit.outbox import with_outbox
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.cohort import MatchProfile
 from matching.programs import DEFAULT_PROGRAM, Approval, Program
-from matching.store import candidate_key, match_profile
+from matching.store import candidate_key, match_profile, seat_key
 
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
@@ -59,13 +61,24 @@ class Match:
 
 @dataclass
 class OrgView:
-    """One read of an org's candidates: who waits where, who mentors, the reporting lines."""
+    """One read of an org's candidates: who waits where, who mentors, the reporting lines.
+    Mentee documents are keyed by document id: a person has one per seat (focus area)."""
 
+    org_id: str
     mentees: dict[str, Document]
     mentors: dict[str, Document]
     managers: dict[str, str]
 
-    def waiting_in(self, program: Program) -> list[Document]:
+    def mentee(self, person_id: str, seat: int = 1) -> Document | None:
+        return self.mentees.get(seat_key(self.org_id, person_id, seat))
+
+    def seats_of(self, person_id: str) -> list[Document]:
+        return sorted(
+            (doc for doc in self.mentees.values() if doc["person_id"] == person_id),
+            key=lambda doc: doc.get("seat", 1),
+        )
+
+    def waiting_in(self, program: Program, seat: int | None = None) -> list[Document]:
         return sorted(
             (
                 doc
@@ -73,9 +86,23 @@ class OrgView:
                 if doc.get("status") == WAITING
                 and doc.get("program_id", DEFAULT_PROGRAM) == program.program_id
                 and program.admits(doc["person_id"], "mentee")
+                and (seat is None or doc.get("seat", 1) == seat)
+                and doc.get("seat", 1) <= program.mentors_per_mentee
             ),
-            key=lambda doc: (str(doc.get("waiting_since")), doc["person_id"]),
+            key=lambda doc: (str(doc.get("waiting_since")), doc["person_id"], doc.get("seat", 1)),
         )
+
+    def excluded_for(self, mentee: Document) -> list[str]:
+        """Mentors this seat must not get: its own exclusions, and the mentors the person has (or
+        is being offered) in their other seats, so each focus area gets a different mentor."""
+        taken = {
+            doc[part]["mentor_id"]
+            for doc in self.seats_of(mentee["person_id"])
+            if doc["_id"] != mentee["_id"]
+            for part in ("pair", "hold")
+            if doc.get("status") in (PAIRED, HELD) and part in doc
+        }
+        return sorted(set(excluded_mentors(mentee)) | taken)
 
     def program_load(self, program_id: str) -> Counter[str]:
         """Mentees each mentor has (or holds a place for) in this program."""
@@ -103,8 +130,11 @@ async def org_view(runtime: ServiceRuntime, org_id: str) -> OrgView:
     async for doc in runtime.db["candidates"].find({"org_id": org_id}):
         if doc.get("manager_id"):
             managers[doc["person_id"]] = doc["manager_id"]
-        (mentees if doc.get("role") == "mentee" else mentors)[doc["person_id"]] = doc
-    return OrgView(mentees, mentors, managers)
+        if doc.get("role") == "mentee":
+            mentees[doc["_id"]] = doc
+        else:
+            mentors[doc["person_id"]] = doc
+    return OrgView(org_id, mentees, mentors, managers)
 
 
 def excluded_mentors(mentee: Document) -> list[str]:
@@ -163,6 +193,7 @@ def _pair_update(
         "created_at": now,
         "ends_at": program.pair_ends_at(now),
         "via": via,
+        "focus": mentee.get("focus"),
     }
     event = PairCreated(
         org_id=org_id,
@@ -173,6 +204,7 @@ def _pair_update(
         mentee_id=mentee["person_id"],
         score=match.score,
         reasons=list(match.reasons),
+        focus_area=mentee.get("focus"),
     )
     update = {"$set": {"status": PAIRED, "pair": pair, "declined_mentors": []}, "$unset": {"hold": ""}}
     return update, [runtime.entry(event, event_id=derived_id(pair_id, "created"))], pair_id
@@ -232,6 +264,7 @@ def _hold_update(
         "run_id": run_id,
         "message": message,
         "automatic": automatic,
+        "focus": mentee.get("focus"),
         "created_at": now,
         "expires_at": now + timedelta(hours=program.request_ttl_hours) if kind == REQUEST else None,
     }
@@ -246,7 +279,7 @@ def _hold_update(
         event = MentorshipRequested(
             org_id=org_id, version=1, request_id=hold_id, program_id=program.program_id,
             mentor_id=match.mentor_id, mentee_id=mentee["person_id"], message=message,
-            answer_by=hold["expires_at"],
+            answer_by=hold["expires_at"], focus_area=mentee.get("focus"),
         )  # fmt: skip
     entry = runtime.entry(event, event_id=derived_id(hold_id, kind))
     return {"$set": {"status": HELD, "hold": hold}}, [entry], hold_id
@@ -319,9 +352,64 @@ async def end_pair(runtime: ServiceRuntime, mentee: Document, reason: PairEndRea
 
 
 async def rejoin(runtime: ServiceRuntime, mentee: Document, program_id: str) -> bool:
-    """Wait in another program (from waiting or after an ended pair)."""
+    """Wait in another program (from waiting or after an ended pair); focus seats are made by
+    `seat_mentee` for the new program."""
     status = mentee.get("status")
     if status not in (WAITING, ENDED):
         return False
-    update = {"$set": {"status": WAITING, "program_id": program_id, "waiting_since": runtime.clock.now()}}
+    update = {
+        "$set": {"status": WAITING, "program_id": program_id, "waiting_since": runtime.clock.now()},
+        "$unset": {"focus": "", "seated_for": ""},
+    }
     return await _transition(runtime, mentee, status, update, [])
+
+
+# What a focus seat does not copy from the person's own mentee document.
+_NOT_COPIED = frozenset(
+    {
+        "_id", "status", "pair", "hold", "outbox", "outbox_pending", "version", "last_pair",
+        "declined_mentors", "circle", "seat", "focus", "seated_for", "waiting_since", "program_id",
+    }
+)  # fmt: skip
+
+
+async def seat_mentee(runtime: ServiceRuntime, view: OrgView, program: Program, primary: Document) -> bool:
+    """Seats for a mentee waiting in `program`: with several mentors per mentee, seat n wants the
+    n-th skill the person wants (their own document is seat 1); otherwise only seat 1 waits.
+    Seats already paired or held stay as they are. Returns whether anything changed."""
+    person_id, now = primary["person_id"], runtime.clock.now()
+    wanted = list(dict.fromkeys(primary.get("skills_wanted") or []))
+    seats = min(program.mentors_per_mentee, len(wanted)) if program.mentors_per_mentee > 1 else 1
+    changed = False
+    for extra in view.seats_of(person_id):
+        # Waiting seats the program does not want (fewer focus areas now, or another program).
+        if extra.get("seat", 1) > seats and extra.get("status") == WAITING:
+            changed |= await _transition(runtime, extra, WAITING, {"$set": {"status": ENDED}}, [])
+    if seats <= 1 or primary.get("seated_for") == program.program_id:
+        return changed
+    focus_of_primary = {"$set": {"focus": wanted[0], "seat": 1, "seated_for": program.program_id}}
+    if not await _transition(runtime, primary, WAITING, focus_of_primary, []):
+        return changed
+    for seat in range(2, seats + 1):
+        fields = {
+            "status": WAITING, "program_id": program.program_id, "focus": wanted[seat - 1], "seat": seat,
+            "waiting_since": now,
+        }  # fmt: skip
+        existing = view.mentee(person_id, seat)
+        if existing is None:
+            copied = {k: v for k, v in primary.items() if k not in _NOT_COPIED}
+            with contextlib.suppress(DuplicateKeyError):
+                await runtime.db["candidates"].insert_one(
+                    {**copied, "_id": seat_key(primary["org_id"], person_id, seat), "version": 1, **fields}
+                )
+        elif existing.get("status") in (WAITING, ENDED):
+            await _transition(runtime, existing, existing["status"], {"$set": fields}, [])
+    return True
+
+
+async def seat_waiting_mentees(runtime: ServiceRuntime, view: OrgView, program: Program) -> bool:
+    """`seat_mentee` for every person whose own document waits in the program."""
+    changed = False
+    for doc in view.waiting_in(program, seat=1):
+        changed |= await seat_mentee(runtime, view, program, doc)
+    return changed

@@ -81,6 +81,13 @@ class ProgramSettings(BaseModel):
     program_mentor_capacity: int | None = Field(default=None, ge=1, le=20)
     load_spread_penalty: float = Field(default=0.01, ge=0, le=1)
     request_ttl_hours: int = Field(default=72, ge=1, le=720, description="An unanswered request expires.")
+    mentors_per_mentee: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Above 1: a mentee gets up to this many mentors, one per focus area (their wanted "
+        "skills, in the order they listed them).",
+    )
     circle_min_size: int = Field(default=4, ge=2, le=20)
     circle_max_size: int = Field(default=6, ge=2, le=20)
     enrollment: Enrollment = Enrollment.OPEN
@@ -97,6 +104,8 @@ class ProgramSettings(BaseModel):
             raise ValueError("weights: must not be negative, and at least one must be positive")
         if self.type is ProgramType.SKILLS_BASED and (self.focus_skill is None or self.ends_on is None):
             raise ValueError("a skills_based program needs focus_skill and ends_on")
+        if self.type is ProgramType.CIRCLES and self.mentors_per_mentee != 1:
+            raise ValueError("a circles program has no mentors: mentors_per_mentee must be 1")
         if self.circle_min_size > self.circle_max_size:
             raise ValueError("circle_min_size must not exceed circle_max_size")
         return self
@@ -124,6 +133,7 @@ class ProgramPatch(BaseModel):
     program_mentor_capacity: int | None = Field(default=None, ge=1, le=20)
     load_spread_penalty: float | None = Field(default=None, ge=0, le=1)
     request_ttl_hours: int | None = Field(default=None, ge=1, le=720)
+    mentors_per_mentee: int | None = Field(default=None, ge=1, le=5)
     circle_min_size: int | None = Field(default=None, ge=2, le=20)
     circle_max_size: int | None = Field(default=None, ge=2, le=20)
     enrollment: Enrollment | None = None

@@ -25,6 +25,12 @@ def candidate_key(org_id: str, person_id: str, role: str) -> str:
     return f"{org_id}:{person_id}:{role}"
 
 
+def seat_key(org_id: str, person_id: str, seat: int) -> str:
+    """A mentee's seat: 1 is their own mentee document; 2, 3, ... hold further focus areas."""
+    key = candidate_key(org_id, person_id, "mentee")
+    return key if seat == 1 else f"{key}:{seat}"
+
+
 async def create_indexes(candidates: AsyncCollection[Document], programs: AsyncCollection[Document]) -> None:
     await candidates.create_index(
         [("org_id", ASCENDING), ("role", ASCENDING), ("status", ASCENDING)], name="org_role_status"
@@ -60,7 +66,10 @@ def match_profile(document: Document, at: datetime) -> MatchProfile:
         languages=tuple(document.get("languages") or ()),
         utc_offset_minutes=utc_offset_minutes(document.get("timezone"), at),
         skills_offered=tuple(document.get("skills_offered") or ()),
-        skills_wanted=tuple(document.get("skills_wanted") or ()),
+        # A focus seat (a program with several mentors per mentee) wants just its focus area.
+        skills_wanted=(document["focus"],)
+        if document.get("focus")
+        else tuple(document.get("skills_wanted") or ()),
         skill_levels=dict(document.get("skill_levels") or {}),
         communication_style=document.get("communication_style"),
         modalities=tuple(document.get("modalities") or ()),
