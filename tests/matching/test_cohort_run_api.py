@@ -3,7 +3,7 @@ applied as the program's approval says."""
 
 from __future__ import annotations
 
-from mentorship_schemas import MatchRunCompleted, PairCreated
+from mentorship_schemas import MatchRunCompleted, PairCreated, PairEnded
 
 from tests.matching.conftest import Matching, auth, candidate
 
@@ -60,7 +60,7 @@ async def test_admin_cohort_run_is_optimal_explained_stored_and_org_scoped(match
     # Applied in a final program: the pairs exist at once and are announced.
     applied = await http.post("/programs/p1/cohort-runs", json={}, headers=admin)
     assert applied.status_code == 201, applied.text
-    assert applied.json()["applied"] == {"as": "final", "made": 2, "skipped": []}
+    assert applied.json()["applied"] == {"as": "final", "made": 2, "moved": 0, "kept": 0, "skipped": []}
     pairs = (await http.get("/pairs", params={"person": "mira"}, headers=admin)).json()
     assert [(p["mentee_id"], p["program_id"]) for p in pairs] == [("ada", "p1")]
     assert pairs[0]["reasons"]
@@ -79,3 +79,84 @@ async def test_admin_cohort_run_is_optimal_explained_stored_and_org_scoped(match
     assert len({s["run_id"] for s in summaries}) == len(summaries) == 3
     (first,) = [s for s in summaries if s["run_id"] == run["run_id"]]
     assert (first["matched"], first["optimal"]) == (2, True)
+
+
+async def test_a_rerun_asked_not_to_keep_pairs_moves_only_what_the_optimum_changes(
+    matching: Matching,
+) -> None:
+    http, org = matching.http, matching.org
+    admin = auth(org, "hr", "program_admin")
+    program = {"program_id": "p2", "name": "Second cohort", "continuous": False}
+    assert (await http.post("/programs", json=program, headers=admin)).status_code == 201
+    existing = {
+        "pair_id": "pair-ada-sam", "mentor_id": "sam", "program_id": "p2", "score": 0.3, "reasons": [],
+        "breakdown": {}, "created_at": matching.clock.now(), "ends_at": None,
+    }  # fmt: skip
+    await matching.candidates.insert_many(
+        [
+            # ada wants python but was paired with sam (sql) earlier; bob wants sql and waits.
+            candidate(
+                org,
+                "ada",
+                "mentee",
+                program_id="p2",
+                skills_wanted=["python"],
+                status="paired",
+                pair=existing,
+            ),
+            candidate(org, "bob", "mentee", program_id="p2", skills_wanted=["sql"]),
+            candidate(org, "mira", "mentor", skills_offered=["python"], level="lead"),
+            candidate(org, "sam", "mentor", skills_offered=["sql"], level="lead", free_slots=0),
+            candidate(
+                org,
+                "cy",
+                "mentee",
+                program_id="p2",
+                skills_wanted=["go"],
+                status="paired",
+                pair=existing | {"pair_id": "pair-cy-pat", "mentor_id": "pat"},
+            ),
+            candidate(org, "pat", "mentor", skills_offered=["go"], level="lead", free_slots=0),
+        ]
+    )
+    # Kept: bob can only get mira, and ada stays with sam.
+    kept = (await http.post("/programs/p2/cohort-runs", json={"apply": False}, headers=admin)).json()
+    assert [(p["mentee_id"], p["mentor_id"], p["change"]) for p in kept["pairs"]] == [("bob", "mira", "new")]
+
+    body = {"apply": False, "keep_existing_pairs": False}
+    preview = (await http.post("/programs/p2/cohort-runs", json=body, headers=admin)).json()
+    assert {
+        (p["mentee_id"], p["mentor_id"], p["change"], p["current_mentor_id"]) for p in preview["pairs"]
+    } == {
+        ("ada", "mira", "moved", "sam"),
+        ("bob", "sam", "new", None),
+        ("cy", "pat", "kept", "pat"),
+    }
+    assert preview["keep_existing_pairs"] is False
+    assert preview["optimal"] is True
+
+    applied = (
+        await http.post("/programs/p2/cohort-runs", json={"keep_existing_pairs": False}, headers=admin)
+    ).json()
+    # bob's place with sam is free only once ada has moved: the pair waited for the move.
+    assert applied["applied"] == {"as": "final", "made": 1, "moved": 1, "kept": 1, "skipped": []}
+    pairs = (await http.get("/pairs", params={"person": "sam"}, headers=admin)).json()
+    assert [(p["mentee_id"], p["mentor_id"]) for p in pairs] == [("bob", "sam")]
+    ada = (await http.get("/pairs", params={"person": "ada"}, headers=admin)).json()
+    assert [p["mentor_id"] for p in ada] == ["mira"]
+    cy = (await http.get("/pairs", params={"person": "cy"}, headers=admin)).json()
+    assert [p["pair_id"] for p in cy] == ["pair-cy-pat"]
+    mentors = {
+        d["person_id"]: d["free_slots"]
+        async for d in matching.candidates.find({"org_id": org, "role": "mentor"})
+    }
+    assert mentors == {"mira": 0, "sam": 0, "pat": 0}
+
+    ended = await matching.events(PairEnded, until=lambda events: len(events) >= 1)
+    assert [(e["pair_id"], e["reason"]) for e in ended] == [("pair-ada-sam", "other")]
+    created = await matching.events(PairCreated, until=lambda events: len(events) >= 2)
+    assert {(e["mentee_id"], e["mentor_id"]) for e in created} == {("ada", "mira"), ("bob", "sam")}
+    # In a program whose pairs need the mentor's acceptance, moving pairs is only previewed.
+    await http.patch("/programs/p2", json={"approval": "mentor_acceptance"}, headers=admin)
+    refused = await http.post("/programs/p2/cohort-runs", json={"keep_existing_pairs": False}, headers=admin)
+    assert refused.status_code == 422

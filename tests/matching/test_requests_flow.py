@@ -75,7 +75,7 @@ async def test_admin_approves_one_proposal_into_a_pair_and_rejects_the_other(mat
 
     run = await http.post("/programs/approved/cohort-runs", json={}, headers=admin)
     assert run.status_code == 201, run.text
-    assert run.json()["applied"] == {"as": "admin_approval", "made": 2, "skipped": []}
+    assert run.json()["applied"] == {"as": "admin_approval", "made": 2, "moved": 0, "kept": 0, "skipped": []}
     run_id = run.json()["run_id"]
 
     proposed = await matching.events(MatchProposed, until=lambda events: len(events) >= 2)

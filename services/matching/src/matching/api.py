@@ -18,7 +18,7 @@ from matching.cohort_runs import MATCH_RUNS, run_cohort_for_program
 from matching.domain.programs import MatchingPolicy, MatchingRules, ProgramType
 from matching.flows import match_continuously
 from matching.pool import PAIRED, end_pair
-from matching.programs import require_program
+from matching.programs import Approval, require_program
 
 router = APIRouter(prefix="/pairs", tags=["pairs"])
 
@@ -159,6 +159,11 @@ class CohortRunIn(BaseModel):
         default=True,
         description="false: a preview, stored and served, that pairs, proposes and requests nothing.",
     )
+    keep_existing_pairs: bool = Field(
+        default=True,
+        description="false: current pairs of the program (whose mentor takes mentees now) are reconsidered "
+        "too; applying moves those the optimum reassigns (PairEnded + PairCreated) and never unpairs anyone.",
+    )
     weights: dict[str, float] | None = Field(default=None, description="Component -> weight.")
     require_shared_language: bool | None = None
     load_spread_penalty: float | None = Field(default=None, ge=0, le=1)
@@ -169,6 +174,8 @@ class CohortPairOut(BaseModel):
     seat: int = 1
     focus: str | None = None
     mentor_id: str
+    change: str = Field(default="new", description="new | kept | moved (from current_mentor_id)")
+    current_mentor_id: str | None = None
     score: float
     breakdown: dict[str, float]
     reasons: list[str]
@@ -187,6 +194,7 @@ class CohortRunOut(BaseModel):
     created_at: datetime
     approval: str
     preview: bool
+    keep_existing_pairs: bool = True
     input_digest: str
     weights: dict[str, float]
     mentees: int
@@ -247,7 +255,16 @@ async def create_cohort_run(
         )
     except ValueError as error:
         raise Problem(422, "Unprocessable Content", str(error)) from error
-    return await run_cohort_for_program(runtime, program, policy, apply=body.apply)
+    if body.apply and not body.keep_existing_pairs and program.approval is Approval.MENTOR:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "moving existing pairs needs each new mentor's acceptance in this program: preview it "
+            "(apply: false) and end the pairs to change instead",
+        )
+    return await run_cohort_for_program(
+        runtime, program, policy, apply=body.apply, keep_existing_pairs=body.keep_existing_pairs
+    )
 
 
 @cohort_runs.get("/cohort-runs/{run_id}", response_model=CohortRunOut, summary="A stored cohort run (admins)")

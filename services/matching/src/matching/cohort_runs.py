@@ -28,7 +28,7 @@ from matching.domain.compatibility import Explanation
 from matching.domain.fairness import GroupFloor
 from matching.domain.programs import MatchingPolicy
 from matching.flows import as_match
-from matching.pool import Document, Match, OrgView, offer, org_view, seat_waiting_mentees
+from matching.pool import PAIRED, Document, Match, OrgView, move_pair, offer, org_view, seat_waiting_mentees
 from matching.programs import Program
 from matching.store import match_profile
 
@@ -68,17 +68,44 @@ class Stage:
     result: CohortRunResult
 
 
+def _reconsidered(view: OrgView, program: Program, seat: int) -> list[Document]:
+    """Current pairs of the program at this seat that a run asked not to keep them reconsiders
+    (those whose mentor is not taking mentees now stay as they are)."""
+    return [
+        doc
+        for doc in view.mentees.values()
+        if doc.get("status") == PAIRED
+        and doc["pair"].get("program_id") == program.program_id
+        and doc.get("seat", 1) == seat
+        and view.mentors.get(doc["pair"]["mentor_id"], {}).get("status") == "available"
+    ]
+
+
 async def _stages(
-    runtime: ServiceRuntime, view: OrgView, program: Program, policy: MatchingPolicy
+    runtime: ServiceRuntime, view: OrgView, program: Program, policy: MatchingPolicy, *, keep_existing: bool
 ) -> tuple[list[Stage], int, GroupFloor | None]:
     now = runtime.clock.now()
-    mentors = view.mentor_profiles(program, now)
+    current = (
+        {}
+        if keep_existing
+        else {s: _reconsidered(view, program, s) for s in range(1, program.mentors_per_mentee + 1)}
+    )
+    # A reconsidered pair's place counts as free for the solver: it may keep it or give it away.
+    released = Counter(doc["pair"]["mentor_id"] for docs in current.values() for doc in docs)
+    mentors = [
+        replace(
+            m,
+            free_capacity=m.free_capacity + released[m.person_id],
+            program_load=m.program_load - released[m.person_id],
+        )
+        for m in view.mentor_profiles(program, now)
+    ]
     used: Counter[str] = Counter()  # places taken by earlier seats of this run
     taken: dict[str, set[str]] = defaultdict(set)  # person -> mentors earlier seats gave them
     stages: list[Stage] = []
     floor: GroupFloor | None = None
     for seat in range(1, program.mentors_per_mentee + 1):
-        waiting = view.waiting_in(program, seat)
+        waiting = view.waiting_in(program, seat) + current.get(seat, [])
         if not waiting and seat > 1:
             continue
         mentees = [match_profile(doc, now) for doc in waiting]
@@ -129,8 +156,25 @@ def _merged(stages: list[Stage]) -> dict[str, Any]:
             "fairness": {f"seat{st.seat}_{k}": v for st in stages for k, v in st.result.fairness.items()},
         }
     focus = {(doc["person_id"], st.seat): doc.get("focus") for st in stages for doc in st.waiting}
+    current = {
+        (doc["person_id"], st.seat): doc["pair"]["mentor_id"]
+        for st in stages
+        for doc in st.waiting
+        if doc.get("status") == PAIRED
+    }
+
+    def change(mentee_id: str, seat: int, mentor_id: str) -> str:
+        before = current.get((mentee_id, seat))
+        return "new" if before is None else "kept" if before == mentor_id else "moved"
+
     summary["pairs"] = [
-        asdict(pair) | {"seat": st.seat, "focus": focus.get((pair.mentee_id, st.seat))}
+        asdict(pair)
+        | {
+            "seat": st.seat,
+            "focus": focus.get((pair.mentee_id, st.seat)),
+            "change": change(pair.mentee_id, st.seat, pair.mentor_id),
+            "current_mentor_id": current.get((pair.mentee_id, st.seat)),
+        }
         for st in stages
         for pair in st.result.pairs
     ]
@@ -143,7 +187,12 @@ def _merged(stages: list[Stage]) -> dict[str, Any]:
 
 
 async def run_cohort_for_program(
-    runtime: ServiceRuntime, program: Program, policy: MatchingPolicy, *, apply: bool = True
+    runtime: ServiceRuntime,
+    program: Program,
+    policy: MatchingPolicy,
+    *,
+    apply: bool = True,
+    keep_existing_pairs: bool = True,
 ) -> dict[str, Any]:
     view = await org_view(runtime, program.org_id)
     # A mentee's focus seats are bookkeeping, not a match: a preview makes them too.
@@ -151,12 +200,18 @@ async def run_cohort_for_program(
         view = await org_view(runtime, program.org_id)
     now = runtime.clock.now()
     started = asyncio.get_running_loop().time()
-    stages, mentor_count, floor = await _stages(runtime, view, program, policy)
+    stages, mentor_count, floor = await _stages(
+        runtime, view, program, policy, keep_existing=keep_existing_pairs
+    )
     seconds = asyncio.get_running_loop().time() - started
     summary = _merged(stages)
     mentee_count = sum(len(stage.waiting) for stage in stages)
     run_id = derived_id(
-        program.org_id, program.program_id, summary["input_digest"], "apply" if apply else "preview"
+        program.org_id,
+        program.program_id,
+        summary["input_digest"],
+        "apply" if apply else "preview",
+        "keep" if keep_existing_pairs else "reconsider",
     )
     runs = runtime.db[MATCH_RUNS]
     stored = await runs.find_one({"_id": run_id})
@@ -169,6 +224,7 @@ async def run_cohort_for_program(
             "created_at": now,
             "approval": program.approval.value,
             "preview": not apply,
+            "keep_existing_pairs": keep_existing_pairs,
             "mentees": mentee_count,
             "mentors": mentor_count,
             "seconds": round(seconds, 3),
@@ -198,22 +254,45 @@ async def run_cohort_for_program(
 
 
 async def _apply(
-    runtime: ServiceRuntime, program: Program, run: dict[str, Any], waiting: dict[tuple[str, int], Document]
+    runtime: ServiceRuntime, program: Program, run: dict[str, Any], seats: dict[tuple[str, int], Document]
 ) -> dict[str, Any]:
-    """Offer each pair of the run; a mentee or mentor that changed since the run is skipped (and
-    counted), never paired twice."""
-    made: list[str] = []
+    """Offer each new pair of the run and move each reassigned one; a mentee or mentor that changed
+    since the run is skipped (and named), never paired twice. Pairs and moves wait for each other:
+    one that finds its mentor full is retried after those that free places there."""
+    pending: list[tuple[str, Document, Match]] = []
     skipped: list[str] = []
+    kept = 0
     for pair in run["pairs"]:
-        mentee = waiting.get((pair["mentee_id"], pair.get("seat", 1)))
-        match = as_match_from_record(pair)
-        if mentee is not None and await offer(
-            runtime, program, mentee, match, run_id=run["run_id"], automatic=True
-        ):
-            made.append(pair["mentee_id"])
-        else:
+        mentee = seats.get((pair["mentee_id"], pair.get("seat", 1)))
+        change = pair.get("change", "new")
+        if change == "kept":
+            kept += 1
+        elif mentee is None:
             skipped.append(pair["mentee_id"])
-    return {"as": program.approval.value, "made": len(made), "skipped": skipped}
+        else:
+            pending.append((change, mentee, as_match_from_record(pair)))
+    done = {"new": 0, "moved": 0}
+    while pending:
+        retry = []
+        for change, mentee, match in pending:
+            if change == "moved":
+                ok = await move_pair(runtime, program, mentee, match, run_id=run["run_id"])
+            else:
+                ok = await offer(runtime, program, mentee, match, run_id=run["run_id"], automatic=True)
+            if ok:
+                done[change] += 1
+                continue
+            current = await runtime.db["candidates"].find_one({"_id": mentee["_id"]})
+            if current is not None and current.get("status") == mentee.get("status"):
+                retry.append((change, current, match))  # only the mentor's place was missing
+            else:
+                skipped.append(mentee["person_id"])
+        if len(retry) == len(pending):  # no progress: these keep their state
+            skipped += [mentee["person_id"] for _, mentee, _ in retry]
+            break
+        pending = retry
+    made, moved = done["new"], done["moved"]
+    return {"as": program.approval.value, "made": made, "moved": moved, "kept": kept, "skipped": skipped}
 
 
 def as_match_from_record(pair: dict[str, Any]) -> Match:

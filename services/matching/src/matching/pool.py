@@ -319,6 +319,30 @@ async def drop_hold(runtime: ServiceRuntime, mentee: Document, reason: str) -> b
     return True
 
 
+async def move_pair(
+    runtime: ServiceRuntime, program: Program, mentee: Document, match: Match, *, run_id: str
+) -> str | None:
+    """A re-run that was asked not to keep existing pairs gives this seat another mentor: in one
+    write the old pair ends (PairEnded, other) and the new one starts (PairCreated). The new
+    mentor's place is reserved first; the old one is freed after. None if either side changed."""
+    old, org_id, now = mentee["pair"], mentee["org_id"], runtime.clock.now()
+    if not await reserve_place(runtime, org_id, match.mentor_id):
+        return None
+    update, events, pair_id = _pair_update(runtime, program, mentee, match, via=run_id)
+    ended = PairEnded(
+        org_id=org_id, version=2, pair_id=old["pair_id"], program_id=old["program_id"],
+        mentor_id=old["mentor_id"], mentee_id=mentee["person_id"], reason=PairEndReason.OTHER, ended_at=now,
+    )  # fmt: skip
+    update["$set"]["last_pair"] = {**old, "ended_at": now, "end_reason": "reassigned by a cohort run"}
+    update["$addToSet"] = {"previous_mentors": old["mentor_id"]}
+    entries = [runtime.entry(ended, event_id=derived_id(old["pair_id"], "ended")), *events]
+    if await _transition(runtime, mentee, PAIRED, update, entries):
+        await give_back_place(runtime, org_id, old["mentor_id"])
+        return pair_id
+    await give_back_place(runtime, org_id, match.mentor_id)
+    return None
+
+
 async def end_pair(runtime: ServiceRuntime, mentee: Document, reason: PairEndReason) -> bool:
     """PairEnded; for not_a_fit, stagnant or mentor_left the mentee waits again in the same program,
     never to be offered this mentor again. The mentor's place is freed."""
