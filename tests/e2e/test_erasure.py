@@ -69,7 +69,7 @@ async def test_erased_person_leaves_no_name_email_or_free_text_in_any_service(
         async def forgotten() -> bool:
             return not await _traces_of(mongo, platform.database_prefix, needles)
 
-        await eventually(forgotten, timeout=60, interval=0.5, what="every service to forget ada")
+        await eventually(forgotten, timeout=120, interval=0.5, what="every service to forget ada")
     candidates = mongo[f"{platform.database_prefix}matching"]["candidates"]
     kept = await candidates.find_one({"org_id": org, "role": "mentee", "status": "erased"})
     assert kept is not None, "that the pair existed is kept, anonymously"

@@ -3,6 +3,8 @@ applied as the program's approval says."""
 
 from __future__ import annotations
 
+import pytest
+from matching import cohort_runs
 from mentorship_schemas import MatchRunCompleted, PairCreated, PairEnded
 
 from tests.matching.conftest import Matching, auth, candidate
@@ -160,3 +162,51 @@ async def test_a_rerun_asked_not_to_keep_pairs_moves_only_what_the_optimum_chang
     await http.patch("/programs/p2", json={"approval": "mentor_acceptance"}, headers=admin)
     refused = await http.post("/programs/p2/cohort-runs", json={"keep_existing_pairs": False}, headers=admin)
     assert refused.status_code == 422
+
+
+async def test_a_large_run_is_stored_in_chunks_and_served_in_pages(
+    matching: Matching, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chunks and pages stand in for a 50,000-mentee run, which one document could not hold."""
+    monkeypatch.setattr(cohort_runs, "ITEMS_PER_CHUNK", 2)
+    monkeypatch.setattr(cohort_runs, "FIRST_PAGE", 3)
+    http, org = matching.http, matching.org
+    admin = auth(org, "hr", "program_admin")
+    assert (
+        await http.post(
+            "/programs", json={"program_id": "big", "name": "Big", "continuous": False}, headers=admin
+        )
+    ).status_code == 201
+    await matching.candidates.insert_many(
+        [candidate(org, f"e{k}", "mentee", program_id="big", skills_wanted=["python"]) for k in range(7)]
+        + [candidate(org, f"m{k}", "mentor", skills_offered=["python"]) for k in range(7)]
+        + [candidate(org, f"x{k}", "mentee", program_id="big", languages=["ja"]) for k in range(4)]
+    )
+    run = (await http.post("/programs/big/cohort-runs", json={"apply": False}, headers=admin)).json()
+    assert (run["pair_count"], run["unmatched_count"], len(run["pairs"]), len(run["unmatched"])) == (
+        7,
+        4,
+        3,
+        3,
+    )
+    chunks = await matching.runtime.db["match_run_items"].count_documents({"run_id": run["run_id"]})
+    assert chunks == 4 + 2  # 7 pairs in chunks of 2, 4 unmatched in chunks of 2
+    pages = []
+    for offset in (0, 3, 6):
+        page = await http.get(
+            f"/cohort-runs/{run['run_id']}/pairs", params={"offset": offset, "limit": 3}, headers=admin
+        )
+        assert page.status_code == 200, page.text
+        pages.append(page.json())
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert pages[0] == run["pairs"]
+    assert sorted(p["mentee_id"] for page in pages for p in page) == [f"e{k}" for k in range(7)]
+    unmatched = await http.get(f"/cohort-runs/{run['run_id']}/unmatched", params={"offset": 2}, headers=admin)
+    assert unmatched.json()[0] == run["unmatched"][2]
+    assert len(unmatched.json()) == 2
+    stored = (await http.get(f"/cohort-runs/{run['run_id']}", headers=admin)).json()
+    assert stored["pairs"] == run["pairs"]
+    other = await http.get(
+        f"/cohort-runs/{run['run_id']}/pairs", headers=auth("org-x", "hr", "program_admin")
+    )
+    assert other.status_code == 404

@@ -14,7 +14,7 @@ from servicekit.auth import CurrentPrincipal, Principal, forbid_unless
 from servicekit.problems import Problem
 from servicekit.runtime import ServiceRuntime
 
-from matching.cohort_runs import MATCH_RUNS, run_cohort_for_program
+from matching.cohort_runs import FIRST_PAGE, MATCH_RUNS, run_cohort_for_program, run_items, with_first_page
 from matching.domain.programs import MatchingPolicy, MatchingRules, ProgramType
 from matching.flows import match_continuously
 from matching.pool import PAIRED, end_pair
@@ -210,8 +210,10 @@ class CohortRunOut(BaseModel):
     fairness: dict[str, float]
     fairness_group_size: int | None
     seconds: float
-    pairs: list[CohortPairOut]
-    unmatched: list[UnmatchedOut]
+    pair_count: int = 0
+    unmatched_count: int = 0
+    pairs: list[CohortPairOut] = Field(description=f"The first {FIRST_PAGE}; the rest: GET .../pairs.")
+    unmatched: list[UnmatchedOut] = Field(description=f"The first {FIRST_PAGE}; the rest: GET .../unmatched.")
     applied: dict[str, Any] | None = Field(
         description="What applying the run did: pairs, proposals or requests made, mentees skipped."
     )
@@ -267,13 +269,51 @@ async def create_cohort_run(
     )
 
 
-@cohort_runs.get("/cohort-runs/{run_id}", response_model=CohortRunOut, summary="A stored cohort run (admins)")
-async def get_cohort_run(
-    request: Request, principal: CurrentPrincipal, run_id: str = Path(min_length=1, max_length=128)
-) -> dict[str, Any]:
+async def _stored_run(runtime: ServiceRuntime, principal: Principal, run_id: str) -> dict[str, Any]:
     forbid_unless(principal.is_admin, "see cohort runs")
-    runtime: ServiceRuntime = request.app.state.runtime
     run = await runtime.db[MATCH_RUNS].find_one({"_id": run_id})
     if run is None or run.get("org_id") != principal.org_id:
         raise Problem(404, "Not Found", "no such cohort run")
     return run
+
+
+@cohort_runs.get("/cohort-runs/{run_id}", response_model=CohortRunOut, summary="A stored cohort run (admins)")
+async def get_cohort_run(
+    request: Request, principal: CurrentPrincipal, run_id: str = Path(min_length=1, max_length=128)
+) -> dict[str, Any]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return await with_first_page(runtime, await _stored_run(runtime, principal, run_id))
+
+
+@cohort_runs.get(
+    "/cohort-runs/{run_id}/pairs",
+    response_model=list[CohortPairOut],
+    summary="A page of a run's pairs (admins)",
+)
+async def get_cohort_run_pairs(
+    request: Request,
+    principal: CurrentPrincipal,
+    run_id: str = Path(min_length=1, max_length=128),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=FIRST_PAGE, ge=1, le=10_000),
+) -> list[dict[str, Any]]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    await _stored_run(runtime, principal, run_id)
+    return await run_items(runtime, run_id, "pairs", offset, limit)
+
+
+@cohort_runs.get(
+    "/cohort-runs/{run_id}/unmatched",
+    response_model=list[UnmatchedOut],
+    summary="A page of a run's unmatched mentees, each with the reason (admins)",
+)
+async def get_cohort_run_unmatched(
+    request: Request,
+    principal: CurrentPrincipal,
+    run_id: str = Path(min_length=1, max_length=128),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=FIRST_PAGE, ge=1, le=10_000),
+) -> list[dict[str, Any]]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    await _stored_run(runtime, principal, run_id)
+    return await run_items(runtime, run_id, "unmatched", offset, limit)

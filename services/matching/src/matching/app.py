@@ -17,7 +17,7 @@ from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
 from matching import api, api_requests, circle_runs, flows, handlers, programs, store
-from matching.cohort_runs import MATCH_RUNS
+from matching.cohort_runs import MATCH_RUN_ITEMS, MATCH_RUNS
 
 
 class MatchingSettings(ServiceSettings):
@@ -40,7 +40,9 @@ def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None 
     candidates = runtime.outbox_collection("candidates")  # mentees carry their pair and request events
     runtime.outbox_collection(MATCH_RUNS)  # each audited run carries its MatchRunCompleted
     runtime.outbox_collection(circle_runs.CIRCLES)  # each circle carries its CircleFormed
-    runtime.on_startup(lambda: store.create_indexes(candidates, runtime.db[programs.PROGRAMS]))
+    runtime.on_startup(
+        lambda: store.create_indexes(candidates, runtime.db[programs.PROGRAMS], runtime.db[MATCH_RUN_ITEMS])
+    )
     handlers.register(runtime)
     runtime.sweep(
         "requests-and-end-dates", settings.matching_sweep_seconds, lambda now: flows.sweep(runtime, now)

@@ -33,7 +33,52 @@ from matching.programs import Program
 from matching.store import match_profile
 
 MATCH_RUNS = "match_runs"
+# A run's pairs and unmatched mentees, in chunks: a 50,000-mentee run would not fit in one document.
+MATCH_RUN_ITEMS = "match_run_items"
+ITEMS_PER_CHUNK = 2000
+# How many pairs and unmatched mentees a run's own representation carries; the rest are paged.
+FIRST_PAGE = 1000
 INCLUSION = "inclusion"
+
+
+async def _store_items(runtime: ServiceRuntime, run: Document, kind: str, items: list[Document]) -> None:
+    """Write the run's items before the run itself (which is the commit point); idempotent ids, so
+    a retry after a crash rewrites the same chunks."""
+    collection = runtime.db[MATCH_RUN_ITEMS]
+    for start in range(0, len(items), ITEMS_PER_CHUNK):
+        chunk = start // ITEMS_PER_CHUNK
+        document = {
+            "_id": f"{run['run_id']}:{kind}:{chunk:06d}",
+            "run_id": run["run_id"],
+            "org_id": run["org_id"],
+            "kind": kind,
+            "chunk": chunk,
+            "items": items[start : start + ITEMS_PER_CHUNK],
+        }
+        await collection.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+
+async def run_items(
+    runtime: ServiceRuntime, run_id: str, kind: str, offset: int = 0, limit: int | None = None
+) -> list[Document]:
+    """A page of a stored run's `pairs` or `unmatched`, in the run's order."""
+    first = offset // ITEMS_PER_CHUNK
+    query: Document = {"run_id": run_id, "kind": kind, "chunk": {"$gte": first}}
+    if limit is not None:
+        query["chunk"]["$lte"] = (offset + max(limit, 1) - 1) // ITEMS_PER_CHUNK
+    items: list[Document] = []
+    async for chunk in runtime.db[MATCH_RUN_ITEMS].find(query, sort=[("chunk", 1)]):
+        items.extend(chunk["items"])
+    skip = offset - first * ITEMS_PER_CHUNK
+    return items[skip : None if limit is None else skip + limit]
+
+
+async def with_first_page(runtime: ServiceRuntime, run: Document) -> Document:
+    """The run as served: its summary with the first page of pairs and of unmatched mentees."""
+    return run | {
+        "pairs": await run_items(runtime, run["run_id"], "pairs", 0, FIRST_PAGE),
+        "unmatched": await run_items(runtime, run["run_id"], "unmatched", 0, FIRST_PAGE),
+    }
 
 
 async def fairness_floor(
@@ -214,6 +259,7 @@ async def run_cohort_for_program(
         "keep" if keep_existing_pairs else "reconsider",
     )
     runs = runtime.db[MATCH_RUNS]
+    pairs, unmatched = summary.pop("pairs"), summary.pop("unmatched")
     stored = await runs.find_one({"_id": run_id})
     if stored is None:
         run = {
@@ -230,8 +276,12 @@ async def run_cohort_for_program(
             "seconds": round(seconds, 3),
             **summary,
             "fairness_group_size": len(floor.member_ids) if floor else None,
+            "pair_count": len(pairs),
+            "unmatched_count": len(unmatched),
             "applied": None,
         }
+        await _store_items(runtime, run, "pairs", pairs)
+        await _store_items(runtime, run, "unmatched", unmatched)
         completed = MatchRunCompleted(
             org_id=program.org_id, version=1, run_id=run_id, program_id=program.program_id,
             mentees=mentee_count, mentors=mentor_count, matched=summary["matched"],
@@ -248,13 +298,17 @@ async def run_cohort_for_program(
             stored = await runs.find_one({"_id": run_id}) or run
     if apply and stored.get("applied") is None:
         waiting = {(doc["person_id"], stage.seat): doc for stage in stages for doc in stage.waiting}
-        stored["applied"] = await _apply(runtime, program, stored, waiting)
+        stored["applied"] = await _apply(runtime, program, run_id, pairs, waiting)
         await runs.update_one({"_id": run_id, "applied": None}, {"$set": {"applied": stored["applied"]}})
-    return stored
+    return await with_first_page(runtime, stored)
 
 
 async def _apply(
-    runtime: ServiceRuntime, program: Program, run: dict[str, Any], seats: dict[tuple[str, int], Document]
+    runtime: ServiceRuntime,
+    program: Program,
+    run_id: str,
+    pairs: list[Document],
+    seats: dict[tuple[str, int], Document],
 ) -> dict[str, Any]:
     """Offer each new pair of the run and move each reassigned one; a mentee or mentor that changed
     since the run is skipped (and named), never paired twice. Pairs and moves wait for each other:
@@ -262,7 +316,7 @@ async def _apply(
     pending: list[tuple[str, Document, Match]] = []
     skipped: list[str] = []
     kept = 0
-    for pair in run["pairs"]:
+    for pair in pairs:
         mentee = seats.get((pair["mentee_id"], pair.get("seat", 1)))
         change = pair.get("change", "new")
         if change == "kept":
@@ -276,9 +330,9 @@ async def _apply(
         retry = []
         for change, mentee, match in pending:
             if change == "moved":
-                ok = await move_pair(runtime, program, mentee, match, run_id=run["run_id"])
+                ok = await move_pair(runtime, program, mentee, match, run_id=run_id)
             else:
-                ok = await offer(runtime, program, mentee, match, run_id=run["run_id"], automatic=True)
+                ok = await offer(runtime, program, mentee, match, run_id=run_id, automatic=True)
             if ok:
                 done[change] += 1
                 continue

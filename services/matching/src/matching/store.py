@@ -4,7 +4,8 @@
   also holds where the mentee is (waiting, held by a proposal or request, paired) and carries the
   outbox of the events those changes cause (see `pool`).
 - `programs`: what admins configured (see `programs`).
-- `match_runs`: audited cohort runs, each with its MatchRunCompleted.
+- `match_runs`: audited cohort runs, each with its MatchRunCompleted; `match_run_items`: their pairs
+  and unmatched mentees, in chunks.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def seat_key(org_id: str, person_id: str, seat: int) -> str:
     return key if seat == 1 else f"{key}:{seat}"
 
 
-async def create_indexes(candidates: AsyncCollection[Document], programs: AsyncCollection[Document]) -> None:
+async def create_indexes(
+    candidates: AsyncCollection[Document],
+    programs: AsyncCollection[Document],
+    run_items: AsyncCollection[Document],
+) -> None:
     await candidates.create_index(
         [("org_id", ASCENDING), ("role", ASCENDING), ("status", ASCENDING)], name="org_role_status"
     )
@@ -44,6 +49,9 @@ async def create_indexes(candidates: AsyncCollection[Document], programs: AsyncC
     await candidates.create_index([("status", ASCENDING), ("hold.expires_at", ASCENDING)], name="hold_expiry")
     await candidates.create_index([("status", ASCENDING), ("pair.ends_at", ASCENDING)], name="pair_end")
     await programs.create_index([("org_id", ASCENDING)], name="org")
+    await run_items.create_index(
+        [("run_id", ASCENDING), ("kind", ASCENDING), ("chunk", ASCENDING)], name="run_kind_chunk"
+    )
 
 
 def utc_offset_minutes(timezone: str | None, at: datetime) -> int:
