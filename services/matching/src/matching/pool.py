@@ -182,7 +182,8 @@ def _pair_update(
     runtime: ServiceRuntime, program: Program, mentee: Document, match: Match, *, via: str | None = None
 ) -> tuple[Document, list[Document], str]:
     org_id, now = mentee["org_id"], runtime.clock.now()
-    pair_id = derived_id(org_id, mentee["person_id"], str(mentee["version"]), match.mentor_id, "pair")
+    # The seat's document id (org, person, seat) and version: one id per pairing, the same on a replay.
+    pair_id = derived_id(mentee["_id"], str(mentee["version"]), match.mentor_id, "pair")
     pair: Document = {
         "pair_id": pair_id,
         "mentor_id": match.mentor_id,
@@ -252,7 +253,7 @@ def _hold_update(
 ) -> tuple[Document, list[Document], str]:
     org_id, now = mentee["org_id"], runtime.clock.now()
     kind = PROPOSAL if mode is Approval.ADMIN else REQUEST
-    hold_id = derived_id(org_id, mentee["person_id"], str(mentee["version"]), match.mentor_id, kind)
+    hold_id = derived_id(mentee["_id"], str(mentee["version"]), match.mentor_id, kind)
     hold: Document = {
         "id": hold_id,
         "kind": kind,
