@@ -20,10 +20,16 @@ from opentelemetry import trace
 log = logging.getLogger(__name__)
 
 
+# On stop, a handler still running gets this long to finish before it is cancelled (and its record,
+# never committed, is redelivered); only then do the consumers leave their groups.
+GRACEFUL_STOP_SECONDS = 10.0
+
+
 def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
+        graceful_timeout=GRACEFUL_STOP_SECONDS,
         # Idempotent producer with acks=all: a retried send never duplicates or reorders a record.
         enable_idempotence=True,
         acks="all",

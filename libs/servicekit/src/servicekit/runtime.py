@@ -29,7 +29,7 @@ from servicekit.asyncapi import asyncapi_document
 from servicekit.auth import Authenticator
 from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
-from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics
+from servicekit.kafka import GRACEFUL_STOP_SECONDS, CloudEventPublisher, create_broker, ensure_topics
 from servicekit.mongo import create_mongo_client, ping
 from servicekit.outbox import OutboxRelay, ensure_outbox_index, outbox_entry
 from servicekit.problems import install_problem_handlers
@@ -132,11 +132,18 @@ class ServiceRuntime:
             if stuck:
                 log.warning("%d background task(s) did not stop in %ss", len(stuck), timeout)
         self._tasks.clear()
-        for name, close in (("kafka", self.broker.stop), ("mongodb", self.mongo.close)):
+        # Kafka first waits for running handlers (GRACEFUL_STOP_SECONDS), then leaves the consumer
+        # groups: cutting that short would leave this member in its group until the session times
+        # out, and a replacement would get no partitions meanwhile.
+        steps = (
+            ("kafka", self.broker.stop, GRACEFUL_STOP_SECONDS + timeout),
+            ("mongodb", self.mongo.close, timeout),
+        )
+        for name, close, bound in steps:
             try:
-                await asyncio.wait_for(close(), timeout=timeout)
+                await asyncio.wait_for(close(), timeout=bound)
             except TimeoutError:
-                log.warning("closing %s took longer than %ss; leaving it", name, timeout)
+                log.warning("closing %s took longer than %ss; leaving it", name, bound)
 
     async def _run_sweep(self, name: str, every: float, run: Sweep) -> None:
         while True:
