@@ -68,3 +68,14 @@ def test_why_not_names_the_rule() -> None:
         or ""
     )
     assert why_not(policy, mentee, person("sam", languages=("en",), free_capacity=1)) is None
+
+
+def test_unmatched_reason_tells_no_mentor_from_no_fitting_mentor() -> None:
+    policy = MatchingPolicy(org_id=ORG)
+    mentee = person("ada", languages=("en",))
+    paused = person("sam", languages=("en",), free_capacity=1, accepting_mentees=False)
+    (alone,) = run_cohort(policy, [mentee], [paused]).unmatched
+    assert alone.reason == "no mentor of this program is taking mentees now"
+    german = person("udo", languages=("de",), free_capacity=1)
+    (unfit,) = run_cohort(policy, [mentee], [paused, german]).unmatched
+    assert unfit.reason.startswith("no mentor passes the hard rules")

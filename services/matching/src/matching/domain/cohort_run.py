@@ -65,7 +65,9 @@ class CohortRunResult:
         return record
 
 
-def unmatched_reason(eligible_mentors: int) -> str:
+def unmatched_reason(eligible_mentors: int, mentors_taking_mentees: int = 1) -> str:
+    if mentors_taking_mentees == 0:
+        return "no mentor of this program is taking mentees now"
     if eligible_mentors == 0:
         return "no mentor passes the hard rules (organisation, reporting line, previous pair, language)"
     # The solution is optimal: giving this mentee a place would unmatch someone or lower the total.
@@ -157,7 +159,10 @@ def run_cohort(
     matched = np.zeros(cohort.mentee_count, dtype=bool)
     matched[solution.mentee] = True
     unmatched = [
-        UnmatchedMentee(cohort.mentees[i].person_id, unmatched_reason(int(candidates.eligible_mentors[i])))
+        UnmatchedMentee(
+            cohort.mentees[i].person_id,
+            unmatched_reason(int(candidates.eligible_mentors[i]), cohort.mentor_count),
+        )
         for i in np.flatnonzero(~matched).tolist()
     ]
     mentee_ids = {m.person_id for m in mentees}
