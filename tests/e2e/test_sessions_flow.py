@@ -183,7 +183,13 @@ async def test_unattended_sessions_make_a_pair_stagnant_and_a_held_session_recov
             return response.status_code == 200
 
         await eventually(check_in, timeout=30, interval=0.3, what="the check-in, once the session started")
-        events = await _events(infra, pair_id, until=_count(pair_id, "RelationshipRecovered", 1))
+        # The check-in's SessionCompleted and the RelationshipRecovered it causes may be published
+        # in either order (different aggregates, different partitions): wait for both.
+        recovered = _count(pair_id, "RelationshipRecovered", 1)
+        completed = _count(pair_id, "SessionCompleted", 1)
+        events = await _events(
+            infra, pair_id, until=lambda records: recovered(records) and completed(records)
+        )
 
     # Two relays may both publish an entry (at-least-once); consumers drop a repeated ce_id, so
     # "one effect" means one distinct event id per cause.
