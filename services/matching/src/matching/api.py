@@ -285,35 +285,28 @@ async def get_cohort_run(
     return await with_first_page(runtime, await _stored_run(runtime, principal, run_id))
 
 
-@cohort_runs.get(
-    "/cohort-runs/{run_id}/pairs",
-    response_model=list[CohortPairOut],
-    summary="A page of a run's pairs (admins)",
-)
-async def get_cohort_run_pairs(
-    request: Request,
-    principal: CurrentPrincipal,
-    run_id: str = Path(min_length=1, max_length=128),
-    offset: int = Query(default=0, ge=0),
-    limit: int = Query(default=FIRST_PAGE, ge=1, le=10_000),
-) -> list[dict[str, Any]]:
-    runtime: ServiceRuntime = request.app.state.runtime
-    await _stored_run(runtime, principal, run_id)
-    return await run_items(runtime, run_id, "pairs", offset, limit)
+def _paged(kind: str, response_model: Any, summary: str) -> None:
+    """GET /cohort-runs/{run_id}/<kind>: a page of a stored run's `pairs` or `unmatched` (admins)."""
+
+    async def page(
+        request: Request,
+        principal: CurrentPrincipal,
+        run_id: str = Path(min_length=1, max_length=128),
+        offset: int = Query(default=0, ge=0),
+        limit: int = Query(default=FIRST_PAGE, ge=1, le=10_000),
+    ) -> list[dict[str, Any]]:
+        runtime: ServiceRuntime = request.app.state.runtime
+        await _stored_run(runtime, principal, run_id)
+        return await run_items(runtime, run_id, kind, offset, limit)
+
+    cohort_runs.add_api_route(
+        f"/cohort-runs/{{run_id}}/{kind}",
+        page,
+        methods=["GET"],
+        response_model=response_model,
+        summary=summary,
+    )
 
 
-@cohort_runs.get(
-    "/cohort-runs/{run_id}/unmatched",
-    response_model=list[UnmatchedOut],
-    summary="A page of a run's unmatched mentees, each with the reason (admins)",
-)
-async def get_cohort_run_unmatched(
-    request: Request,
-    principal: CurrentPrincipal,
-    run_id: str = Path(min_length=1, max_length=128),
-    offset: int = Query(default=0, ge=0),
-    limit: int = Query(default=FIRST_PAGE, ge=1, le=10_000),
-) -> list[dict[str, Any]]:
-    runtime: ServiceRuntime = request.app.state.runtime
-    await _stored_run(runtime, principal, run_id)
-    return await run_items(runtime, run_id, "unmatched", offset, limit)
+_paged("pairs", list[CohortPairOut], "A page of a run's pairs (admins)")
+_paged("unmatched", list[UnmatchedOut], "A page of a run's unmatched mentees, each with the reason (admins)")

@@ -227,11 +227,16 @@ async def list_requests(request: Request, principal: CurrentPrincipal) -> list[H
     return [_hold_out(doc) async for doc in runtime.db["candidates"].find(query, limit=200)]
 
 
-async def _held(runtime: ServiceRuntime, principal: Principal, hold_id: str, kind: str) -> Document:
+async def _held(
+    runtime: ServiceRuntime, principal: Principal, hold_id: str, kind: str, *, answered_by: str | None
+) -> Document:
+    """The open request or proposal; 404 unless `answered_by` ("mentor" or "mentee") names the
+    caller's side of it (None: admins, checked by the route)."""
     document = await runtime.db["candidates"].find_one(
         {"org_id": principal.org_id, "role": "mentee", "status": HELD, "hold.id": hold_id, "hold.kind": kind}
     )
-    if document is None:
+    side = {"mentor": document["hold"]["mentor_id"], "mentee": document["person_id"]} if document else {}
+    if document is None or (answered_by is not None and side[answered_by] != principal.employee_id):
         raise Problem(404, "Not Found", f"no open {kind} {hold_id}")
     return document
 
@@ -242,6 +247,29 @@ class AnswerOut(BaseModel):
     pair_id: str | None = None
 
 
+async def _pair(runtime: ServiceRuntime, principal: Principal, document: Document) -> AnswerOut:
+    program = await require_program(runtime, principal.org_id, document["hold"]["program_id"])
+    pair_id = await accept_hold(runtime, program, document)
+    if pair_id is None:
+        raise Problem(
+            409,
+            "Conflict",
+            f"the {document['hold']['kind']} changed meanwhile (withdrawn, expired or answered)",
+        )
+    return AnswerOut(id=document["hold"]["id"], outcome="paired", pair_id=pair_id)
+
+
+async def _drop(runtime: ServiceRuntime, principal: Principal, document: Document, reason: str) -> AnswerOut:
+    if not await drop_hold(runtime, document, reason):
+        raise Problem(
+            409,
+            "Conflict",
+            f"the {document['hold']['kind']} changed meanwhile (withdrawn, expired or answered)",
+        )
+    await match_continuously(runtime, principal.org_id)  # the mentor's place is free again
+    return AnswerOut(id=document["hold"]["id"], outcome=reason)
+
+
 @router.post(
     "/requests/{request_id}/accept", response_model=AnswerOut, summary="Accept a request (its mentor)"
 )
@@ -249,14 +277,9 @@ async def accept_request(
     request: Request, principal: CurrentPrincipal, request_id: str = Path(min_length=1, max_length=128)
 ) -> AnswerOut:
     runtime: ServiceRuntime = request.app.state.runtime
-    document = await _held(runtime, principal, request_id, REQUEST)
-    if document["hold"]["mentor_id"] != principal.employee_id:
-        raise Problem(404, "Not Found", f"no open request {request_id}")
-    program = await require_program(runtime, principal.org_id, document["hold"]["program_id"])
-    pair_id = await accept_hold(runtime, program, document)
-    if pair_id is None:
-        raise Problem(409, "Conflict", "the request changed meanwhile (withdrawn, expired or answered)")
-    return AnswerOut(id=request_id, outcome="paired", pair_id=pair_id)
+    return await _pair(
+        runtime, principal, await _held(runtime, principal, request_id, REQUEST, answered_by="mentor")
+    )
 
 
 @router.post(
@@ -266,13 +289,8 @@ async def decline_request(
     request: Request, principal: CurrentPrincipal, request_id: str = Path(min_length=1, max_length=128)
 ) -> AnswerOut:
     runtime: ServiceRuntime = request.app.state.runtime
-    document = await _held(runtime, principal, request_id, REQUEST)
-    if document["hold"]["mentor_id"] != principal.employee_id:
-        raise Problem(404, "Not Found", f"no open request {request_id}")
-    if not await drop_hold(runtime, document, "declined"):
-        raise Problem(409, "Conflict", "the request changed meanwhile (withdrawn, expired or answered)")
-    await match_continuously(runtime, principal.org_id)  # the mentor's place is free again
-    return AnswerOut(id=request_id, outcome="declined")
+    document = await _held(runtime, principal, request_id, REQUEST, answered_by="mentor")
+    return await _drop(runtime, principal, document, "declined")
 
 
 @router.delete("/requests/{request_id}", status_code=204, summary="Withdraw one's own request (its mentee)")
@@ -280,12 +298,8 @@ async def withdraw_request(
     request: Request, principal: CurrentPrincipal, request_id: str = Path(min_length=1, max_length=128)
 ) -> Response:
     runtime: ServiceRuntime = request.app.state.runtime
-    document = await _held(runtime, principal, request_id, REQUEST)
-    if document["person_id"] != principal.employee_id:
-        raise Problem(404, "Not Found", f"no open request {request_id}")
-    if not await drop_hold(runtime, document, "withdrawn"):
-        raise Problem(409, "Conflict", "the request changed meanwhile (expired or answered)")
-    await match_continuously(runtime, principal.org_id)  # the mentor's place is free again
+    document = await _held(runtime, principal, request_id, REQUEST, answered_by="mentee")
+    await _drop(runtime, principal, document, "withdrawn")
     return Response(status_code=204)
 
 
@@ -316,12 +330,9 @@ async def approve_proposal(
 ) -> AnswerOut:
     forbid_unless(principal.is_admin, "approve proposals")
     runtime: ServiceRuntime = request.app.state.runtime
-    document = await _held(runtime, principal, proposal_id, PROPOSAL)
-    program = await require_program(runtime, principal.org_id, document["hold"]["program_id"])
-    pair_id = await accept_hold(runtime, program, document)
-    if pair_id is None:
-        raise Problem(409, "Conflict", "the proposal changed meanwhile")
-    return AnswerOut(id=proposal_id, outcome="paired", pair_id=pair_id)
+    return await _pair(
+        runtime, principal, await _held(runtime, principal, proposal_id, PROPOSAL, answered_by=None)
+    )
 
 
 @router.post(
@@ -332,8 +343,5 @@ async def reject_proposal(
 ) -> AnswerOut:
     forbid_unless(principal.is_admin, "reject proposals")
     runtime: ServiceRuntime = request.app.state.runtime
-    document = await _held(runtime, principal, proposal_id, PROPOSAL)
-    if not await drop_hold(runtime, document, "rejected"):
-        raise Problem(409, "Conflict", "the proposal changed meanwhile")
-    await match_continuously(runtime, principal.org_id)  # the mentor's place is free again
-    return AnswerOut(id=proposal_id, outcome="rejected")
+    document = await _held(runtime, principal, proposal_id, PROPOSAL, answered_by=None)
+    return await _drop(runtime, principal, document, "rejected")
