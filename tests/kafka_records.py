@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from mentorship_schemas import CloudEvent, Event
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,15 @@ async def read_topic(bootstrap: str, topic: str, *, until: Any = None, timeout: 
         return records
     finally:
         await consumer.stop()
+
+
+def cloud_event(event: Event, source: str = "test") -> CloudEvent:
+    """`event` as the service `source` would publish it: a fresh id, now, its aggregate as subject."""
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source=f"/mentorship/{source}",
+        type=event.ce_type(),
+        subject=event.aggregate_id,
+        time=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )

@@ -3,13 +3,13 @@ the matching service to see them, and reading the events it published."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from mentorship_schemas import CloudEvent, Event
+from mentorship_schemas import Event
 from servicekit.kafka import CloudEventPublisher, create_broker
 
+from tests.kafka_records import cloud_event
 from tests.matching.conftest import Matching
 from tests.waiting import eventually
 
@@ -34,16 +34,7 @@ async def publish_as(matching: Matching, source: str, *events: Event) -> list[st
     """Send `events`, in order, onto their Kafka topics from a producer of its own, as the service
     `source` would; returns their CloudEvent ids."""
     await consuming(matching)
-    envelopes = [
-        CloudEvent(
-            id=str(uuid.uuid4()),
-            source=f"/mentorship/{source}",
-            type=event.ce_type(),
-            subject=event.aggregate_id,
-            data=event.model_dump(mode="json"),
-        )
-        for event in events
-    ]
+    envelopes = [cloud_event(event, source) for event in events]
     broker = create_broker(matching.infra.kafka_bootstrap_servers, client_id=f"test-{source}")
     await broker.connect()
     try:

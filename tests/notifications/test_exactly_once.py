@@ -7,44 +7,19 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-from faststream.kafka import KafkaBroker
-from mentorship_schemas import CloudEvent, Event, NotificationSent, PairCreated, ProfileRegistered, dlq_topic
+from mentorship_schemas import NotificationSent, PairCreated, ProfileRegistered, dlq_topic
 from mentorship_schemas.events import PersonRole
 from notifications.app import NotificationsSettings, build_service
-from servicekit.kafka import CloudEventPublisher, create_broker
+from servicekit.kafka import CloudEventPublisher
 
 from tests.conftest import Infra
-from tests.kafka_records import read_topic
+from tests.kafka_records import cloud_event, read_topic
 from tests.waiting import eventually
 
 PAIRS = 30
 CRASH_AFTER = 2 * (PAIRS // 3) + 1  # an odd number: one of a pair's two notifications
-
-
-@pytest.fixture
-async def publisher(infra: Infra) -> AsyncIterator[CloudEventPublisher]:
-    broker: KafkaBroker = create_broker(infra.kafka_bootstrap_servers, client_id="test-notifications")
-    await broker.start()
-    try:
-        yield CloudEventPublisher(broker)
-    finally:
-        await broker.stop()
-
-
-def _envelope(event: Event) -> CloudEvent:
-    return CloudEvent(
-        id=str(uuid.uuid4()),
-        source="/mentorship/test",
-        type=event.ce_type(),
-        subject=event.aggregate_id,
-        time=datetime.now(UTC),
-        data=event.model_dump(mode="json"),
-    )
 
 
 async def test_redelivery_and_a_restart_mid_batch_yield_exactly_one_notification_each(
@@ -69,7 +44,7 @@ async def test_redelivery_and_a_restart_mid_batch_yield_exactly_one_notification
             display_name=person.upper(),
             email=f"{person}@example.com",
         )
-        await publisher.publish(profile.topic(), _envelope(profile), {})
+        await publisher.publish(profile.topic(), cloud_event(profile), {})
     pair_events = []
     for n in range(PAIRS):
         pair = PairCreated(
@@ -81,7 +56,7 @@ async def test_redelivery_and_a_restart_mid_batch_yield_exactly_one_notification
             mentee_id=f"p{2 * n + 1}",
             score=0.5,
         )
-        envelope = _envelope(pair)
+        envelope = cloud_event(pair)
         pair_events.append(envelope)
         await publisher.publish(pair.topic(), envelope, {})
         await publisher.publish(pair.topic(), envelope, {})  # the same event again: a redelivery

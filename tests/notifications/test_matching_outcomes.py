@@ -5,17 +5,11 @@ each however often an event is delivered."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
-from faststream.kafka import KafkaBroker
 from mentorship_schemas import (
     CircleFormed,
-    CloudEvent,
-    Event,
     MatchProposed,
     PairDeclined,
     ProfileRegistered,
@@ -24,10 +18,11 @@ from mentorship_schemas.events import PersonRole
 from notifications import api
 from notifications.app import NotificationsSettings, build_service
 from servicekit.auth import issue_dev_token
-from servicekit.kafka import CloudEventPublisher, create_broker
+from servicekit.kafka import CloudEventPublisher
 from servicekit.runtime import ServiceRuntime
 
 from tests.conftest import Infra, drop_database
+from tests.kafka_records import cloud_event
 from tests.waiting import eventually
 
 SECRET = "notifications-matching-test-secret-0123"
@@ -39,29 +34,6 @@ PEOPLE = {
     "pat": "Pat Admin",
 }
 CIRCLE = ["ada", "grace", "alan", "edsger"]
-
-
-@pytest.fixture
-async def publisher(infra: Infra) -> AsyncIterator[CloudEventPublisher]:
-    broker: KafkaBroker = create_broker(
-        infra.kafka_bootstrap_servers, client_id="test-notifications-matching"
-    )
-    await broker.start()
-    try:
-        yield CloudEventPublisher(broker)
-    finally:
-        await broker.stop()
-
-
-def _envelope(event: Event) -> CloudEvent:
-    return CloudEvent(
-        id=str(uuid.uuid4()),
-        source="/mentorship/test",
-        type=event.ce_type(),
-        subject=event.aggregate_id,
-        time=datetime.now(UTC),
-        data=event.model_dump(mode="json"),
-    )
 
 
 async def _notifications(runtime: ServiceRuntime, org: str) -> list[dict[str, Any]]:
@@ -99,7 +71,7 @@ async def test_expired_request_reaches_the_mentee_and_a_redelivered_circle_each_
                 display_name=name,
                 email=f"{person}@example.com",
             )
-            await publisher.publish(profile.topic(), _envelope(profile), {})
+            await publisher.publish(profile.topic(), cloud_event(profile), {})
         # Profiles travel on another topic than matching's events: wait until the names are known.
         await eventually(lambda: _all_known(runtime, org), timeout=60, what=f"all {len(PEOPLE)} profiles")
 
@@ -132,9 +104,9 @@ async def test_expired_request_reaches_the_mentee_and_a_redelivered_circle_each_
             facilitator_rota=["grace", "alan", "ada", "edsger"],
             topics=["public speaking", "leadership"],
         )
-        circle_envelope = _envelope(circle)
-        await publisher.publish(declined.topic(), _envelope(declined), {})
-        await publisher.publish(proposed.topic(), _envelope(proposed), {})
+        circle_envelope = cloud_event(circle)
+        await publisher.publish(declined.topic(), cloud_event(declined), {})
+        await publisher.publish(proposed.topic(), cloud_event(proposed), {})
         await publisher.publish(circle.topic(), circle_envelope, {})
         await publisher.publish(circle.topic(), circle_envelope, {})  # the same event again
         expected = 1 + 1 + len(CIRCLE)
