@@ -1,6 +1,6 @@
 # The mentorship platform. `make run` starts everything locally; `make test` runs the whole suite.
 # Both install what is missing first: uv and the Python deps (uv.lock), the Kafka jars and the
-# FerretDB launcher (cached outside the repo in $(MENTORSHIP_CACHE), keyed by version).
+# store (mongo-java-server and our launcher), cached outside the repo in $(MENTORSHIP_CACHE), keyed by version.
 
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
@@ -8,16 +8,18 @@ export MENTORSHIP_CACHE ?= $(HOME)/.cache/mentorship
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
+LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 ARGS ?=
 
-.PHONY: help install python-deps servers run test lint format docs bench bench-sessions bench-matching clean stop status
+.PHONY: help install python-deps servers run test lint format docs bench bench-sessions bench-matching clean stop status reset
 
 help:
-	@echo "make run     start Kafka, FerretDB and the four services (Ctrl-C stops all)"
+	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
 	@echo "make docs    regenerate JSON Schema and AsyncAPI files from schemas/"
-	@echo "make status | stop   the local Kafka and FerretDB started by make run"
+	@echo "make status | stop   the local Kafka and store started by make run"
+	@echo "make reset   stop them and forget all local data"
 
 install: python-deps servers
 
@@ -26,7 +28,7 @@ python-deps:
 	@$(UV) sync --frozen --quiet
 
 servers: python-deps
-	@$(RUN) python deploy/local/localstack.py install
+	@$(LOCALSTACK) install
 
 run: install
 	@$(RUN) python deploy/local/run_platform.py
@@ -56,10 +58,13 @@ bench-matching: python-deps
 	$(RUN) python benchmarks/bench_matching.py
 
 status: python-deps
-	@$(RUN) python deploy/local/localstack.py status
+	@$(LOCALSTACK) status
 
 stop: python-deps
-	@$(RUN) python deploy/local/localstack.py stop
+	@$(LOCALSTACK) stop
+
+reset: python-deps
+	@$(LOCALSTACK) reset
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ the same run on the same servers.
 - consumer: records handled through the idempotent consumer (ledger check + insert, a handler that
   writes one document); baseline: the same handler called directly.
 
-Servers: `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` if set, else local Kafka and FerretDB on free
+Servers: `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` if set, else local Kafka and store on free
 ports. The last line printed is one JSON object with every figure.
 """
 
@@ -184,8 +184,8 @@ if __name__ == "__main__":
             kafka.start()
             bootstrap = kafka.bootstrap_servers
         if not mongo_url:
-            ferret = localstack.FerretDBServer(state / "ferretdb")
-            stack.callback(ferret.stop)
-            ferret.start()
-            mongo_url = ferret.url
+            store = localstack.MongoStore(state / "store")
+            stack.callback(store.stop)
+            store.start()
+            mongo_url = store.url
         asyncio.run(main(bootstrap, mongo_url))

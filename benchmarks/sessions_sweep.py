@@ -8,7 +8,7 @@ the due ones (`find_due`, as the service's sweep calls it), the median of `ROUND
 (each lists the partitions first, as a replica does at start); the 100,000 case is
 the baseline the 1,000,000 case is compared with. Insert times are printed too.
 
-Servers: `MONGODB_URL` if set, else a local FerretDB on a free port. Override the sizes with
+Servers: `MONGODB_URL` if set, else the local store on a free port. Override the sizes with
 `BENCH_SESSIONS_STORED=100000,1000000`; the partition width is the service's setting
 (`SESSION_DUE_PARTITION_HOURS`). The last line printed is one JSON object.
 """
@@ -38,8 +38,7 @@ DUE = 1000
 SESSIONS_PER_PAIR = 20
 SPREAD_DAYS = 365
 ROUNDS = 3
-# Due sessions then turned into SessionMissed, to show the per-session write cost (which on FerretDB
-# grows with the relationships collection: its conditional update scans the collection).
+# Due sessions then turned into SessionMissed, to show the per-session write cost.
 PROCESS = int(os.environ.get("BENCH_SESSIONS_PROCESS", 3))
 BATCH = 10_000
 
@@ -180,10 +179,10 @@ def main() -> None:
     with ExitStack() as stack:
         mongo_url = os.environ.get("MONGODB_URL")
         if not mongo_url:
-            ferret = localstack.FerretDBServer(Path(stack.enter_context(tempfile.TemporaryDirectory())))
-            stack.callback(ferret.stop)
-            ferret.start()
-            mongo_url = ferret.url
+            store = localstack.MongoStore(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            stack.callback(store.stop)
+            store.start()
+            mongo_url = store.url
         cases = asyncio.run(main_async(mongo_url))
     print("side by side:")
     print(f"  {'stored':>10} {'due':>6} {'found':>6} {'seconds':>8}")

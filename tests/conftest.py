@@ -3,8 +3,8 @@
 1. `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` set: use those running servers;
 2. else `MENTORSHIP_TEST_INFRA=containers` and a Docker engine answers: testcontainers
    (Kafka and MongoDB 7 images); skipped with the reason when no engine answers;
-3. else (the default, and CI here): Kafka and FerretDB from `deploy/local/`, started on free ports
-   in a temporary folder and stopped afterwards.
+3. else (the default, and CI here): Kafka and mongo-java-server (memory backend) from `deploy/local/`,
+   started on free ports in a temporary folder and stopped afterwards.
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def _local(stack: ExitStack, state_dir: Path) -> Infra:
         starters.append(kafka.start)
         kafka_url = kafka.bootstrap_servers
     if not mongo_url:
-        ferret = localstack.FerretDBServer(state_dir / "ferretdb")
-        stack.callback(ferret.stop)
-        starters.append(ferret.start)
-        mongo_url = ferret.url
+        store = localstack.MongoStore(state_dir / "store")
+        stack.callback(store.stop)
+        starters.append(store.start)
+        mongo_url = store.url
     with ThreadPoolExecutor(max_workers=2) as pool:  # start both at once: Kafka is the slow one
         for future in [pool.submit(start) for start in starters]:
             future.result()

@@ -1,5 +1,6 @@
-"""`make run`: start local Kafka and FerretDB (unless already running), the four services, print
-where everything is and a development token, and stop it all cleanly on Ctrl-C."""
+"""`make run`: start local Kafka and the store (mongo-java-server, H2 file backend) unless they
+run already, then the four services; print where everything is and development tokens, and stop
+it all cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -32,10 +33,12 @@ def _dev_secret() -> str:
 def main() -> int:
     started = time.monotonic()
     kafka = localstack.KafkaServer(STATE / "kafka", port=int(os.environ.get("KAFKA_PORT", 9092)))
-    ferret = localstack.FerretDBServer(STATE / "ferretdb", port=int(os.environ.get("MONGO_PORT", 27017)))
+    store = localstack.MongoStore(
+        STATE / "store", port=int(os.environ.get("MONGO_PORT", 27017)), persistent=True
+    )
     owned = []
     try:
-        for server in (kafka, ferret):
+        for server in (kafka, store):
             if not server.is_running():
                 server.start()
                 owned.append(server)
@@ -50,7 +53,7 @@ def main() -> int:
     fleet = ServiceFleet(
         env={
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "MONGODB_URL": ferret.url,
+            "MONGODB_URL": store.url,
             "AUTH_ALLOW_DEV_HS256": "true",
             "AUTH_DEV_HS256_SECRET": secret,
         },
@@ -64,7 +67,7 @@ def main() -> int:
         elapsed = time.monotonic() - started
         print(
             f"\nMentorship platform is up in {elapsed:.1f}s  "
-            f"(Kafka {kafka.bootstrap_servers}, MongoDB {ferret.url})\n"
+            f"(Kafka {kafka.bootstrap_servers}, MongoDB {store.url})\n"
         )
         for service in fleet.services.values():
             print(

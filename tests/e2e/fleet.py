@@ -1,5 +1,5 @@
 """What every end-to-end test shares: the environment that runs the services as real processes on
-the test's Kafka and FerretDB, with seconds instead of days, and free ports for them."""
+the test's Kafka and store, with seconds instead of days, and free ports for them."""
 
 from __future__ import annotations
 

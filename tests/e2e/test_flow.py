@@ -1,4 +1,4 @@
-"""End to end: the four services as real processes on real Kafka and FerretDB, driven over HTTP.
+"""End to end: the four services as real processes on real Kafka and the store, driven over HTTP.
 
 Registration -> ProfileRegistered / MentorAvailable -> PairCreated -> first session scheduled ->
 it passes unattended -> SessionMissed -> in-app notifications for both people; and one trace from

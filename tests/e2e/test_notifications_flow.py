@@ -1,4 +1,4 @@
-"""End to end, notifications: the four services as real processes on real Kafka and FerretDB, with
+"""End to end, notifications: the four services as real processes on real Kafka and the store, with
 a real SMTP server and a real signed-webhook receiver on the other end.
 
 Registration -> pair -> first session scheduled (the invite mail, with the iCalendar attached) ->

@@ -1,4 +1,4 @@
-"""End to end: two replicas of the sessions service as real processes on real Kafka and FerretDB.
+"""End to end: two replicas of the sessions service as real processes on real Kafka and the store.
 
 PairCreated (published to Kafka) -> agreement drafted -> both sign (AgreementSigned) -> sessions
 scheduled on the cadence -> the kick-off passes unattended -> SessionMissed -> a second one ->

@@ -1,4 +1,4 @@
-"""Notifications against real servers: FerretDB (or MongoDB) for state, a real SMTP server and a
+"""Notifications against real servers: the MongoDB-protocol store for state, a real SMTP server and a
 real webhook receiver on the other end. Events go through the service's own consumer entry
 (`handle_record`: decoding, ledger, handlers); the clock is a ManualClock and the delivery sweep is
 run by hand, so quiet hours, digests and backoff are exercised without waiting."""

@@ -1,4 +1,4 @@
-"""Matching's outcomes reach the right people through real Kafka and FerretDB: an expired request
+"""Matching's outcomes reach the right people through real Kafka and the store: an expired request
 the mentee, a proposed match the org's escalation contacts, a formed circle every member, once
 each however often an event is delivered."""
 

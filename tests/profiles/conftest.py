@@ -1,4 +1,4 @@
-"""The profiles app in-process (real Kafka and FerretDB behind it), called through ASGI."""
+"""The profiles app in-process (real Kafka and the store behind it), called through ASGI."""
 
 from __future__ import annotations
 

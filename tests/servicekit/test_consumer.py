@@ -1,4 +1,4 @@
-"""The idempotent consumer, retries and the dead-letter topic, against real Kafka and FerretDB."""
+"""The idempotent consumer, retries and the dead-letter topic, against real Kafka and the store."""
 
 from __future__ import annotations
 

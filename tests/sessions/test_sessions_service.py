@@ -1,4 +1,4 @@
-"""The sessions service against real Kafka and real FerretDB, with a manual clock: agreement,
+"""The sessions service against real Kafka and the real store, with a manual clock: agreement,
 sessions, check-in, sweeps (missed, overdue, health), PairEnded, the HTTP API and its bad input."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """A due-date index split into one small collection per time partition (a UTC day by default).
 
-Sweeps must read only what is due, and their cost must not grow with what is stored. FerretDB 1.x
-on SQLite scans a whole collection for any filter other than a bare `{_id}` (and even that scan
-does not use SQLite's index), so one big collection queried on a due date grows with the total.
-Here each entry (`_id` = the key of the thing that falls due, `due_at`, plus a small payload) sits in
-the collection of its partition: `<prefix>_<YYYYMMDD>`. A sweep lists the partitions whose start has
+Sweeps must read only what is due, and their cost must not grow with what is stored. On MongoDB an
+index on `due_at` gives that; the local emulator ignores non-unique indexes (see `servicekit.mongo`)
+and scans a collection for a range on `due_at`, so one big collection would cost the total. Here
+each entry (`_id` = the key of the thing that falls due, `due_at`, plus a small payload) sits in the
+collection of its partition: `<prefix>_<YYYYMMDD>`. A sweep lists the partitions whose start has
 passed and scans only those; entries it has handled are removed, and an empty partition older than
 `retention` is dropped, so the read set stays the entries that are due now.
 

@@ -1,7 +1,17 @@
 """MongoDB access through PyMongo's native async API (`AsyncMongoClient`).
 
-Motor is deprecated and past its bug-fix support; PyMongo Async is its official successor. Code
-stays within what FerretDB 1.x supports: no transactions, change streams, TTL or partial indexes.
+Motor is deprecated and past its bug-fix support; PyMongo Async is its official successor.
+
+The services are written for MongoDB, and run locally and in tests on an emulator,
+mongo-java-server (`deploy/local/mongo`). This is the one place that says what the emulator does
+not do, and so what the code keeps away from:
+- no multi-document transactions and no change streams: a change and its events are one
+  single-document write (the outbox), and time-driven work comes from sweeps;
+- non-unique indexes are accepted and ignored: a query on a field other than `_id` or a unique
+  index scans its collection in memory. The services still create every index a MongoDB
+  deployment needs; hot paths read by `_id` or keep their read sets small (`due_index`);
+- no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent).
+What the services do rely on is pinned by `tests/store`, against whichever server the suite uses.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ def create_mongo_client(url: str, *, app_name: str) -> AsyncMongoClient[dict[str
         tz_aware=True,
         serverSelectionTimeoutMS=5_000,
         connectTimeoutMS=5_000,
-        # FerretDB speaks no retryable writes; our writes are idempotent by design instead.
+        # The emulator (and a standalone mongod) has no retryable writes; ours are idempotent.
         retryWrites=False,
     )
 

@@ -93,7 +93,7 @@ async def list_notifications(
 async def mark_read(notification_id: str, request: Request, principal: CurrentPrincipal) -> NotificationOut:
     runtime = _runtime(request)
     collection = runtime.db[store.NOTIFICATIONS]
-    doc = await collection.find_one({"_id": notification_id})  # by bare _id: FerretDB pushes it down
+    doc = await collection.find_one({"_id": notification_id})
     owner = (principal.org_id, principal.employee_id)
     if doc is None or (doc["org_id"], doc["recipient_id"]) != owner or not doc.get("in_feed"):
         raise Problem(404, "Not Found", "no such notification")

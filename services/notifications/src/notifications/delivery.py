@@ -3,12 +3,12 @@ failing SMTP server never holds up consuming.
 
 Each due queue entry is claimed with a lease (a conditional update on the small queue), so two
 replicas do not send the same delivery at once; holding the lease, the worker writes the
-notification by its bare `_id` (the only filter FerretDB 1.x pushes down: a conditional update on
-the big collection measured ~270 ms against ~23 ms). The outcome (the attempt, the new status and
-NotificationSent or NotificationFailed) is one single-document write on the notification; the
-queue entry is removed or moved to the next attempt afterwards. A crash between the send and that
-write sends again on the next sweep (at-least-once on outside channels; the Message-ID and
-Idempotency-Key derived from the notification let the receiver recognise the repeat).
+notification by its `_id` (the emulator uses no other index, see servicekit.mongo). The outcome (the
+attempt, the new status and NotificationSent or NotificationFailed) is one single-document write on
+the notification; the queue entry is removed or moved to the next attempt afterwards. A crash
+between the send and that write sends again on the next sweep (at-least-once on outside channels;
+the Message-ID and Idempotency-Key derived from the notification let the receiver recognise the
+repeat).
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ def register(
     reminders = runtime.db[store.SESSION_REMINDERS]
 
     async def keep_profile(event: ProfileRegistered | ProfileUpdated) -> None:
-        # Newer versions only, and never over an erasure's tombstone. Read, then write by bare
-        # `_id` (FerretDB pushes down nothing else): one person's events share a partition, so
+        # Newer versions only, and never over an erasure's tombstone. Read, then write by
+        # `_id`: one person's events share a partition, so
         # one consumer handles them in order and nothing races between the two.
         key = store.person_key(event.org_id, event.person_id)
         known = await recipients.find_one({"_id": key}, {"erased": 1, "profile_version": 1})

@@ -97,7 +97,7 @@ class Scheduler:
     async def directory(self, org_id: str, person_ids: Iterable[str], *, with_admins: bool) -> Directory:
         """The people named in a message and, when asked, the org's escalation contacts.
 
-        One lookup per `_id` (FerretDB pushes down only exact `_id` filters)."""
+        One lookup per `_id`."""
         admins: list[str] = []
         if with_admins:
             contacts = await self.runtime.db[store.ESCALATION_CONTACTS].find_one({"_id": org_id})

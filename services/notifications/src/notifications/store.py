@@ -5,7 +5,7 @@
   NotificationSent / NotificationFailed. Digests are notifications too (kind `digest`).
 - `delivery_queue`: one small document per delivery still to make (`<notification id>:<channel>`,
   `due_at`, a lease); removed when the delivery is done. The delivery sweep reads only this, so
-  the big collection is only ever read by `_id` (FerretDB pushes down nothing else).
+  the big collection is only ever read by `_id` (the emulator uses no other index: servicekit.mongo).
 - `recipients`: our copy of each person's name, contact points, timezone, locale (profile events)
   and their notification preferences (set over HTTP); a tombstone after erasure.
 - `pairs`: who is mentor and mentee in each pair (PairCreated), to address the agenda prompt.
@@ -55,6 +55,6 @@ async def forget_old_notifications(
     notifications: AsyncCollection[Document], *, now: datetime, keep: timedelta
 ) -> int:
     """Retention: drop notifications older than `keep` whose events are published. Keeps the
-    collection (which the outbox relay and the feed scan on FerretDB) from growing without bound."""
+    collection (which the outbox relay and the feed scan on the emulator) from growing without bound."""
     await notifications.delete_many({"created_at": {"$lt": now - keep}, "outbox_pending": False})
     return 0  # no events written

@@ -169,7 +169,7 @@ async def register(
     try:
         await people.insert_one(new_document(document, events))
     except DuplicateKeyError as error:
-        # Ask which unique key clashed: servers word the error differently (FerretDB vs MongoDB).
+        # Ask which unique key clashed: servers word the error differently (emulator vs MongoDB).
         same_id = await people.find_one({"_id": document["_id"]}, {"_id": 1})
         field = "person_id" if same_id else "email"
         raise Conflict(field, f"a profile with this {field} already exists in the org") from error

@@ -28,10 +28,8 @@ NOTES = "notes"
 def session_due_index(
     db: AsyncDatabase[Document], width: timedelta = timedelta(hours=6)
 ) -> TimePartitionedDueIndex:
-    # Narrower partitions hold less beyond what is due, but FerretDB pays per collection (each is
-    # a SQLite table, and listing them grows with their number). Measured with
-    # benchmarks/sessions_sweep.py: 24 h partitions let the sweep's read grow a little with the
-    # total (today's partition holds the rest of today); 6 h did not; 1 h was slower (8,760 tables).
+    # Narrower partitions hold less beyond what is due, but listing collections grows with their
+    # number. 6 h partitions keep a sweep's read to about what is due (benchmarks/sessions_sweep.py).
     return TimePartitionedDueIndex(db, "due_sessions", width=width)
 
 

@@ -1,0 +1,172 @@
+"""Install the local servers from Maven Central into a cache outside the repo, keyed by version.
+
+Kafka's jars and mongo-java-server's jars are copied by Maven (`dependency:copy-dependencies`);
+our store launcher is compiled with javac against them. Each install dir gets a marker holding a
+fingerprint of its inputs, so editing a pom or the launcher re-installs, and a fresh clone (CI)
+reuses what an earlier clone installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from localstack.errors import InstallError, MissingTool
+
+KAFKA_VERSION: str = "4.1.1"
+STORE_VERSION: str = "1.47.0"  # de.bwaldvogel:mongo-java-server
+
+HERE = Path(__file__).resolve().parent.parent
+KAFKA_POM = HERE / "kafka" / "pom.xml"
+STORE_POM = HERE / "mongo" / "pom.xml"
+STORE_SOURCES = HERE / "mongo" / "src" / "main" / "java"
+STORE_MAIN_CLASS = "mentorship.store.StoreLauncher"
+
+# Written into an install dir only once the install succeeded.
+_MARKER = ".installed"
+
+_TOOL_HINTS: dict[str, str] = {
+    "java": "java is required to run Kafka and the store; install a JDK 17+ (apt-get install default-jdk)",
+    "javac": "javac compiles the store launcher; install a JDK 17+ (apt-get install default-jdk)",
+    "mvn": "mvn is required to download Kafka and the store from Maven Central (apt-get install maven)",
+}
+
+
+def require(tool: str) -> str:
+    """Return the tool's path or raise MissingTool with an actionable message."""
+    path = shutil.which(tool)
+    if path is None:
+        raise MissingTool(_TOOL_HINTS[tool])
+    return path
+
+
+def require_java() -> str:
+    """Find java and check it is 17+ (Kafka 4.x brokers refuse older JVMs)."""
+    java = require("java")
+    proc = subprocess.run([java, "-version"], capture_output=True, text=True)
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', proc.stderr + proc.stdout)
+    if m:
+        major = int(m.group(1))
+        if major == 1 and m.group(2):  # "1.8.0_x" style
+            major = int(m.group(2))
+        if major < 17:
+            raise MissingTool(f"{_TOOL_HINTS['java']} (found Java {major} at {java})")
+    return java
+
+
+def cache_dir() -> Path:
+    """Root of the version-keyed install cache (outside the repo, shared by clones)."""
+    root = os.environ.get("MENTORSHIP_CACHE") or str(Path.home() / ".cache" / "mentorship")
+    return Path(root).expanduser().resolve()
+
+
+def _fingerprint(version: str, *files: Path) -> str:
+    h = hashlib.sha256(version.encode())
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _is_installed(target: Path, fingerprint: str) -> bool:
+    marker = target / _MARKER
+    return marker.is_file() and marker.read_text().strip() == fingerprint
+
+
+@contextlib.contextmanager
+def _install_lock(name: str) -> Iterator[None]:
+    """Serialise installs across processes (parallel test runs, make run beside make test)."""
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run_step(cmd: list[str], cwd: Path, what: str) -> None:
+    proc = subprocess.run(
+        cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-40:])
+        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def _copy_jars(pom: Path, libs: Path, what: str, *properties: str) -> None:
+    mvn = require("mvn")
+    _run_step(
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            *properties,
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+        ],
+        cwd=pom.parent,
+        what=what,
+    )
+
+
+def install_kafka() -> Path:
+    """Copy Kafka's runtime jars into the cache (once per version); return the libs dir."""
+    target = cache_dir() / f"kafka-{KAFKA_VERSION}"
+    libs = target / "libs"
+    fp = _fingerprint(KAFKA_VERSION, KAFKA_POM)
+    if _is_installed(target, fp):
+        return libs
+    with _install_lock(f"kafka-{KAFKA_VERSION}"):
+        if _is_installed(target, fp):  # another process finished it meanwhile
+            return libs
+        # Start from scratch: a half-copied or stale libs dir could mix jar versions.
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        _copy_jars(
+            KAFKA_POM,
+            libs,
+            f"Downloading Kafka {KAFKA_VERSION} jars with Maven",
+            f"-Dkafka.version={KAFKA_VERSION}",
+        )
+        if not any(libs.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
+            raise InstallError(f"Maven finished but {libs} has no kafka_2.13-{KAFKA_VERSION}.jar")
+        (target / _MARKER).write_text(fp + "\n")
+    return libs
+
+
+def install_store() -> str:
+    """Copy mongo-java-server's jars and compile our launcher (once per version); return the classpath."""
+    target = cache_dir() / f"mongo-java-server-{STORE_VERSION}"
+    libs, classes = target / "libs", target / "classes"
+    sources = sorted(STORE_SOURCES.rglob("*.java"))
+    classpath = f"{classes}:{libs}/*"
+    fp = _fingerprint(STORE_VERSION, STORE_POM, *sources)
+    if _is_installed(target, fp):
+        return classpath
+    with _install_lock(f"mongo-java-server-{STORE_VERSION}"):
+        if _is_installed(target, fp):
+            return classpath
+        pom_version = re.search(r"<mongo-java-server.version>(.+?)<", STORE_POM.read_text())
+        if pom_version is None or pom_version.group(1) != STORE_VERSION:
+            raise InstallError(f"{STORE_POM} and localstack.install.STORE_VERSION ({STORE_VERSION}) disagree")
+        javac = require("javac")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        _copy_jars(STORE_POM, libs, f"Downloading mongo-java-server {STORE_VERSION} jars with Maven")
+        _run_step(
+            [javac, "--release", "17", "-d", str(classes), "-cp", f"{libs}/*", *map(str, sources)],
+            cwd=target,
+            what="Compiling the store launcher",
+        )
+        (target / _MARKER).write_text(fp + "\n")
+    return classpath

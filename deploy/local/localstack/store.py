@@ -1,0 +1,157 @@
+"""The MongoDB-protocol store for local runs and tests: mongo-java-server through our launcher
+(`deploy/local/mongo/`), with the memory backend (tests, CI, benchmarks) or the H2 file backend
+(`make run`: a restart keeps the data that Kafka's committed offsets assume).
+
+What the emulator does not do is written once, in `servicekit.mongo`.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from pathlib import Path
+
+from localstack.install import STORE_MAIN_CLASS, install_store, require_java
+from localstack.process import ManagedServer, ensure_ports_free, free_port, recv_exact
+
+# The store holds every service's data in its heap; 1 GiB covers the benchmarks' journey.
+_STORE_HEAP = ["-Xms64m", "-Xmx1g"]
+
+
+class MongoStore(ManagedServer):
+    """mongo-java-server on 127.0.0.1; `persistent` selects the H2 file backend in state_dir."""
+
+    name = "store"
+    cmd_marker = STORE_MAIN_CLASS
+
+    def __init__(self, state_dir: Path, port: int | None = None, *, persistent: bool = False) -> None:
+        super().__init__(state_dir)
+        self.port: int = port or self._recorded().get("port") or free_port()
+        self.persistent = persistent
+        self.data_file = self.dir / "store.mv.db"
+        self.log = self.dir / "store.log"
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60) -> None:
+        """Install if needed, start the launcher and wait for a real `isMaster` reply."""
+        if self.is_running():
+            self._wait_ready(timeout, self._protocol_ok, [self.log])
+            return
+        java = require_java()
+        classpath = install_store()
+        ensure_ports_free("the store", {"port": self.port})
+        backend = ["--h2-file", str(self.data_file)] if self.persistent else []
+        cmd = [
+            java,
+            *_STORE_HEAP,
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
+            "-cp",
+            classpath,
+            STORE_MAIN_CLASS,
+            "--port",
+            str(self.port),
+            *backend,
+            # The state dir is in the command line so a stale pid file never adopts another's server.
+            "--tag",
+            str(self.dir),
+        ]
+        self._spawn(cmd, self.log, {"port": self.port})
+        self._wait_ready(timeout, self._protocol_ok, [self.log])
+
+    def _protocol_ok(self) -> bool:
+        return mongo_ping("127.0.0.1", self.port)
+
+    def reset(self) -> None:
+        """Forget every stored document (the H2 file); the server must be stopped."""
+        self.data_file.unlink(missing_ok=True)
+
+
+# Minimal BSON: enough to build {isMaster: 1, $db: "admin"} and read "ok" back.
+
+
+def _bson_cstring(s: str) -> bytes:
+    return s.encode() + b"\x00"
+
+
+def _bson_doc(fields: dict[str, int | str]) -> bytes:
+    body = b""
+    for key, value in fields.items():
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise TypeError(f"unsupported BSON value for {key!r}")
+        if isinstance(value, int):
+            body += b"\x10" + _bson_cstring(key) + struct.pack("<i", value)
+        else:
+            raw = value.encode() + b"\x00"
+            body += b"\x02" + _bson_cstring(key) + struct.pack("<i", len(raw)) + raw
+    return struct.pack("<i", len(body) + 5) + body + b"\x00"
+
+
+def _bson_top_level_number(doc: bytes, wanted: str) -> float | None:
+    """Return the numeric top-level field `wanted` of a BSON document, or None."""
+    fixed = {
+        0x01: 8,
+        0x07: 12,
+        0x08: 1,
+        0x09: 8,
+        0x0A: 0,
+        0x10: 4,
+        0x11: 8,
+        0x12: 8,
+        0x13: 16,
+        0x7F: 0,
+        0xFF: 0,
+    }
+    pos, end = 4, struct.unpack("<i", doc[:4])[0] - 1
+    while pos < end:
+        etype = doc[pos]
+        name_end = doc.index(b"\x00", pos + 1)
+        name = doc[pos + 1 : name_end].decode(errors="replace")
+        pos = name_end + 1
+        if name == wanted:
+            if etype == 0x01:
+                return float(struct.unpack("<d", doc[pos : pos + 8])[0])
+            if etype == 0x10:
+                return float(struct.unpack("<i", doc[pos : pos + 4])[0])
+            if etype == 0x12:
+                return float(struct.unpack("<q", doc[pos : pos + 8])[0])
+            if etype == 0x08:
+                return float(doc[pos])
+            return None
+        if etype in fixed:
+            pos += fixed[etype]
+        elif etype in (0x02, 0x0D, 0x0E):  # string, JS code, symbol: int32 length + bytes
+            pos += 4 + struct.unpack("<i", doc[pos : pos + 4])[0]
+        elif etype in (0x03, 0x04, 0x0F):  # document, array, code-with-scope: self-sized
+            pos += struct.unpack("<i", doc[pos : pos + 4])[0]
+        elif etype == 0x05:  # binary: int32 length + subtype byte + bytes
+            pos += 5 + struct.unpack("<i", doc[pos : pos + 4])[0]
+        elif etype == 0x0B:  # regex: two cstrings
+            pos = doc.index(b"\x00", doc.index(b"\x00", pos) + 1) + 1
+        elif etype == 0x0C:  # DBPointer: string + 12-byte ObjectId
+            pos += 4 + struct.unpack("<i", doc[pos : pos + 4])[0] + 12
+        else:
+            raise ValueError(f"unknown BSON element type 0x{etype:02x}")
+    return None
+
+
+def mongo_ping(host: str, port: int, timeout: float = 3) -> bool:
+    """One real MongoDB wire round trip: OP_MSG {isMaster: 1, $db: "admin"} must answer ok: 1."""
+    op_msg = 2013
+    body = struct.pack("<I", 0) + b"\x00" + _bson_doc({"isMaster": 1, "$db": "admin"})
+    request_id = 1
+    message = struct.pack("<iiii", 16 + len(body), request_id, 0, op_msg) + body
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(message)
+        length, _, response_to, opcode = struct.unpack("<iiii", recv_exact(sock, 16))
+        payload = recv_exact(sock, length - 16)
+    if opcode != op_msg or response_to != request_id:
+        raise ConnectionError(f"unexpected MongoDB reply (opcode {opcode}, responseTo {response_to})")
+    # payload = flagBits(uint32) + section kind byte (0 = body) + BSON document
+    if payload[4] != 0:
+        raise ConnectionError(f"unexpected OP_MSG section kind {payload[4]}")
+    return _bson_top_level_number(payload[5:], "ok") == 1

@@ -1,0 +1,259 @@
+"""What the services rely on MongoDB to do, pinned against whatever server the suite uses (the local
+mongo-java-server, a MongoDB behind `MONGODB_URL`, or a testcontainers MongoDB). A behaviour that
+a future store lacks fails here, by name, before it fails somewhere deep in a service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from tests.conftest import Infra
+
+Collection = AsyncCollection[dict[str, Any]]
+
+
+@pytest.fixture
+async def clients(infra: Infra) -> AsyncIterator[list[AsyncMongoClient[dict[str, Any]]]]:
+    """Three clients, so concurrent writers use separate connections as separate services would."""
+    made: list[AsyncMongoClient[dict[str, Any]]] = [
+        AsyncMongoClient(infra.mongodb_url, tz_aware=True, maxPoolSize=50) for _ in range(3)
+    ]
+    try:
+        yield made
+    finally:
+        await made[0].drop_database("store_conformance")
+        for client in made:
+            await client.close()
+
+
+@pytest.fixture
+def collections(clients: list[AsyncMongoClient[dict[str, Any]]]) -> list[Collection]:
+    name = f"c_{uuid.uuid4().hex[:10]}"
+    return [client["store_conformance"][name] for client in clients]
+
+
+async def test_four_hundred_concurrent_increments_are_all_kept(collections: list[Collection]) -> None:
+    await collections[0].insert_one({"_id": "mentor", "load": 0})
+
+    async def increment(collection: Collection) -> None:
+        await collection.update_one({"_id": "mentor"}, {"$inc": {"load": 1}})
+
+    await asyncio.gather(*(increment(collections[i % 3]) for i in range(400)))
+    final = await collections[0].find_one({"_id": "mentor"})
+    assert final is not None
+    assert final["load"] == 400
+
+
+async def test_compare_and_set_by_version_lets_exactly_one_writer_win_each_version(
+    collections: list[Collection],
+) -> None:
+    await collections[0].insert_one({"_id": "pair", "version": 0, "writers": []})
+    wins = 0
+
+    async def writer(collection: Collection, name: str) -> None:
+        nonlocal wins
+        for _ in range(30):
+            current = await collection.find_one({"_id": "pair"})
+            assert current is not None
+            result = await collection.update_one(
+                {"_id": "pair", "version": current["version"]},
+                {"$set": {"version": current["version"] + 1}, "$push": {"writers": name}},
+            )
+            wins += result.modified_count
+
+    await asyncio.gather(*(writer(collections[i % 3], f"w{i}") for i in range(12)))
+    final = await collections[0].find_one({"_id": "pair"})
+    assert final is not None
+    assert final["version"] == wins
+    assert len(final["writers"]) == wins
+
+
+async def test_concurrent_claims_with_find_one_and_update_never_hand_out_an_item_twice(
+    collections: list[Collection],
+) -> None:
+    due = datetime(2026, 1, 1, tzinfo=UTC)
+    await collections[0].insert_many(
+        [{"_id": f"session-{i}", "due_at": due + timedelta(minutes=i), "claimed_by": None} for i in range(60)]
+    )
+    claimed: list[str] = []
+
+    async def worker(collection: Collection, name: str) -> None:
+        while True:
+            item = await collection.find_one_and_update(
+                {"claimed_by": None, "due_at": {"$lte": due + timedelta(days=1)}},
+                {"$set": {"claimed_by": name}},
+                sort=[("due_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if item is None:
+                return
+            assert item["claimed_by"] == name
+            claimed.append(item["_id"])
+
+    await asyncio.gather(*(worker(collections[i % 3], f"worker-{i}") for i in range(8)))
+    assert sorted(claimed) == sorted(f"session-{i}" for i in range(60))
+
+
+async def test_push_each_appends_documents_and_pull_with_a_condition_removes_only_matches(
+    collections: list[Collection],
+) -> None:
+    outbox = [{"id": f"e{i}", "type": "SessionMissed", "seq": i} for i in range(5)]
+    await collections[0].insert_one({"_id": "agg", "outbox": []})
+    await collections[0].update_one({"_id": "agg"}, {"$push": {"outbox": {"$each": outbox}}})
+    stored = await collections[0].find_one({"_id": "agg"})
+    assert stored is not None
+    assert [e["id"] for e in stored["outbox"]] == ["e0", "e1", "e2", "e3", "e4"]
+
+    await collections[0].update_one({"_id": "agg"}, {"$pull": {"outbox": {"id": {"$in": ["e1", "e3"]}}}})
+    await collections[0].update_one({"_id": "agg"}, {"$pull": {"outbox": {"seq": {"$gte": 4}}}})
+    stored = await collections[0].find_one({"_id": "agg"})
+    assert stored is not None
+    assert [e["id"] for e in stored["outbox"]] == ["e0", "e2"]
+
+
+async def test_add_to_set_pull_and_pull_all_on_lists_of_ids(collections: list[Collection]) -> None:
+    await collections[0].insert_one({"_id": "mentee", "declined": ["a"]})
+    await collections[0].update_one(
+        {"_id": "mentee"}, {"$addToSet": {"declined": {"$each": ["a", "b", "c"]}}}
+    )
+    await collections[0].update_one({"_id": "mentee"}, {"$pull": {"declined": "b"}})
+    await collections[0].update_one({"_id": "mentee"}, {"$pullAll": {"declined": ["c"]}})
+    stored = await collections[0].find_one({"_id": "mentee"})
+    assert stored is not None
+    assert stored["declined"] == ["a"]
+
+
+async def test_upsert_with_set_on_insert_writes_the_insert_fields_only_once(
+    collections: list[Collection],
+) -> None:
+    first = await collections[0].update_one(
+        {"_id": "recipient"},
+        {"$setOnInsert": {"created": 1}, "$set": {"email": "a@example.com"}},
+        upsert=True,
+    )
+    second = await collections[0].update_one(
+        {"_id": "recipient"},
+        {"$setOnInsert": {"created": 2}, "$set": {"email": "b@example.com"}},
+        upsert=True,
+    )
+    assert first.upserted_id == "recipient"
+    assert second.upserted_id is None
+    stored = await collections[0].find_one({"_id": "recipient"})
+    assert stored == {"_id": "recipient", "created": 1, "email": "b@example.com"}
+
+
+async def test_concurrent_upserts_of_one_key_make_one_document(collections: list[Collection]) -> None:
+    await collections[0].create_index([("org_id", ASCENDING), ("ce_id", ASCENDING)], unique=True)
+
+    async def record(collection: Collection) -> None:
+        # MongoDB may refuse a losing upsert with a duplicate key; the document exists either way.
+        with contextlib.suppress(DuplicateKeyError):
+            await collection.update_one(
+                {"org_id": "acme", "ce_id": "event-1"}, {"$setOnInsert": {"seen": True}}, upsert=True
+            )
+
+    await asyncio.gather(*(record(collections[i % 3]) for i in range(40)))
+    assert await collections[0].count_documents({"ce_id": "event-1"}) == 1
+
+
+async def test_a_unique_compound_index_refuses_a_duplicate_on_insert_and_on_update(
+    collections: list[Collection],
+) -> None:
+    collection = collections[0]
+    await collection.create_index(
+        [("org_id", ASCENDING), ("email", ASCENDING)], unique=True, name="one_email_per_org"
+    )
+    await collection.insert_one({"_id": "alice", "org_id": "acme", "email": "a@example.com"})
+    await collection.insert_one({"_id": "bob", "org_id": "acme", "email": "b@example.com"})
+    await collection.insert_one({"_id": "alice2", "org_id": "other", "email": "a@example.com"})
+    with pytest.raises(DuplicateKeyError) as on_insert:
+        await collection.insert_one({"_id": "eve", "org_id": "acme", "email": "a@example.com"})
+    assert "one_email_per_org" in str(on_insert.value) or on_insert.value.code == 11000
+    with pytest.raises(DuplicateKeyError):
+        await collection.update_one({"_id": "bob"}, {"$set": {"email": "a@example.com"}})
+    with pytest.raises(DuplicateKeyError):
+        await collection.insert_one({"_id": "alice", "org_id": "x", "email": "x@example.com"})
+    bob = await collection.find_one({"_id": "bob"})
+    assert bob is not None
+    assert bob["email"] == "b@example.com"
+
+
+async def test_an_unordered_bulk_write_applies_every_operation_and_reports_the_duplicates(
+    collections: list[Collection],
+) -> None:
+    collection = collections[0]
+    await collection.insert_one({"_id": "ledger-1"})
+    with pytest.raises(BulkWriteError) as failed:
+        await collection.insert_many(
+            [{"_id": "ledger-1"}, {"_id": "ledger-2"}, {"_id": "ledger-3"}], ordered=False
+        )
+    assert [e["index"] for e in failed.value.details["writeErrors"]] == [0]
+    assert await collection.count_documents({}) == 3
+    result = await collection.bulk_write(
+        [UpdateOne({"_id": f"ledger-{i}"}, {"$set": {"done": True}}) for i in (1, 2, 3)], ordered=False
+    )
+    assert result.modified_count == 3
+
+
+async def test_find_with_range_in_or_exists_and_regex_filters_sort_skip_and_limit(
+    collections: list[Collection],
+) -> None:
+    collection = collections[0]
+    await collection.insert_many(
+        [
+            {"_id": f"p{i}", "org_id": "acme", "level": i % 4, "name": f"person {i}", "paused": i % 5 == 0}
+            for i in range(20)
+        ]
+    )
+    await collection.update_one({"_id": "p3"}, {"$unset": {"paused": ""}})
+    found = await collection.find(
+        {
+            "org_id": "acme",
+            "level": {"$gte": 2, "$lt": 4},
+            "$or": [{"paused": False}, {"paused": {"$exists": False}}],
+        },
+        projection={"_id": 1},
+        sort=[("_id", ASCENDING)],
+        skip=1,
+        limit=3,
+    ).to_list()
+    assert [d["_id"] for d in found] == ["p14", "p18", "p19"]  # string order: p11 skipped
+    assert await collection.count_documents({"name": {"$regex": "person 1"}}) == 11
+    assert (
+        await collection.count_documents({"_id": {"$in": ["p1", "p2", "nobody"]}, "level": {"$ne": 2}}) == 1
+    )
+
+
+async def test_the_aggregation_stages_the_services_use(collections: list[Collection]) -> None:
+    collection = collections[0]
+    await collection.insert_many(
+        [
+            {"_id": f"s{i}", "pair_id": f"pair-{i % 3}", "status": "held" if i % 2 else "missed"}
+            for i in range(9)
+        ]
+    )
+    grouped = await (
+        await collection.aggregate(
+            [
+                {"$match": {"status": "missed"}},
+                {"$group": {"_id": "$pair_id", "missed": {"$sum": 1}}},
+                {"$sort": {"_id": 1}},
+            ]
+        )
+    ).to_list()
+    assert grouped == [
+        {"_id": "pair-0", "missed": 2},
+        {"_id": "pair-1", "missed": 1},
+        {"_id": "pair-2", "missed": 2},
+    ]
+    counted = await (await collection.aggregate([{"$match": {"status": "held"}}, {"$count": "n"}])).to_list()
+    assert counted == [{"n": 4}]
