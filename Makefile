@@ -11,11 +11,12 @@ RUN := $(UV) run --frozen --no-sync
 LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 ARGS ?=
 
-.PHONY: help install python-deps servers run test lint format docs bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers run test test-fast lint format docs bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
+	@echo "make test-fast   only the tests that need no server (seconds)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
 	@echo "make docs    regenerate JSON Schema and AsyncAPI files from schemas/"
 	@echo "make status | stop   the local Kafka and store started by make run"
@@ -35,6 +36,9 @@ run: install
 
 test: install
 	$(RUN) pytest $(ARGS)
+
+test-fast: python-deps
+	$(RUN) pytest -m fast $(ARGS)
 
 lint: python-deps
 	$(RUN) ruff check .

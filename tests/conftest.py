@@ -67,6 +67,13 @@ def _local(stack: ExitStack, state_dir: Path) -> Infra:
     return Infra(kafka_url, mongo_url, "local processes" if starters else "environment")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked `fast` promises to need no server: hold it to that."""
+    for item in items:
+        if item.get_closest_marker("fast") and "infra" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} is marked fast but uses a server (the infra fixture)")
+
+
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     with ExitStack() as stack:

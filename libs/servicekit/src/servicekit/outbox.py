@@ -3,7 +3,11 @@
 A state change and the events it causes are written in ONE single-document update: the pending
 events sit in the aggregate document's `outbox` array (and `outbox_pending` is set, so the relay
 finds them through an index). The relay publishes them in order with the idempotent producer and
-then removes them. No multi-document transaction is needed, which FerretDB does not have.
+then removes them. No multi-document transaction is needed (the local emulator has none).
+
+The relay does not scan every collection on every pass: a write that added events names its
+document (`wake(collection, id)`), and the relay reads those documents by `_id`. A full scan runs
+at start and every `scan_seconds`, for events a crashed process or another replica left behind.
 
 Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
 every consumer downstream) continues the trace of the request that caused the change.
@@ -98,25 +102,46 @@ class OutboxRelay:
         *,
         poll_seconds: float = 0.5,
         batch_size: int = 100,
+        scan_seconds: float | None = None,
     ) -> None:
         self._collections = collections
         self._publish = publish
         self._poll_seconds = poll_seconds
+        self._scan_seconds = scan_seconds if scan_seconds is not None else poll_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
+        self._hinted: dict[str, set[Any]] = {}
+        self._scan_due = True
 
-    def wake(self) -> None:
-        """Ask for a pass now (called after a write that added events)."""
+    def wake(self, collection: str | None = None, document_id: Any = None) -> None:
+        """Ask for a pass now: for one document that got events, or (no arguments) a full scan."""
+        if collection is None or document_id is None:
+            self._scan_due = True
+        else:
+            self._hinted.setdefault(collection, set()).add(document_id)
         self._wake.set()
 
     async def run_once(self) -> int:
-        """One pass over every collection; returns how many events were published."""
+        """One full pass over every collection; returns how many events were published."""
         published = 0
         for collection in self._collections:
             cursor = collection.find({"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size)
             documents = [document async for document in cursor]
             if documents:
                 published += await self._relay(collection, documents)
+        return published
+
+    async def run_hinted(self) -> int:
+        """Publish the events of the documents named by `wake`; returns how many."""
+        published = 0
+        for collection in self._collections:
+            ids = self._hinted.pop(collection.name, None)
+            while ids:
+                chunk = [ids.pop() for _ in range(min(len(ids), self._batch_size))]
+                cursor = collection.find({"_id": {"$in": chunk}, "outbox_pending": True}, {"outbox": 1})
+                documents = [document async for document in cursor]
+                if documents:
+                    published += await self._relay(collection, documents)
         return published
 
     async def _relay(self, collection: AsyncCollection[Document], documents: list[Document]) -> int:
@@ -152,15 +177,22 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; a failing pass is logged and retried after the poll interval."""
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()
         while True:
             self._wake.clear()
             try:
-                while await self.run_once() >= self._batch_size:
-                    pass
+                await self.run_hinted()
+                if self._scan_due or loop.time() >= next_scan:
+                    self._scan_due = False
+                    next_scan = loop.time() + self._scan_seconds
+                    while await self.run_once() >= self._batch_size:
+                        pass
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 metrics.OUTBOX_FAILURES.inc()
+                self._scan_due = True  # hints of a failed pass may be lost: look everywhere next
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)

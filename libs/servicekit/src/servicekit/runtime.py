@@ -12,11 +12,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from mentorship_schemas import Event
+from mentorship_schemas import ALL_EVENTS, Event, Stream
 from mentorship_schemas.topics import all_topic_names
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -25,6 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from servicekit import metrics
+from servicekit.aggregates import AggregateRoot, AggregateStore
 from servicekit.asyncapi import asyncapi_document
 from servicekit.auth import Authenticator
 from servicekit.clock import Clock, SystemClock
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 Document = dict[str, Any]
 Sweep = Callable[[datetime], Awaitable[int]]
+A = TypeVar("A", bound=AggregateRoot)
 
 
 class ServiceRuntime:
@@ -47,13 +49,15 @@ class ServiceRuntime:
         self,
         settings: ServiceSettings,
         *,
-        publishes: Sequence[type[Event]],
+        stream: Stream,
         clock: Clock | None = None,
     ) -> None:
         setup_telemetry(settings.service_name)  # before the broker: its middleware reads the provider
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.publishes = list(publishes)
+        self.stream = stream
+        # A service publishes exactly its stream's event types: the registry says which.
+        self.publishes: list[type[Event]] = [event for event in ALL_EVENTS if event.stream is stream]
         self.source = f"/mentorship/{settings.service_name}"
         self.mongo = create_mongo_client(settings.mongodb_url, app_name=settings.service_name)
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
@@ -76,6 +80,7 @@ class ServiceRuntime:
             self.publisher.send,
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
+            scan_seconds=settings.outbox_scan_seconds,
         )
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._sweeps: list[tuple[str, float, Sweep]] = []
@@ -100,11 +105,25 @@ class ServiceRuntime:
 
     def entry(self, event: Event, *, event_id: str | None = None) -> Document:
         """The outbox entry for `event`, stamped with this service as source and the clock's time."""
+        self.check_publishes(event)
         return outbox_entry(event, source=self.source, time=self.clock.now(), event_id=event_id)
 
-    def events_written(self) -> None:
-        """Tell the relay a write added events, so it publishes now instead of at its next poll."""
-        self.relay.wake()
+    def check_publishes(self, event: Event) -> None:
+        """Refuse an event of another service's stream: each stream has one publisher."""
+        if type(event) not in self.publishes:
+            raise TypeError(f"{self.settings.service_name} does not publish {event.ce_type()}")
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def events_written(self, collection: str | None = None, aggregate_id: Any = None) -> None:
+        """Tell the relay a write added events, so it publishes now instead of at its next scan.
+        Naming the document lets the relay read just it; without, the relay scans everything."""
+        self.relay.wake(collection, aggregate_id)
+
+    def aggregates(self, name: str, model: type[A]) -> AggregateStore[A]:
+        """The store of one aggregate type, in a collection whose outbox the relay drains."""
+        return AggregateStore(self.outbox_collection(name), model, self)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -24,8 +24,11 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
-    # Outbox relay: how often it looks for pending events when not woken up by a write.
+    # Outbox relay: writes wake it and name their documents; besides, it waits at most
+    # `outbox_poll_seconds` between passes, and scans every collection every `outbox_scan_seconds`
+    # (for events a crashed process or another replica left behind).
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_scan_seconds: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
 
     # Consumers: transient failures are retried in place this many times with exponential

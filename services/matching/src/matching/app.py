@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from mentorship_schemas import (
-    CircleFormed,
-    MatchProposed,
-    MatchRunCompleted,
-    MentorshipRequested,
-    PairCreated,
-    PairDeclined,
-    PairEnded,
+    Stream,
 )
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
@@ -31,10 +25,7 @@ def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None 
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(
         settings,
-        publishes=[
-            PairCreated, PairEnded, MatchProposed, MentorshipRequested, PairDeclined, CircleFormed,
-            MatchRunCompleted,
-        ],
+        stream=Stream.MATCHING,
         clock=clock,
     )  # fmt: skip
     candidates = runtime.outbox_collection("candidates")  # mentees carry their pair and request events

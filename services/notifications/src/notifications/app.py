@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 from fastapi import FastAPI
-from mentorship_schemas import NotificationFailed, NotificationSent
+from mentorship_schemas import Stream
 from mentorship_schemas.events import NotificationChannel
 from pydantic import Field, SecretStr
 from servicekit.clock import Clock
@@ -97,7 +97,7 @@ def build_service(
 ) -> NotificationsService:
     """`channels` replaces the ones the settings configure (tests pass their own)."""
     settings = settings or NotificationsSettings()
-    runtime = ServiceRuntime(settings, publishes=[NotificationSent, NotificationFailed], clock=clock)
+    runtime = ServiceRuntime(settings, stream=Stream.NOTIFICATIONS, clock=clock)
     notifications = runtime.outbox_collection(store.NOTIFICATIONS)
     delivery_queue = runtime.db[store.DELIVERY_QUEUE]
     runtime.on_startup(lambda: store.create_indexes(notifications, delivery_queue))

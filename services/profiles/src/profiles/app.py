@@ -7,12 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from mentorship_schemas import (
-    InclusionAttributesChanged,
-    MentorAvailable,
-    MentorUnavailable,
-    ProfileErased,
-    ProfileRegistered,
-    ProfileUpdated,
+    Stream,
 )
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
@@ -37,10 +32,7 @@ class ProfilesSettings(ServiceSettings):
 def build_runtime(settings: ProfilesSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(
         settings or ProfilesSettings(),
-        publishes=[
-            ProfileRegistered, ProfileUpdated, ProfileErased, MentorAvailable, MentorUnavailable,
-            InclusionAttributesChanged,
-        ],
+        stream=Stream.PROFILES,
         clock=clock,
     )  # fmt: skip
     people = runtime.outbox_collection("people")

@@ -5,18 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from fastapi import FastAPI
-from mentorship_schemas import (
-    ActionItemOverdue,
-    AgreementSigned,
-    Event,
-    GoalAchieved,
-    RelationshipRecovered,
-    RelationshipStagnant,
-    SessionCancelled,
-    SessionCompleted,
-    SessionMissed,
-    SessionScheduled,
-)
+from mentorship_schemas import Stream
 from mentorship_schemas.events import Cadence
 from pydantic import Field
 from servicekit.clock import Clock
@@ -26,18 +15,6 @@ from servicekit.settings import ServiceSettings
 from sessions import api, handlers, store
 from sessions.domain.health import HealthPolicy
 from sessions.relationships import RelationshipStore, SessionsPolicy
-
-PUBLISHES: list[type[Event]] = [
-    AgreementSigned,
-    SessionScheduled,
-    SessionCompleted,
-    SessionCancelled,
-    SessionMissed,
-    ActionItemOverdue,
-    GoalAchieved,
-    RelationshipStagnant,
-    RelationshipRecovered,
-]
 
 
 class SessionsSettings(ServiceSettings):
@@ -92,7 +69,7 @@ def build(
     settings: SessionsSettings | None = None, clock: Clock | None = None
 ) -> tuple[ServiceRuntime, RelationshipStore]:
     settings = settings or SessionsSettings()
-    runtime = ServiceRuntime(settings, publishes=PUBLISHES, clock=clock)
+    runtime = ServiceRuntime(settings, stream=Stream.SESSIONS, clock=clock)
     relationships = runtime.outbox_collection(store.RELATIONSHIPS)
     notes = runtime.db[store.NOTES]
     runtime.on_startup(lambda: store.create_indexes(relationships, notes))

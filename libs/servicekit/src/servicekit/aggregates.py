@@ -1,0 +1,233 @@
+"""One aggregate store for every service: load a typed aggregate, let a domain method change it,
+and save it with the events it caused in ONE conditional single-document write (the outbox).
+
+An aggregate is a pydantic model stored as one document (`_id` is its `id`), carrying `org_id` and
+its own `version`. A domain method changes the aggregate in place and returns the events it caused
+as `Emitted` values; the store bumps the version, diffs the document, and writes
+`{$set: changed fields, $push: outbox}` only if the version it read is still current. Another
+writer in between means: read again and decide again (bounded). Then it wakes the relay.
+
+Use cases are tested against `InMemoryAggregates` (no server), which keeps the same contract.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, Protocol, TypeVar
+
+from mentorship_schemas import Event
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from servicekit.outbox import new_document, outbox_entry, with_outbox
+
+Document = dict[str, Any]
+_OUTBOX_FIELDS = ("_id", "outbox", "outbox_pending")
+
+
+class AggregateRoot(BaseModel):
+    """Base of every aggregate: its id (stored as `_id`), its tenant and its version counter."""
+
+    model_config = ConfigDict(populate_by_name=True, use_enum_values=False, validate_assignment=False)
+
+    id: str = Field(alias="_id")
+    org_id: str
+    version: int = 0
+
+    def to_document(self) -> Document:
+        document: Document = _plain(self.model_dump(mode="python", by_alias=True))
+        return document
+
+
+def _plain(value: Any) -> Any:
+    """BSON-ready values: enums become their values (the driver does not encode Enum)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """An event a change caused, with its id derived from the cause (so a replay yields the same)."""
+
+    event: Event
+    event_id: str
+
+
+A = TypeVar("A", bound=AggregateRoot)
+R = TypeVar("R")
+
+
+class ConcurrentUpdate(Exception):
+    """The aggregate changed between read and write too many times in a row."""
+
+
+class Outbox(Protocol):
+    """Where the store gets event envelopes and whom it tells that events are waiting."""
+
+    source: str
+
+    def now(self) -> datetime: ...
+
+    def check_publishes(self, event: Event) -> None: ...
+
+    def events_written(self, collection: str, aggregate_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Saved(Generic[A, R]):
+    """What a change did: the aggregate as saved, the events it caused and the method's result."""
+
+    aggregate: A
+    emitted: list[Emitted]
+    result: R
+
+
+Change = Callable[[A], tuple[R, list[Emitted]] | list[Emitted]]
+
+
+class Aggregates(Protocol[A]):
+    """What a use case needs of its aggregates' storage: `AggregateStore` or `InMemoryAggregates`."""
+
+    async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None: ...
+
+    async def create(self, aggregate: A, emitted: Iterable[Emitted] = ()) -> bool: ...
+
+    async def change(
+        self, aggregate_id: str, change: Change[A, R], *, org_id: str | None = None
+    ) -> Saved[A, R | None] | None: ...
+
+
+class AggregateStore(Generic[A]):
+    """Loads and saves one aggregate type in one collection; the only writer of that collection."""
+
+    def __init__(
+        self, collection: AsyncCollection[Document], model: type[A], outbox: Outbox, *, attempts: int = 10
+    ) -> None:
+        self.collection = collection
+        self.model = model
+        self._outbox = outbox
+        self._attempts = attempts
+
+    async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None:
+        document = await self.collection.find_one({"_id": aggregate_id})
+        if document is None or (org_id is not None and document.get("org_id") != org_id):
+            return None
+        return self.model.model_validate(document)
+
+    async def create(self, aggregate: A, emitted: Iterable[Emitted] = ()) -> bool:
+        """Insert a new aggregate with its first events; False if one with its id exists."""
+        entries = self._entries(emitted)
+        try:
+            await self.collection.insert_one(new_document(aggregate.to_document(), entries))
+        except DuplicateKeyError:
+            return False
+        if entries:
+            self._outbox.events_written(self.collection.name, aggregate.id)
+        return True
+
+    async def change(
+        self, aggregate_id: str, change: Change[A, R], *, org_id: str | None = None
+    ) -> Saved[A, R | None] | None:
+        """Apply `change` to the current aggregate and save it with its events; None if absent.
+
+        `change` mutates the aggregate it is given and returns its events (or `(result, events)`);
+        what it raises propagates and nothing is written.
+        """
+        for _ in range(self._attempts):
+            document = await self.collection.find_one({"_id": aggregate_id})
+            if document is None or (org_id is not None and document.get("org_id") != org_id):
+                return None
+            aggregate = self.model.model_validate(document)
+            returned = change(aggregate)
+            result, emitted = returned if isinstance(returned, tuple) else (None, returned)
+            if await self._save(document, aggregate, emitted):
+                return Saved(aggregate, list(emitted), result)
+        raise ConcurrentUpdate(f"gave up changing {self.collection.name}/{aggregate_id} after conflicts")
+
+    async def _save(self, before: Document, aggregate: A, emitted: list[Emitted]) -> bool:
+        after = aggregate.to_document()
+        fields = {
+            key: value
+            for key, value in after.items()
+            if key not in _OUTBOX_FIELDS and key != "version" and value != before.get(key)
+        }
+        removed = [key for key in before if key not in after and key not in _OUTBOX_FIELDS]
+        if not fields and not removed and not emitted:
+            return True
+        aggregate.version = before.get("version", 0) + 1
+        fields["version"] = aggregate.version
+        update: Document = {"$set": fields}
+        if removed:
+            update["$unset"] = dict.fromkeys(removed, "")
+        entries = self._entries(emitted)
+        if entries:
+            update = with_outbox(update, entries)
+        written = await self.collection.update_one(
+            {"_id": before["_id"], "version": before.get("version", 0)}, update
+        )
+        if written.modified_count != 1:
+            return False
+        if entries:
+            self._outbox.events_written(self.collection.name, aggregate.id)
+        return True
+
+    def _entries(self, emitted: Iterable[Emitted]) -> list[Document]:
+        now = self._outbox.now()
+        entries = []
+        for item in emitted:
+            self._outbox.check_publishes(item.event)
+            entries.append(
+                outbox_entry(item.event, source=self._outbox.source, time=now, event_id=item.event_id)
+            )
+        return entries
+
+
+class InMemoryAggregates(Generic[A]):
+    """The same contract as `AggregateStore`, in a dict: for use-case tests without a server.
+
+    It keeps the events it would have published in `published`, in order.
+    """
+
+    def __init__(self, model: type[A]) -> None:
+        self.model = model
+        self.documents: dict[str, Document] = {}
+        self.published: list[Emitted] = []
+
+    async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None:
+        document = self.documents.get(aggregate_id)
+        if document is None or (org_id is not None and document.get("org_id") != org_id):
+            return None
+        return self.model.model_validate(copy.deepcopy(document))
+
+    async def create(self, aggregate: A, emitted: Iterable[Emitted] = ()) -> bool:
+        if aggregate.id in self.documents:
+            return False
+        self.documents[aggregate.id] = aggregate.to_document()
+        self.published.extend(emitted)
+        return True
+
+    async def change(
+        self, aggregate_id: str, change: Change[A, R], *, org_id: str | None = None
+    ) -> Saved[A, R | None] | None:
+        aggregate = await self.get(aggregate_id, org_id)
+        if aggregate is None:
+            return None
+        before = self.documents[aggregate_id]
+        returned = change(aggregate)
+        result, emitted = returned if isinstance(returned, tuple) else (None, returned)
+        after = aggregate.to_document()
+        if after != {**before, "version": after["version"]} or emitted:
+            aggregate.version = before.get("version", 0) + 1
+            self.documents[aggregate_id] = aggregate.to_document()
+            self.published.extend(emitted)
+        return Saved(aggregate, list(emitted), result)

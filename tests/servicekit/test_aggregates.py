@@ -1,0 +1,150 @@
+"""The aggregate store: typed load, a domain change, and one conditional write with the outbox;
+the same contract in memory (for use-case tests) and on the real store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import pytest
+from mentorship_schemas import Event, MentorAvailable, PairCreated, Stream
+from pymongo import AsyncMongoClient
+from servicekit.aggregates import (
+    AggregateRoot,
+    Aggregates,
+    AggregateStore,
+    Emitted,
+    InMemoryAggregates,
+)
+
+
+class Availability(StrEnum):
+    OPEN = "open"
+    FULL = "full"
+
+
+class Mentor(AggregateRoot):
+    """A small aggregate with a status enum and a rule that returns its events."""
+
+    capacity: int
+    active: int = 0
+    status: Availability = Availability.OPEN
+
+    def take_mentee(self) -> list[Emitted]:
+        if self.status is Availability.FULL:
+            raise ValueError("no free place")
+        self.active += 1
+        if self.active == self.capacity:
+            self.status = Availability.FULL
+        event = MentorAvailable(
+            org_id=self.org_id,
+            version=self.version + 1,
+            person_id=self.id,
+            capacity=self.capacity,
+            active_mentees=self.active,
+        )
+        return [Emitted(event, f"{self.id}:{self.active}")]
+
+
+class RecordingOutbox:
+    source = "/mentorship/test"
+
+    def __init__(self) -> None:
+        self.woken: list[tuple[str, Any]] = []
+
+    def now(self) -> datetime:
+        return datetime(2026, 3, 1, tzinfo=UTC)
+
+    def check_publishes(self, event: Event) -> None:
+        if event.stream is not Stream.PROFILES:
+            raise TypeError(f"not ours: {event.ce_type()}")
+
+    def events_written(self, collection: str, aggregate_id: Any) -> None:
+        self.woken.append((collection, aggregate_id))
+
+
+@pytest.fixture(params=["memory", "store"])
+async def mentors(
+    request: pytest.FixtureRequest, mongo: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[Aggregates[Mentor]]:
+    if request.param == "memory":
+        yield InMemoryAggregates(Mentor)
+        return
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    finally:
+        await mongo.drop_database(database.name)
+
+
+async def test_a_change_saves_the_new_state_its_version_and_its_events_in_one_write(
+    mentors: Aggregates[Mentor],
+) -> None:
+    assert await mentors.create(Mentor(id="mira", org_id="acme", capacity=2))
+    saved = await mentors.change("mira", lambda mentor: mentor.take_mentee())
+    assert saved is not None
+    assert saved.aggregate.version == 1
+    assert [e.event_id for e in saved.emitted] == ["mira:1"]
+    stored = await mentors.get("mira")
+    assert stored is not None
+    assert (stored.active, stored.status, stored.version) == (1, Availability.OPEN, 1)
+    if isinstance(mentors, AggregateStore):
+        document = await mentors.collection.find_one({"_id": "mira"})
+        assert document is not None
+        assert document["status"] == "open"
+        assert [entry["id"] for entry in document["outbox"]] == ["mira:1"]
+        assert document["outbox_pending"] is True
+
+
+async def test_a_rule_that_refuses_writes_nothing(mentors: Aggregates[Mentor]) -> None:
+    await mentors.create(Mentor(id="sam", org_id="acme", capacity=1))
+    await mentors.change("sam", lambda mentor: mentor.take_mentee())
+    with pytest.raises(ValueError, match="no free place"):
+        await mentors.change("sam", lambda mentor: mentor.take_mentee())
+    stored = await mentors.get("sam")
+    assert stored is not None
+    assert (stored.active, stored.status, stored.version) == (1, Availability.FULL, 1)
+
+
+async def test_another_org_and_an_unknown_id_see_nothing(mentors: Aggregates[Mentor]) -> None:
+    await mentors.create(Mentor(id="ada", org_id="acme", capacity=1))
+    assert await mentors.get("ada", org_id="other") is None
+    assert await mentors.change("ada", lambda mentor: mentor.take_mentee(), org_id="other") is None
+    assert await mentors.change("nobody", lambda mentor: mentor.take_mentee()) is None
+    assert not await mentors.create(Mentor(id="ada", org_id="acme", capacity=9)), "ids are unique"
+
+
+async def test_concurrent_changes_are_retried_so_none_is_lost(mentors: Aggregates[Mentor]) -> None:
+    await mentors.create(Mentor(id="lea", org_id="acme", capacity=20))
+    saved = await asyncio.gather(*(mentors.change("lea", lambda m: m.take_mentee()) for _ in range(20)))
+    stored = await mentors.get("lea")
+    assert stored is not None
+    assert (stored.active, stored.version, stored.status) == (20, 20, Availability.FULL)
+    emitted_ids = sorted(s.emitted[0].event_id for s in saved if s is not None)
+    assert emitted_ids == sorted(f"lea:{n}" for n in range(1, 21))
+
+
+async def test_the_store_refuses_an_event_of_another_stream_and_wakes_the_relay_by_id(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    outbox = RecordingOutbox()
+    store = AggregateStore(database["mentors"], Mentor, outbox)
+    try:
+        await store.create(Mentor(id="kim", org_id="acme", capacity=1))
+        foreign = PairCreated(
+            org_id="acme", version=1, pair_id="p", mentor_id="kim", mentee_id="x", program_id="open", score=1
+        )
+        with pytest.raises(TypeError, match="not ours"):
+            await store.change("kim", lambda mentor: [Emitted(foreign, "p")])
+        await store.change("kim", lambda mentor: mentor.take_mentee())
+        assert outbox.woken == [("mentors", "kim")]
+        document = await database["mentors"].find_one({"_id": "kim"})
+        assert document is not None
+        assert document["version"] == 1
+    finally:
+        await mongo.drop_database(database.name)
