@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ import pytest
 from faststream.kafka import KafkaBroker
 from mentorship_schemas import CloudEvent, PairCreated, dlq_topic
 from pymongo import AsyncMongoClient
-from servicekit.consumer import EventConsumer, PermanentError, RetryPolicy
+from servicekit.consumer import EventConsumer, PermanentError, Record, RetryPolicy
 from servicekit.kafka import CloudEventPublisher, create_broker
 
 from tests.conftest import Infra
@@ -219,3 +220,90 @@ async def test_unknown_event_type_is_ignored_not_dead_lettered(broker: KafkaBrok
         headers={"ce_type": "mentorship.matching.SomethingNewer.v1", "ce_id": "x"},
     )
     assert outcome == "ignored"
+
+
+def _record(envelope: CloudEvent, partition: int = 0) -> Record:
+    return Record(
+        topic=TOPIC,
+        value=json.dumps(envelope.data).encode(),
+        key=envelope.key,
+        headers=envelope.kafka_headers(),
+        partition=partition,
+    )
+
+
+async def test_a_batch_keeps_each_aggregates_order_and_runs_different_aggregates_concurrently(
+    ledger: Any,
+) -> None:
+    consumer = EventConsumer(group_id="test-batch-order", ledger=ledger, dead_letter=_no_dead_letters)
+    seen: dict[str, list[int]] = {}
+    running = 0
+    most_at_once = 0
+
+    @consumer.on(PairCreated)
+    async def record_order(event: PairCreated, envelope: CloudEvent) -> None:
+        nonlocal running, most_at_once
+        running += 1
+        most_at_once = max(most_at_once, running)
+        await asyncio.sleep(0.01)  # a store round trip: lets other aggregates run meanwhile
+        seen.setdefault(event.pair_id, []).append(event.version)
+        running -= 1
+
+    records = [
+        _record(_envelope(_pair("org-batch", f"pair-{pair}", version=version)))
+        for version in range(1, 6)
+        for pair in range(8)
+    ]
+    outcomes = await consumer.handle_batch(records)
+    assert outcomes == ["processed"] * len(records)
+    assert seen == {f"pair-{pair}": [1, 2, 3, 4, 5] for pair in range(8)}
+    assert most_at_once > 1, "different aggregates should not wait for each other"
+    assert await ledger.count_documents({}) == len(records)
+
+
+async def test_a_repeated_event_in_one_batch_and_a_replayed_batch_take_effect_once(ledger: Any) -> None:
+    consumer = EventConsumer(group_id="test-batch-repeat", ledger=ledger, dead_letter=_no_dead_letters)
+    effects: list[str] = []
+
+    @consumer.on(PairCreated)
+    async def count(event: PairCreated, envelope: CloudEvent) -> None:
+        effects.append(envelope.id)
+
+    first = _envelope(_pair("org-repeat", "pair-a"))
+    second = _envelope(_pair("org-repeat", "pair-b"))
+    batch = [_record(first), _record(second), _record(first)]
+    assert await consumer.handle_batch(batch) == ["processed", "processed", "duplicate"]
+    assert await consumer.handle_batch(batch) == ["duplicate"] * 3
+    assert sorted(effects) == sorted([first.id, second.id])
+
+
+async def test_a_bad_record_is_dead_lettered_once_and_the_rest_of_its_batch_is_processed(
+    ledger: Any,
+) -> None:
+    dead: list[dict[str, str]] = []
+
+    async def dead_letter(topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
+        dead.append(headers)
+
+    consumer = EventConsumer(group_id="test-batch-bad", ledger=ledger, dead_letter=dead_letter)
+    handled: list[str] = []
+
+    @consumer.on(PairCreated)
+    async def keep(event: PairCreated, envelope: CloudEvent) -> None:
+        handled.append(event.pair_id)
+
+    good = _envelope(_pair("org-bad", "pair-good"))
+    broken = _record(_envelope(_pair("org-bad", "pair-broken")))
+    broken = Record(broken.topic, b"{not json", broken.key, broken.headers, partition=0, offset=41)
+    batch = [broken, _record(good)]
+    assert await consumer.handle_batch(batch) == ["dead_lettered", "processed"]
+    assert handled == ["pair-good"]
+    assert dead[0]["dlq_error"].startswith("value is not JSON")
+    # The batch is read again (the instance died before committing): nothing happens twice.
+    assert await consumer.handle_batch(batch) == ["duplicate", "duplicate"]
+    assert len(dead) == 1
+    assert handled == ["pair-good"]
+
+
+async def _no_dead_letters(topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
+    raise AssertionError(f"nothing should be dead-lettered: {headers.get('dlq_error')}")

@@ -12,7 +12,9 @@ Use cases are tested against `InMemoryAggregates` (no server), which keeps the s
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,7 +113,7 @@ class AggregateStore(Generic[A]):
     """Loads and saves one aggregate type in one collection; the only writer of that collection."""
 
     def __init__(
-        self, collection: AsyncCollection[Document], model: type[A], outbox: Outbox, *, attempts: int = 10
+        self, collection: AsyncCollection[Document], model: type[A], outbox: Outbox, *, attempts: int = 30
     ) -> None:
         self.collection = collection
         self.model = model
@@ -143,7 +145,7 @@ class AggregateStore(Generic[A]):
         `change` mutates the aggregate it is given and returns its events (or `(result, events)`);
         what it raises propagates and nothing is written.
         """
-        for _ in range(self._attempts):
+        for attempt in range(1, self._attempts + 1):
             document = await self.collection.find_one({"_id": aggregate_id})
             if document is None or (org_id is not None and document.get("org_id") != org_id):
                 return None
@@ -152,6 +154,9 @@ class AggregateStore(Generic[A]):
             result, emitted = returned if isinstance(returned, tuple) else (None, returned)
             if await self._save(document, aggregate, emitted):
                 return Saved(aggregate, list(emitted), result)
+            # Another writer won: step aside a little (more after each loss) so the losers of
+            # one round do not collide again in the next.
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
         raise ConcurrentUpdate(f"gave up changing {self.collection.name}/{aggregate_id} after conflicts")
 
     async def _save(self, before: Document, aggregate: A, emitted: list[Emitted]) -> bool:

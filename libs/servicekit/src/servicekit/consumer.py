@@ -1,8 +1,10 @@
 """The idempotent event consumer: one subscription per topic, dispatch on `ce_type`, a ledger of
 processed event ids, in-place retries with backoff, and a dead-letter topic for what cannot succeed.
 
-Offsets are committed only after the effect is stored (FastStream acks after the handler returns;
-an exception escaping it seeks back so the record is read again). A record that can never succeed
+Records arrive in batches. Offsets are committed only after every effect of the batch is stored
+(FastStream acks after the handler returns; an exception escaping it seeks back so the batch is
+read again, and the ledger skips what was done). Within a batch, one aggregate's records (one key)
+run in order, and different aggregates run concurrently. A record that can never succeed
 (bad JSON, a schema violation, a missing CloudEvents header) goes to `<topic>.dlq` at once; one that
 keeps failing goes there after `max_attempts`. Either way the consumer moves on.
 
@@ -17,7 +19,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -26,13 +28,16 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from mentorship_schemas import CloudEvent, Event, dlq_topic
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit import metrics
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Any, CloudEvent], Awaitable[None]]
 
@@ -68,8 +73,33 @@ async def _raw_body(message: Any, original: Any = None) -> Any:
     return message.body
 
 
+@dataclass(frozen=True)
+class Record:
+    """One Kafka record as the consumer needs it."""
+
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: dict[str, str]
+    partition: int = -1
+    offset: int = -1
+
+
+@dataclass
+class _Work:
+    index: int
+    record: Record
+    route: _Route
+    envelope: CloudEvent
+    event: Event
+
+
 class EventConsumer:
-    """Routes one service's subscribed event types to its handlers."""
+    """Routes one service's subscribed event types to its handlers, a batch of records at a time.
+
+    A batch costs one ledger query and one ledger write. Records with the same key (one aggregate)
+    run one after another in their order; different keys run concurrently, up to `concurrency`.
+    """
 
     def __init__(
         self,
@@ -79,6 +109,8 @@ class EventConsumer:
         dead_letter: DeadLetterPublisher,
         retry: RetryPolicy | None = None,
         start_from: Literal["earliest", "latest"] = "earliest",
+        batch_size: int = 500,
+        concurrency: int = 64,
     ) -> None:
         self.group_id = group_id
         self._start_from = start_from
@@ -86,6 +118,8 @@ class EventConsumer:
         self._dead_letter = dead_letter
         self._retry = retry or RetryPolicy()
         self._routes: dict[str, dict[str, _Route]] = {}
+        self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
 
     def on(self, event_type: type[Event]) -> Callable[[Handler], Handler]:
         """Decorator: handle `event_type` (its topic is subscribed when the broker is bound)."""
@@ -108,10 +142,13 @@ class EventConsumer:
         return list(self._routes)
 
     def bind(self, broker: KafkaBroker) -> None:
-        """Subscribe to every topic with a registered handler."""
+        """Subscribe to every topic with a registered handler, in batches."""
         for topic in self._routes:
             subscriber = broker.subscriber(
                 topic,
+                batch=True,
+                max_records=self._batch_size,
+                batch_timeout_ms=50,
                 group_id=self.group_id,
                 auto_offset_reset=self._start_from,
                 ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -121,19 +158,23 @@ class EventConsumer:
             subscriber(self._make_entry(topic))
 
     def _make_entry(self, topic: str) -> Callable[..., Awaitable[None]]:
-        async def on_record(body: bytes, msg: KafkaMessage) -> None:
-            raw = msg.raw_message
-            await self.handle_record(
-                topic=topic,
-                value=body,
-                key=getattr(raw, "key", None),
-                headers=dict(msg.headers),
-                partition=getattr(raw, "partition", -1),
-                offset=getattr(raw, "offset", -1),
-            )
+        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:
+            raws = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+            records = [
+                Record(
+                    topic=topic,
+                    value=raw.value or b"",
+                    key=raw.key,
+                    headers={name: value.decode() for name, value in raw.headers},
+                    partition=raw.partition,
+                    offset=raw.offset,
+                )
+                for raw in raws
+            ]
+            await self.handle_batch(records)
 
-        on_record.__name__ = f"consume_{topic.replace('.', '_')}"
-        return on_record
+        on_batch.__name__ = f"consume_{topic.replace('.', '_')}"
+        return on_batch
 
     async def handle_record(
         self,
@@ -146,53 +187,108 @@ class EventConsumer:
         offset: int = -1,
     ) -> str:
         """Process one record; returns the outcome. Raises only when even the DLQ is unreachable."""
-        ce_type = headers.get("ce_type", "")
-        route = self._routes.get(topic, {}).get(ce_type)
-        if ce_type and route is None:
-            # Another team's or a newer type on a shared topic: not ours to handle.
-            metrics.EVENTS_CONSUMED.labels(type=ce_type, outcome="ignored").inc()
-            return "ignored"
-        try:
-            envelope, event = self._decode(route, value, headers)
-        except (ValueError, ValidationError) as error:
-            await self._to_dlq(topic, value, key, headers, partition, offset, error, attempts=1)
-            return "dead_lettered"
-        assert route is not None
+        (outcome,) = await self.handle_batch([Record(topic, value, key, headers, partition, offset)])
+        return outcome
 
-        if await self._ledger.find_one({"_id": envelope.id}, {"_id": 1}) is not None:
-            metrics.EVENTS_CONSUMED.labels(type=ce_type, outcome="duplicate").inc()
-            return "duplicate"
+    async def handle_batch(self, records: Sequence[Record]) -> list[str]:
+        """Process records in order per key; returns each record's outcome
+        (processed, duplicate, ignored or dead_lettered)."""
+        outcomes = [""] * len(records)
+        seen = await self._seen(records)
+        work: list[_Work] = []
+        for index, record in enumerate(records):
+            ce_type = record.headers.get("ce_type", "")
+            route = self._routes.get(record.topic, {}).get(ce_type)
+            if ce_type and route is None:
+                # Another team's or a newer type on a shared topic: not ours to handle.
+                metrics.EVENTS_CONSUMED.labels(type=ce_type, outcome="ignored").inc()
+                outcomes[index] = "ignored"
+            elif record.headers.get("ce_id") in seen or _dead_letter_mark(record) in seen:
+                metrics.EVENTS_CONSUMED.labels(type=ce_type, outcome="duplicate").inc()
+                outcomes[index] = "duplicate"
+            else:
+                try:
+                    envelope, event = self._decode(route, record.value, record.headers)
+                except (ValueError, ValidationError) as error:
+                    await self._to_dlq(record, error, attempts=1)
+                    outcomes[index] = "dead_lettered"
+                    continue
+                assert route is not None
+                seen.add(envelope.id)  # the same event twice in one batch runs once
+                work.append(_Work(index, record, route, envelope, event))
+        await asyncio.gather(*(self._run_in_order(group, outcomes) for group in _by_key(work)))
+        await self._remember(work, outcomes)
+        return outcomes
 
+    async def _seen(self, records: Sequence[Record]) -> set[str]:
+        """One ledger query for the batch: events already processed, records already dead-lettered."""
+        marks = {record.headers.get("ce_id") or "" for record in records} | {
+            _dead_letter_mark(record) for record in records
+        }
+        marks.discard("")
+        if not marks:
+            return set()
+        query = {"_id": {"$in": list(marks)}}
+        return {str(doc["_id"]) async for doc in self._ledger.find(query, {"_id": 1})}
+
+    async def _run_in_order(self, group: list[_Work], outcomes: list[str]) -> None:
+        async with self._slots:
+            for item in group:
+                outcomes[item.index] = await self._run(item)
+
+    async def _run(self, item: _Work) -> str:
+        # Each record continues the trace of the change that published it.
+        parent = propagate.extract(item.record.headers)
+        name = f"{item.record.topic} process"
+        with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER) as span:
+            span.set_attribute("messaging.message.id", item.envelope.id)
+            span.set_attribute("cloudevents.event_type", item.envelope.type)
+            outcome = await self._run_with_retries(item)
+        if outcome == "processed":  # a dead letter is counted where it is sent
+            metrics.EVENTS_CONSUMED.labels(type=item.envelope.type, outcome=outcome).inc()
+        return outcome
+
+    async def _run_with_retries(self, item: _Work) -> str:
+        ce_type, event_id = item.envelope.type, item.envelope.id
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
-                await route.handler(event, envelope)
-                break
+                await item.route.handler(item.event, item.envelope)
+                return "processed"
             except PermanentError as error:
-                await self._to_dlq(topic, value, key, headers, partition, offset, error, attempt)
+                await self._to_dlq(item.record, error, attempt)
                 return "dead_lettered"
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 if attempt >= self._retry.max_attempts:
-                    log.exception("giving up on %s %s after %d attempts", ce_type, envelope.id, attempt)
-                    await self._to_dlq(topic, value, key, headers, partition, offset, error, attempt)
+                    log.exception("giving up on %s %s after %d attempts", ce_type, event_id, attempt)
+                    await self._to_dlq(item.record, error, attempt)
                     return "dead_lettered"
                 metrics.CONSUMER_RETRIES.labels(type=ce_type).inc()
-                log.warning("retrying %s %s (attempt %d): %r", ce_type, envelope.id, attempt, error)
+                log.warning("retrying %s %s (attempt %d): %r", ce_type, event_id, attempt, error)
                 await asyncio.sleep(self._retry.delay(attempt))
             finally:
                 metrics.HANDLER_SECONDS.labels(type=ce_type).observe(time.perf_counter() - started)
 
-        # A replica may have processed it too; the handler's own idempotency made that harmless.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._ledger.insert_one(
-                {"_id": envelope.id, "type": ce_type, "processed_at": datetime.now(UTC)}
-            )
-        metrics.EVENTS_CONSUMED.labels(type=ce_type, outcome="processed").inc()
-        return "processed"
+    async def _remember(self, work: list[_Work], outcomes: list[str]) -> None:
+        """Write the batch's processed events to the ledger in one request. A replica may have
+        written some already: its effects were harmless, handlers being idempotent."""
+        now = datetime.now(UTC)
+        entries = [
+            {"_id": item.envelope.id, "type": item.envelope.type, "processed_at": now}
+            for item in work
+            if outcomes[item.index] == "processed"
+        ]
+        if not entries:
+            return
+        try:
+            await self._ledger.insert_many(entries, ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
 
     @staticmethod
     def _decode(route: _Route | None, value: bytes, headers: dict[str, str]) -> tuple[CloudEvent, Event]:
@@ -212,32 +308,47 @@ class EventConsumer:
             )
         return envelope, event
 
-    async def _to_dlq(
-        self,
-        topic: str,
-        value: bytes,
-        key: bytes | None,
-        headers: dict[str, str],
-        partition: int,
-        offset: int,
-        error: BaseException,
-        attempts: int,
-    ) -> None:
+    async def _to_dlq(self, record: Record, error: BaseException, attempts: int) -> None:
         reason = str(error) or type(error).__name__
         dead_headers = {
-            **headers,
+            **record.headers,
             "dlq_error": reason[:4000],
             "dlq_error_type": type(error).__name__,
             "dlq_consumer_group": self.group_id,
-            "dlq_original_topic": topic,
-            "dlq_original_partition": str(partition),
-            "dlq_original_offset": str(offset),
+            "dlq_original_topic": record.topic,
+            "dlq_original_partition": str(record.partition),
+            "dlq_original_offset": str(record.offset),
             "dlq_attempts": str(attempts),
             "dlq_failed_at": datetime.now(UTC).isoformat(),
         }
-        await self._dead_letter(dlq_topic(topic), value, key, dead_headers)
-        log.error("dead-lettered record %s[%d]@%d: %s", topic, partition, offset, reason)
-        metrics.EVENTS_CONSUMED.labels(type=headers.get("ce_type", "unknown"), outcome="dead_lettered").inc()
+        await self._dead_letter(dlq_topic(record.topic), record.value, record.key, dead_headers)
+        if mark := _dead_letter_mark(record):
+            # Its position, so a redelivered batch does not dead-letter it twice; the same event
+            # re-driven from the DLQ (at a new position) is processed.
+            with contextlib.suppress(DuplicateKeyError):
+                await self._ledger.insert_one({"_id": mark, "type": "dead_letter", "at": datetime.now(UTC)})
+        log.error("dead-lettered record %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        metrics.EVENTS_CONSUMED.labels(
+            type=record.headers.get("ce_type", "unknown"), outcome="dead_lettered"
+        ).inc()
+
+
+def _by_key(work: list[_Work]) -> list[list[_Work]]:
+    """Group a batch's records by key (one aggregate each), keeping their order within a group."""
+    groups: dict[tuple[str, int, bytes | None], list[_Work]] = {}
+    for item in work:
+        record = item.record
+        # A record without a key keeps its partition's order.
+        order = (record.topic, record.partition if record.key is None else -1, record.key)
+        groups.setdefault(order, []).append(item)
+    return list(groups.values())
+
+
+def _dead_letter_mark(record: Record) -> str:
+    """The ledger id of a dead-lettered record: its position (none for a record read elsewhere)."""
+    if record.partition < 0 or record.offset < 0:
+        return ""
+    return f"dead-letter:{record.topic}:{record.partition}:{record.offset}"
 
 
 async def ensure_ledger_index(ledger: AsyncCollection[dict[str, Any]]) -> None:

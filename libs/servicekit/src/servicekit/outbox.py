@@ -31,6 +31,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from servicekit import metrics
 from servicekit.ids import new_id
+from servicekit.outage import kafka_client_log
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -190,8 +191,9 @@ class OutboxRelay:
                         pass
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
+            except Exception as error:
+                if not kafka_client_log().failure(error, "outbox relay"):
+                    log.exception("outbox relay pass failed; retrying")
                 metrics.OUTBOX_FAILURES.inc()
                 self._scan_due = True  # hints of a failed pass may be lost: look everywhere next
             with contextlib.suppress(TimeoutError):

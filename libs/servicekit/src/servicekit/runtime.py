@@ -32,6 +32,7 @@ from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
 from servicekit.kafka import GRACEFUL_STOP_SECONDS, CloudEventPublisher, create_broker, ensure_topics
 from servicekit.mongo import create_mongo_client, ping
+from servicekit.outage import kafka_client_log
 from servicekit.outbox import OutboxRelay, ensure_outbox_index, outbox_entry
 from servicekit.problems import install_problem_handlers
 from servicekit.settings import ServiceSettings
@@ -73,6 +74,8 @@ class ServiceRuntime:
                 settings.consumer_backoff_max_seconds,
             ),
             start_from=settings.consumer_start_from,
+            batch_size=settings.consumer_batch_size,
+            concurrency=settings.consumer_concurrency,
         )
         self._outbox_collections: list[AsyncCollection[Document]] = []
         self.relay = OutboxRelay(
@@ -134,9 +137,11 @@ class ServiceRuntime:
             await ensure_outbox_index(collection)
         for hook in self._startup:
             await hook()
+        kafka_client_log().starting()
         self.consumer.bind(self.broker)
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self._tasks.append(asyncio.create_task(self._watch_kafka(), name="kafka-watch"))
         for name, every, run in self._sweeps:
             self._tasks.append(asyncio.create_task(self._run_sweep(name, every, run), name=name))
         log.info("%s started", self.settings.service_name)
@@ -163,6 +168,19 @@ class ServiceRuntime:
                 await asyncio.wait_for(close(), timeout=bound)
             except TimeoutError:
                 log.warning("closing %s took longer than %ss; leaving it", name, bound)
+
+    async def _watch_kafka(self, every: float = 2.0) -> None:
+        """Tell the outage log whether Kafka answers, so an outage ends with one line."""
+        outage = kafka_client_log()
+        while True:
+            answered = False
+            with contextlib.suppress(Exception):
+                answered = bool(await self.broker.ping(timeout=every))
+            if answered:
+                outage.reachable()
+            else:
+                outage.unreachable("no answer to a ping")
+            await asyncio.sleep(every)
 
     async def _run_sweep(self, name: str, every: float, run: Sweep) -> None:
         while True:

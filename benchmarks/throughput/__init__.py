@@ -1,0 +1,1 @@
+"""The parts of `make bench` (benchmarks/run.py): service pace, relay, journey."""

@@ -1,0 +1,161 @@
+"""Part 4 of `make bench`: the platform as people use it. All four services run as processes;
+mentors are imported, then mentees register over HTTP at a steady rate; a reader on the topics
+notes when each mentee's PairCreated and the notification about it (readable in the feed: it is
+stored in the same write that queues NotificationSent) appear."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from mentorship_schemas import NotificationSent, PairCreated, ProfileRegistered
+from service_fleet import ServiceFleet
+from servicekit.auth import issue_dev_token
+
+from throughput.kafka_lag import until_caught_up
+from throughput.services import SECRET, _import_mentors, free_port, rss_mb, service_env
+
+
+class Arrivals:
+    """Reads PairCreated and NotificationSent as they land and notes when, per mentee."""
+
+    def __init__(self, bootstrap: str, org: str) -> None:
+        self.paired: dict[str, tuple[float, str]] = {}  # mentee -> (seen at, PairCreated ce_id)
+        self.notified: dict[tuple[str, str], float] = {}  # (recipient, cause event id) -> seen at
+        self._org = org
+        self._consumer = AIOKafkaConsumer(
+            PairCreated.topic(), NotificationSent.topic(), bootstrap_servers=bootstrap,
+            group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=20,
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        await self._consumer.seek_to_end()
+
+    async def run(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=50)
+            now = time.monotonic()
+            for records in batches.values():
+                for record in records:
+                    self._note(record, now)
+
+    def _note(self, record: Any, now: float) -> None:
+        headers = {name: value.decode() for name, value in record.headers}
+        data = json.loads(record.value)
+        if data.get("org_id") != self._org:
+            return
+        if headers.get("ce_type") == PairCreated.ce_type():
+            self.paired.setdefault(data["mentee_id"], (now, headers["ce_id"]))
+        elif headers.get("ce_type") == NotificationSent.ce_type():
+            self.notified.setdefault((data["recipient_id"], data["cause_event_id"]), now)
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _register_mentees(url: str, org: str, mentees: int, rate: float) -> dict[str, float]:
+    """POST one profile per mentee at `rate` per second; returns when each request was sent."""
+    sent: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+
+        async def register(n: int) -> None:
+            person = f"mentee-{n}"
+            token = issue_dev_token(SECRET, sub=person, org=org, roles=["employee"])
+            body = {
+                "display_name": f"Mentee {n}", "email": f"{person}@example.com", "roles": ["mentee"],
+                "skills_wanted": ["python"], "languages": ["en"],
+            }  # fmt: skip
+            sent[person] = time.monotonic()
+            answer = await http.post("/profiles", json=body, headers={"Authorization": f"Bearer {token}"})
+            if answer.status_code != 201:
+                raise RuntimeError(f"registering {person}: {answer.status_code} {answer.text[:300]}")
+
+        started = time.monotonic()
+        tasks = []
+        for n in range(mentees):
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(register(n)))
+        await asyncio.gather(*tasks)
+    return sent
+
+
+async def run(
+    bootstrap: str,
+    mongo_url: str,
+    work: Path,
+    *,
+    mentors: int,
+    mentees: int,
+    rate: float,
+    rss: dict[str, float],
+) -> dict[str, Any]:
+    org = f"bench-journey-{uuid.uuid4().hex[:6]}"
+    names = ("profiles", "matching", "sessions", "notifications")
+    fleet = ServiceFleet(
+        env=service_env(bootstrap, mongo_url, f"bench_{uuid.uuid4().hex[:6]}_"),
+        log_dir=work / "journey-logs",
+        ports={name: free_port() for name in names},
+    )
+    fleet.start(timeout=120)
+    arrivals = Arrivals(bootstrap, org)
+    await arrivals.start()
+    reader = asyncio.create_task(arrivals.run())
+    try:
+        _import_mentors(fleet.services["profiles"].url, org, mentors, capacity=2)
+        await until_caught_up(bootstrap, "mentorship.matching", [ProfileRegistered.topic()], timeout=600)
+        sent = await _register_mentees(fleet.services["profiles"].url, org, mentees, rate)
+        deadline = time.monotonic() + 120
+        # Poll the reader's notes with a deadline (they change on every record it reads).
+        while time.monotonic() < deadline and not _complete(arrivals, sent):  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        for name, service in fleet.services.items():
+            if service.process is not None:
+                rss[name] = rss_mb(service.process.pid)
+        return _figures(arrivals, sent)
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await arrivals.stop()
+        fleet.stop()
+
+
+def _complete(arrivals: Arrivals, sent: dict[str, float]) -> bool:
+    return all(
+        person in arrivals.paired and (person, arrivals.paired[person][1]) in arrivals.notified
+        for person in sent
+    )
+
+
+def _figures(arrivals: Arrivals, sent: dict[str, float]) -> dict[str, Any]:
+    pair = [arrivals.paired[p][0] - t for p, t in sent.items() if p in arrivals.paired]
+    notify = [
+        arrivals.notified[(p, arrivals.paired[p][1])] - t
+        for p, t in sent.items()
+        if p in arrivals.paired and (p, arrivals.paired[p][1]) in arrivals.notified
+    ]
+    return {
+        "mentees": len(sent),
+        "paired": len(pair),
+        "notified": len(notify),
+        "pair_p50_s": round(statistics.median(pair), 3) if pair else None,
+        "pair_p95_s": round(_percentile(pair, 0.95), 3),
+        "pair_p99_s": round(_percentile(pair, 0.99), 3),
+        "notify_p50_s": round(statistics.median(notify), 3) if notify else None,
+        "notify_p99_s": round(_percentile(notify, 0.99), 3),
+    }

@@ -1,0 +1,77 @@
+"""Watching a consumer group from outside: its lag, and producing records fast."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+async def produce(bootstrap: str, records: Sequence[Outgoing]) -> None:
+    """Send every record (acks=all, idempotent) and wait for all acknowledgements."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        sent = [await producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+async def lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
+    """Records of `topics` the group has not committed yet (from the start where it has none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+        partitions = [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            for partition in topic["partitions"]
+        ]
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        total = 0
+        for tp in partitions:
+            done = committed.get(tp)
+            position = done.offset if done is not None and done.offset >= 0 else starts[tp]
+            total += max(0, ends[tp] - position)
+        return total
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def until_caught_up(bootstrap: str, group: str, topics: Sequence[str], timeout: float) -> float:
+    """Wait until the group's lag on `topics` is 0; returns the monotonic time it was seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if await lag(bootstrap, group, topics) == 0:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            left = await lag(bootstrap, group, topics)
+            raise TimeoutError(
+                f"group {group} still {left} records behind on {list(topics)} after {timeout:.0f} s"
+            )
+        await asyncio.sleep(0.2)

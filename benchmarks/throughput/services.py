@@ -1,0 +1,247 @@
+"""Part 1 and 2 of `make bench`: the raw passthrough baseline, and each service as a process on
+its main event, both measured the same way: records produced, then the time until the consumer
+group has committed them all (its lag is 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mentorship_schemas import (
+    CloudEvent,
+    Event,
+    MentorAvailable,
+    PairCreated,
+    ProfileRegistered,
+    SessionMissed,
+)
+from mentorship_schemas.events import PersonRole
+from service_fleet import ServiceFleet
+from servicekit.auth import issue_dev_token
+from servicekit.kafka import ensure_topics
+
+from throughput.kafka_lag import Outgoing, produce, until_caught_up
+
+SECRET = "bench-development-secret-0123456789-abcdef"
+PASSTHROUGH_IN, PASSTHROUGH_OUT = "bench.passthrough.in", "bench.passthrough.out"
+
+# What each service is measured on, and the topics its group must have caught up on.
+MAIN_EVENTS: dict[str, list[type[Event]]] = {
+    "profiles": [PairCreated],
+    "matching": [MentorAvailable, ProfileRegistered],
+    "sessions": [PairCreated],
+    "notifications": [SessionMissed],
+}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def outgoing(event: Event, event_id: str | None = None) -> Outgoing:
+    envelope = CloudEvent(
+        id=event_id or str(uuid.uuid4()),
+        source="/bench",
+        type=event.ce_type(),
+        subject=event.aggregate_id,
+        time=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )
+    headers = [(name, value.encode()) for name, value in envelope.kafka_headers().items()]
+    return Outgoing(event.topic(), envelope.key, json.dumps(envelope.data).encode(), headers)
+
+
+def service_env(bootstrap: str, mongo_url: str, prefix: str) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DATABASE_PREFIX": prefix,
+        "AUTH_ALLOW_DEV_HS256": "true",
+        "AUTH_DEV_HS256_SECRET": SECRET,
+        "OTEL_TRACES_EXPORTER": "none",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+async def _pace(
+    bootstrap: str, group: str, topics: list[str], records: list[Outgoing], timeout: float = 900
+) -> float:
+    started = time.monotonic()
+    await produce(bootstrap, records)
+    finished = await until_caught_up(bootstrap, group, topics, timeout)
+    return len(records) / (finished - started)
+
+
+async def passthrough(bootstrap: str, count: int, work: Path) -> float:
+    await ensure_topics(bootstrap, [(PASSTHROUGH_IN, 6), (PASSTHROUGH_OUT, 6)])
+    group = f"bench.passthrough.{uuid.uuid4().hex[:6]}"
+    loop = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("passthrough_loop.py")), bootstrap, group,
+        PASSTHROUGH_IN, PASSTHROUGH_OUT,
+        stdout=(work / "passthrough.log").open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        records = [_to(PASSTHROUGH_IN, outgoing(_session_missed("warm", n))) for n in range(1)]
+        await produce(bootstrap, records)
+        await until_caught_up(bootstrap, group, [PASSTHROUGH_IN], timeout=120)
+        batch = [_to(PASSTHROUGH_IN, outgoing(_session_missed("bench", n))) for n in range(count)]
+        return await _pace(bootstrap, group, [PASSTHROUGH_IN], batch)
+    finally:
+        loop.terminate()
+        await asyncio.wait_for(loop.wait(), 30)
+
+
+def _to(topic: str, record: Outgoing) -> Outgoing:
+    return Outgoing(topic, record.key, record.value, record.headers)
+
+
+async def service_pace(
+    name: str, bootstrap: str, mongo_url: str, count: int, work: Path
+) -> tuple[float, float]:
+    """Start `name` alone as a process, give it what its main event needs, then measure; returns
+    records/s and the process's resident memory at the end (MB)."""
+    org = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    fleet = ServiceFleet(
+        env=service_env(bootstrap, mongo_url, f"bench_{uuid.uuid4().hex[:6]}_"),
+        log_dir=work / "logs",
+        ports={name: free_port()},
+    )
+    fleet.start(timeout=120)
+    try:
+        group = f"mentorship.{name}"
+        topics = sorted({event.topic() for event in MAIN_EVENTS[name]})
+        await PREPARE[name](org, count, bootstrap, fleet.services[name].url)
+        await until_caught_up(bootstrap, group, topics, timeout=300)
+        per_s = await _pace(bootstrap, group, topics, RECORDS[name](org, count))
+        process = fleet.services[name].process
+        memory = rss_mb(process.pid) if process is not None else 0.0
+        return per_s, memory
+    finally:
+        fleet.stop()
+
+
+# ---------------------------------------------------------------- what each service is fed
+
+
+def _session_missed(org: str, n: int) -> SessionMissed:
+    return SessionMissed(
+        org_id=org,
+        version=2,
+        session_id=f"session-{n}",
+        pair_id=f"pair-{n % 2000}",
+        participant_ids=[f"mentor-{n % 500}", f"mentee-{n % 1000}"],
+        starts_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        missed_in_a_row=1,
+    )
+
+
+def _pair_created(org: str, n: int, mentors: int) -> PairCreated:
+    return PairCreated(
+        org_id=org,
+        version=1,
+        pair_id=f"pair-{n}",
+        program_id="open",
+        mentor_id=f"mentor-{n % mentors}",
+        mentee_id=f"mentee-{n}",
+        score=0.5,
+    )
+
+
+def _registered(org: str, person: str, role: PersonRole) -> ProfileRegistered:
+    return ProfileRegistered(
+        org_id=org,
+        version=1,
+        person_id=person,
+        roles=[role],
+        display_name=person.title(),
+        email=f"{person}@example.com",
+        skills_offered=["python"] if role is PersonRole.MENTOR else [],
+        skills_wanted=["python"] if role is PersonRole.MENTEE else [],
+        languages=["en"],
+    )
+
+
+def _import_mentors(url: str, org: str, mentors: int, capacity: int) -> None:
+    token = issue_dev_token(
+        SECRET, sub="bench-admin", org=org, roles=["employee", "hr_admin", "program_admin"]
+    )
+    for first in range(0, mentors, 500):
+        rows = [
+            {"person_id": f"mentor-{m}", "display_name": f"Mentor {m}", "email": f"mentor-{m}@example.com",
+             "roles": ["mentor"], "mentor_capacity": capacity, "skills_offered": ["python"]}
+            for m in range(first, min(mentors, first + 500))
+        ]  # fmt: skip
+        request = urllib.request.Request(
+            f"{url}/profiles/import",
+            data=json.dumps(rows).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            report = json.load(response)
+        if report.get("invalid"):
+            raise RuntimeError(f"mentor import refused rows: {report['rows'][:3]}")
+
+
+async def _prepare_profiles(org: str, count: int, bootstrap: str, url: str) -> None:
+    _import_mentors(url, org, mentors=count // 10, capacity=20)
+
+
+async def _prepare_nothing(org: str, count: int, bootstrap: str, url: str) -> None:
+    return None
+
+
+async def _prepare_notifications(org: str, count: int, bootstrap: str, url: str) -> None:
+    people = [(f"mentor-{n}", PersonRole.MENTOR) for n in range(500)]
+    people += [(f"mentee-{n}", PersonRole.MENTEE) for n in range(1000)]
+    await produce(bootstrap, [outgoing(_registered(org, person, role)) for person, role in people])
+    await until_caught_up(bootstrap, "mentorship.notifications", [ProfileRegistered.topic()], timeout=300)
+
+
+def _matching_records(org: str, count: int) -> list[Outgoing]:
+    mentors = count // 4
+    records: list[Outgoing] = []
+    for m in range(mentors):
+        records.append(outgoing(_registered(org, f"mentor-{m}", PersonRole.MENTOR)))
+        records.append(
+            outgoing(
+                MentorAvailable(org_id=org, version=2, person_id=f"mentor-{m}", capacity=2, active_mentees=0)
+            )
+        )
+    records += [
+        outgoing(_registered(org, f"mentee-{n}", PersonRole.MENTEE)) for n in range(count - 2 * mentors)
+    ]
+    return records
+
+
+PREPARE: dict[str, Callable[[str, int, str, str], Awaitable[None]]] = {
+    "profiles": _prepare_profiles,
+    "matching": _prepare_nothing,
+    "sessions": _prepare_nothing,
+    "notifications": _prepare_notifications,
+}
+
+RECORDS: dict[str, Callable[[str, int], list[Outgoing]]] = {
+    "profiles": lambda org, count: [outgoing(_pair_created(org, n, count // 10)) for n in range(count)],
+    "matching": _matching_records,
+    "sessions": lambda org, count: [outgoing(_pair_created(org, n, count // 10)) for n in range(count)],
+    "notifications": lambda org, count: [outgoing(_session_missed(org, n)) for n in range(count)],
+}

@@ -1,0 +1,71 @@
+"""A broker outage is one log line when it starts and one when it ends (against a real Kafka of
+its own, stopped and restarted on the same port while a service runtime is consuming)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from pathlib import Path
+
+import localstack
+import pytest
+from mentorship_schemas import PairCreated, Stream
+from servicekit.kafka import ensure_topics
+from servicekit.outage import kafka_client_log
+from servicekit.runtime import ServiceRuntime
+from servicekit.settings import ServiceSettings
+
+from tests.conftest import Infra, drop_database
+from tests.waiting import eventually
+
+
+def _lines(caplog: pytest.LogCaptureFixture, since: int) -> list[str]:
+    return [f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records[since:] if r.levelno >= 30]
+
+
+async def test_a_broker_outage_is_one_line_when_it_starts_and_one_when_it_ends(
+    infra: Infra, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kafka = localstack.KafkaServer(tmp_path / "kafka")
+    await asyncio.to_thread(kafka.start)
+    runtime = ServiceRuntime(
+        ServiceSettings(
+            service_name="outage",
+            kafka_bootstrap_servers=kafka.bootstrap_servers,
+            mongodb_url=infra.mongodb_url,
+            mongodb_database_prefix=f"t{uuid.uuid4().hex[:8]}_",
+        ),
+        stream=Stream.PROFILES,
+    )
+
+    async def nothing(event: object, envelope: object) -> None:
+        return None
+
+    runtime.consumer.add(PairCreated, nothing)
+    caplog.set_level(logging.WARNING)
+    try:
+        await ensure_topics(kafka.bootstrap_servers)
+        await runtime.start()
+        began = len(caplog.records)
+        await asyncio.to_thread(kafka.stop)
+        await eventually(
+            lambda: any("Kafka is unreachable" in line for line in _lines(caplog, began)),
+            timeout=30,
+            what="the outage line",
+        )
+        # The client keeps failing meanwhile (reconnects, metadata, fetches, heartbeats), quietly.
+        await eventually(lambda: kafka_client_log().hushed > 10, timeout=30, what="client errors")
+        await asyncio.to_thread(kafka.start)
+        await eventually(
+            lambda: any("Kafka is reachable again" in line for line in _lines(caplog, began)),
+            timeout=60,
+            what="the recovery line",
+        )
+        lines = _lines(caplog, began)
+        assert len(lines) == 2, "\n".join(lines)
+        assert "client errors hushed" in lines[1]
+    finally:
+        await runtime.stop()
+        await asyncio.to_thread(kafka.stop)
+        await drop_database(infra, runtime.db.name)
