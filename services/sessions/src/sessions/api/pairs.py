@@ -15,6 +15,7 @@ from sessions.domain.statuses import RelationshipStatus
 from sessions.use_cases import members, reports
 
 router = APIRouter(tags=["sessions"])
+STATUS_PATTERN = f"^({'|'.join(RelationshipStatus)})$"
 
 
 @router.get(
@@ -82,7 +83,7 @@ async def program_health(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     at_risk: Annotated[bool | None, Query(description="Only pairs at risk (true) or not (false).")] = None,
-    status: Annotated[str | None, Query(pattern="^(active|ended)$")] = None,
+    status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
 ) -> ProgramHealthOut:
     report = await reports.program_health(
         ctx,
