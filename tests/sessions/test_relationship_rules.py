@@ -196,14 +196,14 @@ def test_a_session_window_must_lie_ahead_and_last_at_most_twelve_hours(
 ) -> None:
     relationship = _pair()
     with pytest.raises(InvalidInput) as refused:
-        relationship.schedule_session("x", T0 + starts, T0 + ends, None, T0)
+        relationship.schedule_session("x", (T0 + starts, T0 + ends), None, T0)
     assert refused.value.field == field
     assert relationship.sessions == []
 
 
 def test_checking_in_is_allowed_once_started_and_twice_is_harmless() -> None:
     relationship = _pair()
-    relationship.schedule_session("s", T0 + HOUR, T0 + 2 * HOUR, None, T0)
+    relationship.schedule_session("s", (T0 + HOUR, T0 + 2 * HOUR), None, T0)
     with pytest.raises(Rejected, match="a scheduled session that has not started"):
         relationship.check_in("s", "ada", T0)
     (held,) = relationship.check_in("s", "ada", T0 + HOUR)
@@ -232,7 +232,7 @@ def test_a_missed_session_counts_the_misses_before_it_and_a_late_check_in_still_
 
 def test_feedback_follows_a_held_session_and_erasure_keeps_only_the_answers() -> None:
     relationship = _pair()
-    relationship.schedule_session("s", T0 + HOUR, T0 + 2 * HOUR, None, T0)
+    relationship.schedule_session("s", (T0 + HOUR, T0 + 2 * HOUR), None, T0)
     relationship.add_agenda_item("s", "a1", "my promotion", "ada", T0)
     answers = FeedbackAnswers(useful=True, learned=False, text="private words")
     with pytest.raises(Rejected, match="after a held session"):

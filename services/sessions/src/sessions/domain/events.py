@@ -2,7 +2,8 @@
 replay, a redelivery or two replicas sweeping at once yield the same id, hence one effect).
 
 A session's, action item's or goal's event carries that part's own version; the relationship's
-events carry the relationship's next version.
+events carry the relationship's next version. The strings in the derived ids ("scheduled", "held",
+...) name the cause, not a status: they are fixed, since changing one would change every id.
 """
 
 from __future__ import annotations

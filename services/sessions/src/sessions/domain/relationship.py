@@ -193,8 +193,9 @@ class Relationship(AggregateRoot):
         raise NotFound("no such session")
 
     def schedule_session(
-        self, session_id: str, starts_at: datetime, ends_at: datetime, location: str | None, now: datetime
+        self, session_id: str, window: tuple[datetime, datetime], location: str | None, now: datetime
     ) -> list[Emitted]:
+        starts_at, ends_at = window
         _check_future_window(starts_at, ends_at, now)
         return [self._add_session(session_id, SessionKind.EXTRA, starts_at, ends_at, location=location)]
 

@@ -54,12 +54,8 @@ async def schedule_session(
     location: str | None,
 ) -> SessionView:
     session_id = new_id()
-    starts_at, ends_at = window
     relationship = await change_as_member(
-        ctx,
-        actor,
-        pair_id,
-        lambda rel, now: rel.schedule_session(session_id, starts_at, ends_at, location, now),
+        ctx, actor, pair_id, lambda rel, now: rel.schedule_session(session_id, window, location, now)
     )
     return relationship, relationship.session(session_id)
 
