@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "local")
 
 import localstack
 from sessions.app import SessionsSettings, build
-from sessions.handlers import draft_relationship, sweep_missed_sessions
+from sessions.domain.relationship import Relationship
+from sessions.domain.statuses import RelationshipKind
+from sessions.handlers import sweep_missed_sessions
 from sessions.store import RELATIONSHIPS, session_due_index
 
 DUE = 1000
@@ -66,7 +68,7 @@ async def bench_case(mongo_url: str, stored: int) -> dict[str, Any]:
     settings = SessionsSettings(
         mongodb_url=mongo_url, mongodb_database_prefix=f"bench_{uuid.uuid4().hex[:6]}_"
     )
-    runtime, store = build(settings)  # not started: the sweep needs only the store
+    runtime, sessions = build(settings)  # not started: the sweep needs only the store
     db = runtime.db
     width = timedelta(hours=settings.session_due_partition_hours)
     due_index = session_due_index(db, width)
@@ -84,17 +86,17 @@ async def bench_case(mongo_url: str, stored: int) -> dict[str, Any]:
     batch: list[dict[str, Any]] = []
     for p in range(pairs):
         pair_id = f"pair-{p}"
-        document, _ = draft_relationship(
-            store,
-            pair_id=pair_id,
+        document = Relationship.draft(
+            relationship_id=pair_id,
             org_id="bench",
             program_id="bench",
-            kind="pair",
+            kind=RelationshipKind.PAIR,
             participant_ids=["mentee", "mentor"],
             started_at=now - timedelta(days=30),
+            policy=sessions.policy,
             mentor_id="mentor",
             mentee_id="mentee",
-        )
+        ).to_document()
         document["agreement"]["signed_at"] = now - timedelta(days=29)
         document["sessions"] = [_session(pair_id, n, ends[i]) for n, i in enumerate(range(p, stored, pairs))]
         batch.append(document)
@@ -135,9 +137,9 @@ async def bench_case(mongo_url: str, stored: int) -> dict[str, Any]:
         warm.append(time.perf_counter() - started)
     # Then act on some of them the way the service does (read the pair, one conditional write with
     # SessionMissed in its outbox): this part goes through the relationships collection.
-    process_cutoff = now + store.policy.grace
+    process_cutoff = now + sessions.policy.grace
     started = time.perf_counter()
-    processed = await sweep_missed_sessions(store, process_cutoff, PROCESS)
+    processed = await sweep_missed_sessions(sessions, process_cutoff, PROCESS)
     process_seconds = time.perf_counter() - started
     await runtime.mongo.drop_database(db.name)
     await runtime.mongo.close()

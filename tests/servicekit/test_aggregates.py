@@ -128,6 +128,22 @@ async def test_concurrent_changes_are_retried_so_none_is_lost(mentors: Aggregate
     assert emitted_ids == sorted(f"lea:{n}" for n in range(1, 21))
 
 
+async def test_before_write_sees_the_changed_aggregate_before_it_is_stored_and_not_on_refusal(
+    mentors: Aggregates[Mentor],
+) -> None:
+    seen: list[tuple[int, int | None]] = []
+
+    async def before_write(mentor: Mentor) -> None:
+        stored = await mentors.get(mentor.id)
+        seen.append((mentor.active, stored.active if stored else None))
+
+    assert await mentors.create(Mentor(id="ines", org_id="acme", capacity=1), before_write=before_write)
+    await mentors.change("ines", lambda mentor: mentor.take_mentee(), before_write=before_write)
+    with pytest.raises(ValueError, match="no free place"):
+        await mentors.change("ines", lambda mentor: mentor.take_mentee(), before_write=before_write)
+    assert seen == [(0, None), (1, 0)]
+
+
 async def test_the_store_refuses_an_event_of_another_stream_and_wakes_the_relay_by_id(
     mongo: AsyncMongoClient[dict[str, Any]],
 ) -> None:

@@ -20,6 +20,8 @@ from sessions.domain.cadence import (
     zone,
 )
 
+pytestmark = pytest.mark.fast
+
 ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "America/Sao_Paulo"]
 HOUR = timedelta(hours=1)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from servicekit.icalendar import escape_text, fold
 from sessions.domain.calendar import CalendarSession, session_ics
+
+pytestmark = pytest.mark.fast
 
 STARTS = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mentorship_schemas.events import Cadence, Severity
@@ -28,6 +29,9 @@ from sessions.domain.health import (
     trailing_missed,
     transition,
 )
+from sessions.domain.statuses import SessionStatus
+
+pytestmark = pytest.mark.fast
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -46,11 +50,11 @@ def facts(cadence: Cadence = Cadence.WEEKLY, *sessions: SessionFacts, **kw: obje
 
 
 def held(day: int, *learned: bool) -> SessionFacts:
-    return SessionFacts(START + day * DAY, "held", tuple(learned))
+    return SessionFacts(START + day * DAY, SessionStatus.HELD, tuple(learned))
 
 
 def missed(day: int) -> SessionFacts:
-    return SessionFacts(START + day * DAY, "missed")
+    return SessionFacts(START + day * DAY, SessionStatus.MISSED)
 
 
 def test_a_weekly_pair_without_a_session_for_two_weeks_is_stagnant_but_a_monthly_one_is_not() -> None:
@@ -72,9 +76,9 @@ def test_two_missed_in_a_row_is_stagnant_and_a_held_session_in_between_breaks_th
 def test_cancelled_and_upcoming_sessions_neither_break_nor_extend_a_missed_run() -> None:
     run = [
         missed(1),
-        SessionFacts(START + 2 * DAY, "cancelled"),
+        SessionFacts(START + 2 * DAY, SessionStatus.CANCELLED),
         missed(3),
-        SessionFacts(START + 9 * DAY, "scheduled"),
+        SessionFacts(START + 9 * DAY, SessionStatus.SCHEDULED),
     ]
     assert trailing_missed(run) == 2
 
@@ -145,7 +149,9 @@ def test_next_time_check_is_when_the_no_session_rule_would_fire() -> None:
     assert assess(facts(Cadence.WEEKLY, held(0)), result).stagnant
 
 
-statuses = st.sampled_from(["held", "missed", "cancelled", "scheduled"])
+statuses = st.sampled_from(
+    [SessionStatus.HELD, SessionStatus.MISSED, SessionStatus.CANCELLED, SessionStatus.SCHEDULED]
+)
 session_lists = st.lists(
     st.builds(lambda d, s: SessionFacts(START + d * DAY, s), st.integers(0, 300), statuses), max_size=20
 )
@@ -161,7 +167,7 @@ def test_assessment_is_consistent(sessions: list[SessionFacts], cadence: Cadence
     assert len(set(result.suggested_actions)) == len(result.suggested_actions)
     if trailing_missed(sessions) >= 2:
         assert MISSED_IN_A_ROW in result.reasons
-    last = max((s.starts_at for s in sessions if s.status == "held"), default=START)
+    last = max((s.starts_at for s in sessions if s.status == SessionStatus.HELD), default=START)
     assert (no_session_reason(2) in result.reasons) == (now - last > 2 * NOMINAL_PERIOD[cadence])
 
 
@@ -171,7 +177,7 @@ def test_a_held_session_now_clears_the_meeting_reasons(
     sessions: list[SessionFacts], cadence: Cadence, days: int
 ) -> None:
     now = START + days * DAY
-    later = [*(s for s in sessions if s.starts_at < now), SessionFacts(now, "held")]
+    later = [*(s for s in sessions if s.starts_at < now), SessionFacts(now, SessionStatus.HELD)]
     reasons = assess(facts(cadence, *later, progress_at=[now]), now).reasons
     assert MISSED_IN_A_ROW not in reasons
     assert no_session_reason(2) not in reasons

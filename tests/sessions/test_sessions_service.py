@@ -21,13 +21,15 @@ from servicekit.clock import ManualClock
 from servicekit.kafka import CloudEventPublisher, create_broker
 from servicekit.runtime import ServiceRuntime
 from sessions.app import SessionsSettings, build, http_app
+from sessions.domain.statuses import RelationshipKind
 from sessions.handlers import (
-    draft_relationship,
     sweep_missed_sessions,
     sweep_overdue_action_items,
     sweep_relationship_health,
 )
-from sessions.relationships import RelationshipStore
+from sessions.store import RELATIONSHIPS
+from sessions.use_cases import SessionsContext
+from sessions.use_cases.lifecycle import Pairing, start_relationship
 
 from tests.conftest import Infra
 from tests.kafka_records import read_topic
@@ -41,7 +43,7 @@ Document = dict[str, Any]
 @dataclass
 class Service:
     runtime: ServiceRuntime
-    store: RelationshipStore
+    sessions: SessionsContext
     clock: ManualClock
     http: httpx.AsyncClient
     settings: SessionsSettings
@@ -54,22 +56,21 @@ class Service:
     async def pair(self, pair_id: str | None = None) -> str:
         """A drafted pair (mentee ada, mentor grace), as PairCreated would make it."""
         pair_id = pair_id or f"pair-{uuid.uuid4().hex[:8]}"
-        document, change = draft_relationship(
-            self.store,
-            pair_id=pair_id,
+        pairing = Pairing(
+            relationship_id=pair_id,
             org_id=self.org,
             program_id="prog-1",
-            kind="pair",
-            participant_ids=["ada", "grace"],
-            started_at=self.clock.now(),
+            kind=RelationshipKind.PAIR,
+            participant_ids=("ada", "grace"),
             mentor_id="grace",
             mentee_id="ada",
         )
-        await self.store.create(document, change)
+        assert await start_relationship(self.sessions, pairing, self.clock.now())
         return pair_id
 
     async def document(self, pair_id: str) -> Document:
-        document = await self.store.get(pair_id)
+        """The relationship as stored, with its outbox."""
+        document = await self.runtime.db[RELATIONSHIPS].find_one({"_id": pair_id})
         assert document is not None
         return document
 
@@ -93,12 +94,12 @@ def _settings(infra: Infra, name: str) -> SessionsSettings:
 async def service(infra: Infra) -> AsyncIterator[Service]:
     settings = _settings(infra, f"sessions-it-{uuid.uuid4().hex[:6]}")
     clock = ManualClock(T0)
-    runtime, store = build(settings, clock)
-    app = http_app(runtime, store)
+    runtime, sessions = build(settings, clock)
+    app = http_app(runtime, sessions)
     # Not started: no relay drains the outboxes the tests inspect (tests that need Kafka start it).
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sessions") as http:
         try:
-            yield Service(runtime, store, clock, http, settings, f"org-{uuid.uuid4().hex[:6]}")
+            yield Service(runtime, sessions, clock, http, settings, f"org-{uuid.uuid4().hex[:6]}")
         finally:
             await runtime.stop()
 
@@ -147,7 +148,7 @@ async def test_pair_created_on_kafka_drafts_the_agreement_and_schedules_the_kick
     finally:
         await broker.stop()
 
-    await eventually(lambda: service.store.get(pair_id), timeout=60, what="the relationship")
+    await eventually(lambda: service.sessions.relationships.get(pair_id), timeout=60, what="the relationship")
     agreement = (await service.http.get(f"/pairs/{pair_id}/agreement", headers=service.auth("ada"))).json()
     assert agreement["cadence"] == "weekly"
     assert agreement["roles"] == {"grace": "mentor", "ada": "mentee"}
@@ -212,7 +213,7 @@ async def test_two_replicas_sweeping_at_once_emit_exactly_one_session_missed_per
         service.clock.advance(timedelta(days=7, hours=3))
         now = service.clock.now()
         emitted = await asyncio.gather(
-            sweep_missed_sessions(service.store, now, 100), sweep_missed_sessions(replica, now, 100)
+            sweep_missed_sessions(service.sessions, now, 100), sweep_missed_sessions(replica, now, 100)
         )
         assert sum(emitted) == 3
         for pair_id in pair_ids:
@@ -241,7 +242,7 @@ async def test_second_missed_session_makes_the_pair_stagnant_once_and_a_held_ses
     pair_id = await service.pair()
     grace = service.auth("grace")
     service.clock.advance(timedelta(days=7, hours=3))
-    await sweep_missed_sessions(service.store, service.clock.now(), 100)  # the kick-off passed unattended
+    await sweep_missed_sessions(service.sessions, service.clock.now(), 100)  # the kick-off passed unattended
 
     second = await service.http.post(
         f"/pairs/{pair_id}/sessions",
@@ -253,7 +254,7 @@ async def test_second_missed_session_makes_the_pair_stagnant_once_and_a_held_ses
     )
     assert second.status_code == 201, second.text
     service.clock.advance(timedelta(days=1, hours=3))
-    await sweep_missed_sessions(service.store, service.clock.now(), 100)
+    await sweep_missed_sessions(service.sessions, service.clock.now(), 100)
     document = await service.document(pair_id)
     assert document["sessions"][1]["missed_in_a_row"] == 2
     assert _outbox_types(document).count("RelationshipStagnant") == 1
@@ -263,7 +264,7 @@ async def test_second_missed_session_makes_the_pair_stagnant_once_and_a_held_ses
     assert health["severity"] == "medium"
     assert "schedule_the_next_session" in health["suggested_actions"]
 
-    await sweep_relationship_health(service.store, service.clock.now() + timedelta(days=30), 100)
+    await sweep_relationship_health(service.sessions, service.clock.now() + timedelta(days=30), 100)
     assert _outbox_types(await service.document(pair_id)).count("RelationshipStagnant") == 1, (
         "once per episode"
     )
@@ -346,10 +347,10 @@ async def test_overdue_action_item_and_achieved_goal_are_announced_once(service:
         headers=ada,
     )
     assert item.status_code == 201, item.text
-    assert await sweep_overdue_action_items(service.store, T0 + timedelta(days=1), 100) == 0
+    assert await sweep_overdue_action_items(service.sessions, T0 + timedelta(days=1), 100) == 0
     service.clock.advance(timedelta(days=3))
-    assert await sweep_overdue_action_items(service.store, service.clock.now(), 100) == 1
-    assert await sweep_overdue_action_items(service.store, service.clock.now(), 100) == 0
+    assert await sweep_overdue_action_items(service.sessions, service.clock.now(), 100) == 1
+    assert await sweep_overdue_action_items(service.sessions, service.clock.now(), 100) == 0
 
     goal = (
         await service.http.post(
@@ -495,7 +496,7 @@ async def test_session_as_icalendar_and_reschedule_bumps_its_sequence(service: S
     assert "DTSTART:20300116T140000Z" in lines
     assert "SEQUENCE:1" in lines
     # The old due date no longer counts: the session is not missed at its original time.
-    await sweep_missed_sessions(service.store, T0 + timedelta(days=8), 100)
+    await sweep_missed_sessions(service.sessions, T0 + timedelta(days=8), 100)
     assert (await service.document(pair_id))["sessions"][0]["status"] == "scheduled"
     cancelled = await service.http.post(
         f"/pairs/{pair_id}/sessions/{kickoff}/cancel", json={"reason": "ill"}, headers=grace
@@ -508,7 +509,7 @@ async def test_session_as_icalendar_and_reschedule_bumps_its_sequence(service: S
 async def test_program_health_is_for_admins_and_paginated(service: Service) -> None:
     pair_ids = sorted([await service.pair() for _ in range(3)])
     service.clock.advance(timedelta(days=7, hours=3))
-    await sweep_missed_sessions(service.store, service.clock.now(), 100)
+    await sweep_missed_sessions(service.sessions, service.clock.now(), 100)
     admin = service.auth("boss", "program_admin")
     first = (await service.http.get("/programs/prog-1/health?page=1&page_size=2", headers=admin)).json()
     second = (await service.http.get("/programs/prog-1/health?page=2&page_size=2", headers=admin)).json()
@@ -588,22 +589,24 @@ async def test_profile_erased_removes_the_persons_notes_and_feedback_text(servic
         headers=_headers(erased, "ada", service.clock.now()),
     )
     assert (await service.http.get(f"/pairs/{pair_id}/notes", headers=ada)).json() == []
-    feedback = (await service.document(pair_id))["sessions"][0]["feedback"]["ada"]
-    assert "text" not in feedback
+    document = await service.document(pair_id)
+    feedback = document["sessions"][0]["feedback"]["ada"]
+    assert feedback["text"] is None
+    assert "personal" not in json.dumps(document, default=str)
     assert feedback["learned"] is False  # the answer without words still counts for health
 
 
 async def test_time_alone_makes_a_silent_pair_stagnant_through_the_health_sweep(service: Service) -> None:
     pair_id = await service.pair()
-    assert await sweep_relationship_health(service.store, T0 + timedelta(days=13), 100) == 0
+    assert await sweep_relationship_health(service.sessions, T0 + timedelta(days=13), 100) == 0
     service.clock.advance(timedelta(days=15))
-    assert await sweep_relationship_health(service.store, service.clock.now(), 100) == 1
+    assert await sweep_relationship_health(service.sessions, service.clock.now(), 100) == 1
     document = await service.document(pair_id)
     stagnant = next(e for e in document["outbox"] if e["type"].endswith("RelationshipStagnant.v1"))
     assert stagnant["data"]["reasons"] == ["no_session_for_2x_cadence", "agreement_unsigned"]
     assert stagnant["data"]["severity"] == "medium"
     assert "review_and_sign_the_agreement" in stagnant["data"]["suggested_actions"]
-    assert await sweep_relationship_health(service.store, service.clock.now(), 100) == 0
+    assert await sweep_relationship_health(service.sessions, service.clock.now(), 100) == 0
 
 
 async def test_pair_ended_before_pair_created_leaves_a_closed_relationship_with_no_sessions(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -95,6 +95,10 @@ class Saved(Generic[A, R]):
 
 
 Change = Callable[[A], tuple[R, list[Emitted]] | list[Emitted]]
+# Awaited with the changed aggregate right before its write (on every attempt): for what must be
+# stored first, e.g. due-date index entries (an entry without its aggregate is harmless, the
+# reverse would be lost).
+BeforeWrite = Callable[[A], Awaitable[None]]
 
 
 class Aggregates(Protocol[A]):
@@ -102,10 +106,17 @@ class Aggregates(Protocol[A]):
 
     async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None: ...
 
-    async def create(self, aggregate: A, emitted: Iterable[Emitted] = ()) -> bool: ...
+    async def create(
+        self, aggregate: A, emitted: Iterable[Emitted] = (), *, before_write: BeforeWrite[A] | None = None
+    ) -> bool: ...
 
     async def change(
-        self, aggregate_id: str, change: Change[A, R], *, org_id: str | None = None
+        self,
+        aggregate_id: str,
+        change: Change[A, R],
+        *,
+        org_id: str | None = None,
+        before_write: BeforeWrite[A] | None = None,
     ) -> Saved[A, R | None] | None: ...
 
 
@@ -126,9 +137,13 @@ class AggregateStore(Generic[A]):
             return None
         return self.model.model_validate(document)
 
-    async def create(self, aggregate: A, emitted: Iterable[Emitted] = ()) -> bool:
+    async def create(
+        self, aggregate: A, emitted: Iterable[Emitted] = (), *, before_write: BeforeWrite[A] | None = None
+    ) -> bool:
         """Insert a new aggregate with its first events; False if one with its id exists."""
         entries = self._entries(emitted)
+        if before_write is not None:
+            await before_write(aggregate)
         try:
             await self.collection.insert_one(new_document(aggregate.to_document(), entries))
         except DuplicateKeyError:
@@ -138,12 +153,17 @@ class AggregateStore(Generic[A]):
         return True
 
     async def change(
-        self, aggregate_id: str, change: Change[A, R], *, org_id: str | None = None
+        self,
+        aggregate_id: str,
+        change: Change[A, R],
+        *,
+        org_id: str | None = None,
+        before_write: BeforeWrite[A] | None = None,
     ) -> Saved[A, R | None] | None:
         """Apply `change` to the current aggregate and save it with its events; None if absent.
 
         `change` mutates the aggregate it is given and returns its events (or `(result, events)`);
-        what it raises propagates and nothing is written.
+        what it raises propagates and nothing is written. `before_write` is awaited before a write.
         """
         for attempt in range(1, self._attempts + 1):
             document = await self.collection.find_one({"_id": aggregate_id})
@@ -152,14 +172,16 @@ class AggregateStore(Generic[A]):
             aggregate = self.model.model_validate(document)
             returned = change(aggregate)
             result, emitted = returned if isinstance(returned, tuple) else (None, returned)
-            if await self._save(document, aggregate, emitted):
+            if await self._save(document, aggregate, emitted, before_write):
                 return Saved(aggregate, list(emitted), result)
             # Another writer won: step aside a little (more after each loss) so the losers of
             # one round do not collide again in the next.
             await asyncio.sleep(random.uniform(0, 0.002 * attempt))
         raise ConcurrentUpdate(f"gave up changing {self.collection.name}/{aggregate_id} after conflicts")
 
-    async def _save(self, before: Document, aggregate: A, emitted: list[Emitted]) -> bool:
+    async def _save(
+        self, before: Document, aggregate: A, emitted: list[Emitted], before_write: BeforeWrite[A] | None
+    ) -> bool:
         after = aggregate.to_document()
         fields = {
             key: value
@@ -169,6 +191,8 @@ class AggregateStore(Generic[A]):
         removed = [key for key in before if key not in after and key not in _OUTBOX_FIELDS]
         if not fields and not removed and not emitted:
             return True
+        if before_write is not None:
+            await before_write(aggregate)
         aggregate.version = before.get("version", 0) + 1
         fields["version"] = aggregate.version
         update: Document = {"$set": fields}
@@ -214,15 +238,24 @@ class InMemoryAggregates(Generic[A]):
             return None
         return self.model.model_validate(copy.deepcopy(document))
 
-    async def create(self, aggregate: A, emitted: Iterable[Emitted] = ()) -> bool:
+    async def create(
+        self, aggregate: A, emitted: Iterable[Emitted] = (), *, before_write: BeforeWrite[A] | None = None
+    ) -> bool:
         if aggregate.id in self.documents:
             return False
+        if before_write is not None:
+            await before_write(aggregate)
         self.documents[aggregate.id] = aggregate.to_document()
         self.published.extend(emitted)
         return True
 
     async def change(
-        self, aggregate_id: str, change: Change[A, R], *, org_id: str | None = None
+        self,
+        aggregate_id: str,
+        change: Change[A, R],
+        *,
+        org_id: str | None = None,
+        before_write: BeforeWrite[A] | None = None,
     ) -> Saved[A, R | None] | None:
         aggregate = await self.get(aggregate_id, org_id)
         if aggregate is None:
@@ -232,6 +265,8 @@ class InMemoryAggregates(Generic[A]):
         result, emitted = returned if isinstance(returned, tuple) else (None, returned)
         after = aggregate.to_document()
         if after != {**before, "version": after["version"]} or emitted:
+            if before_write is not None:
+                await before_write(aggregate)
             aggregate.version = before.get("version", 0) + 1
             self.documents[aggregate_id] = aggregate.to_document()
             self.published.extend(emitted)

@@ -14,7 +14,9 @@ from servicekit.settings import ServiceSettings
 
 from sessions import api, handlers, store
 from sessions.domain.health import HealthPolicy
-from sessions.relationships import RelationshipStore, SessionsPolicy
+from sessions.domain.policy import SessionsPolicy
+from sessions.domain.relationship import Relationship
+from sessions.use_cases import SessionsContext
 
 
 class SessionsSettings(ServiceSettings):
@@ -67,40 +69,35 @@ def build_runtime(settings: SessionsSettings | None = None, clock: Clock | None 
 
 def build(
     settings: SessionsSettings | None = None, clock: Clock | None = None
-) -> tuple[ServiceRuntime, RelationshipStore]:
+) -> tuple[ServiceRuntime, SessionsContext]:
+    """The runtime with its handlers and sweeps registered, and the use cases' context."""
     settings = settings or SessionsSettings()
     runtime = ServiceRuntime(settings, stream=Stream.SESSIONS, clock=clock)
-    relationships = runtime.outbox_collection(store.RELATIONSHIPS)
+    relationships = runtime.aggregates(store.RELATIONSHIPS, Relationship)
     notes = runtime.db[store.NOTES]
-    runtime.on_startup(lambda: store.create_indexes(relationships, notes))
-    relationship_store = RelationshipStore(
-        runtime,
-        relationships,
-        store.session_due_index(runtime.db, timedelta(hours=settings.session_due_partition_hours)),
-        store.action_due_index(runtime.db),
-        store.health_due_index(runtime.db),
-        settings.policy(),
+    runtime.on_startup(lambda: store.create_indexes(relationships.collection, notes))
+    context = SessionsContext(
+        relationships=relationships,
+        due=store.due_indexes(runtime.db, timedelta(hours=settings.session_due_partition_hours)),
+        notes=store.MongoNotes(notes),
+        queries=store.MongoRelationshipQueries(relationships.collection),
+        policy=settings.policy(),
+        now=runtime.clock.now,
     )
-    handlers.register(
-        runtime,
-        relationship_store,
-        notes,
-        sweep_every=settings.missed_sweep_every_seconds,
-        sweep_batch=settings.missed_sweep_batch,
-    )
-    return runtime, relationship_store
+    schedule = handlers.SweepSchedule(settings.missed_sweep_every_seconds, settings.missed_sweep_batch)
+    handlers.register(runtime, context, schedule)
+    return runtime, context
 
 
 def create_app(settings: SessionsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     return http_app(*build(settings, clock))
 
 
-def http_app(runtime: ServiceRuntime, relationship_store: RelationshipStore) -> FastAPI:
+def http_app(runtime: ServiceRuntime, context: SessionsContext) -> FastAPI:
     app = runtime.create_app(
         title="Mentorship sessions",
         description="Agreements, scheduled sessions, agendas, action items, goals and relationship health.",
         routers=[api.router],
     )
-    app.state.relationships = relationship_store
-    app.state.notes = relationship_store.runtime.db[store.NOTES]
+    api.install(app, context)
     return app

@@ -1,8 +1,9 @@
-"""Sessions' collections.
+"""Sessions' collections, their indexes, and the queries the use cases need beyond load-by-id.
 
 - `relationships`: one document per pair or circle, the aggregate: its agreement, its sessions
   (embedded, with agenda, attendance and feedback), action items, goals, health, and its outbox.
-  Every change to a relationship and the events it causes is one single-document write.
+  Every change to a relationship and the events it causes is one single-document write
+  (`servicekit.aggregates.AggregateStore`).
 - `notes`: private notes, one document per note, read only by their author; never in an event.
 - Due-date indexes, time-partitioned (see `servicekit.due_index`): `due_sessions_*` (a session's
   end, for the missed sweep), `due_actions_*` (an action item's due date), `due_health_*` (the next
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,10 +21,19 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from servicekit.due_index import TimePartitionedDueIndex
 
+from sessions.domain.notes import Note
+from sessions.domain.relationship import Relationship
+from sessions.domain.statuses import RelationshipStatus
+from sessions.use_cases.context import DueIndexes
+
 Document = dict[str, Any]
 
 RELATIONSHIPS = "relationships"
 NOTES = "notes"
+DUE_SESSIONS = "due_sessions"
+DUE_ACTIONS = "due_actions"
+DUE_HEALTH = "due_health"
+MY_NOTES_LIMIT = 500
 
 
 def session_due_index(
@@ -30,15 +41,15 @@ def session_due_index(
 ) -> TimePartitionedDueIndex:
     # Narrower partitions hold less beyond what is due, but listing collections grows with their
     # number. 6 h partitions keep a sweep's read to about what is due (benchmarks/sessions_sweep.py).
-    return TimePartitionedDueIndex(db, "due_sessions", width=width)
+    return TimePartitionedDueIndex(db, DUE_SESSIONS, width=width)
 
 
-def action_due_index(db: AsyncDatabase[Document]) -> TimePartitionedDueIndex:
-    return TimePartitionedDueIndex(db, "due_actions")
-
-
-def health_due_index(db: AsyncDatabase[Document]) -> TimePartitionedDueIndex:
-    return TimePartitionedDueIndex(db, "due_health")
+def due_indexes(db: AsyncDatabase[Document], session_partition: timedelta) -> DueIndexes:
+    return DueIndexes(
+        session_ends=session_due_index(db, session_partition),
+        action_items=TimePartitionedDueIndex(db, DUE_ACTIONS),
+        health_checks=TimePartitionedDueIndex(db, DUE_HEALTH),
+    )
 
 
 async def create_indexes(relationships: AsyncCollection[Document], notes: AsyncCollection[Document]) -> None:
@@ -50,3 +61,51 @@ async def create_indexes(relationships: AsyncCollection[Document], notes: AsyncC
     await notes.create_index(
         [("org_id", ASCENDING), ("pair_id", ASCENDING), ("author_id", ASCENDING)], name="org_pair_author"
     )
+
+
+class MongoRelationshipQueries:
+    """Reads over the relationships collection (the aggregate store writes it)."""
+
+    def __init__(self, relationships: AsyncCollection[Document]) -> None:
+        self.relationships = relationships
+
+    async def pair_of_session(self, org_id: str, session_id: str) -> str | None:
+        owner = await self.relationships.find_one(
+            {"org_id": org_id, "sessions.session_id": session_id}, {"_id": 1}
+        )
+        return None if owner is None else str(owner["_id"])
+
+    async def pairs_of_person(self, org_id: str, person_id: str) -> list[str]:
+        cursor = self.relationships.find({"org_id": org_id, "participant_ids": person_id}, {"_id": 1})
+        return [str(document["_id"]) async for document in cursor]
+
+    async def in_program(
+        self, org_id: str, program_id: str, *, status: RelationshipStatus | None, at_risk: bool | None
+    ) -> AsyncIterator[Relationship]:
+        """The program's relationships by id, without their outboxes."""
+        query: Document = {"org_id": org_id, "program_id": program_id}
+        if status is not None:
+            query["status"] = status.value
+        if at_risk is not None:
+            query["health.episode_open"] = at_risk
+        async for document in self.relationships.find(query, {"outbox": 0}, sort=[("_id", 1)]):
+            yield Relationship.model_validate(document)
+
+
+class MongoNotes:
+    def __init__(self, notes: AsyncCollection[Document]) -> None:
+        self.notes = notes
+
+    async def add(self, note: Note) -> None:
+        await self.notes.insert_one(note.model_dump(by_alias=True))
+
+    async def of_author(self, org_id: str, pair_id: str, author_id: str) -> list[Note]:
+        cursor = self.notes.find(
+            {"org_id": org_id, "pair_id": pair_id, "author_id": author_id},
+            sort=[("created_at", 1)],
+            limit=MY_NOTES_LIMIT,
+        )
+        return [Note.model_validate(document) async for document in cursor]
+
+    async def erase_author(self, org_id: str, author_id: str) -> None:
+        await self.notes.delete_many({"org_id": org_id, "author_id": author_id})

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from mentorship_schemas.events import Cadence, Severity
 
+from sessions.domain.attendance import missed_in_a_row
 from sessions.domain.cadence import NOMINAL_PERIOD
+from sessions.domain.statuses import HealthChange, SessionStatus
 
 MISSED_IN_A_ROW = "missed_sessions_in_a_row"
 NO_PROGRESS = "no_progress_over_last_sessions"
@@ -46,7 +48,7 @@ class HealthPolicy:
 @dataclass(frozen=True)
 class SessionFacts:
     starts_at: datetime
-    status: str  # scheduled | held | missed | cancelled
+    status: SessionStatus
     learned: tuple[bool, ...] = ()  # the participants' "did I learn something" answers
 
 
@@ -74,24 +76,18 @@ class HealthAssessment:
 
 
 def trailing_missed(sessions: Sequence[SessionFacts]) -> int:
-    """Misses in a row at the end of the resolved sessions: a held session ends the run; cancelled
-    and still-scheduled sessions neither break nor extend it."""
-    run = 0
-    for session in sorted(sessions, key=lambda s: s.starts_at, reverse=True):
-        if session.status == "missed":
-            run += 1
-        elif session.status == "held":
-            break
-    return run
+    """Misses in a row at the end of the sessions (see `attendance.missed_in_a_row`)."""
+    newest_first = sorted(sessions, key=lambda s: s.starts_at, reverse=True)
+    return missed_in_a_row(session.status for session in newest_first)
 
 
 def last_held(facts: RelationshipFacts) -> datetime | None:
-    held = [s.starts_at for s in facts.sessions if s.status == "held"]
+    held = [s.starts_at for s in facts.sessions if s.status == SessionStatus.HELD]
     return max(held) if held else None
 
 
 def _learning_declines(facts: RelationshipFacts, policy: HealthPolicy) -> bool:
-    held = sorted((s for s in facts.sessions if s.status == "held"), key=lambda s: s.starts_at)
+    held = sorted((s for s in facts.sessions if s.status == SessionStatus.HELD), key=lambda s: s.starts_at)
     answers = [answer for s in held for answer in s.learned]
     w = policy.learning_window
     if len(answers) < 2 * w:
@@ -102,7 +98,7 @@ def _learning_declines(facts: RelationshipFacts, policy: HealthPolicy) -> bool:
 
 
 def _no_progress(facts: RelationshipFacts, policy: HealthPolicy) -> bool:
-    held = sorted(s.starts_at for s in facts.sessions if s.status == "held")
+    held = sorted(s.starts_at for s in facts.sessions if s.status == SessionStatus.HELD)
     window = policy.progress_window_sessions
     if window < 1 or len(held) < window:
         return False
@@ -177,7 +173,7 @@ def next_time_check(
 class Transition:
     """What changed in the pair's health: an episode opens (stagnant), closes (recovered), or neither."""
 
-    kind: str | None  # "stagnant" | "recovered" | None
+    kind: HealthChange | None  # None: the episode (open or not) stays as it was
     episode_number: int  # the episode opened or closed (1-based); unchanged count when kind is None
 
 
@@ -185,7 +181,7 @@ def transition(open_episode: bool, episodes_so_far: int, assessment: HealthAsses
     """Once per episode: an open episode is not re-announced while the pair stays stagnant, even if
     its reasons change; a healthy assessment closes it."""
     if assessment.stagnant and not open_episode:
-        return Transition("stagnant", episodes_so_far + 1)
+        return Transition(HealthChange.STAGNANT, episodes_so_far + 1)
     if not assessment.stagnant and open_episode:
-        return Transition("recovered", episodes_so_far)
+        return Transition(HealthChange.RECOVERED, episodes_so_far)
     return Transition(None, episodes_so_far)

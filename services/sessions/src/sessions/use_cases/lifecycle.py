@@ -1,0 +1,100 @@
+"""What happens to relationships without a member asking: they start (PairCreated, CircleFormed),
+end (PairEnded), forget an erased person (ProfileErased), and what time alone causes (a session
+missed, an action item overdue, health changing). Each is idempotent: a repeat changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mentorship_schemas.events import PairEndReason
+from servicekit.aggregates import Emitted
+
+from sessions.domain.relationship import Relationship
+from sessions.domain.statuses import RelationshipKind
+from sessions.use_cases.context import Action, SessionsContext, change, create
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Who a new relationship is between, as matching announced it."""
+
+    relationship_id: str
+    org_id: str
+    program_id: str
+    kind: RelationshipKind
+    participant_ids: Sequence[str]
+    mentor_id: str | None = None
+    mentee_id: str | None = None
+    facilitator_rota: Sequence[str] = field(default_factory=tuple)
+    topics: Sequence[str] = field(default_factory=tuple)
+
+    def draft(self, started_at: datetime, ctx: SessionsContext) -> Relationship:
+        return Relationship.draft(
+            relationship_id=self.relationship_id,
+            org_id=self.org_id,
+            program_id=self.program_id,
+            kind=self.kind,
+            participant_ids=self.participant_ids,
+            started_at=started_at,
+            policy=ctx.policy,
+            mentor_id=self.mentor_id,
+            mentee_id=self.mentee_id,
+            facilitator_rota=self.facilitator_rota,
+            topics=self.topics,
+        )
+
+
+async def start_relationship(ctx: SessionsContext, pairing: Pairing, started_at: datetime) -> bool:
+    """Draft the agreement and schedule the kick-off; False when it exists (a redelivery, or a
+    PairEnded that overtook it: then nothing is scheduled)."""
+    relationship = pairing.draft(started_at, ctx)
+    return await create(ctx, relationship, relationship.schedule_kickoff(ctx.policy))
+
+
+async def end_relationship(
+    ctx: SessionsContext, pairing: Pairing, reason: PairEndReason, ended_at: datetime
+) -> None:
+    """Close it and cancel its future sessions. When PairEnded overtook PairCreated, keep a closed
+    relationship, so the late PairCreated finds it and schedules nothing."""
+
+    def ending(relationship: Relationship, now: datetime) -> list[Emitted]:
+        return relationship.end(reason, ended_at, now)
+
+    if await change(ctx, pairing.relationship_id, ending, org_id=pairing.org_id) is None:
+        relationship = pairing.draft(ended_at, ctx)
+        await create(ctx, relationship, relationship.end(reason, ended_at, ctx.now()))
+
+
+async def erase_person(ctx: SessionsContext, org_id: str, person_id: str) -> None:
+    """Their private notes, feedback text and agenda words go, in every relationship of theirs."""
+    await ctx.notes.erase_author(org_id, person_id)
+    for pair_id in await ctx.queries.pairs_of_person(org_id, person_id):
+        await change(
+            ctx, pair_id, lambda relationship, now: relationship.erase_person(person_id), org_id=org_id
+        )
+
+
+async def miss_session(ctx: SessionsContext, pair_id: str, session_id: str) -> int:
+    """SessionMissed if the session was neither held, cancelled nor moved; the events emitted."""
+    return await _count(
+        ctx, pair_id, lambda relationship, now: relationship.miss_session(session_id, now, ctx.policy.grace)
+    )
+
+
+async def flag_overdue_action_item(ctx: SessionsContext, pair_id: str, item_id: str) -> int:
+    return await _count(
+        ctx, pair_id, lambda relationship, now: relationship.flag_overdue_action_item(item_id, now)
+    )
+
+
+async def reassess_health(ctx: SessionsContext, pair_id: str) -> int:
+    """No change of its own: every change re-assesses health, which is what time may have moved."""
+    return await _count(ctx, pair_id, lambda relationship, now: [])
+
+
+async def _count(ctx: SessionsContext, pair_id: str, action: Action) -> int:
+    saved = await change(ctx, pair_id, action)
+    return len(saved.emitted) if saved else 0
