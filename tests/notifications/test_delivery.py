@@ -430,6 +430,24 @@ async def test_feed_pages_counts_unread_and_marks_read(harness: HarnessFactory) 
     assert other.status_code == 403
 
 
+async def test_my_own_feed_is_the_default_without_recipient_and_recipient_me_still_works(
+    harness: HarnessFactory,
+) -> None:
+    h = await harness()
+    await h.register("ada", "Ada Lovelace")
+    await h.receive(_missed(h, 1, "s-1"))
+    mine = await h.http.get("/notifications", headers=h.auth("ada"))
+    assert mine.status_code == 200, mine.text
+    assert [(i["recipient_id"], i["kind"]) for i in mine.json()["items"]] == [("ada", "session_missed")]
+    me = await h.http.get("/notifications", params={"recipient": "me"}, headers=h.auth("ada"))
+    assert me.json() == mine.json()
+    graces = (await h.http.get("/notifications", headers=h.auth("grace"))).json()
+    assert [i["recipient_id"] for i in graces["items"]] == ["grace"], "each caller gets their own"
+    empty = await h.http.get("/notifications", params={"recipient": ""}, headers=h.auth("ada"))
+    assert empty.status_code == 422
+    assert empty.headers["content-type"] == "application/problem+json"
+
+
 async def test_profile_erasure_removes_the_recipient_and_their_messages(harness: HarnessFactory) -> None:
     h = await harness()
     await _pair(h)

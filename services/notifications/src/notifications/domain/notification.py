@@ -24,6 +24,7 @@ from servicekit.ids import derived_id
 from notifications.domain.messages import Message
 from notifications.domain.preferences import (
     Category,
+    DigestMode,
     JoinDigest,
     Preferences,
     Skip,
@@ -333,6 +334,14 @@ class Notification(AggregateRoot):
         """Stop collecting: what arrives from now on goes out on its own. Returns the entries."""
         self.digest_state = DigestState.SENDING
         return list(self.items or []), []
+
+    def summary(self, entries: Sequence[DigestEntry]) -> tuple[str, str]:
+        """Title and body of this summary of `entries`."""
+        period = "daily" if self.cause_event_id.startswith(DigestMode.DAILY) else "weekly"
+        plural = "s" if len(entries) != 1 else ""
+        title = f"Your {period} mentorship summary: {len(entries)} update{plural}"
+        lines = ["Since your last summary:", ""] + [f"- {entry.title}: {entry.body}" for entry in entries]
+        return title, "\n".join(lines)
 
     def send_alone(self, channel: NotificationChannel, now: datetime) -> list[Emitted]:
         """Its summary already went out: deliver this message on its own, now."""

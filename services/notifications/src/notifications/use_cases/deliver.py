@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from mentorship_schemas.events import NotificationChannel
 from prometheus_client import Counter
@@ -24,7 +25,6 @@ from servicekit.aggregates import Emitted
 
 from notifications.channels import Channel, DeliveryError, Outgoing
 from notifications.domain.delivery import Drop, Hold, QueuedDelivery, next_step
-from notifications.domain.messages import DigestItem, digest_message
 from notifications.domain.notification import DIGEST_KIND, Notification, RetryPolicy
 from notifications.domain.recipient import Recipient, recipient_id
 from notifications.ports import Stores
@@ -36,6 +36,20 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
 )
 _Change = Callable[[Notification], list[Emitted]]
+
+
+class Outcome(StrEnum):
+    """What the sweep did with a delivery (the metric's `outcome`)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    DEFERRED = "deferred"  # quiet hours or the daily cap
+
+
+def _count(channel: NotificationChannel, outcome: Outcome) -> None:
+    DELIVERIES.labels(channel=channel.value, outcome=outcome.value).inc()
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,7 @@ class Deliveries:
             await self._stores.queue.remove(entry.id)  # erased, or delivered by another replica
             return 0
         if channel is NotificationChannel.IN_APP:
-            DELIVERIES.labels(channel=channel.value, outcome="sent").inc()
+            _count(channel, Outcome.SENT)
             return await self._record(entry, notification, lambda n: n.deliver_in_app(now))
         recipient = await self._stores.recipients.get(
             recipient_id(notification.org_id, notification.recipient_id)
@@ -88,10 +102,10 @@ class Deliveries:
             notification, channel, recipient=recipient, configured=channel in self._channels, now=now
         )
         if isinstance(step, Drop):
-            DELIVERIES.labels(channel=channel.value, outcome="skipped").inc()
+            _count(channel, Outcome.SKIPPED)
             return await self._record(entry, notification, lambda n: n.skip(channel, step.reason))
         if isinstance(step, Hold):
-            DELIVERIES.labels(channel=channel.value, outcome="deferred").inc()
+            _count(channel, Outcome.DEFERRED)
             await self._stores.queue.retry_at(entry.id, step.until)
             return 0
         assert recipient is not None
@@ -107,7 +121,7 @@ class Deliveries:
             await self._channels[channel].send(outgoing, now=now)
         except DeliveryError as error:
             return await self._failed(entry, notification, now, error)
-        DELIVERIES.labels(channel=channel.value, outcome="sent").inc()
+        _count(channel, Outcome.SENT)
         return await self._record(entry, notification, lambda n: n.record_sent(channel, now))
 
     async def _record(self, entry: QueuedDelivery, notification: Notification, change: _Change) -> int:
@@ -127,7 +141,7 @@ class Deliveries:
         )
         decision = saved.result if saved is not None else None
         if decision is None or not decision.allowed:
-            DELIVERIES.labels(channel=channel.value, outcome="deferred").inc()
+            _count(channel, Outcome.DEFERRED)
             retry_at = decision.retry_at if decision is not None else None
             await self._stores.queue.retry_at(entry.id, retry_at or now + timedelta(minutes=1))
             return False
@@ -141,12 +155,10 @@ class Deliveries:
         if notification.kind == DIGEST_KIND:
             # Close the summary first: a message arriving from now on goes out on its own.
             closed = await self._stores.notifications.change(notification.id, lambda n: n.close_digest())
-            items = [
-                DigestItem(i.title, i.body) for i in (closed.result if closed is not None else None) or []
-            ]
-            if not items:
+            entries = closed.result if closed is not None else None
+            if not entries:
                 return None
-            title, body = digest_message(notification.recipient_id, notification.cause_event_id, items)
+            title, body = notification.summary(entries)
         return Outgoing(
             notification_id=notification.id,
             kind=notification.kind,
@@ -172,10 +184,10 @@ class Deliveries:
         retry_at = saved.result if saved is not None else None
         if retry_at is not None:
             log.warning("delivery %s failed, retrying at %s: %s", entry.id, retry_at, error)
-            DELIVERIES.labels(channel=channel.value, outcome="retry").inc()
+            _count(channel, Outcome.RETRY)
             await self._stores.queue.retry_at(entry.id, retry_at)
             return 0
         log.error("delivery %s failed for good: %s", entry.id, error)
-        DELIVERIES.labels(channel=channel.value, outcome="failed").inc()
+        _count(channel, Outcome.FAILED)
         await self._stores.queue.remove(entry.id)
         return len(saved.emitted) if saved is not None else 0
