@@ -147,7 +147,7 @@ async def harness(infra: Infra) -> AsyncIterator[HarnessFactory]:
         )
         clock = ManualClock(START)
         service = build_service(settings, clock)
-        await store.create_indexes(service.runtime.db)
+        await store.prepare(service.runtime.db)
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=service.http_app()), base_url="http://notifications"
         )
@@ -626,6 +626,20 @@ async def test_time_critical_messages_overtake_a_backlog(harness: HarnessFactory
     delivered += [r["kind"] for r in h.webhook.received]
     assert len(delivered) == 1
     assert delivered[0] in ("session_invite", "session_reminder")
+
+
+async def test_a_recipient_stored_before_versioning_takes_changes_after_start(
+    harness: HarnessFactory,
+) -> None:
+    h = await harness()
+    legacy = {"_id": f"{h.org}:ada", "org_id": h.org, "person_id": "ada", "display_name": "Ada Lovelace"}
+    await h.db["recipients"].insert_one({**legacy, "email": h.address("ada"), "profile_version": 1})
+    await store.prepare(h.db)
+    response = await h.http.put("/preferences/me", headers=h.auth("ada"), json={"default": {"chat": False}})
+    assert response.status_code == 200, response.text
+    stored = await h.db["recipients"].find_one({"_id": f"{h.org}:ada"})
+    assert stored is not None
+    assert (stored["version"], stored["preferences"]["default"]["chat"]) == (1, False)
 
 
 async def test_invalid_preferences_are_a_problem_and_write_nothing(harness: HarnessFactory) -> None:

@@ -282,7 +282,7 @@ async def test_a_reschedule_withdraws_the_reminders_and_a_stale_schedule_sets_no
         starts_at=moved.starts_at,
         cancelled_by="grace",
     )
-    await w.use_cases.notify.session_cancelled(cancelled, cause(cancelled, "cancelled"))
+    await w.use_cases.notify.session_cancelled(cancelled)
     ahead = [n for n in await w.of("ada") if n.kind in ("session_reminder", "agenda_prompt")]
     assert {n.deliveries[EMAIL].status for n in ahead} == {DeliveryStatus.SKIPPED}
     w.clock.set(START + timedelta(days=9, hours=23))

@@ -108,7 +108,7 @@ def build_service(
     settings = settings or NotificationsSettings()
     runtime = ServiceRuntime(settings, stream=Stream.NOTIFICATIONS, clock=clock)
     stores = store.mongo_stores(runtime.db, runtime.outbox_collection(store.NOTIFICATIONS), runtime)
-    runtime.on_startup(lambda: store.create_indexes(runtime.db))
+    runtime.on_startup(lambda: store.prepare(runtime.db))
     outside = _channels(settings) if channels is None else channels
     use_cases = NotificationsUseCases.build(
         stores,

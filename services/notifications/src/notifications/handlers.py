@@ -75,7 +75,7 @@ async def on_session_scheduled(
 async def on_session_cancelled(
     event: SessionCancelled, envelope: CloudEvent, use_cases: NotificationsUseCases
 ) -> None:
-    await use_cases.notify.session_cancelled(event, cause_of(envelope))
+    await use_cases.notify.session_cancelled(event)
 
 
 # The events below only tell people something: domain/announcements.py says whom and what.

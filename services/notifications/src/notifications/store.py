@@ -43,7 +43,11 @@ ESCALATION_CONTACTS = "escalation_contacts"
 SESSION_REMINDERS = "session_reminders"
 
 
-async def create_indexes(db: AsyncDatabase[Document]) -> None:
+async def prepare(db: AsyncDatabase[Document]) -> None:
+    """At start: the indexes, and a version counter on recipients stored before they had one (the
+    aggregate store's conditional write matches on it, and `{version: 0}` does not match a missing
+    field)."""
+    await db[RECIPIENTS].update_many({"version": {"$exists": False}}, {"$set": {"version": 0}})
     await db[NOTIFICATIONS].create_index(
         [("org_id", ASCENDING), ("recipient_id", ASCENDING), ("in_feed", ASCENDING), ("feed_at", DESCENDING)],
         name="org_recipient_feed",

@@ -90,7 +90,7 @@ class Notify:
             lambda r: r.schedule(event.version, pending),
         )
 
-    async def session_cancelled(self, event: SessionCancelled, cause: Cause) -> None:
+    async def session_cancelled(self, event: SessionCancelled) -> None:
         """Withdraw the session's pending reminders."""
         key = reminders_id(event.org_id, event.session_id)
         known = await self._stores.reminders.get(key)
