@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from notifications.domain.calendar import Attendee, session_invite, unfold
 from servicekit.icalendar import escape_text, fold
+
+pytestmark = pytest.mark.fast
 
 
 def _invite(summary: str = "Mentorship session with Grace") -> str:

@@ -26,7 +26,7 @@ from mentorship_schemas import (
     SessionScheduled,
 )
 from mentorship_schemas.events import PersonRole, Severity
-from notifications import api, store
+from notifications import store
 from notifications.app import NotificationsService, NotificationsSettings, build_service
 from notifications.domain.calendar import unfold
 from pydantic import SecretStr
@@ -74,7 +74,7 @@ class Harness:
         )
 
     async def sweep(self) -> int:
-        return await self.service.delivery.sweep(self.clock.now())
+        return await self.service.use_cases.deliveries.sweep(self.clock.now())
 
     async def register(self, person: str, name: str, timezone: str = "UTC", role: str = "mentee") -> None:
         await self.receive(
@@ -118,7 +118,12 @@ async def harness(infra: Infra) -> AsyncIterator[HarnessFactory]:
     opened: list[tuple[Harness, Any]] = []
 
     async def make(
-        *, fail_first: int = 0, fail_status: int = 503, max_attempts: int = 4, smtp_fail_first: int = 0
+        *,
+        fail_first: int = 0,
+        fail_status: int = 503,
+        max_attempts: int = 4,
+        smtp_fail_first: int = 0,
+        delivery_batch: int = 100,
     ) -> Harness:
         smtp = SmtpServer(login=SMTP_LOGIN, fail_first=smtp_fail_first).__enter__()
         webhook = WebhookReceiver(HOOK_SECRET, fail_first=fail_first, fail_status=fail_status).__enter__()
@@ -138,12 +143,14 @@ async def harness(infra: Infra) -> AsyncIterator[HarnessFactory]:
             delivery_max_attempts=max_attempts,
             delivery_backoff_seconds=60,
             consumer_max_attempts=1,
+            delivery_batch=delivery_batch,
         )
         clock = ManualClock(START)
         service = build_service(settings, clock)
-        await store.create_indexes(service.runtime.db["notifications"], service.runtime.db["delivery_queue"])
-        app = service.runtime.create_app(title="t", description="t", routers=[api.router])
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications")
+        await store.prepare(service.runtime.db)
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.http_app()), base_url="http://notifications"
+        )
         made = Harness(service, clock, f"org-{uuid.uuid4().hex[:8]}", smtp, webhook, http)
         opened.append((made, settings))
         return made
@@ -423,6 +430,24 @@ async def test_feed_pages_counts_unread_and_marks_read(harness: HarnessFactory) 
     assert other.status_code == 403
 
 
+async def test_my_own_feed_is_the_default_without_recipient_and_recipient_me_still_works(
+    harness: HarnessFactory,
+) -> None:
+    h = await harness()
+    await h.register("ada", "Ada Lovelace")
+    await h.receive(_missed(h, 1, "s-1"))
+    mine = await h.http.get("/notifications", headers=h.auth("ada"))
+    assert mine.status_code == 200, mine.text
+    assert [(i["recipient_id"], i["kind"]) for i in mine.json()["items"]] == [("ada", "session_missed")]
+    me = await h.http.get("/notifications", params={"recipient": "me"}, headers=h.auth("ada"))
+    assert me.json() == mine.json()
+    graces = (await h.http.get("/notifications", headers=h.auth("grace"))).json()
+    assert [i["recipient_id"] for i in graces["items"]] == ["grace"], "each caller gets their own"
+    empty = await h.http.get("/notifications", params={"recipient": ""}, headers=h.auth("ada"))
+    assert empty.status_code == 422
+    assert empty.headers["content-type"] == "application/problem+json"
+
+
 async def test_profile_erasure_removes_the_recipient_and_their_messages(harness: HarnessFactory) -> None:
     h = await harness()
     await _pair(h)
@@ -551,17 +576,19 @@ async def test_admin_without_a_profile_registers_a_contact_and_receives_the_esca
 async def test_retention_forgets_old_notifications_only_once_their_events_are_published(
     harness: HarnessFactory,
 ) -> None:
-    h = await harness()
+    h = await harness()  # keeps notifications 180 days (the default)
     await h.register("ada", "Ada Lovelace")
     await h.receive(_missed(h, 1, "s-old"))
-    collection = h.db["notifications"]
+    forget_old = h.service.use_cases.feed.forget_old
     later = START + timedelta(days=181)
-    await store.forget_old_notifications(collection, now=later, keep=timedelta(days=180))
+    await forget_old(later)
     assert len(await h.of("ada")) == 1, "its NotificationSent is still waiting in the outbox"
-    await collection.update_many({"org_id": h.org}, {"$set": {"outbox": [], "outbox_pending": False}})
-    await store.forget_old_notifications(collection, now=START + timedelta(days=10), keep=timedelta(days=180))
+    await h.db["notifications"].update_many(
+        {"org_id": h.org}, {"$set": {"outbox": [], "outbox_pending": False}}
+    )
+    await forget_old(START + timedelta(days=10))
     assert len(await h.of("ada")) == 1
-    await store.forget_old_notifications(collection, now=later, keep=timedelta(days=180))
+    await forget_old(later)
     assert await h.of("ada") == []
 
 
@@ -588,18 +615,31 @@ async def test_smtp_temporary_refusal_is_retried_with_backoff_and_recorded(harne
 
 
 async def test_time_critical_messages_overtake_a_backlog(harness: HarnessFactory) -> None:
-    h = await harness()
+    h = await harness(delivery_batch=1)  # one delivery per sweep makes the order visible
     await _pair(h)
     for n in range(3):
         await h.receive(_missed(h, 1, f"s-backlog-{n}"))
     h.clock.advance(timedelta(seconds=1))
     await h.receive(_session(h, 1, timedelta(hours=2)))  # its invite and reminder expire at the start
-    h.service.delivery._batch_size = 1  # one delivery per sweep makes the order visible
     await h.sweep()
     delivered = [str(m.message["X-Mentorship-Kind"]) for m in h.smtp.mails]
     delivered += [r["kind"] for r in h.webhook.received]
     assert len(delivered) == 1
     assert delivered[0] in ("session_invite", "session_reminder")
+
+
+async def test_a_recipient_stored_before_versioning_takes_changes_after_start(
+    harness: HarnessFactory,
+) -> None:
+    h = await harness()
+    legacy = {"_id": f"{h.org}:ada", "org_id": h.org, "person_id": "ada", "display_name": "Ada Lovelace"}
+    await h.db["recipients"].insert_one({**legacy, "email": h.address("ada"), "profile_version": 1})
+    await store.prepare(h.db)
+    response = await h.http.put("/preferences/me", headers=h.auth("ada"), json={"default": {"chat": False}})
+    assert response.status_code == 200, response.text
+    stored = await h.db["recipients"].find_one({"_id": f"{h.org}:ada"})
+    assert stored is not None
+    assert (stored["version"], stored["preferences"]["default"]["chat"]) == (1, False)
 
 
 async def test_invalid_preferences_are_a_problem_and_write_nothing(harness: HarnessFactory) -> None:
@@ -619,5 +659,5 @@ async def test_invalid_preferences_are_a_problem_and_write_nothing(harness: Harn
     assert (await h.http.put("/preferences/me", json={})).status_code == 401
     stored = await h.db["recipients"].find_one({"_id": f"{h.org}:ada"})
     assert stored is not None
-    assert "preferences" not in stored
+    assert stored.get("preferences") is None, "nothing was written"
     assert (await h.http.get("/preferences/me", headers=h.auth("ada"))).json()["default"]["digest"] == "off"

@@ -74,19 +74,20 @@ async def test_redelivery_and_a_restart_mid_batch_yield_exactly_one_notification
     first = first_service.runtime
     stored = 0
     crashed = asyncio.Event()
-    notify_one = first_service.scheduler._notify_one
+    notify = first_service.use_cases.notify
+    store_message = notify.store_message
 
-    async def crashing_notify_one(org_id: str, *args: Any) -> bool:
+    async def crashing_store_message(org_id: str, *args: Any) -> bool:
         nonlocal stored
         if org_id != org:  # other tests' events on the shared topics: not part of this batch
-            return await notify_one(org_id, *args)
+            return await store_message(org_id, *args)
         if stored == CRASH_AFTER:
             crashed.set()
             await asyncio.sleep(3600)  # hangs until the instance is stopped
         stored += 1
-        return await notify_one(org_id, *args)
+        return await store_message(org_id, *args)
 
-    first_service.scheduler._notify_one = crashing_notify_one  # type: ignore[method-assign,assignment]
+    notify.store_message = crashing_store_message  # type: ignore[method-assign]
     await first.start()
     try:
         await asyncio.wait_for(crashed.wait(), timeout=60)

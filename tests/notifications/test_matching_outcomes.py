@@ -15,7 +15,6 @@ from mentorship_schemas import (
     ProfileRegistered,
 )
 from mentorship_schemas.events import PersonRole
-from notifications import api
 from notifications.app import NotificationsSettings, build_service
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import CloudEventPublisher
@@ -54,10 +53,12 @@ async def test_expired_request_reaches_the_mentee_and_a_redelivered_circle_each_
         outbox_poll_seconds=0.2,
         delivery_sweep_every_seconds=0.2,
     )
-    runtime = build_service(settings).runtime
+    service = build_service(settings)
+    runtime = service.runtime
     await runtime.start()
-    app = runtime.create_app(title="t", description="t", routers=[api.router])
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications")
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=service.http_app()), base_url="http://notifications"
+    )
     try:
         admin = issue_dev_token(SECRET, sub="pat", org=org, roles=["program_admin"])
         contact = await http.put("/escalation-contacts/me", headers={"Authorization": f"Bearer {admin}"})

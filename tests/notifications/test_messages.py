@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from mentorship_schemas import (
     ActionItemOverdue,
     CircleFormed,
@@ -37,6 +38,7 @@ from notifications.domain.messages import (
 )
 from notifications.domain.preferences import Category
 
+pytestmark = pytest.mark.fast
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 PEOPLE = Directory(
     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mentorship_schemas.events import NotificationChannel
@@ -26,6 +27,7 @@ from notifications.domain.preferences import (
     zone,
 )
 
+pytestmark = pytest.mark.fast
 EMAIL = NotificationChannel.EMAIL
 BERLIN = zone("Europe/Berlin")
 NIGHT = QuietHours(start=time(22), end=time(7))

@@ -1,31 +1,67 @@
 """HTTP routes the portal calls: a person's in-app feed, their notification preferences, and the
-program admins' registration as their org's escalation contacts."""
+program admins' registration as their org's escalation contacts. Thin: request -> use case ->
+response model."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pymongo.errors import DuplicateKeyError
 from servicekit.auth import CurrentPrincipal, Role, forbid_unless
-from servicekit.problems import Problem
-from servicekit.runtime import ServiceRuntime
+from servicekit.problems import PROBLEM_JSON, Problem
 
-from notifications import store
-from notifications.domain.preferences import Preferences, zone
-from notifications.scheduling import preferences_of
+from notifications.domain.notification import Notification
+from notifications.domain.preferences import Category, Preferences, zone
+from notifications.domain.recipient import RecipientErased
+from notifications.use_cases import ContactDetails, NotificationsUseCases
 
 router = APIRouter(tags=["notifications"])
+ME = "me"
+
+
+def _use_cases(request: Request) -> NotificationsUseCases:
+    """The one place a route's dependencies come from (built once in app.py)."""
+    use_cases: NotificationsUseCases = request.app.state.notifications
+    return use_cases
+
+
+UseCases = Annotated[NotificationsUseCases, Depends(_use_cases)]
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem (application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    trace_id: str | None = None
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Invalid fields (422).")
+
+
+_PROBLEMS = {
+    401: "No valid bearer token",
+    403: "The caller's roles do not allow it",
+    404: "No such notification, or the person was erased",
+    422: "Invalid input; nothing was written",
+}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": ProblemOut, "description": _PROBLEMS[status], "content": {PROBLEM_JSON: {}}}
+        for status in statuses
+    }
 
 
 class NotificationOut(BaseModel):
     notification_id: str
     recipient_id: str
     kind: str
-    category: str | None = None
+    category: Category | None = None
     title: str
     body: str
     action: str | None = None
@@ -33,6 +69,21 @@ class NotificationOut(BaseModel):
     cause_event_id: str
     created_at: datetime
     read_at: datetime | None
+
+    @classmethod
+    def of(cls, notification: Notification) -> NotificationOut:
+        return cls(
+            notification_id=notification.id,
+            recipient_id=notification.recipient_id,
+            kind=notification.kind,
+            category=notification.category,
+            title=notification.title,
+            body=notification.body,
+            action=notification.action,
+            cause_event_id=notification.cause_event_id,
+            created_at=notification.feed_at or notification.created_at,
+            read_at=notification.read_at,
+        )
 
 
 class NotificationPage(BaseModel):
@@ -42,109 +93,88 @@ class NotificationPage(BaseModel):
     next_offset: int | None
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
-def _out(document: dict[str, Any]) -> NotificationOut:
-    fields = {k: document[k] for k in NotificationOut.model_fields if k in document}
-    fields["created_at"] = document.get("feed_at") or document["created_at"]
-    return NotificationOut(notification_id=document["_id"], **fields)
-
-
 @router.get(
     "/notifications",
     response_model=NotificationPage,
-    summary="A person's in-app notifications, newest first, with the unread count",
+    responses=_problems(401, 403, 422),
+    summary="A person's in-app notifications, newest first, with the unread count (mine by default)",
 )
 async def list_notifications(
-    request: Request,
+    use_cases: UseCases,
     principal: CurrentPrincipal,
-    recipient: str = Query(min_length=1, max_length=128),
+    recipient: str | None = Query(
+        default=None, min_length=1, max_length=128, description="Whose feed; omitted or `me`: mine."
+    ),
     limit: int = Query(default=50, ge=1, le=200),
     offset: int = Query(default=0, ge=0, le=100_000),
     unread_only: bool = False,
 ) -> NotificationPage:
-    forbid_unless(
-        recipient == principal.employee_id or principal.is_admin,
-        "read another person's notifications",
+    whose = principal.employee_id if recipient is None or recipient == ME else recipient
+    forbid_unless(whose == principal.employee_id or principal.is_admin, "read another person's notifications")
+    page = await use_cases.feed.page(
+        principal.org_id, whose, unread_only=unread_only, offset=offset, limit=limit
     )
-    collection = _runtime(request).db[store.NOTIFICATIONS]
-    query: dict[str, Any] = {"org_id": principal.org_id, "recipient_id": recipient, "in_feed": True}
-    listed = {**query, "read_at": None} if unread_only else query
-    items = [
-        _out(doc)
-        async for doc in collection.find(listed, sort=[("feed_at", -1), ("_id", 1)], skip=offset, limit=limit)
-    ]
-    total = await collection.count_documents(listed)
-    unread = await collection.count_documents({**query, "read_at": None})
-    more = offset + len(items) < total
+    more = offset + len(page.items) < page.total
     return NotificationPage(
-        items=items, unread=unread, total=total, next_offset=offset + len(items) if more else None
+        items=[NotificationOut.of(n) for n in page.items],
+        unread=page.unread,
+        total=page.total,
+        next_offset=offset + len(page.items) if more else None,
     )
 
 
 @router.post(
     "/notifications/{notification_id}/read",
     response_model=NotificationOut,
+    responses=_problems(401, 404),
     summary="Mark a notification read",
 )
-async def mark_read(notification_id: str, request: Request, principal: CurrentPrincipal) -> NotificationOut:
-    runtime = _runtime(request)
-    collection = runtime.db[store.NOTIFICATIONS]
-    doc = await collection.find_one({"_id": notification_id})
-    owner = (principal.org_id, principal.employee_id)
-    if doc is None or (doc["org_id"], doc["recipient_id"]) != owner or not doc.get("in_feed"):
+async def mark_read(
+    notification_id: str, use_cases: UseCases, principal: CurrentPrincipal
+) -> NotificationOut:
+    read = await use_cases.feed.mark_read(principal.org_id, principal.employee_id, notification_id)
+    if read is None:
         raise Problem(404, "Not Found", "no such notification")
-    if doc.get("read_at") is None:
-        doc["read_at"] = runtime.clock.now()
-        await collection.update_one({"_id": notification_id}, {"$set": {"read_at": doc["read_at"]}})
-    return _out(doc)
+    return NotificationOut.of(read)
 
 
 class ReadAll(BaseModel):
     marked: int
 
 
-@router.post("/notifications/read", response_model=ReadAll, summary="Mark all of my notifications read")
-async def mark_all_read(request: Request, principal: CurrentPrincipal) -> ReadAll:
-    runtime = _runtime(request)
-    result = await runtime.db[store.NOTIFICATIONS].update_many(
-        {"org_id": principal.org_id, "recipient_id": principal.employee_id, "in_feed": True, "read_at": None},
-        {"$set": {"read_at": runtime.clock.now()}},
-    )
-    return ReadAll(marked=result.modified_count)
+@router.post(
+    "/notifications/read",
+    response_model=ReadAll,
+    responses=_problems(401),
+    summary="Mark all of my notifications read",
+)
+async def mark_all_read(use_cases: UseCases, principal: CurrentPrincipal) -> ReadAll:
+    return ReadAll(marked=await use_cases.feed.mark_all_read(principal.org_id, principal.employee_id))
 
 
-@router.get("/preferences/me", response_model=Preferences, summary="My notification preferences")
-async def my_preferences(request: Request, principal: CurrentPrincipal) -> Preferences:
-    recipient = (
-        await _runtime(request)
-        .db[store.RECIPIENTS]
-        .find_one({"_id": store.person_key(principal.org_id, principal.employee_id)})
-    )
-    return preferences_of(recipient)
+@router.get(
+    "/preferences/me",
+    response_model=Preferences,
+    responses=_problems(401),
+    summary="My notification preferences",
+)
+async def my_preferences(use_cases: UseCases, principal: CurrentPrincipal) -> Preferences:
+    return await use_cases.people.preferences(principal.org_id, principal.employee_id)
 
 
-@router.put("/preferences/me", response_model=Preferences, summary="Set my notification preferences")
+@router.put(
+    "/preferences/me",
+    response_model=Preferences,
+    responses=_problems(401, 404, 422),
+    summary="Set my notification preferences",
+)
 async def set_my_preferences(
-    preferences: Preferences, request: Request, principal: CurrentPrincipal
+    preferences: Preferences, use_cases: UseCases, principal: CurrentPrincipal
 ) -> Preferences:
-    recipients = _runtime(request).db[store.RECIPIENTS]
-    key = store.person_key(principal.org_id, principal.employee_id)
-    existing = await recipients.find_one({"_id": key}, {"erased": 1})
-    if existing is not None and existing.get("erased"):
-        raise Problem(404, "Not Found", "this person was erased")
-    await recipients.update_one(
-        {"_id": key},
-        {
-            "$set": {"preferences": preferences.model_dump(mode="json")},
-            "$setOnInsert": {"org_id": principal.org_id, "person_id": principal.employee_id},
-        },
-        upsert=True,
-    )
-    return preferences
+    try:
+        return await use_cases.people.set_preferences(principal.org_id, principal.employee_id, preferences)
+    except RecipientErased:
+        raise Problem(404, "Not Found", "this person was erased") from None
 
 
 class EscalationContactIn(BaseModel):
@@ -169,63 +199,45 @@ class EscalationContacts(BaseModel):
     admin_ids: list[str]
 
 
-async def _contacts(request: Request, org_id: str) -> EscalationContacts:
-    doc = await _runtime(request).db[store.ESCALATION_CONTACTS].find_one({"_id": org_id})
-    return EscalationContacts(org_id=org_id, admin_ids=list((doc or {}).get("admin_ids") or []))
-
-
 @router.get(
     "/escalation-contacts",
     response_model=EscalationContacts,
+    responses=_problems(401, 403),
     tags=["escalation"],
     summary="Who receives my org's escalations (program admins only)",
 )
-async def list_escalation_contacts(request: Request, principal: CurrentPrincipal) -> EscalationContacts:
+async def list_escalation_contacts(use_cases: UseCases, principal: CurrentPrincipal) -> EscalationContacts:
     forbid_unless(principal.is_admin, "see the escalation contacts")
-    return await _contacts(request, principal.org_id)
+    admins = await use_cases.people.escalation_contacts(principal.org_id)
+    return EscalationContacts(org_id=principal.org_id, admin_ids=admins)
 
 
 @router.put(
     "/escalation-contacts/me",
     response_model=EscalationContacts,
+    responses=_problems(401, 403, 422),
     tags=["escalation"],
     summary="Register myself as an escalation contact of my org (program_admin or hr_admin)",
 )
 async def register_escalation_contact(
-    request: Request, principal: CurrentPrincipal, contact: EscalationContactIn | None = None
+    use_cases: UseCases, principal: CurrentPrincipal, contact: EscalationContactIn | None = None
 ) -> EscalationContacts:
     forbid_unless(principal.has(Role.PROGRAM_ADMIN, Role.HR_ADMIN), "receive your org's escalations")
-    db = _runtime(request).db
-    details = {k: v for k, v in (contact.model_dump() if contact else {}).items() if v is not None}
-    if details:
-        # Only while no profile event has told us better (those carry `profile_version`).
-        with contextlib.suppress(DuplicateKeyError):
-            await db[store.RECIPIENTS].update_one(
-                {
-                    "_id": store.person_key(principal.org_id, principal.employee_id),
-                    "profile_version": None,
-                    "erased": {"$ne": True},
-                },
-                {"$set": {"org_id": principal.org_id, "person_id": principal.employee_id, **details}},
-                upsert=True,
-            )
-    contacts = db[store.ESCALATION_CONTACTS]
-    await contacts.update_one(
-        {"_id": principal.org_id}, {"$addToSet": {"admin_ids": principal.employee_id}}, upsert=True
+    details = ContactDetails(**contact.model_dump()) if contact is not None else None
+    admins = await use_cases.people.register_escalation_contact(
+        principal.org_id, principal.employee_id, details
     )
-    return await _contacts(request, principal.org_id)
+    return EscalationContacts(org_id=principal.org_id, admin_ids=admins)
 
 
 @router.delete(
     "/escalation-contacts/me",
     status_code=204,
+    response_class=Response,
+    responses=_problems(401),
     tags=["escalation"],
     summary="Stop receiving my org's escalations",
 )
-async def unregister_escalation_contact(request: Request, principal: CurrentPrincipal) -> Response:
-    await (
-        _runtime(request)
-        .db[store.ESCALATION_CONTACTS]
-        .update_one({"_id": principal.org_id}, {"$pull": {"admin_ids": principal.employee_id}})
-    )
+async def unregister_escalation_contact(use_cases: UseCases, principal: CurrentPrincipal) -> Response:
+    await use_cases.people.unregister_escalation_contact(principal.org_id, principal.employee_id)
     return Response(status_code=204)

@@ -1,5 +1,5 @@
-"""Wiring for the notifications service: settings, runtime, handlers, the delivery sweep and the
-HTTP app."""
+"""Wiring for the notifications service: settings, runtime, stores, use cases, handlers, the
+delivery and retention sweeps, and the HTTP app."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from servicekit.settings import ServiceSettings
 
 from notifications import api, handlers, store
 from notifications.channels import Channel, ChatWebhookChannel, EmailChannel
-from notifications.delivery import DeliveryWorker, RetrySettings
 from notifications.domain.messages import SessionTiming
-from notifications.scheduling import Scheduler
+from notifications.domain.notification import Planning, RetryPolicy
+from notifications.use_cases import DeliveryPolicy, NotificationsUseCases, NotifyPolicy
 
 
 class NotificationsSettings(ServiceSettings):
@@ -86,8 +86,17 @@ def _channels(settings: NotificationsSettings) -> dict[NotificationChannel, Chan
 @dataclass(frozen=True)
 class NotificationsService:
     runtime: ServiceRuntime
-    scheduler: Scheduler
-    delivery: DeliveryWorker
+    use_cases: NotificationsUseCases
+
+    def http_app(self) -> FastAPI:
+        app = self.runtime.create_app(
+            title="Mentorship notifications",
+            description="In-app feed, email and chat notifications for the people in the program, "
+            "with per-person preferences and escalations to program admins.",
+            routers=[api.router],
+        )
+        app.state.notifications = self.use_cases
+        return app
 
 
 def build_service(
@@ -98,44 +107,40 @@ def build_service(
     """`channels` replaces the ones the settings configure (tests pass their own)."""
     settings = settings or NotificationsSettings()
     runtime = ServiceRuntime(settings, stream=Stream.NOTIFICATIONS, clock=clock)
-    notifications = runtime.outbox_collection(store.NOTIFICATIONS)
-    delivery_queue = runtime.db[store.DELIVERY_QUEUE]
-    runtime.on_startup(lambda: store.create_indexes(notifications, delivery_queue))
+    stores = store.mongo_stores(runtime.db, runtime.outbox_collection(store.NOTIFICATIONS), runtime)
+    runtime.on_startup(lambda: store.prepare(runtime.db))
     outside = _channels(settings) if channels is None else channels
-    scheduler = Scheduler(
-        runtime,
-        available=frozenset({NotificationChannel.IN_APP, *outside}),
-        digest_send_at=time(settings.digest_hour),
-    )
-    handlers.register(
-        runtime,
-        scheduler,
-        timing=SessionTiming(
-            reminder_lead=timedelta(hours=settings.reminder_lead_hours),
-            agenda_prompt_lead=timedelta(hours=settings.agenda_prompt_lead_hours),
-            minimum_notice=timedelta(minutes=settings.reminder_minimum_notice_minutes),
+    use_cases = NotificationsUseCases.build(
+        stores,
+        now=runtime.clock.now,
+        channels=outside,
+        notify=NotifyPolicy(
+            Planning(
+                available=frozenset({NotificationChannel.IN_APP, *outside}),
+                digest_send_at=time(settings.digest_hour),
+            ),
+            SessionTiming(
+                reminder_lead=timedelta(hours=settings.reminder_lead_hours),
+                agenda_prompt_lead=timedelta(hours=settings.agenda_prompt_lead_hours),
+                minimum_notice=timedelta(minutes=settings.reminder_minimum_notice_minutes),
+            ),
+            organizer_email=settings.smtp_sender,
         ),
-        organizer_email=settings.smtp_sender,
-    )
-    worker = DeliveryWorker(
-        runtime,
-        outside,
-        retry=RetrySettings(
-            settings.delivery_max_attempts,
-            settings.delivery_backoff_seconds,
-            settings.delivery_backoff_max_seconds,
+        delivery=DeliveryPolicy(
+            RetryPolicy(
+                settings.delivery_max_attempts,
+                settings.delivery_backoff_seconds,
+                settings.delivery_backoff_max_seconds,
+            ),
+            batch_size=settings.delivery_batch,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
         ),
-        batch_size=settings.delivery_batch,
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        retention=timedelta(days=settings.notification_retention_days),
     )
-    runtime.sweep("deliveries", settings.delivery_sweep_every_seconds, worker.sweep)
-    keep = timedelta(days=settings.notification_retention_days)
-    runtime.sweep(
-        "notification-retention",
-        settings.retention_sweep_every_seconds,
-        lambda now: store.forget_old_notifications(notifications, now=now, keep=keep),
-    )
-    return NotificationsService(runtime, scheduler, worker)
+    handlers.register(runtime.consumer, use_cases)
+    runtime.sweep("deliveries", settings.delivery_sweep_every_seconds, use_cases.deliveries.sweep)
+    runtime.sweep("notification-retention", settings.retention_sweep_every_seconds, use_cases.feed.forget_old)
+    return NotificationsService(runtime, use_cases)
 
 
 def build_runtime(
@@ -145,9 +150,4 @@ def build_runtime(
 
 
 def create_app(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    return build_runtime(settings, clock).create_app(
-        title="Mentorship notifications",
-        description="In-app feed, email and chat notifications for the people in the program, "
-        "with per-person preferences and escalations to program admins.",
-        routers=[api.router],
-    )
+    return build_service(settings, clock).http_app()

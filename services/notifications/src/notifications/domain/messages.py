@@ -260,6 +260,42 @@ def for_circle_formed(event: CircleFormed, directory: Directory) -> list[Message
     return messages
 
 
+def _session_invite(
+    event: SessionScheduled, directory: Directory, person_id: str, *, now: datetime, organizer_email: str
+) -> Message:
+    """The calendar invite, by email (iCalendar attached), naming everyone with an address."""
+    others = directory.others(person_id, event.participant_ids)
+    when = directory.local_time(event.starts_at, person_id)
+    attendees = [
+        Attendee(directory.name(p, p), person.email)
+        for p in event.participant_ids
+        if (person := directory.people.get(p)) is not None and person.email
+    ]
+    calendar = session_invite(
+        uid=f"session-{event.session_id}@mentorship",
+        sequence=event.version,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        stamp=now,
+        summary=f"Mentorship session with {others}",
+        description="Your mentorship session. Bring your agenda and your action items.",
+        organizer=Attendee("Mentorship program", organizer_email),
+        attendees=attendees,
+    )
+    return Message(
+        person_id,
+        "session_invite",
+        Category.SESSIONS,
+        f"Session with {others} on {when}",
+        f"Your mentorship session with {others} is scheduled for {when}. The calendar invite is attached.",
+        "Add the session to your calendar.",
+        channels=frozenset({NotificationChannel.EMAIL}),
+        expires_at=event.ends_at,  # still worth having while the session runs
+        calendar=calendar,
+        subject_id=event.session_id,
+    )
+
+
 def for_session_scheduled(
     event: SessionScheduled,
     directory: Directory,
@@ -273,40 +309,12 @@ def for_session_scheduled(
     mentee to prepare the agenda `agenda_prompt_lead` before. Reminders that could not give the
     minimum notice any more are left out."""
     messages: list[Message] = []
-    attendees = [
-        Attendee(directory.name(p, p), person.email)
-        for p in event.participant_ids
-        if (person := directory.people.get(p)) is not None and person.email
-    ]
     for person_id in event.participant_ids:
+        messages.append(
+            _session_invite(event, directory, person_id, now=now, organizer_email=organizer_email)
+        )
         others = directory.others(person_id, event.participant_ids)
         when = directory.local_time(event.starts_at, person_id)
-        calendar = session_invite(
-            uid=f"session-{event.session_id}@mentorship",
-            sequence=event.version,
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
-            stamp=now,
-            summary=f"Mentorship session with {others}",
-            description="Your mentorship session. Bring your agenda and your action items.",
-            organizer=Attendee("Mentorship program", organizer_email),
-            attendees=attendees,
-        )
-        messages.append(
-            Message(
-                person_id,
-                "session_invite",
-                Category.SESSIONS,
-                f"Session with {others} on {when}",
-                f"Your mentorship session with {others} is scheduled for {when}. "
-                "The calendar invite is attached.",
-                "Add the session to your calendar.",
-                channels=frozenset({NotificationChannel.EMAIL}),
-                expires_at=event.ends_at,  # still worth having while the session runs
-                calendar=calendar,
-                subject_id=event.session_id,
-            )
-        )
         remind_at = event.starts_at - timing.reminder_lead
         if event.starts_at - max(now, remind_at) >= timing.minimum_notice:
             action = "Check the time and your open action items."
@@ -479,17 +487,3 @@ def for_pair_ended(event: PairEnded, directory: Directory) -> list[Message]:
         )
         for person in (event.mentee_id, event.mentor_id)
     ]
-
-
-@dataclass(frozen=True)
-class DigestItem:
-    title: str
-    body: str
-
-
-def digest_message(recipient_id: str, key: str, items: Sequence[DigestItem]) -> tuple[str, str]:
-    """Title and body of a summary that replaces single messages."""
-    period = "daily" if key.startswith("daily") else "weekly"
-    title = f"Your {period} mentorship summary: {len(items)} update{'s' if len(items) != 1 else ''}"
-    lines = ["Since your last summary:", ""] + [f"- {item.title}: {item.body}" for item in items]
-    return title, "\n".join(lines)

@@ -1,0 +1,172 @@
+"""Telling people: from an event to stored notifications with their deliveries planned, exactly once
+per (recipient, cause event, kind).
+
+A notification's id derives from the three, so a redelivered event, a restart mid-batch or a second
+replica meets the same notification: creating it fails and only its follow-ups (queue entries,
+digest membership) are made sure of, which are idempotent themselves. An in-app message due now
+enters the feed with its NotificationSent in the same write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mentorship_schemas import PairCreated, SessionCancelled, SessionScheduled
+from mentorship_schemas.events import NotificationChannel
+
+from notifications.domain import messages
+from notifications.domain.announcements import Announced, Audience, audience, messages_for
+from notifications.domain.delivery import QueuedDelivery, queue_entries, queue_key
+from notifications.domain.messages import Directory, Message, SessionTiming
+from notifications.domain.notification import (
+    Cause,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Planning,
+    SkipReason,
+    notification_id,
+)
+from notifications.domain.recipient import recipient_id
+from notifications.domain.reminders import SessionReminders, reminders_id
+from notifications.ports import Stores
+from notifications.use_cases.upsert import change_or_create
+
+
+@dataclass(frozen=True)
+class NotifyPolicy:
+    planning: Planning
+    timing: SessionTiming = field(default_factory=SessionTiming)
+    organizer_email: str = "mentorship@example.com"  # the calendar invites' organizer
+
+
+class Notify:
+    def __init__(self, stores: Stores, now: Callable[[], datetime], policy: NotifyPolicy) -> None:
+        self._stores = stores
+        self._now = now
+        self._policy = policy
+
+    async def announce(self, event: Announced, cause: Cause) -> None:
+        """Tell the people an event concerns what it means for them (domain/announcements.py)."""
+        directory = await self.directory(event.org_id, audience(event))
+        await self.notify(event.org_id, cause, messages_for(event, directory), directory)
+
+    async def pair_created(self, event: PairCreated, cause: Cause) -> None:
+        """Remember who is the mentee (for the agenda prompts), then tell both."""
+        await self._stores.pairs.remember(
+            event.org_id, event.pair_id, mentor_id=event.mentor_id, mentee_id=event.mentee_id
+        )
+        await self.announce(event, cause)
+
+    async def session_scheduled(self, event: SessionScheduled, cause: Cause) -> None:
+        """The invite, the reminder and the agenda prompt; a reschedule (a newer version of the
+        session) withdraws the reminders of the time before."""
+        reminders = self._stores.reminders
+        known = await reminders.get(reminders_id(event.org_id, event.session_id))
+        if known is not None and known.is_stale(event.version):
+            return  # an older schedule arriving late: the newer one already set the reminders
+        if known is not None:
+            await self.withdraw(known.superseded_by(event.version), SkipReason.RESCHEDULED)
+        directory = await self.directory(event.org_id, Audience(tuple(event.participant_ids)))
+        found = messages.for_session_scheduled(
+            event,
+            directory,
+            mentee_id=await self._stores.pairs.mentee_of(event.org_id, event.pair_id),
+            now=self._now(),
+            timing=self._policy.timing,
+            organizer_email=self._policy.organizer_email,
+        )
+        await self.notify(event.org_id, cause, found, directory)
+        pending = [
+            notification_id(m.recipient_id, cause.event_id, m.kind)
+            for m in found
+            if m.kind in messages.SESSION_REMINDER_KINDS
+        ]
+        await change_or_create(
+            reminders,
+            SessionReminders.new(event.org_id, event.session_id),
+            lambda r: r.schedule(event.version, pending),
+        )
+
+    async def session_cancelled(self, event: SessionCancelled) -> None:
+        """Withdraw the session's pending reminders."""
+        key = reminders_id(event.org_id, event.session_id)
+        known = await self._stores.reminders.get(key)
+        if known is None:
+            return
+        await self.withdraw(known.superseded_by(event.version), SkipReason.CANCELLED)
+        await self._stores.reminders.change(key, lambda r: r.cancel(event.version))
+
+    async def withdraw(self, notification_ids: Iterable[str], reason: SkipReason) -> None:
+        """Stop deliveries that have not gone out yet."""
+        for withdrawn in notification_ids:
+            await self._stores.notifications.change(withdrawn, lambda n: n.withdraw(reason))
+            for channel in NotificationChannel:
+                await self._stores.queue.remove(queue_key(withdrawn, channel))
+
+    # ------------------------------------------------------------------ the steps
+
+    async def directory(self, org_id: str, who: Audience) -> Directory:
+        """The people a message names and, when asked, the org's escalation contacts; one lookup
+        per person, by id."""
+        admins = await self._stores.contacts.admins(org_id) if who.with_admins else []
+        people = {}
+        for person_id in dict.fromkeys([*who.person_ids, *admins]):
+            known = await self._stores.recipients.get(recipient_id(org_id, person_id))
+            people[person_id] = known.person() if known is not None else messages.Person(person_id)
+        return Directory(people, admins)
+
+    async def notify(self, org_id: str, cause: Cause, found: Sequence[Message], directory: Directory) -> None:
+        """Store each message once; the directory's people are the ones it may name, so an
+        erasure can find and scrub them later."""
+        mentions = sorted(directory.people)
+        for message in found:
+            await self.store_message(org_id, cause, message, mentions)
+
+    async def store_message(self, org_id: str, cause: Cause, message: Message, mentions: list[str]) -> bool:
+        """One message as a notification with its follow-ups; False when nobody is to be told."""
+        recipient = await self._stores.recipients.get(recipient_id(org_id, message.recipient_id))
+        if recipient is not None and recipient.erased:
+            return False
+        notification, emitted = Notification.plan(
+            message,
+            org_id=org_id,
+            cause=cause,
+            recipient=recipient,
+            mentions=mentions,
+            planning=self._policy.planning,
+            now=self._now(),
+        )
+        if not await self._stores.notifications.create(notification, emitted):
+            existing = await self._stores.notifications.get(notification.id)
+            if existing is None:  # erased meanwhile
+                return False
+            notification = existing
+        await self.follow_up(notification)
+        return True
+
+    async def follow_up(self, notification: Notification) -> None:
+        """Queue entries for its scheduled deliveries and its place in digests; safe to repeat."""
+        for entry in queue_entries(notification):
+            await self._stores.queue.enqueue(entry)
+        for channel, delivery in notification.deliveries.items():
+            if delivery.status is DeliveryStatus.DIGESTED:
+                await self._join_digest(notification, channel, delivery)
+
+    async def _join_digest(
+        self, notification: Notification, channel: NotificationChannel, delivery: Delivery
+    ) -> None:
+        now = self._now()
+        digest = Notification.digest(of=notification, channel=channel, delivery=delivery, now=now)
+        joined = await change_or_create(self._stores.notifications, digest, lambda d: d.collect(notification))
+        if joined.result:
+            assert delivery.due_at is not None
+            await self._stores.queue.enqueue(
+                QueuedDelivery.of(joined.aggregate, channel, delivery.due_at, urgent=False)
+            )
+            return
+        # That summary is already going out: send this message on its own instead of losing it.
+        await self._stores.notifications.change(notification.id, lambda n: n.send_alone(channel, now))
+        await self._stores.queue.enqueue(QueuedDelivery.of(notification, channel, now, urgent=False))
