@@ -164,3 +164,20 @@ async def test_the_store_refuses_an_event_of_another_stream_and_wakes_the_relay_
         assert document["version"] == 1
     finally:
         await mongo.drop_database(database.name)
+
+
+async def test_a_document_stored_before_it_had_a_version_can_be_changed(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    store = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    try:
+        await database["mentors"].insert_one({"_id": "old", "org_id": "acme", "capacity": 2})
+        saved = await store.change("old", lambda mentor: mentor.take_mentee())
+        assert saved is not None
+        assert saved.aggregate.version == 1
+        stored = await database["mentors"].find_one({"_id": "old"})
+        assert stored is not None
+        assert (stored["version"], stored["active"]) == (1, 1)
+    finally:
+        await mongo.drop_database(database.name)

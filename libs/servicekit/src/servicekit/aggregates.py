@@ -201,9 +201,9 @@ class AggregateStore(Generic[A]):
         entries = self._entries(emitted)
         if entries:
             update = with_outbox(update, entries)
-        written = await self.collection.update_one(
-            {"_id": before["_id"], "version": before.get("version", 0)}, update
-        )
+        # A document written before it had a version counter matches "no version yet".
+        unchanged = before["version"] if "version" in before else {"$exists": False}
+        written = await self.collection.update_one({"_id": before["_id"], "version": unchanged}, update)
         if written.modified_count != 1:
             return False
         if entries:
