@@ -202,7 +202,7 @@ class AggregateStore(Generic[A]):
         if entries:
             update = with_outbox(update, entries)
         # A document written before it had a version counter matches "no version yet".
-        unchanged = before["version"] if "version" in before else {"$exists": False}
+        unchanged = before.get("version", {"$exists": False})
         written = await self.collection.update_one({"_id": before["_id"], "version": unchanged}, update)
         if written.modified_count != 1:
             return False

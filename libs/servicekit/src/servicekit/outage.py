@@ -14,12 +14,20 @@ during start-up is still reported as an outage.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from enum import StrEnum
 
 from aiokafka.errors import KafkaError
 
 log = logging.getLogger("servicekit.kafka")
+
+# What aiokafka says when it cannot reach the broker at all.
+_CONNECTION_TROUBLE = re.compile(
+    r"Unable connect|Unable to update metadata|NodeNotReady|KafkaConnectionError|Connection at .* closed|"
+    r"Connect call failed|Coordinator dead|coordinator dead",
+    re.IGNORECASE,
+)
 
 STARTUP_GRACE_SECONDS = 30.0
 
@@ -48,8 +56,10 @@ class KafkaClientLog(logging.Handler):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             if log.isEnabledFor(logging.DEBUG):
                 log.handle(record)
-        else:
+        elif _CONNECTION_TROUBLE.search(record.getMessage()):
             self.unreachable(record.getMessage())
+        else:  # a rebalance, a retried produce: worth seeing, not an outage
+            log.handle(record)
 
     def starting(self) -> None:
         """A runtime is starting: settle quietly for a while."""
