@@ -97,7 +97,7 @@ class Person(AggregateRoot):
     timezone: str = "UTC"
     languages: list[str] = Field(default_factory=list)
     locale: str = "en"
-    roles: list[PersonRole] = Field(default_factory=list)
+    roles: list[PersonRole]  # empty only in a tombstone
     peer_mentoring: bool = False
     reverse_mentoring: bool = False
     skills_offered: list[OfferedSkill] = Field(default_factory=list)
@@ -243,7 +243,7 @@ class Person(AggregateRoot):
             id=self.id, org_id=self.org_id, person_id=self.person_id, version=self.version,
             status=ProfileStatus.ERASED, display_name="",
             # The (org, email) index is unique: a placeholder that says nothing about the person.
-            email=f"erased:{self.id}", accepting_mentees=False, erased_at=now,
+            email=f"erased:{self.id}", roles=[], accepting_mentees=False, erased_at=now,
         )  # fmt: skip
         for name in type(self).model_fields:
             setattr(self, name, getattr(tombstone, name))
