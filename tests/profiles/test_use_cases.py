@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from profiles.domain.availability import Availability
 from profiles.domain.person import InvalidProfile, ProfileStatus
-from profiles.hr_import import RowStatus, UnreadableImport, import_profiles
+from profiles.hr_import import UnreadableImport, import_profiles
 from profiles.models import ProfileChanges, ProfileIn
 from profiles.use_cases import (
     Actor,
     Conflict,
-    ImportOutcome,
+    ImportStatus,
     NotAllowed,
     ProfileNotFound,
     ProfileQuery,
@@ -159,10 +159,10 @@ async def test_an_import_row_creates_then_leaves_unchanged_then_updates_and_neve
     profiles, _, _ = profiles_on_memory()
     hr = actor("hr", hr=True)
     row = ProfileIn.model_validate({**ADA, "person_id": "e1"})
-    assert await profiles.import_profile(hr, "e1", row) is ImportOutcome.CREATED
-    assert await profiles.import_profile(hr, "e1", row) is ImportOutcome.UNCHANGED
+    assert await profiles.import_profile(hr, "e1", row) is ImportStatus.CREATED
+    assert await profiles.import_profile(hr, "e1", row) is ImportStatus.UNCHANGED
     renamed = ProfileIn.model_validate({**ADA, "person_id": "e1", "display_name": "Ada King"})
-    assert await profiles.import_profile(hr, "e1", renamed) is ImportOutcome.UPDATED
+    assert await profiles.import_profile(hr, "e1", renamed) is ImportStatus.UPDATED
     await profiles.erase(hr, "e1")
     with pytest.raises(Conflict) as erased:
         await profiles.import_profile(hr, "e1", row)
@@ -185,7 +185,7 @@ async def test_a_csv_import_reports_each_bad_row_and_applies_only_the_good_ones(
     )
     report = await import_profiles(profiles, actor("hr", hr=True), body, "text/csv")
     assert (report.created, report.invalid) == (1, 6), report
-    fields = {row.row: row.errors[0].field for row in report.rows if row.status is RowStatus.INVALID}
+    fields = {row.row: row.errors[0].field for row in report.rows if row.status is ImportStatus.INVALID}
     assert fields == {
         2: "mentor_capacity",
         3: "mentor_capacity",

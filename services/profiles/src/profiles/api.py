@@ -3,13 +3,13 @@ search and HR import for admins, erasure. Use-case refusals become problem+json 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 from mentorship_schemas.events import PersonRole
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.problems import Problem, problem_response
+from servicekit.problems import Problem
 
 from profiles.domain.availability import Availability
 from profiles.domain.person import InvalidProfile
@@ -185,19 +185,14 @@ def problem_of(error: ProfilesError | InvalidProfile) -> Problem:
     raise TypeError(f"no answer for {type(error).__name__}") from error
 
 
-async def _answer(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ProfilesError | InvalidProfile)
-    problem = problem_of(error)
-    return problem_response(
-        request,
-        problem.status,
-        problem.title,
-        problem.detail,
-        type_=problem.type,
-        extensions=problem.extensions,
-    )
-
-
 def install_error_answers(app: FastAPI) -> None:
-    app.add_exception_handler(ProfilesError, _answer)
-    app.add_exception_handler(InvalidProfile, _answer)
+    """Answer use-case refusals through the app's problem+json handler (installed by servicekit)."""
+    answer_problem = app.exception_handlers[Problem]
+
+    async def answer(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ProfilesError | InvalidProfile)
+        answered = answer_problem(request, problem_of(error))
+        return await answered if isinstance(answered, Awaitable) else answered
+
+    app.add_exception_handler(ProfilesError, answer)
+    app.add_exception_handler(InvalidProfile, answer)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from profiles.domain.person import InvalidProfile
 from profiles.models import ProfileIn
-from profiles.use_cases import Actor, Conflict, NotAllowed, Profiles, ProfilesError
+from profiles.use_cases import Actor, Conflict, ImportStatus, NotAllowed, Profiles, ProfilesError
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5_000_000
@@ -28,13 +27,6 @@ class UnreadableImport(ProfilesError):
     """The body as a whole is not rows of JSON or CSV."""
 
 
-class RowStatus(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    INVALID = "invalid"
-
-
 class RowError(BaseModel):
     field: str
     message: str
@@ -43,7 +35,7 @@ class RowError(BaseModel):
 class RowResult(BaseModel):
     row: int
     person_id: str | None
-    status: RowStatus
+    status: ImportStatus
     errors: list[RowError] = []
 
 
@@ -130,7 +122,7 @@ class _Rows:
 
     def invalid(self, number: int, person_id: str | None, errors: list[RowError]) -> None:
         self.results.append(
-            RowResult(row=number, person_id=person_id, status=RowStatus.INVALID, errors=errors)
+            RowResult(row=number, person_id=person_id, status=ImportStatus.INVALID, errors=errors)
         )
 
     def repeated(self, number: int, person_id: str, email: str) -> RowError | None:
@@ -143,7 +135,7 @@ class _Rows:
         return None
 
     def report(self) -> ImportReport:
-        count = {status.value: sum(r.status is status for r in self.results) for status in RowStatus}
+        count = {status.value: sum(r.status is status for r in self.results) for status in ImportStatus}
         return ImportReport(**count, rows=self.results)
 
 
@@ -171,5 +163,5 @@ async def import_rows(profiles: Profiles, actor: Actor, rows: list[dict[str, Any
         except (Conflict, InvalidProfile) as error:
             report.invalid(number, profile.person_id, [RowError(field=error.field, message=str(error))])
             continue
-        report.results.append(RowResult(row=number, person_id=profile.person_id, status=RowStatus(outcome)))
+        report.results.append(RowResult(row=number, person_id=profile.person_id, status=outcome))
     return report.report()

@@ -55,10 +55,13 @@ class EmailTaken(Exception):
     """Raised by the people store when a change would give two people of an org one email."""
 
 
-class ImportOutcome(StrEnum):
+class ImportStatus(StrEnum):
+    """What an HR import did with one row."""
+
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    INVALID = "invalid"  # refused: the row changed nothing
 
 
 @dataclass(frozen=True)
@@ -133,17 +136,17 @@ class Profiles:
             query = replace(query, skill=self.taxonomy.normalize(query.skill).name.lower())
         return await self.people.search(actor.org_id, query, skip=(page - 1) * page_size, limit=page_size)
 
-    async def import_profile(self, actor: Actor, person_id: str, profile: ProfileIn) -> ImportOutcome:
+    async def import_profile(self, actor: Actor, person_id: str, profile: ProfileIn) -> ImportStatus:
         """One HR row: create or update the person by employee id."""
         _allow(actor.is_admin, "import profiles")
         current = await self.people.get(person_key(actor.org_id, person_id), actor.org_id)
         if current is None:
             await self._create(actor.org_id, person_id, profile)
-            return ImportOutcome.CREATED
+            return ImportStatus.CREATED
         if current.is_erased:
             raise Conflict("person_id", "This person was erased; they cannot be imported again.")
         _, changed = await self._revise(actor.org_id, person_id, profile)
-        return ImportOutcome.UPDATED if changed else ImportOutcome.UNCHANGED
+        return ImportStatus.UPDATED if changed else ImportStatus.UNCHANGED
 
     async def count_pair_started(self, org_id: str, mentor_id: str, pair_id: str, cause_id: str) -> None:
         """PairCreated: the mentor's load grows (once per pair, whatever the delivery order)."""
