@@ -196,6 +196,10 @@ async def test_bad_import_rows_are_reported_per_row_and_change_nothing(profiles:
         "/profiles/import", headers={**hr, "content-type": "application/json"}, content=b"[" * 50_000
     )
     assert nested.status_code == 400
+    oversized = await profiles.http.post(
+        "/profiles/import", headers={**hr, "content-type": "text/csv"}, content=b"x" * 5_000_001
+    )
+    assert oversized.status_code == 413, "the route's own limit (5 MB), above the app's default"
 
 
 async def test_a_malformed_stored_profile_never_breaks_the_orgs_search_and_is_repaired_on_its_next_change(

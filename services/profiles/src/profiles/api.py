@@ -14,7 +14,14 @@ from servicekit.problems import Problem
 from profiles.domain.availability import Availability
 from profiles.domain.person import InvalidProfile
 from profiles.domain.profile import Seniority
-from profiles.hr_import import MAX_BYTES, ImportReport, UnreadableImport, import_profiles
+from profiles.hr_import import (
+    CSV_FORMAT,
+    MAX_BYTES,
+    MAX_ROWS,
+    ImportReport,
+    UnreadableImport,
+    import_profiles,
+)
 from profiles.models import EmployeeId, Label, OneLine, ProfileChanges, ProfileIn, ProfileOut, ProfilePage
 from profiles.use_cases import (
     Actor,
@@ -57,6 +64,26 @@ INVALID = _problem(422, "A field is invalid (each is named in `errors`); nothing
 FORBIDDEN = _problem(403, "Your roles do not allow this.")
 NOT_FOUND = _problem(404, "No such profile in your org.")
 CONFLICT = _problem(409, "Another profile has this employee id or email (`field` says which).")
+_ROWS = {"type": "array", "maxItems": MAX_ROWS, "items": {"$ref": "#/components/schemas/ProfileIn"}}
+_WRAPPED_ROWS = {"type": "object", "properties": {"rows": _ROWS}, "required": ["rows"]}
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": CSV_FORMAT,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [_ROWS, {"type": "object", "properties": {"rows": _ROWS}, "required": ["rows"]}]
+                }
+            },
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "person_id,display_name,email,roles,skills_offered,mentor_capacity,languages\n"
+                "e1,Edsger Dijkstra,edsger@example.com,mentor;mentee,algorithms:expert;go,3,nl;en\n",
+            },
+        },
+    }
+}
 
 
 @router.post(
@@ -100,16 +127,16 @@ async def search_profiles(
     "/import",
     response_model=ImportReport,
     responses={
-        **_problem(400, "The body is neither JSON rows nor CSV."),
+        **_problem(400, "The body is neither JSON rows nor CSV (or has over 10,000 rows)."),
         **FORBIDDEN,
-        **_problem(413, "The body is over 5 MB."),
+        **_problem(413, "The body is over 5 MB: split the file."),
     },
     summary="Bulk upsert from the HR system (admins)",
+    max_body_size=MAX_BYTES,
+    openapi_extra=IMPORT_BODY,
 )
 async def import_profiles_route(request: Request, actor: Caller, profiles: Service) -> ImportReport:
     body = await request.body()
-    if len(body) > MAX_BYTES:
-        raise Problem(413, "Content Too Large", "imports are limited to 5 MB; split the file")
     return await import_profiles(profiles, actor, body, request.headers.get("content-type", ""))
 
 

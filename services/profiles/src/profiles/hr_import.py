@@ -1,9 +1,5 @@
 """Bulk import from the HR system: JSON or CSV rows upserted by employee id, idempotently, with a
-per-row report. A row that fails validation changes nothing; the valid rows are applied.
-
-CSV: a header line naming the fields; empty cells are left out; list cells are `;`-separated
-(`roles`, `languages`, `interests`, `modalities`, `skills_wanted`); offered skills are
-`name:level;name:level`; yes/no cells take true/false, yes/no or 1/0."""
+per-row report. A row that fails validation changes nothing; the valid rows are applied."""
 
 from __future__ import annotations
 
@@ -18,6 +14,14 @@ from profiles.domain.person import InvalidProfile
 from profiles.models import ProfileIn
 from profiles.use_cases import Actor, Conflict, ImportStatus, NotAllowed, Profiles, ProfilesError
 
+CSV_FORMAT = (
+    "Rows of profiles, as in `POST /profiles` plus `person_id` (required here): a JSON array, "
+    '`{"rows": [...]}`, or CSV (`content-type: text/csv`) with a header line naming the fields. In CSV, '
+    "empty cells are left out; `roles`, `languages`, `interests`, `modalities` and `skills_wanted` are "
+    "lists separated by `;`; `skills_offered` is `name:level;name:level` (level optional); yes/no cells "
+    "take true/false, yes/no or 1/0; `personality`, `boundaries` and `inclusion` are JSON-only. "
+    "At most 10,000 rows and 5 MB; each row is reported, and a refused row changes nothing."
+)
 MAX_ROWS = 10_000
 MAX_BYTES = 5_000_000
 _LIST_COLUMNS = ("roles", "languages", "interests", "modalities", "skills_wanted")
