@@ -248,3 +248,9 @@ def test_null_for_a_field_that_has_a_default_is_refused_by_the_request_model() -
             ProfileIn.model_validate({**ADA, field: None})
         assert [error["loc"] for error in refused.value.errors()] == [(field,)]
     assert ProfileChanges.model_validate({"title": None}).model_fields_set == {"title"}, "null clears a title"
+
+
+def test_a_role_language_or_modality_given_twice_counts_once() -> None:
+    twice = {"roles": ["mentor", "mentor"], "languages": ["en", "fr", "en"], "modalities": ["chat", "chat"]}
+    profile = ProfileIn.model_validate({**ADA, **twice})
+    assert (profile.roles, profile.languages, profile.modalities) == (["mentor"], ["en", "fr"], ["chat"])

@@ -98,6 +98,11 @@ def _not_null(value: T | None) -> T:
     return value
 
 
+def _distinct(values: list[T]) -> list[T]:
+    """The same role, language or modality twice means it once (the first place counts)."""
+    return list(dict.fromkeys(values))
+
+
 def _skill_from_text(value: Any) -> Any:
     # "python" is shorthand for {"name": "python"}; objects pass through to be validated.
     return {"name": value} if isinstance(value, str) else value
@@ -163,8 +168,8 @@ class InclusionIn(BaseModel):
     attributes: dict[InclusionKey, InclusionValue] = Field(default_factory=dict, max_length=10)
 
 
-Languages = Annotated[list[Language], Field(max_length=10)]
-Roles = Annotated[list[PersonRole], Field(min_length=1, max_length=2)]
+Languages = Annotated[list[Language], Field(max_length=10), AfterValidator(_distinct)]
+Roles = Annotated[list[PersonRole], Field(min_length=1, max_length=2), AfterValidator(_distinct)]
 SkillsOffered = Annotated[
     list[Annotated[SkillOfferedIn, BeforeValidator(_skill_from_text)]], Field(max_length=50)
 ]
@@ -174,7 +179,7 @@ SkillsWanted = Annotated[
 Interests = Annotated[list[ShortText], Field(max_length=30)]
 Personality = Annotated[dict[PersonalityKey, PersonalityAnswer], Field(max_length=12)]
 MentorCapacity = Annotated[int, Field(ge=0, le=20)]
-Modalities = Annotated[list[Modality], Field(max_length=3)]
+Modalities = Annotated[list[Modality], Field(max_length=3), AfterValidator(_distinct)]
 
 
 class ProfileChanges(BaseModel):
