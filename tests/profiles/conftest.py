@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from profiles.app import ProfilesSettings, create_app
+from profiles.store import PEOPLE
 from servicekit.auth import issue_dev_token
 from servicekit.runtime import ServiceRuntime
 
@@ -30,7 +31,7 @@ class ProfilesClient:
 
     @property
     def people(self) -> Any:
-        return self.runtime.db["people"]
+        return self.runtime.db[PEOPLE]
 
 
 @pytest.fixture

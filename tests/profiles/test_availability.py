@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from profiles.domain.availability import Availability, MentorLoad, transition
 
+pytestmark = pytest.mark.fast
+
 
 def load(active: int, capacity: int = 2, accepting: bool = True, is_mentor: bool = True) -> MentorLoad:
     return MentorLoad(is_mentor=is_mentor, accepting=accepting, capacity=capacity, active_mentees=active)

@@ -1,162 +1,225 @@
-"""HTTP routes the portal calls: profiles for employees, search and HR import for admins, erasure."""
+"""HTTP routes the portal calls, each request -> use case -> response model: profiles for employees,
+search and HR import for admins, erasure. Use-case refusals become problem+json here."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
-from servicekit.auth import CurrentPrincipal, Principal, Role, forbid_unless
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
+from mentorship_schemas.events import PersonRole
+from servicekit.auth import CurrentPrincipal, Role
 from servicekit.problems import Problem
-from servicekit.runtime import ServiceRuntime
 
-from profiles import people
 from profiles.domain.availability import Availability
-from profiles.domain.profile import Seniority, Taxonomy
-from profiles.hr_import import ImportReport, import_rows, parse_import
-from profiles.models import ProfileChanges, ProfileIn, ProfileOut, ProfilePage
-from profiles.store import mentor_load, person_key
+from profiles.domain.person import InvalidProfile
+from profiles.domain.profile import Seniority
+from profiles.hr_import import (
+    CSV_FORMAT,
+    MAX_BYTES,
+    MAX_ROWS,
+    ImportReport,
+    UnreadableImport,
+    import_profiles,
+)
+from profiles.models import EmployeeId, Label, OneLine, ProfileChanges, ProfileIn, ProfileOut, ProfilePage
+from profiles.use_cases import (
+    Actor,
+    Conflict,
+    NotAllowed,
+    ProfileNotFound,
+    ProfileQuery,
+    Profiles,
+    ProfilesError,
+)
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
+def profiles_service(request: Request) -> Profiles:
+    """The one place a route reaches the app's state: the use cases built in app.py."""
+    profiles: Profiles = request.app.state.profiles
+    return profiles
 
 
-def _taxonomy(request: Request) -> Taxonomy:
-    taxonomy: Taxonomy = request.app.state.taxonomy
-    return taxonomy
-
-
-def _out(document: dict[str, Any], principal: Principal) -> ProfileOut:
-    load = mentor_load(document)
-    computed = {"active_mentees", "availability"}
-    values = {k: document.get(k) for k in ProfileOut.model_fields if k in document and k not in computed}
-    if principal.employee_id != document["person_id"]:
-        values["inclusion"] = None  # sensitive: only the person sees it
-    return ProfileOut(**values, active_mentees=load.active_mentees, availability=load.availability)
-
-
-async def _visible(request: Request, principal: Principal, person_id: str, action: str) -> dict[str, Any]:
-    document = (
-        await _runtime(request)
-        .db["people"]
-        .find_one({"_id": person_key(principal.org_id, person_id), "org_id": principal.org_id})
+def acting(principal: CurrentPrincipal) -> Actor:
+    return Actor(
+        person_id=principal.employee_id,
+        org_id=principal.org_id,
+        is_admin=principal.is_admin,
+        is_hr_admin=principal.has(Role.HR_ADMIN),
     )
-    if document is None or document.get("erased"):
-        raise Problem(404, "Not Found", "no such profile")
-    forbid_unless(person_id == principal.employee_id or principal.is_admin, action)
-    return document
 
 
-def _conflict(error: people.Conflict) -> Problem:
-    return Problem(409, "Conflict", str(error), extensions={"field": error.field})
+Service = Annotated[Profiles, Depends(profiles_service)]
+Caller = Annotated[Actor, Depends(acting)]
+PersonId = Annotated[EmployeeId, Path(description="The person's employee id.")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProfileOut, summary="Register a person")
-async def register_profile(body: ProfileIn, principal: CurrentPrincipal, request: Request) -> ProfileOut:
-    person_id = body.person_id or principal.employee_id
-    forbid_unless(person_id == principal.employee_id or principal.is_admin, "register someone else's profile")
-    runtime = _runtime(request)
-    try:
-        document = await people.register(
-            runtime, _taxonomy(request), principal.org_id, person_id, body, runtime.clock.now()
-        )
-    except people.Conflict as error:
-        raise _conflict(error) from error
-    return _out(document, principal)
+def _problem(status_code: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {status_code: {"description": description}}
 
 
-@router.get("", response_model=ProfilePage, summary="Search the org's profiles (admins)")
+INVALID = _problem(422, "A field is invalid (each is named in `errors`); nothing was written.")
+FORBIDDEN = _problem(403, "Your roles do not allow this.")
+NOT_FOUND = _problem(404, "No such profile in your org.")
+CONFLICT = _problem(409, "Another profile has this employee id or email (`field` says which).")
+_ROWS = {"type": "array", "maxItems": MAX_ROWS, "items": {"$ref": "#/components/schemas/ProfileIn"}}
+_WRAPPED_ROWS = {"type": "object", "properties": {"rows": _ROWS}, "required": ["rows"]}
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": CSV_FORMAT,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [_ROWS, {"type": "object", "properties": {"rows": _ROWS}, "required": ["rows"]}]
+                }
+            },
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "person_id,display_name,email,roles,skills_offered,mentor_capacity,languages\n"
+                "e1,Edsger Dijkstra,edsger@example.com,mentor;mentee,algorithms:expert;go,3,nl;en\n",
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProfileOut,
+    responses={**INVALID, **FORBIDDEN, **CONFLICT},
+    summary="Register a person",
+)
+async def register_profile(body: ProfileIn, actor: Caller, profiles: Service) -> ProfileOut:
+    return ProfileOut.of(await profiles.register(actor, body), actor.person_id)
+
+
+@router.get(
+    "",
+    response_model=ProfilePage,
+    responses={**INVALID, **FORBIDDEN},
+    summary="Search the org's profiles (admins)",
+)
 async def search_profiles(
-    request: Request,
-    principal: CurrentPrincipal,
-    role: Annotated[str | None, Query(pattern="^(mentee|mentor)$")] = None,
-    skill: Annotated[str | None, Query(max_length=80)] = None,
-    department: Annotated[str | None, Query(max_length=120)] = None,
+    actor: Caller,
+    profiles: Service,
+    role: PersonRole | None = None,
+    skill: Annotated[OneLine | None, Query(max_length=80)] = None,
+    department: Annotated[Label | None, Query()] = None,
     level: Seniority | None = None,
     availability: Availability | None = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Free text: name, title, department, skills")
+        OneLine | None, Query(max_length=100, description="Free text: name, title, department, skills")
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProfilePage:
-    forbid_unless(principal.is_admin, "search profiles")
-    query: dict[str, Any] = {"org_id": principal.org_id, "erased": {"$ne": True}}
-    if role:
-        query["roles"] = role
-    if skill:
-        query["skill_names"] = _taxonomy(request).normalize(skill).name.lower()
-    if department:
-        query["department"] = department
-    if level:
-        query["level"] = level.value
-    if availability:
-        query["availability"] = availability.value
-    if q:
-        query["search_text"] = {"$regex": re.escape(q.lower())}
-    collection = _runtime(request).db["people"]
-    total = await collection.count_documents(query)
-    cursor = collection.find(query, sort=[("person_id", 1)], skip=(page - 1) * page_size, limit=page_size)
-    items = [_out(doc, principal) async for doc in cursor]
-    return ProfilePage(items=items, total=total, page=page, page_size=page_size)
+    query = ProfileQuery(role, skill, department, level, availability, q)
+    found = await profiles.search(actor, query, page, page_size)
+    items = [ProfileOut.of(person, actor.person_id) for person in found.people]
+    return ProfilePage(items=items, total=found.total, page=page, page_size=page_size)
 
 
-@router.post("/import", response_model=ImportReport, summary="Bulk upsert from the HR system (admins)")
-async def import_profiles(request: Request, principal: CurrentPrincipal) -> ImportReport:
-    forbid_unless(principal.is_admin, "import profiles")
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    responses={
+        **_problem(400, "The body is neither JSON rows nor CSV (or has over 10,000 rows)."),
+        **FORBIDDEN,
+        **_problem(413, "The body is over 5 MB: split the file."),
+    },
+    summary="Bulk upsert from the HR system (admins)",
+    max_body_size=MAX_BYTES,
+    openapi_extra=IMPORT_BODY,
+)
+async def import_profiles_route(request: Request, actor: Caller, profiles: Service) -> ImportReport:
     body = await request.body()
-    if len(body) > 5_000_000:
-        raise Problem(413, "Content Too Large", "imports are limited to 5 MB; split the file")
-    try:
-        rows = parse_import(body, request.headers.get("content-type", ""))
-    except ValueError as error:
-        raise Problem(400, "Bad Request", str(error)) from error
-    return await import_rows(_runtime(request), _taxonomy(request), principal.org_id, rows)
+    return await import_profiles(profiles, actor, body, request.headers.get("content-type", ""))
 
 
-@router.get("/{person_id}", response_model=ProfileOut, summary="Read a profile")
-async def read_profile(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
-    return _out(await _visible(request, principal, person_id, "read this profile"), principal)
+@router.get(
+    "/{person_id}",
+    response_model=ProfileOut,
+    responses={**INVALID, **FORBIDDEN, **NOT_FOUND},
+    summary="Read a profile",
+)
+async def read_profile(person_id: PersonId, actor: Caller, profiles: Service) -> ProfileOut:
+    return ProfileOut.of(await profiles.read(actor, person_id), actor.person_id)
 
 
-@router.patch("/{person_id}", response_model=ProfileOut, summary="Change a profile or mentor settings")
+@router.patch(
+    "/{person_id}",
+    response_model=ProfileOut,
+    responses={**INVALID, **FORBIDDEN, **NOT_FOUND, **CONFLICT},
+    summary="Change a profile or mentor settings",
+)
 async def update_profile(
-    person_id: str, body: ProfileChanges, principal: CurrentPrincipal, request: Request
+    person_id: PersonId, body: ProfileChanges, actor: Caller, profiles: Service
 ) -> ProfileOut:
-    runtime = _runtime(request)
-    for _ in range(5):  # re-read and re-apply when a concurrent change got there first
-        current = await _visible(request, principal, person_id, "change this profile")
-        try:
-            outcome = await people.change(runtime, _taxonomy(request), current, body, runtime.clock.now())
-        except people.Conflict as error:
-            if error.field == "version":
-                continue
-            raise _conflict(error) from error
-        return _out(outcome.document, principal)
-    raise Problem(409, "Conflict", "the profile keeps changing; try again")
+    return ProfileOut.of(await profiles.revise(actor, person_id, body), actor.person_id)
 
 
-@router.post("/{person_id}/pause", response_model=ProfileOut, summary="Pause taking new mentees")
-async def pause_mentoring(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
-    return await update_profile(person_id, ProfileChanges(accepting_mentees=False), principal, request)
+@router.post(
+    "/{person_id}/pause",
+    response_model=ProfileOut,
+    responses={**INVALID, **FORBIDDEN, **NOT_FOUND},
+    summary="Pause taking new mentees",
+)
+async def pause_mentoring(person_id: PersonId, actor: Caller, profiles: Service) -> ProfileOut:
+    return ProfileOut.of(await profiles.pause(actor, person_id), actor.person_id)
 
 
-@router.post("/{person_id}/resume", response_model=ProfileOut, summary="Resume taking new mentees")
-async def resume_mentoring(person_id: str, principal: CurrentPrincipal, request: Request) -> ProfileOut:
-    return await update_profile(person_id, ProfileChanges(accepting_mentees=True), principal, request)
+@router.post(
+    "/{person_id}/resume",
+    response_model=ProfileOut,
+    responses={**INVALID, **FORBIDDEN, **NOT_FOUND},
+    summary="Resume taking new mentees",
+)
+async def resume_mentoring(person_id: PersonId, actor: Caller, profiles: Service) -> ProfileOut:
+    return ProfileOut.of(await profiles.resume(actor, person_id), actor.person_id)
 
 
-@router.delete("/{person_id}", status_code=204, summary="Erase a person (right to be forgotten)")
-async def erase_profile(person_id: str, principal: CurrentPrincipal, request: Request) -> Response:
-    current = await _visible(request, principal, person_id, "erase this profile")
-    forbid_unless(person_id == principal.employee_id or principal.has(Role.HR_ADMIN), "erase this profile")
-    runtime = _runtime(request)
-    try:
-        await people.erase(runtime, current, runtime.clock.now())
-    except people.Conflict as error:
-        raise _conflict(error) from error
-    return Response(status_code=204)
+@router.delete(
+    "/{person_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**INVALID, **FORBIDDEN, **NOT_FOUND},
+    summary="Erase a person (right to be forgotten)",
+)
+async def erase_profile(person_id: PersonId, actor: Caller, profiles: Service) -> Response:
+    await profiles.erase(actor, person_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def problem_of(error: ProfilesError | InvalidProfile) -> Problem:
+    """The HTTP answer to a use case's refusal."""
+    if isinstance(error, InvalidProfile):
+        errors = [{"field": error.field, "location": "body", "message": str(error)}]
+        return Problem(
+            422, "Invalid request", f"invalid field(s): {error.field}", extensions={"errors": errors}
+        )
+    if isinstance(error, ProfileNotFound):
+        return Problem(404, "Not Found", str(error))
+    if isinstance(error, NotAllowed):
+        return Problem(403, "Forbidden", str(error))
+    if isinstance(error, Conflict):
+        return Problem(409, "Conflict", str(error), extensions={"field": error.field})
+    if isinstance(error, UnreadableImport):
+        return Problem(400, "Bad Request", str(error))
+    raise TypeError(f"no answer for {type(error).__name__}") from error
+
+
+def install_error_answers(app: FastAPI) -> None:
+    """Answer use-case refusals through the app's problem+json handler (installed by servicekit)."""
+    answer_problem = app.exception_handlers[Problem]
+
+    async def answer(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ProfilesError | InvalidProfile)
+        answered = answer_problem(request, problem_of(error))
+        return await answered if isinstance(answered, Awaitable) else answered
+
+    app.add_exception_handler(ProfilesError, answer)
+    app.add_exception_handler(InvalidProfile, answer)

@@ -1,4 +1,5 @@
-"""Wiring for the profiles service: settings, runtime, handlers and the HTTP app."""
+"""Wiring for the profiles service: settings, runtime, the people store, use cases, handlers and
+the HTTP app."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import json
 from pathlib import Path
 
 from fastapi import FastAPI
-from mentorship_schemas import (
-    Stream,
-)
+from mentorship_schemas import Stream
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
 from profiles import api, handlers, store
+from profiles.domain.person import Person
 from profiles.domain.profile import DEFAULT_TAXONOMY, Taxonomy
+from profiles.use_cases import Profiles
 
 
 class ProfilesSettings(ServiceSettings):
@@ -29,24 +30,30 @@ class ProfilesSettings(ServiceSettings):
         return Taxonomy(DEFAULT_TAXONOMY)
 
 
+def build(
+    settings: ProfilesSettings | None = None, clock: Clock | None = None
+) -> tuple[ServiceRuntime, Profiles]:
+    """The runtime with its handlers subscribed, and the use cases the HTTP routes call."""
+    settings = settings or ProfilesSettings()
+    runtime = ServiceRuntime(settings, stream=Stream.PROFILES, clock=clock)
+    people = store.PeopleStore(runtime.outbox_collection(store.PEOPLE), Person, runtime)
+    runtime.on_startup(lambda: store.create_indexes(people.collection))
+    profiles = Profiles(people, settings.taxonomy(), runtime.now)
+    handlers.subscribe(runtime.consumer, profiles)
+    return runtime, profiles
+
+
 def build_runtime(settings: ProfilesSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(
-        settings or ProfilesSettings(),
-        stream=Stream.PROFILES,
-        clock=clock,
-    )  # fmt: skip
-    people = runtime.outbox_collection("people")
-    runtime.on_startup(lambda: store.create_indexes(people))
-    handlers.register(runtime)
-    return runtime
+    return build(settings, clock)[0]
 
 
 def create_app(settings: ProfilesSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or ProfilesSettings()
-    app = build_runtime(settings, clock).create_app(
+    runtime, profiles = build(settings, clock)
+    app = runtime.create_app(
         title="Mentorship profiles",
         description="People in the program: profiles, skills, mentor availability, HR import, erasure.",
         routers=[api.router],
     )
-    app.state.taxonomy = settings.taxonomy()
+    app.state.profiles = profiles
+    api.install_error_answers(app)
     return app

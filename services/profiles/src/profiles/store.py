@@ -1,20 +1,28 @@
-"""Profiles' MongoDB collections: `people` (one document per person, with its outbox)."""
+"""Profiles' MongoDB collection `people` (one document per person, with its outbox): its indexes, and
+the people store: the aggregate store plus the admin search, the unique email and erasure's cleanup."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from mentorship_schemas.events import PersonRole
+from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+from servicekit.aggregates import AggregateStore, Change, Saved
 
-from profiles.domain.availability import MentorLoad
+from profiles.domain.person import Person, ProfileStatus
+from profiles.use_cases import EmailTaken, ProfileQuery, SearchPage
+
+log = logging.getLogger(__name__)
+
+PEOPLE = "people"
 
 Document = dict[str, Any]
-
-
-def person_key(org_id: str, person_id: str) -> str:
-    return f"{org_id}:{person_id}"
+R = TypeVar("R")
 
 
 async def create_indexes(people: AsyncCollection[Document]) -> None:
@@ -24,10 +32,66 @@ async def create_indexes(people: AsyncCollection[Document]) -> None:
     await people.create_index([("org_id", ASCENDING), ("person_id", ASCENDING)], name="org_person")
 
 
-def mentor_load(document: dict[str, Any]) -> MentorLoad:
-    return MentorLoad(
-        is_mentor=PersonRole.MENTOR in document["roles"],
-        accepting=document["accepting_mentees"],
-        capacity=document["mentor_capacity"],
-        active_mentees=len(document.get("active_pair_ids", [])),
-    )
+def search_filter(org_id: str, query: ProfileQuery) -> Document:
+    """The store query for an admin search (erased people never show)."""
+    found: Document = {"org_id": org_id, "status": {"$ne": ProfileStatus.ERASED.value}}
+    if query.role:
+        found["roles"] = query.role.value
+    if query.skill:
+        found["skill_names"] = query.skill
+    if query.department:
+        found["department"] = query.department
+    if query.level:
+        found["level"] = query.level.value
+    if query.availability:
+        found["availability"] = query.availability.value
+    if query.text:
+        found["search_text"] = {"$regex": re.escape(query.text.lower())}
+    return found
+
+
+class PeopleStore(AggregateStore[Person]):
+    """The only writer of `people`. A stored document that cannot be read as a Person is logged
+    and skipped (or loaded with defaults for its broken fields), never a failure for the org."""
+
+    async def get(self, aggregate_id: str, org_id: str | None = None) -> Person | None:
+        document = await self.collection.find_one({"_id": aggregate_id})
+        if document is None or (org_id is not None and document.get("org_id") != org_id):
+            return None
+        return _readable(document)
+
+    async def change(
+        self, aggregate_id: str, change: Change[Person, R], *, org_id: str | None = None
+    ) -> Saved[Person, R | None] | None:
+        try:
+            return await super().change(aggregate_id, change, org_id=org_id)
+        except DuplicateKeyError as error:  # the only unique index besides _id: (org_id, email)
+            raise EmailTaken(aggregate_id) from error
+
+    async def search(self, org_id: str, query: ProfileQuery, *, skip: int, limit: int) -> SearchPage:
+        found = search_filter(org_id, query)
+        total = await self.collection.count_documents(found)
+        cursor = self.collection.find(found, sort=[("person_id", ASCENDING)], skip=skip, limit=limit)
+        people = [person async for document in cursor if (person := _readable(document)) is not None]
+        return SearchPage(total=total, people=people)
+
+    async def discard_unsent(self, aggregate_id: str, keep: Sequence[str]) -> None:
+        await self.collection.update_one(
+            {"_id": aggregate_id}, {"$pull": {"outbox": {"id": {"$nin": list(keep)}}}}
+        )
+
+
+def _readable(document: Document) -> Person | None:
+    try:
+        person = Person.model_validate(document)
+    except ValidationError as error:
+        fields = sorted({str(item["loc"][0]) for item in error.errors() if item["loc"]})
+        log.error("profile %s is unreadable (fields %s); skipped", document.get("_id"), fields)
+        return None
+    if person.repaired_fields:
+        log.warning(
+            "profile %s has unusable %s; read with defaults (the next change stores them)",
+            document.get("_id"),
+            ", ".join(person.repaired_fields),
+        )
+    return person

@@ -1,11 +1,14 @@
 """What a profile may hold: skill levels, the skill taxonomy with free-text fallback, language codes,
-and the field-level rules the API and the HR import share (pure, no I/O)."""
+employee ids, and the field-level rules the API and the HR import share (pure, no I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+
+from pydantic import BaseModel
 
 
 class SkillLevel(StrEnum):
@@ -82,6 +85,14 @@ tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
 ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 
 
+# The same rule as the events' `Id`: an employee id must travel in every profile event.
+EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+
+
+def is_employee_id(value: str) -> bool:
+    return EMPLOYEE_ID.fullmatch(value) is not None
+
+
 def is_language_code(code: str) -> bool:
     base, _, region = code.partition("-")
     return base in ISO_639_1 and (not region or (len(region) == 2 and region.isalpha() and region.isupper()))
@@ -109,3 +120,39 @@ class Taxonomy:
         if key in self._by_key:
             return NormalizedSkill(self._by_key[key], True)
         return NormalizedSkill(" ".join(name.split()), False)
+
+
+class OfferedSkill(BaseModel):
+    name: str
+    level: SkillLevel = SkillLevel.INTERMEDIATE
+    in_taxonomy: bool = False
+
+
+class WantedSkill(BaseModel):
+    name: str
+    target_level: SkillLevel | None = None
+    in_taxonomy: bool = False
+
+
+def _distinct(taxonomy: Taxonomy, names: Iterable[str]) -> Iterator[tuple[int, NormalizedSkill]]:
+    """Each skill once (the same skill twice, in any spelling: the first counts), normalized."""
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        normalized = taxonomy.normalize(name)
+        if normalized.name.lower() not in seen:
+            seen.add(normalized.name.lower())
+            yield index, normalized
+
+
+def offered_skills(taxonomy: Taxonomy, skills: list[tuple[str, SkillLevel]]) -> list[OfferedSkill]:
+    return [
+        OfferedSkill(name=skill.name, level=skills[index][1], in_taxonomy=skill.in_taxonomy)
+        for index, skill in _distinct(taxonomy, (name for name, _ in skills))
+    ]
+
+
+def wanted_skills(taxonomy: Taxonomy, skills: list[tuple[str, SkillLevel | None]]) -> list[WantedSkill]:
+    return [
+        WantedSkill(name=skill.name, target_level=skills[index][1], in_taxonomy=skill.in_taxonomy)
+        for index, skill in _distinct(taxonomy, (name for name, _ in skills))
+    ]
