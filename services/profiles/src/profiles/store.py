@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
-from servicekit.aggregates import AggregateStore, Change, Saved
+from servicekit.aggregates import AggregateStore, BeforeWrite, Change, Saved
 
 from profiles.domain.person import Person, ProfileStatus
 from profiles.use_cases import EmailTaken, ProfileQuery, SearchPage
@@ -61,10 +61,15 @@ class PeopleStore(AggregateStore[Person]):
         return _readable(document)
 
     async def change(
-        self, aggregate_id: str, change: Change[Person, R], *, org_id: str | None = None
+        self,
+        aggregate_id: str,
+        change: Change[Person, R],
+        *,
+        org_id: str | None = None,
+        before_write: BeforeWrite[Person] | None = None,
     ) -> Saved[Person, R | None] | None:
         try:
-            return await super().change(aggregate_id, change, org_id=org_id)
+            return await super().change(aggregate_id, change, org_id=org_id, before_write=before_write)
         except DuplicateKeyError as error:  # the only unique index besides _id: (org_id, email)
             raise EmailTaken(aggregate_id) from error
 
