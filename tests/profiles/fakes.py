@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from profiles.domain.person import Person
 from profiles.domain.profile import DEFAULT_TAXONOMY, Taxonomy
 from profiles.use_cases import EmailTaken, ProfileQuery, Profiles, SearchPage
-from servicekit.aggregates import Change, Emitted, InMemoryAggregates, Saved
+from servicekit.aggregates import BeforeWrite, Change, Emitted, InMemoryAggregates, Saved
 
 R = TypeVar("R")
 
@@ -27,13 +27,24 @@ class InMemoryPeople(InMemoryAggregates[Person]):
             for key, doc in self.documents.items()
         )
 
-    async def create(self, aggregate: Person, emitted: Iterable[Emitted] = ()) -> bool:
+    async def create(
+        self,
+        aggregate: Person,
+        emitted: Iterable[Emitted] = (),
+        *,
+        before_write: BeforeWrite[Person] | None = None,
+    ) -> bool:
         if self._email_taken(aggregate):
             return False
-        return await super().create(aggregate, emitted)
+        return await super().create(aggregate, emitted, before_write=before_write)
 
     async def change(
-        self, aggregate_id: str, change: Change[Person, R], *, org_id: str | None = None
+        self,
+        aggregate_id: str,
+        change: Change[Person, R],
+        *,
+        org_id: str | None = None,
+        before_write: BeforeWrite[Person] | None = None,
     ) -> Saved[Person, R | None] | None:
         def checked(person: Person) -> Any:
             returned = change(person)
@@ -41,7 +52,7 @@ class InMemoryPeople(InMemoryAggregates[Person]):
                 raise EmailTaken(person.email)
             return returned
 
-        return await super().change(aggregate_id, checked, org_id=org_id)
+        return await super().change(aggregate_id, checked, org_id=org_id, before_write=before_write)
 
     async def search(self, org_id: str, query: ProfileQuery, *, skip: int, limit: int) -> SearchPage:
         people = sorted(
