@@ -28,6 +28,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import InvalidOperation
 
 from servicekit import metrics
 from servicekit.ids import new_id
@@ -191,6 +192,9 @@ class OutboxRelay:
                         pass
             except asyncio.CancelledError:
                 raise
+            except InvalidOperation:
+                log.info("the store's client is closed: the outbox relay stops")
+                return
             except Exception as error:
                 if not kafka_client_log().failure(error, "outbox relay"):
                     log.exception("outbox relay pass failed; retrying")
