@@ -14,7 +14,8 @@ from matching.domain.match_run import MatchRun
 from matching.domain.mentor import MentorCandidate, mentor_key
 from matching.domain.org_view import OrgView
 from matching.domain.program import Program
-from matching.domain.seat import HoldKind, MenteeSeat, SeatStatus
+from matching.domain.seat import MenteeSeat, SeatStatus
+from matching.domain.seat_parts import HoldKind
 from matching.use_cases.context import Matching, RunItemKind
 from mentorship_schemas import Event
 from servicekit.aggregates import AggregateRoot, InMemoryAggregates

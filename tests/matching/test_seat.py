@@ -8,16 +8,8 @@ from datetime import timedelta
 import pytest
 from matching.domain.candidate import ERASED, ProfileFacts
 from matching.domain.program import Approval, Program, ProgramSettings
-from matching.domain.seat import (
-    CircleRecord,
-    DeclineReason,
-    HoldKind,
-    Match,
-    MenteeSeat,
-    SeatChanged,
-    SeatStatus,
-    Stagnation,
-)
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatChanged, SeatStatus
+from matching.domain.seat_parts import CircleRecord, HoldKind, Match, Stagnation
 from mentorship_schemas import MatchProposed, MentorshipRequested, PairCreated, PairDeclined, PairEnded
 from mentorship_schemas.events import PairEndReason
 from servicekit.ids import derived_id

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from matching.domain.mentor import MentorCandidate, MentorStatus, mentor_key
 from matching.domain.program import ProgramSettings
-from matching.domain.seat import DeclineReason, HoldKind, MenteeSeat, SeatStatus, Stagnation, seat_key
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
+from matching.domain.seat_parts import HoldKind, Stagnation
 from matching.use_cases import cohort_runs, pairs, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotFound, Refused

@@ -8,7 +8,8 @@ import pytest
 from matching.domain.candidate import ERASED, ProfileFacts
 from matching.domain.mentor import mentor_key
 from matching.domain.program import ProgramSettings
-from matching.domain.seat import Match, SeatStatus, seat_key
+from matching.domain.seat import SeatStatus, seat_key
+from matching.domain.seat_parts import Match
 from matching.use_cases import circles, cohort_runs, erasure, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotAllowed, NotFound, Refused

@@ -23,7 +23,7 @@ from mentorship_schemas import (
 from servicekit.consumer import EventConsumer
 
 from matching.domain.candidate import ProfileFacts
-from matching.domain.seat import Stagnation
+from matching.domain.seat_parts import Stagnation
 from matching.use_cases import erasure, profiles
 from matching.use_cases.context import Matching
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import forbid_unless
 
 from matching.api.deps import CallerDep, MatchingDep, problems
-from matching.domain.seat import DeclineReason, HoldKind, MenteeSeat, SeatStatus
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus
+from matching.domain.seat_parts import HoldKind
 from matching.use_cases import requests
 
 IdPath = Annotated[str, Path(min_length=1, max_length=128)]

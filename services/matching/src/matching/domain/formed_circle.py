@@ -11,7 +11,7 @@ from servicekit.ids import derived_id
 
 from matching.domain.circles import Circle
 from matching.domain.program import Program
-from matching.domain.seat import CircleRecord
+from matching.domain.seat_parts import CircleRecord
 
 
 def circle_record(program: Program, circle: Circle, now: datetime) -> CircleRecord:

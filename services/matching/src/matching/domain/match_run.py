@@ -22,7 +22,8 @@ from servicekit.ids import derived_id
 
 from matching.domain.cohort_run import CohortRunResult
 from matching.domain.program import Program
-from matching.domain.seat import Match, MenteeSeat, SeatStatus
+from matching.domain.seat import MenteeSeat, SeatStatus
+from matching.domain.seat_parts import Match
 
 
 class PairChange(StrEnum):

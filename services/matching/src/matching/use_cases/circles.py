@@ -13,7 +13,8 @@ from matching.domain.circles import form_circles
 from matching.domain.formed_circle import FormedCircle, circle_record
 from matching.domain.program import Program
 from matching.domain.programs import ProgramType
-from matching.domain.seat import CircleRecord, MenteeSeat
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import CircleRecord
 from matching.use_cases.context import Caller, Matching, Refused
 from matching.use_cases.pool import change_seen
 from matching.use_cases.programs import require_program

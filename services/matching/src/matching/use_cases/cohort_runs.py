@@ -20,7 +20,8 @@ from matching.domain.match_run import Applied, MatchRun, MergedRun, PairChange, 
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
 from matching.domain.programs import MatchingPolicy, MatchingRules, ProgramType
-from matching.domain.seat import Match, MenteeSeat
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import Match
 from matching.use_cases import pool
 from matching.use_cases.context import Matching, NotFound, Refused, RunItemKind
 from matching.use_cases.programs import require_program

@@ -16,7 +16,8 @@ from matching.domain.match_run import MatchRun
 from matching.domain.mentor import MentorCandidate
 from matching.domain.org_view import OrgView
 from matching.domain.program import Program
-from matching.domain.seat import HoldKind, MenteeSeat
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import HoldKind
 
 
 class Clock(Protocol):

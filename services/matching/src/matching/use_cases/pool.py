@@ -17,7 +17,8 @@ from servicekit.aggregates import Emitted, Saved
 from matching.domain.mentor import mentor_key
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
-from matching.domain.seat import DeclineReason, Match, MenteeSeat, SeatChanged, SeatStatus
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatChanged, SeatStatus
+from matching.domain.seat_parts import Match
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)

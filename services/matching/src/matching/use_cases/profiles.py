@@ -14,7 +14,8 @@ from servicekit.aggregates import AggregateRoot, Aggregates, Emitted
 from matching.domain.candidate import ProfileFacts
 from matching.domain.inclusion import InclusionRecord, inclusion_key
 from matching.domain.mentor import LEFT, MentorCandidate, mentor_key
-from matching.domain.seat import MenteeSeat, Stagnation
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import Stagnation
 from matching.use_cases.context import Matching
 from matching.use_cases.continuous import match_continuously
 from matching.use_cases.pairs import end_pairs_of_mentor

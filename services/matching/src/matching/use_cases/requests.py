@@ -12,7 +12,8 @@ from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval
-from matching.domain.seat import DeclineReason, HoldKind, MenteeSeat, SeatStatus, seat_key
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
+from matching.domain.seat_parts import HoldKind
 from matching.use_cases import pool
 from matching.use_cases.context import Caller, Conflict, Matching, NotAllowed, NotFound, Refused
 from matching.use_cases.continuous import ask_next_suggestion, match_continuously, match_where_places_freed
