@@ -29,15 +29,15 @@ from matching.use_cases.context import Matching
 
 
 async def on_profile_registered(matching: Matching, event: ProfileRegistered, envelope: CloudEvent) -> None:
-    await _keep_facts(event, envelope, matching)
+    await _keep_facts(matching, event, envelope)
 
 
 async def on_profile_updated(matching: Matching, event: ProfileUpdated, envelope: CloudEvent) -> None:
-    await _keep_facts(event, envelope, matching)
+    await _keep_facts(matching, event, envelope)
 
 
 async def _keep_facts(
-    event: ProfileRegistered | ProfileUpdated, envelope: CloudEvent, matching: Matching
+    matching: Matching, event: ProfileRegistered | ProfileUpdated, envelope: CloudEvent
 ) -> None:
     # What matching scores and rules on: no names, no email (those stay with profiles).
     facts = ProfileFacts.model_validate(event.model_dump(include=set(ProfileFacts.model_fields)))

@@ -44,9 +44,7 @@ INCLUSION = "inclusion"
 ITEMS_PER_CHUNK = 2000
 
 MENTEE = PersonRole.MENTEE.value
-WAITING, HELD, PAIRED, IN_CIRCLE = (
-    s.value for s in (SeatStatus.WAITING, SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE)
-)
+HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE))
 
 
 def matching_of(runtime: ServiceRuntime) -> Matching:

@@ -76,10 +76,6 @@ class MergedRun:
     pairs: list[RunPair]
     unmatched: list[RunUnmatched]
 
-    @property
-    def mentees(self) -> int:
-        return self.summary["mentees"]  # type: ignore[no-any-return]
-
 
 def merge_stages(stages: list[Stage]) -> MergedRun:
     """One record for the run: one stage as it is; several added up, each pair and each unmatched

@@ -47,7 +47,7 @@ async def form_program_circles(
 async def _claim(m: Matching, members: list[MenteeSeat], record: CircleRecord) -> bool:
     claimed: list[MenteeSeat] = []
     for member in members:
-        if await change_seen(m, member, lambda seat: ("claimed", seat.join_circle(record))) is None:
+        if await change_seen(m, member, lambda seat: seat.join_circle(record)) is None:
             for done in claimed:  # let go of those already claimed
                 await m.seats.change(done.id, lambda seat: seat.leave_circle(record.circle_id))
             return False

@@ -14,6 +14,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
+from servicekit.aggregates import Emitted
+
 from matching.domain.cohort_run import run_cohort
 from matching.domain.fairness import GroupFloor
 from matching.domain.match_run import Applied, MatchRun, MergedRun, PairChange, RunPair, Stage, merge_stages
@@ -114,7 +116,7 @@ async def run_cohort_now(
     return await report(m, stored)
 
 
-async def _store(m: Matching, run: MatchRun, completed: Any, merged: MergedRun) -> MatchRun:
+async def _store(m: Matching, run: MatchRun, completed: list[Emitted], merged: MergedRun) -> MatchRun:
     """The items first, the run (the commit point, with its event) last; a run stored already
     (the same inputs) is returned as stored."""
     stored = await m.runs.get(run.id)

@@ -25,8 +25,8 @@ class Clock(Protocol):
 
 
 class CandidateReads(Protocol):
-    """The queries the use cases need over the stored aggregates (each scoped to one org, but the
-    sweeps')."""
+    """The queries the use cases need over the stored aggregates (each within one org, except the
+    sweeps' due requests and pair ends)."""
 
     async def org(self, org_id: str) -> OrgView: ...
 

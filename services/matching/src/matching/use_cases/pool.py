@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from mentorship_schemas.events import PairEndReason
-from servicekit.aggregates import Emitted, Saved
+from servicekit.aggregates import Change, Emitted, Saved
 
 from matching.domain.mentor import mentor_key
 from matching.domain.org_view import OrgView
@@ -22,28 +23,32 @@ from matching.domain.seat_parts import Match
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 async def change_seen(
-    m: Matching, seat: MenteeSeat, transition: Callable[[MenteeSeat], tuple[str, list[Emitted]]]
-) -> str | None:
-    """Apply `transition` to the seat if it is still at the version `seat` was read; its result,
-    or None when the seat changed meanwhile."""
+    m: Matching, seat: MenteeSeat, transition: Change[MenteeSeat, R]
+) -> Saved[MenteeSeat, R | None] | None:
+    """Apply `transition` to the seat if it is still at the version `seat` was read: what was
+    saved, or None when the seat changed meanwhile (or is gone)."""
 
-    def as_seen(current: MenteeSeat) -> tuple[str, list[Emitted]]:
+    def as_seen(current: MenteeSeat) -> tuple[R, list[Emitted]] | list[Emitted]:
         if current.version != seat.version:
             raise SeatChanged(f"seat {seat.id} changed since version {seat.version}")
         return transition(current)
 
     try:
-        saved: Saved[MenteeSeat, str | None] | None = await m.seats.change(seat.id, as_seen)
+        return await m.seats.change(seat.id, as_seen)
     except SeatChanged:
         return None
+
+
+async def _made(
+    m: Matching, seat: MenteeSeat, transition: Callable[[MenteeSeat], tuple[str, list[Emitted]]]
+) -> str | None:
+    """The id a seen transition made (a pair, proposal or request), or None."""
+    saved = await change_seen(m, seat, transition)
     return None if saved is None else saved.result
-
-
-def _done(events: list[Emitted]) -> tuple[str, list[Emitted]]:
-    return "done", events
 
 
 async def reserve_place(m: Matching, org_id: str, mentor_id: str) -> bool:
@@ -71,7 +76,7 @@ async def offer(
     if not await reserve_place(m, seat.org_id, match.mentor_id):
         return None
     now = m.now()
-    made = await change_seen(
+    made = await _made(
         m,
         seat,
         lambda s: s.offer(
@@ -90,14 +95,14 @@ async def offer(
 async def accept_hold(m: Matching, program: Program, seat: MenteeSeat) -> str | None:
     """The held proposal or request becomes a pair (its mentor's place is already reserved)."""
     now = m.now()
-    return await change_seen(m, seat, lambda s: s.accept_hold(program, now))
+    return await _made(m, seat, lambda s: s.accept_hold(program, now))
 
 
 async def drop_hold(m: Matching, seat: MenteeSeat, reason: DeclineReason) -> bool:
     """The held proposal or request ends without a pair (PairDeclined); the place is freed."""
     assert seat.hold is not None
     now = m.now()
-    if await change_seen(m, seat, lambda s: _done(s.drop_hold(reason, now))) is None:
+    if await change_seen(m, seat, lambda s: s.drop_hold(reason, now)) is None:
         return False
     await give_back_place(m, seat.org_id, seat.hold.mentor_id)
     return True
@@ -107,7 +112,7 @@ async def end_pair(m: Matching, seat: MenteeSeat, reason: PairEndReason) -> bool
     """PairEnded; the mentee waits again (a rematch reason) or has ended; the place is freed."""
     assert seat.pair is not None
     now = m.now()
-    if await change_seen(m, seat, lambda s: _done(s.end_pair(reason, now))) is None:
+    if await change_seen(m, seat, lambda s: s.end_pair(reason, now)) is None:
         return False
     await give_back_place(m, seat.org_id, seat.pair.mentor_id)
     return True
@@ -122,14 +127,14 @@ async def move_pair(
     if not await reserve_place(m, seat.org_id, match.mentor_id):
         return None
     now = m.now()
-    pair_id = await change_seen(m, seat, lambda s: s.move_pair(program, match, run_id, now))
+    pair_id = await _made(m, seat, lambda s: s.move_pair(program, match, run_id, now))
     await give_back_place(m, seat.org_id, seat.pair.mentor_id if pair_id else match.mentor_id)
     return pair_id
 
 
 async def rejoin(m: Matching, seat: MenteeSeat, program_id: str) -> bool:
     now = m.now()
-    return await change_seen(m, seat, lambda s: _done(s.rejoin(program_id, now))) is not None
+    return await change_seen(m, seat, lambda s: s.rejoin(program_id, now)) is not None
 
 
 async def seat_mentee(m: Matching, view: OrgView, program: Program, primary: MenteeSeat) -> bool:
@@ -143,10 +148,10 @@ async def seat_mentee(m: Matching, view: OrgView, program: Program, primary: Men
     for extra in view.seats_of(primary.person_id):
         # Waiting seats the program does not want (fewer focus areas now, or another program).
         if extra.seat > seats and extra.status is SeatStatus.WAITING:
-            changed |= await change_seen(m, extra, lambda s: _done(s.retire())) is not None
+            changed |= await change_seen(m, extra, lambda s: s.retire()) is not None
     if seats <= 1 or primary.seated_for == program.program_id:
         return changed
-    if await change_seen(m, primary, lambda s: _done(s.seat_for(program.program_id, wanted[0]))) is None:
+    if await change_seen(m, primary, lambda s: s.seat_for(program.program_id, wanted[0])) is None:
         return changed
     for number in range(2, seats + 1):
         focus = wanted[number - 1]
@@ -160,7 +165,7 @@ async def seat_mentee(m: Matching, view: OrgView, program: Program, primary: Men
 
 async def _refocus(m: Matching, seat: MenteeSeat, program_id: str, number: int, focus: str) -> None:
     now = m.now()
-    await change_seen(m, seat, lambda s: _done(s.focus_seat(program_id, number, focus, now)))
+    await change_seen(m, seat, lambda s: s.focus_seat(program_id, number, focus, now))
 
 
 async def seat_waiting_mentees(m: Matching, view: OrgView, program: Program) -> bool:
