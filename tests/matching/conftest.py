@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from matching.app import MatchingSettings, create_app
-from matching.store import candidate_key
+from matching.domain.mentor import mentor_key
+from matching.domain.seat import seat_key
+from matching.use_cases.context import Matching as MatchingContext
 from mentorship_schemas import Event
 from servicekit.auth import issue_dev_token
 from servicekit.clock import ManualClock
@@ -28,6 +30,7 @@ SECRET = "matching-tests-development-secret-0123456789"
 class Matching:
     http: httpx.AsyncClient
     runtime: ServiceRuntime
+    context: MatchingContext  # the use cases' dependencies, as the app wired them
     clock: ManualClock
     infra: Infra
     org: str
@@ -78,7 +81,7 @@ async def matching(infra: Infra) -> AsyncIterator[Matching]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://matching"
         ) as http:
-            yield Matching(http, runtime, clock, infra, f"org-{uuid.uuid4().hex[:8]}")
+            yield Matching(http, runtime, app.state.matching, clock, infra, f"org-{uuid.uuid4().hex[:8]}")
     finally:
         # Stop consuming and relaying first: dropping a database under live writers can stall.
         await runtime.stop()
@@ -93,7 +96,7 @@ def auth(org: str, person: str, *roles: str) -> dict[str, str]:
 def candidate(org: str, person: str, role: str, **fields: Any) -> dict[str, Any]:
     """A candidate document as the profile handlers store it (mentees wait in `program_id`)."""
     document: dict[str, Any] = {
-        "_id": candidate_key(org, person, role),
+        "_id": seat_key(org, person) if role == "mentee" else mentor_key(org, person),
         "org_id": org,
         "person_id": person,
         "role": role,
@@ -109,5 +112,5 @@ def candidate(org: str, person: str, role: str, **fields: Any) -> dict[str, Any]
             "waiting_since": datetime(2026, 3, 1, tzinfo=UTC),
         }
     else:
-        document |= {"status": "available", "free_slots": 1, "availability_version": 1}
+        document |= {"status": "available", "free_slots": 1, "availability_version": 1, "version": 1}
     return document | fields

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching.domain.assignment import (
@@ -18,6 +19,8 @@ from matching.domain.assignment import (
     solve_certified,
     solve_flow,
 )
+
+pytestmark = pytest.mark.fast  # the engine alone: no server
 
 
 def oracle_of(scores: np.ndarray, allowed: np.ndarray) -> RowOracle:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching.domain.circles import circle_sizes, form_circles
 from matching.domain.cohort import MatchProfile, level_rank
+
+pytestmark = pytest.mark.fast  # the engine alone: no server
 
 LEVELS = ["junior", "mid", "senior", "lead"]
 

@@ -4,7 +4,8 @@ applied as the program's approval says."""
 from __future__ import annotations
 
 import pytest
-from matching import cohort_runs
+from matching import store
+from matching.use_cases import cohort_runs
 from mentorship_schemas import MatchRunCompleted, PairCreated, PairEnded
 
 from tests.matching.conftest import Matching, auth, candidate
@@ -168,7 +169,7 @@ async def test_a_large_run_is_stored_in_chunks_and_served_in_pages(
     matching: Matching, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small chunks and pages stand in for a 50,000-mentee run, which one document could not hold."""
-    monkeypatch.setattr(cohort_runs, "ITEMS_PER_CHUNK", 2)
+    monkeypatch.setattr(store, "ITEMS_PER_CHUNK", 2)
     monkeypatch.setattr(cohort_runs, "FIRST_PAGE", 3)
     http, org = matching.http, matching.org
     admin = auth(org, "hr", "program_admin")

@@ -18,6 +18,8 @@ from matching.domain.compatibility import (
 )
 from matching.domain.programs import COMPONENTS, MatchingPolicy, MatchingRules, ProgramType
 
+pytestmark = pytest.mark.fast  # the engine alone: no server
+
 ORG = "org-1"
 SKILLS = ["python", "go", "leadership", "sql", "design", "kubernetes"]
 LEVELS = ["junior", "mid", "senior", "lead", "principal", None]

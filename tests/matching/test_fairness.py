@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching.domain.assignment import MICRO, Capacities, Shortlist, solve_flow
@@ -10,6 +11,8 @@ from matching.domain.cohort import MatchProfile
 from matching.domain.cohort_run import run_cohort
 from matching.domain.fairness import GroupFloor, solve_with_group_floor
 from matching.domain.programs import MatchingPolicy
+
+pytestmark = pytest.mark.fast  # the engine alone: no server
 
 ORG = "org-1"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from matching import flows
+from matching.use_cases.sweep import sweep
 from mentorship_schemas import PairCreated, PairEnded, RelationshipStagnant
 from mentorship_schemas.events import Severity
 
@@ -172,15 +172,15 @@ async def test_pairs_of_a_skills_based_program_end_on_its_end_date(matching: Mat
     assert (pair["mentor_id"], pair["program_id"], at(pair["ends_at"])) == ("sam", "sql-sprint", ends_on)
 
     matching.clock.set(ends_on - timedelta(minutes=1))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 0
+    assert await sweep(matching.context, matching.clock.now()) == 0
     matching.clock.set(ends_on + timedelta(hours=1))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 1
+    assert await sweep(matching.context, matching.clock.now()) == 1
 
     assert (await http.get("/pairs", headers=auth(org, "ada"))).json() == []
     ada = await mentee(matching, "ada")
     assert (ada["status"], ada["last_pair"]["end_reason"]) == ("ended", "completed")
     assert await free_slots(matching, "sam") == 1
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 0, "ended once"
+    assert await sweep(matching.context, matching.clock.now()) == 0, "ended once"
     (ended,) = await matching.events(PairEnded, until=lambda events: len(events) >= 1)
     assert (ended["pair_id"], ended["reason"], ended["program_id"]) == (
         pair["pair_id"],

@@ -9,7 +9,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from matching import flows
+from matching.use_cases.sweep import sweep
 from mentorship_schemas import (
     MatchProposed,
     MentorAvailable,
@@ -263,9 +263,9 @@ async def test_an_unanswered_request_expires_and_goes_to_the_next_best_mentor(ma
     assert len(ranked) == 3
 
     matching.clock.advance(timedelta(hours=23))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 0, "not due yet"
+    assert await sweep(matching.context, matching.clock.now()) == 0, "not due yet"
     matching.clock.advance(timedelta(hours=2))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 1
+    assert await sweep(matching.context, matching.clock.now()) == 1
 
     (second,) = (await http.get("/requests", headers=auth(org, "ada"))).json()
     assert (second["mentor_id"], second["automatic"], second["message"]) == (ranked[1], True, message)
@@ -275,11 +275,11 @@ async def test_an_unanswered_request_expires_and_goes_to_the_next_best_mentor(ma
 
     # The next one expires too: the third mentor is asked, never one who let a request lapse.
     matching.clock.advance(timedelta(hours=25))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 1
+    assert await sweep(matching.context, matching.clock.now()) == 1
     (third,) = (await http.get("/requests", headers=auth(org, "ada"))).json()
     assert (third["mentor_id"], third["automatic"], third["message"]) == (ranked[2], True, message)
     matching.clock.advance(timedelta(hours=25))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 1
+    assert await sweep(matching.context, matching.clock.now()) == 1
     assert (await http.get("/requests", headers=auth(org, "ada"))).json() == []
     assert (await mentee(matching, "ada"))["status"] == "waiting", "nobody left to ask"
 
@@ -312,8 +312,8 @@ async def test_two_sweeps_at_once_expire_a_request_exactly_once(matching: Matchi
     matching.clock.advance(timedelta(hours=49))
 
     changed = await asyncio.gather(
-        flows.sweep(matching.runtime, matching.clock.now()),
-        flows.sweep(matching.runtime, matching.clock.now()),
+        sweep(matching.context, matching.clock.now()),
+        sweep(matching.context, matching.clock.now()),
     )
     assert sorted(changed) == [0, 1]
     assert await free_slots(matching, ranked[0]) == 1, "the place is given back once"
@@ -448,7 +448,7 @@ async def test_a_place_freed_by_a_declined_or_expired_request_goes_to_the_next_w
     assert second["mentee_id"] != first["mentee_id"]
 
     matching.clock.advance(timedelta(hours=25))
-    assert await flows.sweep(matching.runtime, matching.clock.now()) == 1
+    assert await sweep(matching.context, matching.clock.now()) == 1
     third = await open_request()
     assert third["mentee_id"] not in {first["mentee_id"], second["mentee_id"]}
     assert await free_slots(matching, "sam") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching.domain.cohort import MatchProfile
@@ -13,6 +14,8 @@ from matching.domain.programs import MatchingPolicy
 from matching.domain.suggestions import rank_mentors, why_not
 
 from tests.matching.test_compatibility import ORG, cohorts, person, reporting_line
+
+pytestmark = pytest.mark.fast  # the engine alone: no server
 
 
 @settings(max_examples=150, deadline=None)

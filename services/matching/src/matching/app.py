@@ -1,17 +1,20 @@
-"""Wiring for the matching service: settings, runtime, handlers, sweeps and the HTTP app."""
+"""Wiring for the matching service: settings, runtime, the use cases' context on its stores, the
+handlers table, the sweep and the HTTP app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from mentorship_schemas import (
-    Stream,
-)
+from mentorship_schemas import Stream
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
-from matching import api, api_requests, circle_runs, flows, handlers, programs, store
-from matching.cohort_runs import MATCH_RUN_ITEMS, MATCH_RUNS
+from matching import handlers
+from matching.api import ROUTERS
+from matching.api.deps import on_matching_error
+from matching.store import matching_of
+from matching.use_cases.context import Matching, MatchingError
+from matching.use_cases.sweep import sweep
 
 
 class MatchingSettings(ServiceSettings):
@@ -22,28 +25,25 @@ class MatchingSettings(ServiceSettings):
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    return _wired(settings, clock)[0]
+
+
+def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[ServiceRuntime, Matching]:
     settings = settings or MatchingSettings()
-    runtime = ServiceRuntime(
-        settings,
-        stream=Stream.MATCHING,
-        clock=clock,
-    )  # fmt: skip
-    candidates = runtime.outbox_collection("candidates")  # mentees carry their pair and request events
-    runtime.outbox_collection(MATCH_RUNS)  # each audited run carries its MatchRunCompleted
-    runtime.outbox_collection(circle_runs.CIRCLES)  # each circle carries its CircleFormed
-    runtime.on_startup(
-        lambda: store.create_indexes(candidates, runtime.db[programs.PROGRAMS], runtime.db[MATCH_RUN_ITEMS])
-    )
-    handlers.register(runtime)
-    runtime.sweep(
-        "requests-and-end-dates", settings.matching_sweep_seconds, lambda now: flows.sweep(runtime, now)
-    )
-    return runtime
+    runtime = ServiceRuntime(settings, stream=Stream.MATCHING, clock=clock)
+    matching = matching_of(runtime)
+    handlers.subscribe(runtime.consumer, matching)
+    runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
+    return runtime, matching
 
 
 def create_app(settings: MatchingSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    return build_runtime(settings, clock).create_app(
+    runtime, matching = _wired(settings, clock)
+    app = runtime.create_app(
         title="Mentorship matching",
         description="Programs, suggestions, requests, proposals, pairs, circles and cohort runs.",
-        routers=[programs.router, api.router, api.cohort_runs, api_requests.router, circle_runs.router],
+        routers=ROUTERS,
     )
+    app.state.matching = matching
+    app.add_exception_handler(MatchingError, on_matching_error)
+    return app

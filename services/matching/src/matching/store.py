@@ -1,45 +1,77 @@
-"""Matching's collections and indexes, and how a stored candidate becomes a `MatchProfile`.
+"""Matching's collections, their indexes, the aggregate stores on them, and the queries the use
+cases need (the only module that knows the collection names and the documents' field paths).
 
-- `candidates`: the read model of people, one document per person and role. A mentee document
-  also holds where the mentee is (waiting, held by a proposal or request, paired) and carries the
-  outbox of the events those changes cause (see `pool`).
-- `programs`: what admins configured (see `programs`).
+- `candidates`: the read model of people, one document per person and role. A mentee's seats
+  (`MenteeSeat`, one per focus area) carry the outbox of the pair and request events their
+  transitions cause; a mentor's record (`MentorCandidate`) holds their free places.
+- `programs`: what admins configured (`Program`).
 - `match_runs`: audited cohort runs, each with its MatchRunCompleted; `match_run_items`: their pairs
   and unmatched mentees, in chunks.
+- `circles`: formed circles, each with its CircleFormed.
+- `inclusion`: consented inclusion attributes from the restricted topic (fairness floors only).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mentorship_schemas.events import PersonRole
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from servicekit.aggregates import AggregateStore
+from servicekit.runtime import ServiceRuntime
 
-from matching.domain.cohort import MatchProfile
+from matching.domain.formed_circle import FormedCircle
+from matching.domain.inclusion import InclusionRecord, inclusion_key
+from matching.domain.match_run import MatchRun
+from matching.domain.mentor import MentorCandidate, mentor_key
+from matching.domain.org_view import OrgView
+from matching.domain.program import Program
+from matching.domain.seat import MenteeSeat, SeatStatus
+from matching.domain.seat_parts import HoldKind
+from matching.use_cases.context import Matching, RunItemKind
 
 Document = dict[str, Any]
+CANDIDATES = "candidates"
+PROGRAMS = "programs"
+MATCH_RUNS = "match_runs"
+MATCH_RUN_ITEMS = "match_run_items"
+CIRCLES = "circles"
+INCLUSION = "inclusion"
+# Items per chunk of a run's pairs or unmatched mentees (a 50,000-mentee run needs several).
+ITEMS_PER_CHUNK = 2000
+
+MENTEE = PersonRole.MENTEE.value
+HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE))
 
 
-def candidate_key(org_id: str, person_id: str, role: str) -> str:
-    return f"{org_id}:{person_id}:{role}"
+def matching_of(runtime: ServiceRuntime) -> Matching:
+    """The use cases' context on this runtime's database: one store per aggregate type."""
+    db = runtime.db
+    candidates = runtime.outbox_collection(CANDIDATES)  # seats carry their pair and request events
+    runtime.on_startup(lambda: create_indexes(db))
+    return Matching(
+        seats=AggregateStore(candidates, MenteeSeat, runtime),
+        mentors=AggregateStore(candidates, MentorCandidate, runtime),
+        programs=AggregateStore(db[PROGRAMS], Program, runtime),
+        runs=runtime.aggregates(MATCH_RUNS, MatchRun),  # each run carries its MatchRunCompleted
+        circles=runtime.aggregates(CIRCLES, FormedCircle),  # each circle carries its CircleFormed
+        inclusion=AggregateStore(db[INCLUSION], InclusionRecord, runtime),
+        reads=StoredCandidates(db),
+        forgetting=StoredForgetting(db),
+        run_items=StoredRunItems(db[MATCH_RUN_ITEMS]),
+        clock=runtime.clock,
+    )
 
 
-def seat_key(org_id: str, person_id: str, seat: int) -> str:
-    """A mentee's seat: 1 is their own mentee document; 2, 3, ... hold further focus areas."""
-    key = candidate_key(org_id, person_id, "mentee")
-    return key if seat == 1 else f"{key}:{seat}"
-
-
-async def create_indexes(
-    candidates: AsyncCollection[Document],
-    programs: AsyncCollection[Document],
-    run_items: AsyncCollection[Document],
-) -> None:
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    candidates = db[CANDIDATES]
     await candidates.create_index(
         [("org_id", ASCENDING), ("role", ASCENDING), ("status", ASCENDING)], name="org_role_status"
     )
+    await candidates.create_index([("org_id", ASCENDING), ("person_id", ASCENDING)], name="org_person")
     await candidates.create_index([("org_id", ASCENDING), ("pair.pair_id", ASCENDING)], name="org_pair")
     await candidates.create_index([("org_id", ASCENDING), ("hold.id", ASCENDING)], name="org_hold")
     await candidates.create_index(
@@ -48,41 +80,159 @@ async def create_indexes(
     # The sweeps: requests past their deadline, pairs past their end date.
     await candidates.create_index([("status", ASCENDING), ("hold.expires_at", ASCENDING)], name="hold_expiry")
     await candidates.create_index([("status", ASCENDING), ("pair.ends_at", ASCENDING)], name="pair_end")
-    await programs.create_index([("org_id", ASCENDING)], name="org")
-    await run_items.create_index(
+    await db[PROGRAMS].create_index([("org_id", ASCENDING)], name="org")
+    await db[CIRCLES].create_index([("org_id", ASCENDING), ("member_ids", ASCENDING)], name="org_member")
+    await db[INCLUSION].create_index([("org_id", ASCENDING), ("person_id", ASCENDING)], name="org_person")
+    await db[MATCH_RUN_ITEMS].create_index(
         [("run_id", ASCENDING), ("kind", ASCENDING), ("chunk", ASCENDING)], name="run_kind_chunk"
     )
 
 
-def utc_offset_minutes(timezone: str | None, at: datetime) -> int:
-    """The zone's offset at that time (unknown zones count as UTC)."""
-    try:
-        offset = at.astimezone(ZoneInfo(timezone or "UTC")).utcoffset()
-    except (ZoneInfoNotFoundError, ValueError):
-        return 0
-    return int(offset.total_seconds() // 60) if offset else 0
+class StoredCandidates:
+    """`CandidateReads` on the store."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._candidates = db[CANDIDATES]
+        self._programs = db[PROGRAMS]
+        self._circles = db[CIRCLES]
+        self._inclusion = db[INCLUSION]
+
+    async def _seats(self, query: Document, limit: int = 0) -> list[MenteeSeat]:
+        cursor = self._candidates.find({"role": MENTEE, **query}, limit=limit)
+        return [MenteeSeat.model_validate(document) async for document in cursor]
+
+    async def _seat(self, query: Document) -> MenteeSeat | None:
+        found = await self._seats(query, limit=1)
+        return found[0] if found else None
+
+    async def org(self, org_id: str) -> OrgView:
+        seats: list[MenteeSeat] = []
+        mentors: list[MentorCandidate] = []
+        async for document in self._candidates.find({"org_id": org_id}):
+            if document.get("role") == MENTEE:
+                seats.append(MenteeSeat.model_validate(document))
+            else:
+                mentors.append(MentorCandidate.model_validate(document))
+        return OrgView.of(org_id, seats, mentors)
+
+    async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
+        return await self._seats({"org_id": org_id, "person_id": person_id})
+
+    async def held_seat(self, org_id: str, hold_id: str, kind: HoldKind) -> MenteeSeat | None:
+        return await self._seat(
+            {"org_id": org_id, "status": HELD, "hold.id": hold_id, "hold.kind": kind.value}
+        )
+
+    async def paired_seat(self, org_id: str, pair_id: str) -> MenteeSeat | None:
+        return await self._seat({"org_id": org_id, "status": PAIRED, "pair.pair_id": pair_id})
+
+    async def seats_held_for(self, org_id: str, mentor_id: str) -> list[MenteeSeat]:
+        return await self._seats({"org_id": org_id, "status": HELD, "hold.mentor_id": mentor_id})
+
+    async def seats_paired_with(self, org_id: str, mentor_id: str) -> list[MenteeSeat]:
+        return await self._seats({"org_id": org_id, "status": PAIRED, "pair.mentor_id": mentor_id})
+
+    async def pairs_of(self, org_id: str, person_id: str, limit: int) -> list[MenteeSeat]:
+        either = [{"person_id": person_id}, {"pair.mentor_id": person_id}]
+        return await self._seats({"org_id": org_id, "status": PAIRED, "$or": either}, limit)
+
+    async def requests_of(self, org_id: str, person_id: str, limit: int) -> list[MenteeSeat]:
+        either = [{"person_id": person_id}, {"hold.mentor_id": person_id}]
+        query = {"org_id": org_id, "status": HELD, "hold.kind": HoldKind.REQUEST.value, "$or": either}
+        return await self._seats(query, limit)
+
+    async def proposals(self, org_id: str, program_id: str | None, limit: int) -> list[MenteeSeat]:
+        query: Document = {"org_id": org_id, "status": HELD, "hold.kind": HoldKind.PROPOSAL.value}
+        if program_id:
+            query["hold.program_id"] = program_id
+        return await self._seats(query, limit)
+
+    async def due_requests(self, now: datetime, limit: int) -> list[MenteeSeat]:
+        query = {"status": HELD, "hold.kind": HoldKind.REQUEST.value, "hold.expires_at": {"$lte": now}}
+        return await self._seats(query, limit)
+
+    async def due_pair_ends(self, now: datetime, limit: int) -> list[MenteeSeat]:
+        return await self._seats({"status": PAIRED, "pair.ends_at": {"$lte": now}}, limit)
+
+    async def circle_members(self, org_id: str, program_id: str) -> list[MenteeSeat]:
+        return await self._seats({"org_id": org_id, "status": IN_CIRCLE, "circle.program_id": program_id})
+
+    async def seats_naming(self, org_id: str, person_id: str) -> list[MenteeSeat]:
+        paths = (
+            "hold.mentor_id",
+            "pair.mentor_id",
+            "last_pair.mentor_id",
+            "previous_mentors",
+            "declined_mentors",
+        )
+        naming = [{path: person_id} for path in (*paths, "circle.member_ids")]
+        return await self._seats({"org_id": org_id, "person_id": {"$ne": person_id}, "$or": naming})
+
+    async def programs_of(self, org_id: str) -> list[Program]:
+        return [
+            Program.model_validate(document) async for document in self._programs.find({"org_id": org_id})
+        ]
+
+    async def circles(
+        self, org_id: str, *, program_id: str | None = None, member_id: str | None = None, limit: int = 1000
+    ) -> list[FormedCircle]:
+        query: Document = {"org_id": org_id}
+        if program_id:
+            query["program_id"] = program_id
+        if member_id:
+            query["member_ids"] = member_id
+        return [
+            FormedCircle.model_validate(document) async for document in self._circles.find(query, limit=limit)
+        ]
+
+    async def inclusion_of(self, org_id: str, person_ids: list[str]) -> list[InclusionRecord]:
+        query = {"org_id": org_id, "person_id": {"$in": person_ids}}
+        return [InclusionRecord.model_validate(document) async for document in self._inclusion.find(query)]
 
 
-def match_profile(document: Document, at: datetime) -> MatchProfile:
-    return MatchProfile(
-        person_id=document["person_id"],
-        org_id=document["org_id"],
-        department=document.get("department"),
-        level=document.get("level"),
-        years_experience=document.get("years_experience"),
-        manager_id=document.get("manager_id"),
-        languages=tuple(document.get("languages") or ()),
-        utc_offset_minutes=utc_offset_minutes(document.get("timezone"), at),
-        skills_offered=tuple(document.get("skills_offered") or ()),
-        # A focus seat (a program with several mentors per mentee) wants just its focus area.
-        skills_wanted=(document["focus"],)
-        if document.get("focus")
-        else tuple(document.get("skills_wanted") or ()),
-        skill_levels=dict(document.get("skill_levels") or {}),
-        communication_style=document.get("communication_style"),
-        modalities=tuple(document.get("modalities") or ()),
-        peer_mentoring=bool(document.get("peer_mentoring", False)),
-        reverse_mentoring=bool(document.get("reverse_mentoring", False)),
-        accepting_mentees=document.get("status") == "available",
-        free_capacity=int(document.get("free_slots", 0)),
-    )
+class StoredForgetting:
+    """`Forgetting` on the store."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._candidates = db[CANDIDATES]
+        self._inclusion = db[INCLUSION]
+
+    async def delete_mentor(self, org_id: str, person_id: str) -> None:
+        await self._candidates.delete_one({"_id": mentor_key(org_id, person_id)})
+
+    async def delete_seat(self, seat_id: str) -> None:
+        # A seat with events still to publish stays (anonymous) until a later erasure finds it gone.
+        await self._candidates.delete_one({"_id": seat_id, "outbox_pending": {"$ne": True}})
+
+    async def delete_inclusion(self, org_id: str, person_id: str) -> None:
+        await self._inclusion.delete_one({"_id": inclusion_key(org_id, person_id)})
+
+
+class StoredRunItems:
+    """`RunItems` on the store: chunks of `ITEMS_PER_CHUNK`, ids derived from the run and the
+    chunk, so a retry after a crash rewrites the same chunks."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def store(self, run: MatchRun, kind: RunItemKind, items: list[Document]) -> None:
+        for start in range(0, len(items), ITEMS_PER_CHUNK):
+            chunk = start // ITEMS_PER_CHUNK
+            document = {
+                "_id": f"{run.run_id}:{kind.value}:{chunk:06d}",
+                "run_id": run.run_id,
+                "org_id": run.org_id,
+                "kind": kind.value,
+                "chunk": chunk,
+                "items": items[start : start + ITEMS_PER_CHUNK],
+            }
+            await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+    async def page(self, run_id: str, kind: RunItemKind, offset: int, limit: int) -> list[Document]:
+        first, last = offset // ITEMS_PER_CHUNK, (offset + max(limit, 1) - 1) // ITEMS_PER_CHUNK
+        query: Document = {"run_id": run_id, "kind": kind.value, "chunk": {"$gte": first, "$lte": last}}
+        items: list[Document] = []
+        async for chunk in self._collection.find(query, sort=[("chunk", ASCENDING)]):
+            items.extend(chunk["items"])
+        skip = offset - first * ITEMS_PER_CHUNK
+        return items[skip : skip + limit]

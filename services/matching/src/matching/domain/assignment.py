@@ -362,6 +362,38 @@ def _bellman_ford(node_count: int, tail: IntArray, head: IntArray, cost: IntArra
     raise RuntimeError("negative cycle: the flow solution is not optimal")
 
 
+def _known_arcs(
+    mentee: IntArray, mentor: IntArray, reserve_mentee: IntArray, reserve_mentor: IntArray, mentee_count: int
+) -> tuple[IntArray, IntArray]:
+    """Arcs known exactly (flow arcs and reserve), by mentee: each mentee's start offset and the
+    known arcs' mentors in mentee order."""
+    known_mentee = np.concatenate([mentee, reserve_mentee])
+    known_order = np.argsort(known_mentee, kind="stable")
+    known_start = np.searchsorted(known_mentee[known_order], np.arange(mentee_count + 1))
+    return known_start, np.concatenate([mentor, reserve_mentor])[known_order]
+
+
+def _drop_known(
+    allowed: BoolArray,
+    rows: IntArray,
+    cols: IntArray,
+    known_start: IntArray,
+    known_mentor: IntArray,
+    column_of: IntArray,
+) -> None:
+    """Mark the arcs already known for these rows as not allowed (never rescored or added twice);
+    `column_of` is a scratch array of -1, left as it was found."""
+    column_of[cols] = np.arange(len(cols))
+    counts = known_start[rows + 1] - known_start[rows]
+    first = np.repeat(known_start[rows] - np.cumsum(counts) + counts, counts)
+    spans = first + np.arange(counts.sum())
+    known_cols = column_of[known_mentor[spans]]
+    known_rows = np.repeat(np.arange(len(rows)), counts)
+    inside = known_cols >= 0
+    allowed[known_rows[inside], known_cols[inside]] = False
+    column_of[cols] = -1
+
+
 def solve_certified(
     oracle: RowOracle,
     mentee_count: int,
@@ -382,10 +414,7 @@ def solve_certified(
     best_pruned = candidates.best_pruned
     mentor_best = candidates.mentor_best
     # Arcs known exactly (flow arcs and reserve), by mentee: never rescored or added twice.
-    known_mentee = np.concatenate([mentee, reserve_mentee])
-    known_order = np.argsort(known_mentee, kind="stable")
-    known_start = np.searchsorted(known_mentee[known_order], np.arange(mentee_count + 1))
-    known_mentor = np.concatenate([mentor, reserve_mentor])[known_order]
+    known_start, known_mentor = _known_arcs(mentee, mentor, reserve_mentee, reserve_mentor, mentee_count)
     added = rescored = 0
     for round_number in range(1, max_rounds + 1):
         solution = solve_flow(mentee_count, capacities, mentee, mentor, score)
@@ -422,16 +451,7 @@ def solve_certified(
             cols = by_potential[:reach][column_bound[:reach] > limit[rows].min()]
             rescored += len(rows)
             row_score, allowed = oracle(rows, cols)
-            # Drop the arcs already known for these rows.
-            column_of[cols] = np.arange(len(cols))
-            counts = known_start[rows + 1] - known_start[rows]
-            first = np.repeat(known_start[rows] - np.cumsum(counts) + counts, counts)
-            spans = first + np.arange(counts.sum())
-            known_cols = column_of[known_mentor[spans]]
-            known_rows = np.repeat(np.arange(len(rows)), counts)
-            inside = known_cols >= 0
-            allowed[known_rows[inside], known_cols[inside]] = False
-            column_of[cols] = -1
+            _drop_known(allowed, rows, cols, known_start, known_mentor, column_of)
             slack_block = row_score + mentor_potential[cols][None, :] - limit[rows][:, None]
             near = allowed & (slack_block > -margin)
             violations += int((near & (slack_block > 0)).sum())
@@ -448,10 +468,7 @@ def solve_certified(
         mentee = np.concatenate([mentee, *new_mentee])
         mentor = np.concatenate([mentor, *new_mentor])
         score = np.concatenate([score, *new_score])
-        known_mentee = np.concatenate([mentee, reserve_mentee])
-        known_order = np.argsort(known_mentee, kind="stable")
-        known_start = np.searchsorted(known_mentee[known_order], np.arange(mentee_count + 1))
-        known_mentor = np.concatenate([mentor, reserve_mentor])[known_order]
+        known_start, known_mentor = _known_arcs(mentee, mentor, reserve_mentee, reserve_mentor, mentee_count)
     solution.certificate = Certificate(False, max_rounds, added, rescored, len(mentee))
     return solution
 

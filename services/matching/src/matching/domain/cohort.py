@@ -59,44 +59,11 @@ FIT_SCALE = 20
 TEXT_SCALE = 1000
 STOP_WORDS = frozenset(
     {
-        "the",
-        "and",
-        "for",
-        "with",
-        "from",
-        "that",
-        "this",
-        "into",
-        "about",
-        "over",
-        "more",
-        "less",
-        "want",
-        "learn",
-        "how",
-        "our",
-        "their",
-        "your",
-        "have",
-        "has",
-        "had",
-        "been",
-        "being",
-        "are",
-        "was",
-        "were",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "get",
-        "become",
-        "make",
-        "work",
-        "team",
+        "the", "and", "for", "with", "from", "that", "this", "into", "about", "over", "more", "less",
+        "want", "learn", "how", "our", "their", "your", "have", "has", "had", "been", "being", "are", "was",
+        "were", "will", "would", "can", "could", "should", "get", "become", "make", "work", "team"
     }
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -297,21 +264,7 @@ def encode_cohort(
     `managers` maps person -> manager for the whole org (people outside the run included), so a
     reporting line through someone who is not in the run is still seen. `previous_pairs` are
     (mentee, mentor) pairs that must not be made again (a rematch)."""
-    excluded: dict[str, str] = {}
-    kept_mentees: list[MatchProfile] = []
-    for mentee in mentees:
-        reason = mentee_exclusion(policy, mentee)
-        if reason:
-            excluded[mentee.person_id] = reason
-        else:
-            kept_mentees.append(mentee)
-    kept_mentors: list[MatchProfile] = []
-    for mentor in mentors:
-        reason = mentor_exclusion(policy, mentor)
-        if reason:
-            excluded.setdefault(mentor.person_id, reason)
-        else:
-            kept_mentors.append(mentor)
+    kept_mentees, kept_mentors, excluded = _kept(policy, mentees, mentors)
     people = kept_mentees + kept_mentors
     manager_of = dict(managers or {})
     for person in people:
@@ -336,13 +289,7 @@ def encode_cohort(
     languages = _bitmasks([tuple(lang.lower() for lang in p.languages) for p in people])
     modalities = _bitmasks([tuple(m.lower() for m in p.modalities) for p in people])
     levels = np.asarray([level_rank(p) for p in people], dtype=np.int64)
-    width = max((len(p.personality) for p in people), default=0)
-    answers = np.zeros((len(people), max(width, 1)), dtype=np.float64)
-    has_answers = np.zeros(len(people), dtype=bool)
-    for row, person in enumerate(people):
-        if width and len(person.personality) == width:
-            answers[row] = person.personality
-            has_answers[row] = True
+    answers, has_answers = _personality_answers(people)
 
     forbidden = _forbidden_pairs(policy, kept_mentees, kept_mentors, manager_of, previous_pairs)
     n = len(kept_mentees)
@@ -378,6 +325,40 @@ def encode_cohort(
         forbidden_mentor=forbidden[1],
         excluded=excluded,
     )
+
+
+def _kept(
+    policy: MatchingPolicy, mentees: Iterable[MatchProfile], mentors: Iterable[MatchProfile]
+) -> tuple[list[MatchProfile], list[MatchProfile], dict[str, str]]:
+    """The mentees and mentors the per-person hard rules keep, and why each other one is out."""
+    excluded: dict[str, str] = {}
+    kept_mentees: list[MatchProfile] = []
+    for mentee in mentees:
+        reason = mentee_exclusion(policy, mentee)
+        if reason:
+            excluded[mentee.person_id] = reason
+        else:
+            kept_mentees.append(mentee)
+    kept_mentors: list[MatchProfile] = []
+    for mentor in mentors:
+        reason = mentor_exclusion(policy, mentor)
+        if reason:
+            excluded.setdefault(mentor.person_id, reason)
+        else:
+            kept_mentors.append(mentor)
+    return kept_mentees, kept_mentors, excluded
+
+
+def _personality_answers(people: list[MatchProfile]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Everyone's answers as rows (only full answer sets count), and who gave them."""
+    width = max((len(p.personality) for p in people), default=0)
+    answers = np.zeros((len(people), max(width, 1)), dtype=np.float64)
+    has_answers = np.zeros(len(people), dtype=bool)
+    for row, person in enumerate(people):
+        if width and len(person.personality) == width:
+            answers[row] = person.personality
+            has_answers[row] = True
+    return answers, has_answers
 
 
 def _forbidden_pairs(

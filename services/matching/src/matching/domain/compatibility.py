@@ -76,10 +76,6 @@ def contribution_tables(cohort: Cohort) -> ContributionTables:
     zone = np.asarray([[timezone_overlap_hours(a, b) / 8.0 for b in offsets] for a in offsets]).reshape(
         len(offsets), len(offsets)
     )
-
-    def scalar(component: str, value: float) -> int:
-        return int(_table(cohort, component, np.asarray(value)))
-
     level_points = _table(cohort, "level_gap", level)
     style_points = _table(cohort, "communication_style", style)
     zone_points = _table(cohort, "timezone", zone)
@@ -90,53 +86,10 @@ def contribution_tables(cohort: Cohort) -> ContributionTables:
                 (cohort.mentee_style, cohort.mentor_style, style_points),
                 (cohort.mentee_timezone, cohort.mentor_timezone, zone_points),
             ]
-        )
+        ),
+        _language_and_modality(cohort),
     ]
-    language_codes, language_values = np.unique(
-        np.concatenate([cohort.mentee_languages, cohort.mentor_languages]), return_inverse=True
-    )
-    modality_codes, modality_values = np.unique(
-        np.concatenate([cohort.mentee_modalities, cohort.mentor_modalities]), return_inverse=True
-    )
-    n = cohort.mentee_count
-    shared_language = (language_codes[:, None] & language_codes[None, :]) != 0
-    unstated = (modality_codes[:, None] == -1) | (modality_codes[None, :] == -1)
-    shared_modality = (modality_codes[:, None] & modality_codes[None, :]) != 0
-    fused.append(
-        _fuse(
-            [
-                (
-                    language_values[:n],
-                    language_values[n:],
-                    np.where(shared_language, scalar("language", 1.0), 0),
-                ),
-                (
-                    modality_values[:n],
-                    modality_values[n:],
-                    np.where(
-                        unstated,
-                        scalar("modality", 0.5),
-                        np.where(shared_modality, scalar("modality", 1.0), 0),
-                    ),
-                ),
-            ]
-        )
-    )
-    departments = (
-        int(max(cohort.mentee_department.max(initial=0), cohort.mentor_department.max(initial=0))) + 1
-    )
-    department = np.where(
-        np.arange(departments)[:, None] != np.arange(departments)[None, :],
-        scalar("cross_department", 1.0),
-        0,
-    )
-    department[0, :] = department[:, 0] = scalar("cross_department", 0.5)
-    department_part = (cohort.mentee_department, cohort.mentor_department, department.astype(np.int64))
-    last = fused[-1][2]
-    if (last.shape[0] * departments) * (last.shape[1] * departments) <= FUSED_TABLE_LIMIT:
-        fused[-1] = _fuse([(fused[-1][0], fused[-1][1], last.astype(np.int64)), department_part])
-    else:
-        fused.append((department_part[0], department_part[1], department.astype(np.int32)))
+    _add_department(cohort, fused)
     # Personality answers are few distinct vectors in practice: then a table over them, too.
     personality_weight = MICRO * cohort.policy.normalised_weight("personality")
     left, right = _personality_sides(cohort)
@@ -153,18 +106,73 @@ def contribution_tables(cohort: Cohort) -> ContributionTables:
         level_gap=level_points,
         communication_style=style_points,
         timezone=zone_points,
-        language_shared=scalar("language", 1.0),
-        modality_shared=scalar("modality", 1.0),
-        modality_unstated=scalar("modality", 0.5),
-        department_differs=scalar("cross_department", 1.0),
-        department_unknown=scalar("cross_department", 0.5),
-        skills_neutral=scalar("skills", 0.5),
-        personality_neutral=scalar("personality", 0.5),
+        language_shared=_scalar(cohort, "language", 1.0),
+        modality_shared=_scalar(cohort, "modality", 1.0),
+        modality_unstated=_scalar(cohort, "modality", 0.5),
+        department_differs=_scalar(cohort, "cross_department", 1.0),
+        department_unknown=_scalar(cohort, "cross_department", 0.5),
+        skills_neutral=_scalar(cohort, "skills", 0.5),
+        personality_neutral=_scalar(cohort, "personality", 0.5),
         skills_factor=MICRO * cohort.policy.normalised_weight("skills") / (SKILL_WEIGHT_SCALE * FIT_SCALE),
         goals_factor=MICRO * cohort.policy.normalised_weight("goals") / (TEXT_SCALE * TEXT_SCALE),
         personality_weight=personality_weight,
         personality_fused=personality_fused,
     )
+
+
+def _scalar(cohort: Cohort, component: str, value: float) -> int:
+    return int(_table(cohort, component, np.asarray(value)))
+
+
+def _language_and_modality(cohort: Cohort) -> tuple[Index, Index, npt.NDArray[np.int32]]:
+    """One fused table for the shared-language and the modality components."""
+    language_codes, language_values = np.unique(
+        np.concatenate([cohort.mentee_languages, cohort.mentor_languages]), return_inverse=True
+    )
+    modality_codes, modality_values = np.unique(
+        np.concatenate([cohort.mentee_modalities, cohort.mentor_modalities]), return_inverse=True
+    )
+    n = cohort.mentee_count
+    shared_language = (language_codes[:, None] & language_codes[None, :]) != 0
+    unstated = (modality_codes[:, None] == -1) | (modality_codes[None, :] == -1)
+    shared_modality = (modality_codes[:, None] & modality_codes[None, :]) != 0
+    return _fuse(
+        [
+            (
+                language_values[:n],
+                language_values[n:],
+                np.where(shared_language, _scalar(cohort, "language", 1.0), 0),
+            ),
+            (
+                modality_values[:n],
+                modality_values[n:],
+                np.where(
+                    unstated,
+                    _scalar(cohort, "modality", 0.5),
+                    np.where(shared_modality, _scalar(cohort, "modality", 1.0), 0),
+                ),
+            ),
+        ]
+    )
+
+
+def _add_department(cohort: Cohort, fused: list[tuple[Index, Index, npt.NDArray[np.int32]]]) -> None:
+    """The cross-department component, fused into the last table when the product stays small."""
+    departments = (
+        int(max(cohort.mentee_department.max(initial=0), cohort.mentor_department.max(initial=0))) + 1
+    )
+    department = np.where(
+        np.arange(departments)[:, None] != np.arange(departments)[None, :],
+        _scalar(cohort, "cross_department", 1.0),
+        0,
+    )
+    department[0, :] = department[:, 0] = _scalar(cohort, "cross_department", 0.5)
+    department_part = (cohort.mentee_department, cohort.mentor_department, department.astype(np.int64))
+    last = fused[-1][2]
+    if (last.shape[0] * departments) * (last.shape[1] * departments) <= FUSED_TABLE_LIMIT:
+        fused[-1] = _fuse([(fused[-1][0], fused[-1][1], last.astype(np.int64)), department_part])
+    else:
+        fused.append((department_part[0], department_part[1], department.astype(np.int32)))
 
 
 def contributions(

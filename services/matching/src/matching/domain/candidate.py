@@ -1,0 +1,96 @@
+"""What matching knows of a person (the facts profiles announces, no names or email), shared by a
+mentee's seats and a mentor's candidate record, and how those facts become a `MatchProfile`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel
+from servicekit.aggregates import AggregateRoot, Emitted
+
+from matching.domain.cohort import MatchProfile
+
+# What a person's id becomes once they are erased (their pairs are kept, anonymously).
+ERASED = "erased"
+
+
+class ProfileFacts(BaseModel):
+    """What matching scores and rules on, as announced by ProfileRegistered / ProfileUpdated."""
+
+    department: str | None = None
+    skills_offered: list[str] = []
+    skills_wanted: list[str] = []
+    level: str | None = None
+    years_experience: int | None = None
+    manager_id: str | None = None
+    languages: list[str] = []
+    timezone: str | None = None
+    skill_levels: dict[str, str] = {}
+    modalities: list[str] = []
+    communication_style: str | None = None
+    peer_mentoring: bool = False
+    reverse_mentoring: bool = False
+
+
+# Erasure keeps no fact that could point at the person.
+ANONYMOUS_FACTS: dict[str, Any] = {
+    "department": None,
+    "skills_offered": [],
+    "skills_wanted": [],
+    "level": None,
+    "years_experience": None,
+    "manager_id": None,
+    "languages": [],
+    "timezone": None,
+    "skill_levels": {},
+    "modalities": [],
+    "communication_style": None,
+}
+
+
+class Candidate(AggregateRoot, ProfileFacts):
+    """A person in one role: the facts, and the profile version they came with (newer wins)."""
+
+    person_id: str
+    profile_version: int = 0
+
+    def update_facts(self, facts: ProfileFacts, profile_version: int) -> list[Emitted]:
+        """Take newer facts; an older or repeated profile version changes nothing."""
+        if profile_version > self.profile_version:
+            for name in ProfileFacts.model_fields:
+                setattr(self, name, getattr(facts, name))
+            self.profile_version = profile_version
+        return []
+
+    def facts(self) -> ProfileFacts:
+        return ProfileFacts.model_validate(self.model_dump(include=set(ProfileFacts.model_fields)))
+
+    def match_profile(self, at: datetime, *, skills_wanted: tuple[str, ...] | None = None) -> MatchProfile:
+        return MatchProfile(
+            person_id=self.person_id,
+            org_id=self.org_id,
+            department=self.department,
+            level=self.level,
+            years_experience=self.years_experience,
+            manager_id=self.manager_id,
+            languages=tuple(self.languages),
+            utc_offset_minutes=utc_offset_minutes(self.timezone, at),
+            skills_offered=tuple(self.skills_offered),
+            skills_wanted=tuple(self.skills_wanted) if skills_wanted is None else skills_wanted,
+            skill_levels=dict(self.skill_levels),
+            communication_style=self.communication_style,
+            modalities=tuple(self.modalities),
+            peer_mentoring=self.peer_mentoring,
+            reverse_mentoring=self.reverse_mentoring,
+        )
+
+
+def utc_offset_minutes(timezone: str | None, at: datetime) -> int:
+    """The zone's offset at that time (unknown zones count as UTC)."""
+    try:
+        offset = at.astimezone(ZoneInfo(timezone or "UTC")).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0
+    return int(offset.total_seconds() // 60) if offset else 0

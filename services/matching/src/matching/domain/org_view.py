@@ -1,0 +1,142 @@
+"""One read of an org's candidates: who waits where, who mentors, the reporting lines; and what the
+engine needs from it for one program (the waiting seats, the mentors it admits with their load)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mentorship_schemas.events import PersonRole
+
+from matching.domain.cohort import MatchProfile
+from matching.domain.compatibility import Explanation
+from matching.domain.mentor import MentorCandidate
+from matching.domain.program import Program
+from matching.domain.seat import MenteeSeat, SeatStatus, seat_key
+from matching.domain.suggestions import rank_mentors, why_not
+
+
+@dataclass
+class OrgView:
+    """Mentee seats are keyed by their id (a person has one per focus area), mentors by person."""
+
+    org_id: str
+    seats: dict[str, MenteeSeat]
+    mentors: dict[str, MentorCandidate]
+    managers: dict[str, str]
+
+    @classmethod
+    def of(cls, org_id: str, seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> OrgView:
+        seat_list, mentor_list = list(seats), list(mentors)
+        managers = {c.person_id: c.manager_id for c in [*seat_list, *mentor_list] if c.manager_id}
+        return cls(
+            org_id,
+            {seat.id: seat for seat in seat_list},
+            {mentor.person_id: mentor for mentor in mentor_list},
+            managers,
+        )
+
+    def seat(self, person_id: str, number: int = 1) -> MenteeSeat | None:
+        return self.seats.get(seat_key(self.org_id, person_id, number))
+
+    def seats_of(self, person_id: str) -> list[MenteeSeat]:
+        return sorted((s for s in self.seats.values() if s.person_id == person_id), key=lambda s: s.seat)
+
+    def waiting_in(self, program: Program, seat: int | None = None) -> list[MenteeSeat]:
+        """The program's waiting seats (at `seat`, or all), longest waiting first."""
+        return sorted(
+            (
+                s
+                for s in self.seats.values()
+                if s.status is SeatStatus.WAITING
+                and s.program_id == program.program_id
+                and program.admits(s.person_id, PersonRole.MENTEE)
+                and (seat is None or s.seat == seat)
+                and s.seat <= program.mentors_per_mentee
+            ),
+            key=lambda s: (str(s.waiting_since), s.person_id, s.seat),
+        )
+
+    def paired_in(self, program: Program, seat: int) -> list[MenteeSeat]:
+        """The program's current pairs at this seat whose mentor takes mentees now: those a run
+        asked not to keep existing pairs reconsiders."""
+        return [
+            s
+            for s in self.seats.values()
+            if s.status is SeatStatus.PAIRED
+            and s.pair is not None
+            and s.pair.program_id == program.program_id
+            and s.seat == seat
+            and (mentor := self.mentors.get(s.pair.mentor_id)) is not None
+            and mentor.takes_mentees
+        ]
+
+    def excluded_for(self, seat: MenteeSeat) -> list[str]:
+        """Mentors this seat must not get: its own exclusions, and the mentors the person has (or
+        is being offered) in their other seats, so each focus area gets a different mentor."""
+        taken = {
+            mentor
+            for other in self.seats_of(seat.person_id)
+            if other.id != seat.id and (mentor := other.current_mentor()) is not None
+        }
+        return sorted(set(seat.excluded_mentors()) | taken)
+
+    def program_load(self, program_id: str) -> Counter[str]:
+        """Mentees each mentor has (or holds a place for) in this program."""
+        load: Counter[str] = Counter()
+        for seat in self.seats.values():
+            if (
+                seat.status is SeatStatus.PAIRED
+                and seat.pair is not None
+                and seat.pair.program_id == program_id
+            ):
+                load[seat.pair.mentor_id] += 1
+            elif (
+                seat.status is SeatStatus.HELD
+                and seat.hold is not None
+                and seat.hold.program_id == program_id
+            ):
+                load[seat.hold.mentor_id] += 1
+        return load
+
+    def mentor_profiles(self, program: Program, at: datetime) -> list[MatchProfile]:
+        load = self.program_load(program.program_id)
+        return [
+            mentor.match_profile_in(at, load[mentor.person_id])
+            for mentor in self.mentors.values()
+            if program.admits(mentor.person_id, PersonRole.MENTOR)
+        ]
+
+    def offers_possible(self, program: Program, at: datetime) -> bool:
+        return any(m.accepting_mentees and m.free_capacity > 0 for m in self.mentor_profiles(program, at))
+
+    def previous_pairs(self, seats: Iterable[MenteeSeat]) -> list[tuple[str, str]]:
+        return [(seat.person_id, mentor) for seat in seats for mentor in self.excluded_for(seat)]
+
+    def suggestions(
+        self, program: Program, seat: MenteeSeat, at: datetime, limit: int = 10
+    ) -> list[Explanation]:
+        """The seat's best mentors in this program, best first, never one it must not get (again)."""
+        return rank_mentors(
+            program.policy(),
+            seat.match_profile_now(at),
+            self.mentor_profiles(program, at),
+            managers=self.managers,
+            excluded_mentors=self.excluded_for(seat),
+            limit=limit,
+        )
+
+    def why_not(self, program: Program, seat: MenteeSeat, mentor_id: str, at: datetime) -> str | None:
+        """Why this seat may not ask this mentor in this program, in words; None when it may."""
+        mentor = next((p for p in self.mentor_profiles(program, at) if p.person_id == mentor_id), None)
+        if mentor is None:
+            return None
+        return why_not(
+            program.policy(),
+            seat.match_profile_now(at),
+            mentor,
+            managers=self.managers,
+            excluded_mentors=self.excluded_for(seat),
+        )

@@ -1,0 +1,100 @@
+"""The parts of a mentee seat: the mentor a match offers, an open proposal or request (a hold), a
+pair with its stagnation signal, and the circle a member carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from matching.domain.candidate import ERASED
+
+
+class HoldKind(StrEnum):
+    PROPOSAL = "proposal"  # awaits an admin's approval
+    REQUEST = "request"  # awaits the mentor's answer, until its deadline
+
+
+@dataclass(frozen=True)
+class Match:
+    """A mentor chosen for a seat, with the explanation the portal shows."""
+
+    mentor_id: str
+    score: float
+    reasons: tuple[str, ...] = ()
+    breakdown: dict[str, float] = field(default_factory=dict)
+
+
+class Hold(BaseModel):
+    """An open proposal or request: it holds the mentor's place until answered."""
+
+    id: str
+    kind: HoldKind
+    mentor_id: str
+    program_id: str
+    score: float
+    reasons: list[str] = []
+    breakdown: dict[str, float] = {}
+    run_id: str | None = None
+    message: str | None = None
+    automatic: bool = False
+    focus: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+
+    def as_match(self) -> Match:
+        return Match(self.mentor_id, self.score, tuple(self.reasons), dict(self.breakdown))
+
+
+class Stagnation(BaseModel):
+    """An open RelationshipStagnant signal on a pair, until it recovers or is escalated."""
+
+    episode_id: str
+    severity: str
+    reasons: list[str]
+    suggested_actions: list[str] = []
+    since: datetime | None = None
+
+
+class Pair(BaseModel):
+    pair_id: str
+    mentor_id: str
+    program_id: str
+    score: float
+    reasons: list[str] = []
+    breakdown: dict[str, float] = {}
+    created_at: datetime
+    ends_at: datetime | None = None
+    via: str | None = None  # the run, proposal or request that made it
+    focus: str | None = None
+    stagnation: Stagnation | None = None
+
+    def anonymised(self, mentor_erased: bool = False) -> None:
+        self.reasons, self.breakdown = [], {}
+        if mentor_erased:
+            self.mentor_id = ERASED
+        else:
+            self.focus = None
+
+
+class EndedPair(Pair):
+    ended_at: datetime
+    end_reason: str
+
+
+class CircleRecord(BaseModel):
+    """A circle as its members carry it (so a circle lost between claiming and storing is repaired)."""
+
+    circle_id: str
+    org_id: str
+    program_id: str
+    member_ids: list[str]
+    facilitator_rota: list[str]
+    topics: list[str]
+    created_at: datetime
+
+    def without(self, person_id: str) -> None:
+        self.member_ids = [ERASED if m == person_id else m for m in self.member_ids]
+        self.facilitator_rota = [ERASED if m == person_id else m for m in self.facilitator_rota]

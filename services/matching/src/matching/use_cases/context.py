@@ -1,0 +1,144 @@
+"""The use cases' dependencies (`Matching`: the aggregate stores, the read queries, the clock), the
+caller they act for, and the errors they raise (the HTTP adapter turns them into problems)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from servicekit.aggregates import Aggregates
+
+from matching.domain.formed_circle import FormedCircle
+from matching.domain.inclusion import InclusionRecord
+from matching.domain.match_run import MatchRun
+from matching.domain.mentor import MentorCandidate
+from matching.domain.org_view import OrgView
+from matching.domain.program import Program
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import HoldKind
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class CandidateReads(Protocol):
+    """The queries the use cases need over the stored aggregates (each within one org, except the
+    sweeps' due requests and pair ends)."""
+
+    async def org(self, org_id: str) -> OrgView: ...
+
+    async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]: ...
+
+    async def held_seat(self, org_id: str, hold_id: str, kind: HoldKind) -> MenteeSeat | None: ...
+
+    async def paired_seat(self, org_id: str, pair_id: str) -> MenteeSeat | None: ...
+
+    async def seats_held_for(self, org_id: str, mentor_id: str) -> list[MenteeSeat]: ...
+
+    async def seats_paired_with(self, org_id: str, mentor_id: str) -> list[MenteeSeat]: ...
+
+    async def pairs_of(self, org_id: str, person_id: str, limit: int) -> list[MenteeSeat]:
+        """Paired seats the person is in, as mentee or as mentor."""
+        ...
+
+    async def requests_of(self, org_id: str, person_id: str, limit: int) -> list[MenteeSeat]:
+        """Seats held by a request the person made or was asked."""
+        ...
+
+    async def proposals(self, org_id: str, program_id: str | None, limit: int) -> list[MenteeSeat]: ...
+
+    async def due_requests(self, now: datetime, limit: int) -> list[MenteeSeat]: ...
+
+    async def due_pair_ends(self, now: datetime, limit: int) -> list[MenteeSeat]: ...
+
+    async def circle_members(self, org_id: str, program_id: str) -> list[MenteeSeat]: ...
+
+    async def seats_naming(self, org_id: str, person_id: str) -> list[MenteeSeat]:
+        """Other people's seats that name the person (as mentor, former mentor, circle member)."""
+        ...
+
+    async def programs_of(self, org_id: str) -> list[Program]: ...
+
+    async def circles(
+        self, org_id: str, *, program_id: str | None = None, member_id: str | None = None, limit: int = 1000
+    ) -> list[FormedCircle]: ...
+
+    async def inclusion_of(self, org_id: str, person_ids: list[str]) -> list[InclusionRecord]: ...
+
+
+class Forgetting(Protocol):
+    """Deletions an erasure needs (documents that carry no pending events)."""
+
+    async def delete_mentor(self, org_id: str, person_id: str) -> None: ...
+
+    async def delete_seat(self, seat_id: str) -> None: ...
+
+    async def delete_inclusion(self, org_id: str, person_id: str) -> None: ...
+
+
+class RunItemKind(StrEnum):
+    PAIRS = "pairs"
+    UNMATCHED = "unmatched"
+
+
+class RunItems(Protocol):
+    """A run's pairs and unmatched mentees, stored apart in chunks (a 50,000-mentee run would not
+    fit in one document) and read in pages, in the run's order."""
+
+    async def store(self, run: MatchRun, kind: RunItemKind, items: list[dict[str, Any]]) -> None: ...
+
+    async def page(self, run_id: str, kind: RunItemKind, offset: int, limit: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Matching:
+    seats: Aggregates[MenteeSeat]
+    mentors: Aggregates[MentorCandidate]
+    programs: Aggregates[Program]
+    runs: Aggregates[MatchRun]
+    circles: Aggregates[FormedCircle]
+    inclusion: Aggregates[InclusionRecord]
+    reads: CandidateReads
+    forgetting: Forgetting
+    run_items: RunItems
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, from the portal's token."""
+
+    org_id: str
+    person_id: str
+    is_admin: bool = False
+
+
+class MatchingError(Exception):
+    """A use case refused; `field` names the input at fault, when one is."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(MatchingError):
+    """Absent, or not the caller's to see (so its existence is not revealed)."""
+
+
+class Conflict(MatchingError):
+    """Not possible in the current state (changed meanwhile, closed, already there)."""
+
+
+class Refused(MatchingError):
+    """The input breaks a rule (an ineligible mentor, bad settings)."""
+
+
+class NotAllowed(MatchingError):
+    """The caller may not do this."""

@@ -1,0 +1,96 @@
+"""Continuous matching: for each open program that matches continuously, the engine runs over the
+seats waiting in it and the mentors available now, and its optimum is offered as the program's
+approval says (seat by seat when mentees get one mentor per focus area).
+
+`match_program` is the unit: one engine run for (org, program) over a view of the org. It runs
+after every change that may let someone be matched (a mentor available, a mentee joining, a place
+given back)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from matching.domain.cohort_run import run_cohort
+from matching.domain.match_run import as_match
+from matching.domain.org_view import OrgView
+from matching.domain.program import Approval, Program
+from matching.use_cases import pool
+from matching.use_cases.context import Matching
+from matching.use_cases.programs import find_program, programs_of
+
+
+async def match_continuously(m: Matching, org_id: str) -> int:
+    """Every continuous open program of the org in turn; returns the pairs, proposals or requests made."""
+    made = 0
+    view: OrgView | None = None
+    for program in await programs_of(m, org_id):
+        if not (program.continuous and program.is_open):
+            continue
+        view = view or await m.reads.org(org_id)
+        made_here = await match_program(m, program, view)
+        made += made_here
+        if made_here:
+            view = None  # the next program must see these places taken
+    return made
+
+
+async def match_program(m: Matching, program: Program, view: OrgView) -> int:
+    """One program's waiting seats against its mentors, seat stage by seat stage."""
+    if await pool.seat_waiting_mentees(m, view, program):
+        view = await m.reads.org(program.org_id)
+    now = m.now()
+    made = 0
+    for stage in range(1, program.mentors_per_mentee + 1):
+        waiting = view.waiting_in(program, stage)
+        if not waiting:
+            continue
+        if not view.offers_possible(program, now):
+            break
+        result = await asyncio.to_thread(
+            run_cohort,
+            program.policy(),
+            [seat.match_profile_now(now) for seat in waiting],
+            view.mentor_profiles(program, now),
+            managers=view.managers,
+            previous_pairs=view.previous_pairs(waiting),
+        )
+        by_person = {seat.person_id: seat for seat in waiting}
+        offered = 0
+        for pair in result.pairs:
+            match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown)
+            if await pool.offer(m, program, by_person[pair.mentee_id], match, automatic=True):
+                offered += 1
+        made += offered
+        if offered and stage < program.mentors_per_mentee:
+            view = await m.reads.org(program.org_id)  # the next stage must see these mentors taken
+    return made
+
+
+async def match_where_places_freed(m: Matching, org_ids: set[str]) -> None:
+    """Matching gave mentors' places back by itself (profiles announces no availability for a
+    dropped request), so continuous matching must run now or the places would idle until the
+    next unrelated event."""
+    for org_id in sorted(org_ids):
+        await match_continuously(m, org_id)
+
+
+async def ask_next_suggestion(m: Matching, org_id: str, seat_id: str, message: str | None) -> str | None:
+    """After an expired request: ask the seat's next best mentor (with the same note), if any."""
+    view = await m.reads.org(org_id)
+    seat = view.seats.get(seat_id)
+    if seat is None or not seat.waiting:
+        return None
+    program = await find_program(m, org_id, seat.program_id)
+    if program is None or not program.is_open:
+        return None
+    for suggestion in view.suggestions(program, seat, m.now(), limit=5):
+        match = as_match(suggestion.mentor_id, suggestion.score, suggestion.reasons, suggestion.breakdown)
+        made = await pool.offer(
+            m, program, seat, match, approval=Approval.MENTOR, message=message, automatic=True
+        )
+        if made:
+            return made
+        seat = await m.seats.get(seat.id) or seat
+        if not seat.waiting:
+            return None
+    return None

@@ -1,0 +1,176 @@
+"""A seat's transitions together with its mentor's place: a place is reserved before an offer
+(pair, proposal or request) and given back when the offer loses a race, or when a hold is
+dropped or a pair ends.
+
+Each seat transition applies only to the seat as the caller saw it (same version): a seat that
+changed meanwhile (answered, withdrawn, expired, paired elsewhere) is left alone and the caller
+told so, as the ids of what it causes derive from that version."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from mentorship_schemas.events import PairEndReason
+from servicekit.aggregates import Change, Emitted, Saved
+
+from matching.domain.mentor import mentor_key
+from matching.domain.org_view import OrgView
+from matching.domain.program import Approval, Program
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatChanged, SeatStatus
+from matching.domain.seat_parts import Match
+from matching.use_cases.context import Matching
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+async def change_seen(
+    m: Matching, seat: MenteeSeat, transition: Change[MenteeSeat, R]
+) -> Saved[MenteeSeat, R | None] | None:
+    """Apply `transition` to the seat if it is still at the version `seat` was read: what was
+    saved, or None when the seat changed meanwhile (or is gone)."""
+
+    def as_seen(current: MenteeSeat) -> tuple[R, list[Emitted]] | list[Emitted]:
+        if current.version != seat.version:
+            raise SeatChanged(f"seat {seat.id} changed since version {seat.version}")
+        return transition(current)
+
+    try:
+        return await m.seats.change(seat.id, as_seen)
+    except SeatChanged:
+        return None
+
+
+async def _made(
+    m: Matching, seat: MenteeSeat, transition: Callable[[MenteeSeat], tuple[str, list[Emitted]]]
+) -> str | None:
+    """The id a seen transition made (a pair, proposal or request), or None."""
+    saved = await change_seen(m, seat, transition)
+    return None if saved is None else saved.result
+
+
+async def reserve_place(m: Matching, org_id: str, mentor_id: str) -> bool:
+    saved = await m.mentors.change(mentor_key(org_id, mentor_id), lambda mentor: mentor.reserve_place())
+    return saved is not None and saved.result is True
+
+
+async def give_back_place(m: Matching, org_id: str, mentor_id: str) -> None:
+    await m.mentors.change(mentor_key(org_id, mentor_id), lambda mentor: mentor.give_back_place())
+
+
+async def offer(
+    m: Matching,
+    program: Program,
+    seat: MenteeSeat,
+    match: Match,
+    *,
+    approval: Approval | None = None,
+    run_id: str | None = None,
+    message: str | None = None,
+    automatic: bool = False,
+) -> str | None:
+    """Pair, propose or request, as the program's approval (or `approval`) says. Returns the pair,
+    proposal or request id, or None when the mentor's place or the seat was taken meanwhile."""
+    if not await reserve_place(m, seat.org_id, match.mentor_id):
+        return None
+    now = m.now()
+    made = await _made(
+        m,
+        seat,
+        lambda s: s.offer(
+            program, match, now, approval=approval, run_id=run_id, message=message, automatic=automatic
+        ),
+    )
+    if made is None:
+        await give_back_place(m, seat.org_id, match.mentor_id)
+        return None
+    log.info(
+        "%s: mentee %s, mentor %s (%s)", approval or program.approval, seat.person_id, match.mentor_id, made
+    )
+    return made
+
+
+async def accept_hold(m: Matching, program: Program, seat: MenteeSeat) -> str | None:
+    """The held proposal or request becomes a pair (its mentor's place is already reserved)."""
+    now = m.now()
+    return await _made(m, seat, lambda s: s.accept_hold(program, now))
+
+
+async def drop_hold(m: Matching, seat: MenteeSeat, reason: DeclineReason) -> bool:
+    """The held proposal or request ends without a pair (PairDeclined); the place is freed."""
+    assert seat.hold is not None
+    now = m.now()
+    if await change_seen(m, seat, lambda s: s.drop_hold(reason, now)) is None:
+        return False
+    await give_back_place(m, seat.org_id, seat.hold.mentor_id)
+    return True
+
+
+async def end_pair(m: Matching, seat: MenteeSeat, reason: PairEndReason) -> bool:
+    """PairEnded; the mentee waits again (a rematch reason) or has ended; the place is freed."""
+    assert seat.pair is not None
+    now = m.now()
+    if await change_seen(m, seat, lambda s: s.end_pair(reason, now)) is None:
+        return False
+    await give_back_place(m, seat.org_id, seat.pair.mentor_id)
+    return True
+
+
+async def move_pair(
+    m: Matching, program: Program, seat: MenteeSeat, match: Match, *, run_id: str
+) -> str | None:
+    """Another mentor for a paired seat (PairEnded + PairCreated in one write): the new mentor's
+    place is reserved first, the old one freed after. None if either side changed."""
+    assert seat.pair is not None
+    if not await reserve_place(m, seat.org_id, match.mentor_id):
+        return None
+    now = m.now()
+    pair_id = await _made(m, seat, lambda s: s.move_pair(program, match, run_id, now))
+    await give_back_place(m, seat.org_id, seat.pair.mentor_id if pair_id else match.mentor_id)
+    return pair_id
+
+
+async def rejoin(m: Matching, seat: MenteeSeat, program_id: str) -> bool:
+    now = m.now()
+    return await change_seen(m, seat, lambda s: s.rejoin(program_id, now)) is not None
+
+
+async def seat_mentee(m: Matching, view: OrgView, program: Program, primary: MenteeSeat) -> bool:
+    """Seats for a mentee waiting in `program`: with several mentors per mentee, seat n wants the
+    n-th skill the person wants (their own seat is seat 1); otherwise only seat 1 waits. Seats
+    paired or held stay as they are. Returns whether anything changed."""
+    now = m.now()
+    wanted = list(dict.fromkeys(primary.skills_wanted))
+    seats = min(program.mentors_per_mentee, len(wanted)) if program.mentors_per_mentee > 1 else 1
+    changed = False
+    for extra in view.seats_of(primary.person_id):
+        # Waiting seats the program does not want (fewer focus areas now, or another program).
+        if extra.seat > seats and extra.status is SeatStatus.WAITING:
+            changed |= await change_seen(m, extra, lambda s: s.retire()) is not None
+    if seats <= 1 or primary.seated_for == program.program_id:
+        return changed
+    if await change_seen(m, primary, lambda s: s.seat_for(program.program_id, wanted[0])) is None:
+        return changed
+    for number in range(2, seats + 1):
+        focus = wanted[number - 1]
+        existing = view.seat(primary.person_id, number)
+        if existing is None:
+            await m.seats.create(primary.new_focus_seat(program.program_id, number, focus, now))
+        elif existing.status in (SeatStatus.WAITING, SeatStatus.ENDED):
+            await _refocus(m, existing, program.program_id, number, focus)
+    return True
+
+
+async def _refocus(m: Matching, seat: MenteeSeat, program_id: str, number: int, focus: str) -> None:
+    now = m.now()
+    await change_seen(m, seat, lambda s: s.focus_seat(program_id, number, focus, now))
+
+
+async def seat_waiting_mentees(m: Matching, view: OrgView, program: Program) -> bool:
+    """`seat_mentee` for every person whose own seat waits in the program."""
+    changed = False
+    for seat in view.waiting_in(program, seat=1):
+        changed |= await seat_mentee(m, view, program, seat)
+    return changed

@@ -1,0 +1,124 @@
+"""The candidate read model, fed by profiles' events: facts for each role, mentors' availability,
+consented inclusion attributes, and the stagnation signals sessions sends about pairs. Each
+change is versioned, so a stale or repeated event changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from mentorship_schemas.events import PersonRole
+from servicekit.aggregates import AggregateRoot, Aggregates, Emitted
+
+from matching.domain.candidate import ProfileFacts
+from matching.domain.inclusion import InclusionRecord, inclusion_key
+from matching.domain.mentor import LEFT, MentorCandidate, mentor_key
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import Stagnation
+from matching.use_cases.context import Matching
+from matching.use_cases.continuous import match_continuously
+from matching.use_cases.pairs import end_pairs_of_mentor
+from matching.use_cases.requests import decline_open_holds_of
+
+A = TypeVar("A", bound=AggregateRoot)
+
+
+async def change_or_create(
+    store: Aggregates[A], key: str, new: Callable[[], A], change: Callable[[A], list[Emitted]]
+) -> None:
+    """Apply `change` to the stored aggregate, or to a new one when there is none yet."""
+    for _ in range(3):
+        if await store.change(key, change) is not None:
+            return
+        fresh = new()
+        emitted = change(fresh)
+        if await store.create(fresh, emitted):
+            return
+        # Created by someone else meanwhile: change that one.
+    raise RuntimeError(f"{key} neither changes nor creates")
+
+
+async def keep_facts(
+    m: Matching,
+    org_id: str,
+    person_id: str,
+    roles: list[PersonRole],
+    facts: ProfileFacts,
+    profile_version: int,
+    at: datetime,
+) -> None:
+    """Newer facts replace older ones on each role's record; a new role gets its record (a new
+    mentee waits in the built-in program). Then anyone may be matched."""
+    if PersonRole.MENTEE in roles:
+        seats = await m.reads.seats_of(org_id, person_id)
+        for seat in seats:  # a mentee with several focus seats has one per seat
+            await m.seats.change(seat.id, lambda s: s.update_facts(facts, profile_version))
+        if not seats:  # False: it exists already, and this event is stale
+            await m.seats.create(MenteeSeat.register(org_id, person_id, facts, profile_version, at))
+    if PersonRole.MENTOR in roles:
+        await change_or_create(
+            m.mentors,
+            mentor_key(org_id, person_id),
+            lambda: MentorCandidate.new(org_id, person_id),
+            lambda mentor: mentor.update_facts(facts, profile_version),
+        )
+    await match_continuously(m, org_id)
+
+
+async def mentor_available(
+    m: Matching, org_id: str, person_id: str, version: int, capacity: int, active_mentees: int
+) -> None:
+    # Places held here for open proposals and requests are not in profiles' count yet.
+    held = len(await m.reads.seats_held_for(org_id, person_id))
+    free = max(0, capacity - active_mentees - held)
+    await change_or_create(
+        m.mentors,
+        mentor_key(org_id, person_id),
+        lambda: MentorCandidate.new(org_id, person_id),
+        lambda mentor: mentor.announce_available(version, capacity, free),
+    )
+    await match_continuously(m, org_id)
+
+
+async def mentor_unavailable(m: Matching, org_id: str, person_id: str, version: int, reason: str) -> None:
+    """Their open requests and proposals are declined; a mentor who left has their pairs ended."""
+    await change_or_create(
+        m.mentors,
+        mentor_key(org_id, person_id),
+        lambda: MentorCandidate.new(org_id, person_id),
+        lambda mentor: mentor.announce_unavailable(version, reason),
+    )
+    # Act only while this event is the mentor's current availability: a stale one (an older
+    # version arriving late) changes nothing, and a redelivery after a crash finishes the job.
+    mentor = await m.mentors.get(mentor_key(org_id, person_id))
+    if mentor is None or mentor.availability_version != version:
+        return
+    await decline_open_holds_of(m, org_id, person_id)
+    if reason == LEFT:
+        await end_pairs_of_mentor(m, org_id, person_id)
+
+
+async def inclusion_changed(
+    m: Matching, org_id: str, person_id: str, version: int, consented: bool, attributes: dict[str, str]
+) -> None:
+    """Consented attributes, kept only for fairness floors; withdrawn consent forgets them."""
+    await change_or_create(
+        m.inclusion,
+        inclusion_key(org_id, person_id),
+        lambda: InclusionRecord.new(org_id, person_id),
+        lambda record: record.record(version, consented, attributes),
+    )
+
+
+async def pair_stagnant(m: Matching, org_id: str, pair_id: str, stagnation: Stagnation) -> None:
+    """Remember the signal on the pair, so the pair or an admin can escalate it to a rematch."""
+    seat = await m.reads.paired_seat(org_id, pair_id)
+    if seat is not None:
+        await m.seats.change(seat.id, lambda s: s.note_stagnation(pair_id, stagnation))
+
+
+async def pair_recovered(m: Matching, org_id: str, pair_id: str, episode_id: str) -> None:
+    seat = await m.reads.paired_seat(org_id, pair_id)
+    if seat is not None:
+        await m.seats.change(seat.id, lambda s: s.note_recovery(pair_id, episode_id))

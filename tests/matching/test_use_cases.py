@@ -1,0 +1,348 @@
+"""Matching's use cases on in-memory stores (no Kafka, no server): continuous matching, requests
+(accept, decline, withdraw, expire to the next mentor), proposals, ending and rematching pairs,
+mentors who pause or leave, and each mentor's places kept right throughout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from matching.domain.mentor import MentorCandidate, MentorStatus, mentor_key
+from matching.domain.program import ProgramSettings
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
+from matching.domain.seat_parts import HoldKind, Stagnation
+from matching.use_cases import cohort_runs, pairs, profiles, programs, requests
+from matching.use_cases.cohort_runs import PolicyOverrides
+from matching.use_cases.context import Caller, Conflict, NotFound, Refused
+from matching.use_cases.continuous import match_continuously
+from matching.use_cases.sweep import sweep
+from mentorship_schemas import MatchProposed, MentorshipRequested, PairCreated, PairDeclined, PairEnded
+from mentorship_schemas.events import PairEndReason, PersonRole
+
+from tests.matching.fakes import START, InMemoryMatching
+
+pytestmark = pytest.mark.fast
+ORG = "acme"
+ADMIN = Caller(ORG, "hr", is_admin=True)
+
+
+async def add_mentee(mem: InMemoryMatching, person: str, **fields: Any) -> None:
+    seat = MenteeSeat(
+        id=seat_key(ORG, person), org_id=ORG, person_id=person, version=1, waiting_since=START,
+        languages=["en"], timezone="Europe/Paris", **fields,
+    )  # fmt: skip
+    assert await mem.seats.create(seat)
+
+
+async def add_mentor(mem: InMemoryMatching, person: str, free: int = 1, **fields: Any) -> None:
+    mentor = MentorCandidate(
+        id=mentor_key(ORG, person), org_id=ORG, person_id=person, status=MentorStatus.AVAILABLE,
+        free_slots=free, availability_version=1, languages=["en"], timezone="Europe/Paris", **fields,
+    )  # fmt: skip
+    assert await mem.mentors.create(mentor)
+
+
+async def add_program(mem: InMemoryMatching, program_id: str, **settings: Any) -> None:
+    await programs.create_program(mem.context, ORG, program_id, ProgramSettings(name=program_id, **settings))
+
+
+@pytest.fixture
+def mem() -> InMemoryMatching:
+    return InMemoryMatching.new()
+
+
+async def test_continuous_matching_pairs_a_waiting_mentee_and_takes_the_mentors_place(
+    mem: InMemoryMatching,
+) -> None:
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    await add_mentor(mem, "mira", skills_offered=["python"], level="senior")
+    assert await match_continuously(mem.context, ORG) == 1
+    ada = await mem.seat(ORG, "ada")
+    assert ada.pair is not None
+    assert (ada.status, ada.pair.mentor_id, ada.pair.program_id) == (SeatStatus.PAIRED, "mira", "open")
+    assert (await mem.mentor(ORG, "mira")).free_slots == 0
+    (created,) = mem.published(PairCreated)
+    assert (created.pair_id, created.mentee_id, created.version) == (ada.pair.pair_id, "ada", ada.version)
+    assert await match_continuously(mem.context, ORG) == 0, "nobody waits and nobody has room"
+
+
+async def test_a_mentor_full_meanwhile_is_not_offered_and_the_seat_keeps_waiting(
+    mem: InMemoryMatching,
+) -> None:
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    await add_mentor(mem, "mira", skills_offered=["python"])
+    await mem.mentors.change(mentor_key(ORG, "mira"), lambda m: m.reserve_place())
+    assert await match_continuously(mem.context, ORG) == 0
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
+    assert mem.published(PairCreated) == []
+
+
+async def test_a_request_is_accepted_into_a_pair_that_keeps_the_reserved_place(mem: InMemoryMatching) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False, request_ttl_hours=48)
+    await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python"])
+    await add_mentor(mem, "sam", free=2, skills_offered=["python"])
+    ada = Caller(ORG, "ada")
+
+    held = await requests.ask_mentor(mem.context, ada, "sam", "hello", None)
+    assert held.hold is not None
+    assert (held.hold.kind, held.hold.expires_at, held.hold.message) == (
+        HoldKind.REQUEST,
+        START + timedelta(hours=48),
+        "hello",
+    )
+    assert (await mem.mentor(ORG, "sam")).free_slots == 1
+    with pytest.raises(Conflict, match="open request"):
+        await requests.ask_mentor(mem.context, ada, "sam", None, None)
+    assert [s.id for s in await requests.requests_of(mem.context, Caller(ORG, "sam"))] == [held.id]
+    with pytest.raises(NotFound):
+        await requests.accept(mem.context, ada, held.hold.id, HoldKind.REQUEST, PersonRole.MENTOR)
+
+    pair_id = await requests.accept(
+        mem.context, Caller(ORG, "sam"), held.hold.id, HoldKind.REQUEST, PersonRole.MENTOR
+    )
+    paired = await mem.seat(ORG, "ada")
+    assert paired.pair is not None
+    assert (paired.pair.pair_id, paired.pair.via) == (pair_id, held.hold.id)
+    assert (await mem.mentor(ORG, "sam")).free_slots == 1, "the request's place became the pair's"
+    (asked,) = mem.published(MentorshipRequested)
+    assert (asked.request_id, asked.message) == (held.hold.id, "hello")
+    assert [e.pair_id for e in mem.published(PairCreated)] == [pair_id]
+
+
+async def test_a_declined_request_frees_the_place_and_that_mentor_may_not_be_asked_again(
+    mem: InMemoryMatching,
+) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
+    await add_mentee(mem, "bob", program_id="asking", skills_wanted=["sql"])
+    await add_mentor(mem, "lee", skills_offered=["sql"])
+    bob, lee = Caller(ORG, "bob"), Caller(ORG, "lee")
+    held = await requests.ask_mentor(mem.context, bob, "lee", None, None)
+    assert held.hold is not None
+    request = (held.hold.id, HoldKind.REQUEST, PersonRole.MENTOR)
+    await requests.refuse(mem.context, lee, *request, DeclineReason.DECLINED)
+    assert (await mem.seat(ORG, "bob")).status is SeatStatus.WAITING
+    assert (await mem.mentor(ORG, "lee")).free_slots == 1
+    with pytest.raises(Refused, match="declined") as refused:
+        await requests.ask_mentor(mem.context, bob, "lee", None, None)
+    assert refused.value.field == "mentor_id"
+    with pytest.raises(NotFound):
+        await requests.refuse(mem.context, lee, *request, DeclineReason.DECLINED)
+    (declined,) = mem.published(PairDeclined)
+    assert (declined.request_id, declined.reason) == (held.hold.id, "declined")
+
+
+async def test_a_withdrawn_request_is_the_mentees_alone_and_leaves_the_mentor_askable(
+    mem: InMemoryMatching,
+) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
+    await add_mentee(mem, "bob", program_id="asking", skills_wanted=["sql"])
+    await add_mentor(mem, "sam", skills_offered=["sql"])
+    bob = Caller(ORG, "bob")
+    held = await requests.ask_mentor(mem.context, bob, "sam", None, None)
+    assert held.hold is not None
+    with pytest.raises(NotFound):
+        await requests.refuse(
+            mem.context,
+            Caller(ORG, "sam"),
+            held.hold.id,
+            HoldKind.REQUEST,
+            PersonRole.MENTEE,
+            DeclineReason.WITHDRAWN,
+        )
+    await requests.refuse(
+        mem.context, bob, held.hold.id, HoldKind.REQUEST, PersonRole.MENTEE, DeclineReason.WITHDRAWN
+    )
+    assert (await mem.mentor(ORG, "sam")).free_slots == 1
+    again = await requests.ask_mentor(mem.context, bob, "sam", None, None)
+    assert again.hold is not None
+    assert again.hold.id != held.hold.id, "a new request: the seat moved on a version"
+
+
+async def test_asking_ones_manager_or_someone_who_is_no_mentor_is_refused_and_changes_nothing(
+    mem: InMemoryMatching,
+) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
+    await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python"], manager_id="mira")
+    await add_mentor(mem, "mira", skills_offered=["python"])
+    ada = Caller(ORG, "ada")
+    with pytest.raises(Refused, match="reporting line"):
+        await requests.ask_mentor(mem.context, ada, "mira", None, None)
+    with pytest.raises(Refused, match="not a mentor") as nobody:
+        await requests.ask_mentor(mem.context, ada, "ghost", None, None)
+    assert nobody.value.field == "mentor_id"
+    with pytest.raises(Refused) as focus:
+        await requests.ask_mentor(mem.context, ada, "mira", None, "cooking")
+    assert focus.value.field == "focus"
+    assert (await mem.seat(ORG, "ada")).version == 1
+    assert (await mem.mentor(ORG, "mira")).free_slots == 1
+    assert mem.published(MentorshipRequested) == []
+
+
+async def test_an_unanswered_request_expires_to_the_next_best_mentor_once(mem: InMemoryMatching) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False, request_ttl_hours=24)
+    await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python", "sql"], level="junior")
+    await add_mentor(mem, "mira", skills_offered=["python", "sql"], level="senior")
+    await add_mentor(mem, "sam", skills_offered=["python"], level="senior")
+    ada = Caller(ORG, "ada")
+    ranked = [s.mentor_id for s in await requests.suggestions(mem.context, ada, None, 10)]
+    assert ranked == ["mira", "sam"]
+    first = await requests.ask_mentor(mem.context, ada, "mira", "query plans?", None)
+    assert first.hold is not None
+
+    mem.clock.advance(timedelta(hours=23))
+    assert await sweep(mem.context, mem.clock.now()) == 0, "not due yet"
+    mem.clock.advance(timedelta(hours=2))
+    assert await sweep(mem.context, mem.clock.now()) == 1
+    second = await mem.seat(ORG, "ada")
+    assert second.hold is not None
+    assert (second.hold.mentor_id, second.hold.automatic, second.hold.message) == (
+        "sam",
+        True,
+        "query plans?",
+    )
+    assert (await mem.mentor(ORG, "mira")).free_slots == 1
+    assert await sweep(mem.context, mem.clock.now()) == 0, "expired once"
+
+    mem.clock.advance(timedelta(hours=25))
+    assert await sweep(mem.context, mem.clock.now()) == 1
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING, "nobody left to ask"
+    expired = mem.published(PairDeclined)
+    assert [(e.request_id, e.reason) for e in expired] == [
+        (first.hold.id, "expired"),
+        (second.hold.id, "expired"),
+    ]
+
+
+async def test_an_admin_approves_one_proposal_of_a_run_and_rejects_the_other(mem: InMemoryMatching) -> None:
+    await add_program(mem, "approved", approval="admin_approval", continuous=False)
+    await add_mentee(mem, "ada", program_id="approved", skills_wanted=["python"], level="junior")
+    await add_mentee(mem, "bob", program_id="approved", skills_wanted=["sql"], level="mid")
+    await add_mentor(mem, "mira", skills_offered=["python"], level="lead")
+    await add_mentor(mem, "sam", skills_offered=["sql"], level="senior")
+
+    report = await cohort_runs.run_cohort_now(mem.context, ORG, "approved", PolicyOverrides())
+    assert report.run.applied is not None
+    assert (report.run.applied.made, report.run.applied.skipped) == (2, [])
+    proposed = {e.mentee_id: e for e in mem.published(MatchProposed)}
+    assert {(p, e.mentor_id, e.run_id) for p, e in proposed.items()} == {
+        ("ada", "mira", report.run.run_id),
+        ("bob", "sam", report.run.run_id),
+    }
+    assert [s.person_id for s in await requests.proposals(mem.context, ORG, "approved")] == ["ada", "bob"]
+
+    pair_id = await requests.accept(mem.context, ADMIN, proposed["ada"].proposal_id, HoldKind.PROPOSAL, None)
+    await requests.refuse(
+        mem.context, ADMIN, proposed["bob"].proposal_id, HoldKind.PROPOSAL, None, DeclineReason.REJECTED
+    )
+    assert [s.pair.pair_id for s in await pairs.pairs_of(mem.context, ORG, "mira", 10) if s.pair] == [pair_id]
+    bob = await mem.seat(ORG, "bob")
+    assert (bob.status, bob.declined_mentors) == (SeatStatus.WAITING, ["sam"])
+    assert ((await mem.mentor(ORG, "mira")).free_slots, (await mem.mentor(ORG, "sam")).free_slots) == (0, 1)
+    again = await cohort_runs.run_cohort_now(mem.context, ORG, "approved", PolicyOverrides(), apply=False)
+    assert again.run.mentees == 1, "only bob waits"
+
+
+async def test_a_pair_that_is_not_a_fit_ends_and_rematches_while_a_completed_one_ends_for_good(
+    mem: InMemoryMatching,
+) -> None:
+    await add_mentee(mem, "ada", skills_wanted=["python"], level="junior")
+    await add_mentor(mem, "mira", skills_offered=["python"], level="senior")
+    await add_mentor(mem, "sam", skills_offered=["python"], level="lead")
+    await match_continuously(mem.context, ORG)
+    first = (await mem.seat(ORG, "ada")).pair
+    assert first is not None
+    with pytest.raises(NotFound):
+        await pairs.end(mem.context, Caller(ORG, "zoe"), first.pair_id, PairEndReason.NOT_A_FIT)
+
+    assert await pairs.end(mem.context, Caller(ORG, "ada"), first.pair_id, PairEndReason.NOT_A_FIT)
+    ada = await mem.seat(ORG, "ada")
+    assert ada.pair is not None
+    assert ada.pair.mentor_id not in {first.mentor_id, "ada"}
+    assert ada.previous_mentors == [first.mentor_id]
+    assert (await mem.mentor(ORG, first.mentor_id)).free_slots == 1
+
+    second = ada.pair
+    assert not await pairs.end(
+        mem.context, Caller(ORG, second.mentor_id), second.pair_id, PairEndReason.COMPLETED
+    )
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.ENDED
+    assert await match_continuously(mem.context, ORG) == 0, "an ended seat waits for nobody"
+    ends = mem.published(PairEnded)
+    assert [(e.pair_id, e.reason) for e in ends] == [
+        (first.pair_id, PairEndReason.NOT_A_FIT),
+        (second.pair_id, PairEndReason.COMPLETED),
+    ]
+
+
+async def test_only_a_stagnant_pair_is_escalated_and_then_rematched(mem: InMemoryMatching) -> None:
+    await add_mentee(mem, "bob", skills_wanted=["sql"])
+    await add_mentor(mem, "mira", skills_offered=["sql"], level="senior")
+    await add_mentor(mem, "sam", skills_offered=["sql"], level="lead")
+    await match_continuously(mem.context, ORG)
+    pair = (await mem.seat(ORG, "bob")).pair
+    assert pair is not None
+    bob = Caller(ORG, "bob")
+    with pytest.raises(Conflict, match="no open stagnation signal"):
+        await pairs.escalate(mem.context, bob, pair.pair_id)
+    signal = Stagnation(episode_id="e1", severity="medium", reasons=["quiet"], since=START)
+    await profiles.pair_stagnant(mem.context, ORG, pair.pair_id, signal)
+    assert (await pairs.pair_for(mem.context, bob, pair.pair_id)).pair.stagnation == signal  # type: ignore[union-attr]
+    assert await pairs.escalate(mem.context, Caller(ORG, pair.mentor_id), pair.pair_id)
+    again = (await mem.seat(ORG, "bob")).pair
+    assert again is not None
+    assert (again.mentor_id != pair.mentor_id, again.stagnation) == (True, None)
+
+
+async def test_pairs_past_their_programs_end_date_end_once_as_completed(mem: InMemoryMatching) -> None:
+    await add_program(mem, "sprint", duration_weeks=4)
+    await add_mentee(mem, "ada", program_id="sprint", skills_wanted=["sql"])
+    await add_mentor(mem, "sam", skills_offered=["sql"])
+    await match_continuously(mem.context, ORG)
+    pair = (await mem.seat(ORG, "ada")).pair
+    assert pair is not None
+    assert pair.ends_at == START + timedelta(weeks=4)
+    mem.clock.advance(timedelta(weeks=4, minutes=-1))
+    assert await sweep(mem.context, mem.clock.now()) == 0
+    mem.clock.advance(timedelta(minutes=2))
+    assert await sweep(mem.context, mem.clock.now()) == 1
+    assert await sweep(mem.context, mem.clock.now()) == 0
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.ENDED
+    assert (await mem.mentor(ORG, "sam")).free_slots == 1
+
+
+async def test_a_paused_mentor_has_open_requests_declined_and_a_mentor_who_left_their_pairs_ended(
+    mem: InMemoryMatching,
+) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
+    await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python"])
+    await add_mentee(mem, "bob", skills_wanted=["python"])
+    await add_mentor(mem, "sam", free=2, skills_offered=["python"])
+    await mem.mentors.change(mentor_key(ORG, "sam"), lambda sam: sam.announce_available(5, 2, 2))
+    await requests.ask_mentor(mem.context, Caller(ORG, "ada"), "sam", None, None)
+    await match_continuously(mem.context, ORG)
+    assert (await mem.seat(ORG, "bob")).status is SeatStatus.PAIRED
+
+    await profiles.mentor_unavailable(mem.context, ORG, "sam", 4, "paused")
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.HELD, "a stale availability changes nothing"
+    assert (await mem.mentor(ORG, "sam")).takes_mentees
+    await profiles.mentor_unavailable(mem.context, ORG, "sam", 6, "paused")
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
+    assert (await mem.seat(ORG, "bob")).status is SeatStatus.PAIRED, "pausing keeps pairs"
+    await profiles.mentor_unavailable(mem.context, ORG, "sam", 7, "left")
+    bob = await mem.seat(ORG, "bob")
+    assert (bob.status, bob.previous_mentors) == (SeatStatus.WAITING, ["sam"])
+    assert [e.reason for e in mem.published(PairDeclined)] == ["mentor_unavailable"]
+    assert [e.reason for e in mem.published(PairEnded)] == [PairEndReason.MENTOR_LEFT]
+
+
+async def test_a_mentor_announced_available_counts_the_places_held_for_open_requests(
+    mem: InMemoryMatching,
+) -> None:
+    await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
+    await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python"])
+    await add_mentor(mem, "sam", free=1, skills_offered=["python"])
+    await requests.ask_mentor(mem.context, Caller(ORG, "ada"), "sam", None, None)
+    await profiles.mentor_available(mem.context, ORG, "sam", 2, capacity=3, active_mentees=1)
+    sam = await mem.mentor(ORG, "sam")
+    assert (sam.status, sam.capacity, sam.free_slots) == (MentorStatus.AVAILABLE, 3, 1)
