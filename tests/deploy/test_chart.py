@@ -3,6 +3,7 @@ renders what an operator relies on (probes, limits, security, scaling, secrets, 
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ OPERATOR_VALUES = [
 ]
 
 
+@functools.cache
 def _render(helm: Path, *values: str) -> str:
     args = [str(helm), "template", "mentorship", str(CHART), "--namespace", "mentorship"]
     for value in values:

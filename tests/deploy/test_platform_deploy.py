@@ -136,6 +136,9 @@ def _auth(org: str, person: str) -> dict[str, str]:
 _GROUP_MEMBERS = """
 import asyncio, json
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol import admin as protocol
+# aiokafka 0.14 reads DescribeGroups v3 answers with the v2 layout (a missing field): use v3's own.
+protocol.DescribeGroupsRequest_v3.RESPONSE_TYPE = protocol.DescribeGroupsResponse_v3
 async def main():
     admin = AIOKafkaAdminClient(bootstrap_servers="kafka:9092")
     await admin.start()
