@@ -108,6 +108,21 @@ class DockerDaemon(ManagedServer):
         self._spawn(cmd, self.log, {})
         self._wait_ready(timeout, self._protocol_ok, [self.log])
 
+    def stop(self, timeout: float = 30) -> None:
+        super().stop(timeout)
+        self._release_mounts()
+
+    def _release_mounts(self) -> None:
+        """dockerd leaves its network namespace file and the data root's private bind mount
+        mounted when it exits; unmount them so the folders can be removed."""
+        umount = shutil.which("umount")
+        if umount is None:
+            return
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+        ours = [m for m in mounts if m.startswith(f"{self.dir}/") or m == str(self.data_root)]
+        for mount in sorted(ours, reverse=True):
+            subprocess.run([umount, "-l", mount], capture_output=True)
+
     def _protocol_ok(self) -> bool:
         connection = _UnixHTTPConnection(self.socket)
         try:

@@ -112,6 +112,8 @@ class KubeApiServer(ManagedServer):
             f"--etcd-servers={self.etcd_url}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # No kubernetes Service endpoints for a loopback address (and no pods to reach it).
+            "--endpoint-reconciler-type=none",
             f"--secure-port={self.port}",
             f"--cert-dir={self.dir / 'certs'}",
             f"--token-auth-file={self.dir / 'tokens.csv'}",

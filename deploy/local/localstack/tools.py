@@ -44,11 +44,12 @@ def _go_env(work: Path) -> dict[str, str]:
     return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOWORK": "off", "PWD": str(work)}
 
 
-def _installed(name: str, version: str, build: Callable[[Path], None], binary: str) -> Path:
-    """Return cache/<name>-<version>/<binary>, building it under a lock when it is missing."""
+def _installed(name: str, version: str, build: Callable[[Path], None], binary: str, recipe: int = 1) -> Path:
+    """Return cache/<name>-<version>/<binary>, building it under a lock when it is missing (or
+    was built by an older `recipe`)."""
     target = cache_dir() / f"{name}-{version}"
     path = target / binary
-    fingerprint = f"{name} {version}"
+    fingerprint = f"{name} {version}" + (f" recipe {recipe}" if recipe > 1 else "")
     if _is_installed(target, fingerprint) and path.exists():
         return path
     with _install_lock(f"{name}-{version}"):
@@ -148,9 +149,21 @@ def install_kube_apiserver() -> Path:
             ]
             (work / "go.mod").write_text("\n".join(lines) + "\n")
             _run_go([_go(), "get", f"k8s.io/kubernetes/cmd/kube-apiserver@v{KUBERNETES_VERSION}"], work)
-            _go_build(work, target / "bin" / "kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver")
+            # The version the server reports (Helm checks a chart's kubeVersion against it).
+            major, minor, _ = KUBERNETES_VERSION.split(".")
+            version = " ".join(
+                f"-X k8s.io/component-base/version.{key}={value}"
+                for key, value in (
+                    ("gitVersion", f"v{KUBERNETES_VERSION}"),
+                    ("gitMajor", major),
+                    ("gitMinor", minor),
+                )
+            )
+            _go_build(
+                work, target / "bin" / "kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver", version
+            )
 
-    return _installed("kube-apiserver", KUBERNETES_VERSION, build, "bin/kube-apiserver")
+    return _installed("kube-apiserver", KUBERNETES_VERSION, build, "bin/kube-apiserver", recipe=2)
 
 
 def install_zipkin() -> Path:
