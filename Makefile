@@ -1,6 +1,7 @@
 # The mentorship platform. `make run` starts everything locally; `make test` runs the whole suite.
 # Both install what is missing first: uv and the Python deps (uv.lock), the Kafka jars and the
-# store (mongo-java-server and our launcher), cached outside the repo in $(MENTORSHIP_CACHE), keyed by version.
+# store (mongo-java-server and our launcher), cached outside the repo in $(MENTORSHIP_CACHE), keyed by version,
+# and the deployment tools (helm and compose built from the Go module proxy, Zipkin's jar) in the same cache.
 
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
@@ -9,20 +10,22 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
+TOOLS := PYTHONPATH=deploy/local $(RUN) python -m localstack.tools
 ARGS ?=
 
-.PHONY: help install python-deps servers run test test-fast lint format docs bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers deploy-tools run test test-fast test-deploy deploy-prereqs lint format docs bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
 	@echo "make test-fast   only the tests that need no server (seconds)"
+	@echo "make test-deploy build the images, run compose (2 replicas each) and the chart on kube-apiserver (minutes)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
 	@echo "make docs    regenerate JSON Schema and AsyncAPI files from schemas/"
 	@echo "make status | stop   the local Kafka and store started by make run"
 	@echo "make reset   stop them and forget all local data"
 
-install: python-deps servers
+install: python-deps servers deploy-tools
 
 python-deps:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
@@ -31,11 +34,27 @@ python-deps:
 servers: python-deps
 	@$(LOCALSTACK) install
 
+# helm and compose check the chart and the compose file in make test; Zipkin is make run's trace UI.
+deploy-tools: python-deps
+	@$(TOOLS) helm compose zipkin
+
 run: install
 	@$(RUN) python deploy/local/run_platform.py
 
 test: install
 	$(RUN) pytest $(ARGS)
+
+# Not part of make test: a private dockerd, debootstrap base images, compose and a kube-apiserver.
+test-deploy: install deploy-prereqs
+	@$(TOOLS) kube-apiserver
+	@started=$$(date +%s); \
+	MENTORSHIP_TEST_DEPLOY=1 $(RUN) pytest tests/deploy -m deploy_platform -s $(ARGS); status=$$?; \
+	echo "make test-deploy: pytest took $$(( $$(date +%s) - started ))s"; exit $$status
+
+# Debian's docker.io (dockerd), debootstrap and etcd-server, installed when missing (needs root).
+deploy-prereqs:
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null && command -v etcd >/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap etcd-server; }
 
 test-fast: python-deps
 	$(RUN) pytest -m fast $(ARGS)

@@ -1,6 +1,7 @@
-"""`make run`: start local Kafka and the store (mongo-java-server, H2 file backend) unless they
-run already, then the four services; print where everything is and development tokens, and stop
-it all cleanly on Ctrl-C."""
+"""`make run`: start local Kafka, the store (mongo-java-server, H2 file backend) and Zipkin (the trace
+UI) unless they run already, then the four services exporting their traces to Zipkin through the
+standard OTEL_* settings; print where everything is and development tokens, and stop it all cleanly
+on Ctrl-C. Set OTEL_TRACES_EXPORTER (or an OTLP endpoint) yourself to export elsewhere instead."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import localstack
+from localstack.zipkin import ZipkinServer
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import ensure_topics
@@ -30,15 +32,41 @@ def _dev_secret() -> str:
     return path.read_text().strip()
 
 
+def _exports_elsewhere() -> bool:
+    """The developer chose an exporter (or an OTLP endpoint): leave their choice alone."""
+    return any(
+        os.environ.get(name)
+        for name in (
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        )
+    )
+
+
+def _zipkin_env(zipkin: ZipkinServer) -> dict[str, str]:
+    return {
+        "OTEL_TRACES_EXPORTER": "zipkin",
+        "OTEL_EXPORTER_ZIPKIN_ENDPOINT": zipkin.spans_endpoint,
+        # Spans show up in the UI within a second of the request.
+        "OTEL_BSP_SCHEDULE_DELAY": "500",
+    }
+
+
 def main() -> int:
     started = time.monotonic()
     kafka = localstack.KafkaServer(STATE / "kafka", port=int(os.environ.get("KAFKA_PORT", 9092)))
     store = localstack.MongoStore(
         STATE / "store", port=int(os.environ.get("MONGO_PORT", 27017)), persistent=True
     )
+    servers: list[localstack.ManagedServer] = [kafka, store]
+    zipkin: ZipkinServer | None = None
+    if not _exports_elsewhere():
+        zipkin = ZipkinServer(STATE / "zipkin", port=int(os.environ.get("ZIPKIN_PORT", 9411)))
+        servers.append(zipkin)
     owned = []
     try:
-        for server in (kafka, store):
+        for server in servers:
             if not server.is_running():
                 server.start()
                 owned.append(server)
@@ -56,6 +84,7 @@ def main() -> int:
             "MONGODB_URL": store.url,
             "AUTH_ALLOW_DEV_HS256": "true",
             "AUTH_DEV_HS256_SECRET": secret,
+            **(_zipkin_env(zipkin) if zipkin is not None else {}),
         },
         log_dir=STATE / "logs",
     )
@@ -74,6 +103,8 @@ def main() -> int:
                 f"  {service.name:<14} {service.url}   OpenAPI {service.url}/docs   "
                 f"AsyncAPI {service.url}/docs/asyncapi"
             )
+        if zipkin is not None:
+            print(f"\n  traces (Zipkin) {zipkin.ui_url}   API {zipkin.url}/api/v2/traces")
         employee = issue_dev_token(secret, sub="alice", org="demo", roles=["employee"])
         admin = issue_dev_token(
             secret, sub="pat", org="demo", roles=["employee", "program_admin", "hr_admin"]

@@ -22,6 +22,7 @@ from localstack.install import KAFKA_VERSION, STORE_VERSION, install_kafka, inst
 from localstack.kafka import KafkaServer
 from localstack.process import ManagedServer
 from localstack.store import MongoStore
+from localstack.zipkin import ZipkinServer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -100,6 +101,10 @@ def _cmd_stop(args: argparse.Namespace) -> int:
         was = server.is_running()
         server.stop()
         print(f"{server.name} {'stopped' if was else 'was not running'}")
+    zipkin = ZipkinServer(state / "zipkin")  # make run's trace UI, if a crash left it behind
+    if zipkin.is_running():
+        zipkin.stop()
+        print("zipkin stopped")
     (state / "stack.json").unlink(missing_ok=True)
     return 0
 

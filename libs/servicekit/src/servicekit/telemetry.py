@@ -3,7 +3,9 @@
 Spans come from FastAPI (requests), PyMongo (commands) and FastStream's Kafka middleware (publish
 and process, with W3C trace context in the record headers), plus the outbox relay and sweeps.
 Export is OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is
-set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `console` prints spans; otherwise nothing is exported.
+set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `zipkin` sends Zipkin v2 JSON to
+`OTEL_EXPORTER_ZIPKIN_ENDPOINT` (Zipkin accepts no OTLP: this is how `make run` and compose reach
+their trace UI); `console` prints spans; otherwise nothing is exported.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ def _exporter() -> SpanExporter | None:
         return None
     if choice == "console":
         return ConsoleSpanExporter()
+    if choice == "zipkin":
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        return ZipkinExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
