@@ -199,7 +199,7 @@ def contributions(
     out["skills"] = skills.astype(np.int64)
     subset = None if all_mentors else cols
     dots = _product(cohort.goal_vectors[mentees], cohort.experience_vectors, subset, pairwise)
-    dots = np.minimum(dots, np.float32(TEXT_SCALE * TEXT_SCALE))
+    dots = np.clip(dots, np.float32(0), np.float32(TEXT_SCALE * TEXT_SCALE))
     out["goals"] = _points(dots, tables.goals_factor).astype(np.int64)
 
     a, b = grid(cohort.mentee_level, cohort.mentor_level)
@@ -270,12 +270,17 @@ def _personality_vectors(
 
 
 def _product(
-    left: sparse.csr_array, right: MentorSide, cols: Index | None, pairwise: bool
+    left: sparse.csr_array | npt.NDArray[np.float32], right: MentorSide, cols: Index | None, pairwise: bool
 ) -> npt.NDArray[np.float32]:
     """Rows of `left` times mentor columns of `right`: a block, or one value per (row, col) pair.
-    Values are integers below 2**24, so float32 sums are exact in any order."""
+    Values are integers below 2**24, so float32 sums are exact in any order. A dense `left` (the
+    semantic goals component's embeddings, see domain/semantic.py) goes through BLAS."""
     if cols is not None:
         right = right[:, cols]
+    if isinstance(left, np.ndarray):
+        if pairwise:
+            return np.asarray((left * np.asarray(right).T).sum(axis=1), dtype=np.float32)
+        return np.asarray(left @ right, dtype=np.float32)
     if pairwise:
         products = left.multiply(right.T if isinstance(right, np.ndarray) else right.T.tocsr())
         return np.asarray(products.sum(axis=1), dtype=np.float32).ravel()
@@ -330,7 +335,7 @@ def block_scores(
     if neutral.any():
         total[neutral] += tables.skills_neutral
     dots = _product(cohort.goal_vectors[mentees], cohort.experience_vectors, subset, False)
-    np.minimum(dots, np.float32(TEXT_SCALE * TEXT_SCALE), out=dots)
+    np.clip(dots, np.float32(0), np.float32(TEXT_SCALE * TEXT_SCALE), out=dots)
     np.add(total, _points(dots, tables.goals_factor), out=total, casting="unsafe")
     if not tables.personality_fused:
         np.add(total, _personality(cohort, tables, mentees, cols, False), out=total, casting="unsafe")
