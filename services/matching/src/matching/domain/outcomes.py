@@ -63,6 +63,8 @@ class PairOutcome:
     stagnant_episodes: int = 0
 
     def __post_init__(self) -> None:
+        if self.ending is not None:  # a stored string becomes the enum (or is refused)
+            object.__setattr__(self, "ending", PairEnding(self.ending))
         if self.cadence_days <= 0:
             raise ValueError("cadence_days must be positive")
         answers = ((self.learned_yes, self.learned_answers), (self.useful_yes, self.useful_answers))
