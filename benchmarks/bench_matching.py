@@ -28,7 +28,7 @@ from matching.domain.assignment import MICRO, greedy, lexicographic_weight, shor
 from matching.domain.cohort import MatchProfile, encode_cohort
 from matching.domain.cohort_run import capacities_of, row_oracle
 from matching.domain.programs import MatchingPolicy
-from matching_quality import quality
+from matching_quality import quality, semantic_engine_case
 from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 SIZES = [(1_000, 300), (5_000, 1_000), (20_000, 5_000), (50_000, 10_000)]
@@ -186,7 +186,13 @@ def main() -> None:
             (int(a), int(b)) for a, b in (s.split("x") for s in os.environ["BENCH_MATCHING_SIZES"].split(","))
         ]
     cases = [run_case(mentees, mentors) for mentees, mentors in sizes]
-    print(json.dumps({"cases": cases, "quality": quality()}))
+    figures = quality()
+    # The engine with the semantic goals component, on the same cohort as the second case (or the first).
+    mentees, mentors = sizes[min(1, len(sizes) - 1)]
+    figures["semantic_engine_case"] = semantic_engine_case(
+        *synthetic_cohort(mentees, mentors, seed=mentees + mentors)
+    )
+    print(json.dumps({"cases": cases, "quality": figures}))
 
 
 if __name__ == "__main__":

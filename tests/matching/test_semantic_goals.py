@@ -18,6 +18,7 @@ from matching.domain.semantic import (
     goals_similarity,
     mentee_passages,
     mentor_passages,
+    semantic_goals_reason,
     semantic_reason,
     split_passages,
     with_semantic_goals,
@@ -175,3 +176,31 @@ def test_engine_on_semantic_goals_is_certified_optimal_and_keeps_hard_rules(seed
     assert (0, 0) not in pairs
     assert (1, 1) not in pairs
     assert TEXT_SCALE * TEXT_SCALE < 2**24
+
+
+def test_explanations_of_a_semantic_cohort_give_the_goals_reason_in_passages() -> None:
+    mentee = MatchProfile("e", ORG, goals="lead a data team", level="junior")
+    mentors = [
+        MatchProfile("m", ORG, experience="managed analytics teams", level="junior", free_capacity=1),
+        MatchProfile("n", ORG, experience="baked bread", level="junior", free_capacity=1),
+    ]
+    policy = MatchingPolicy(org_id=ORG, weights={"goals": 0.9, "level_gap": 0.1})
+    mentee_profiles = {"e": profile("e", mentee_passages("lead a data team"), unit(1, 0, 0))}
+    mentor_profiles = {
+        "m": profile("m", mentor_passages("managed analytics teams"), unit(0.8, 0.2, 0)),
+        "n": profile("n", mentor_passages("baked bread"), unit(0, 0.3, 1)),
+    }
+    cohort = with_semantic_goals(
+        encode_cohort(policy, [mentee], mentors), mentee_profiles, mentor_profiles, 3
+    )
+    tables = contribution_tables(cohort)
+    reason = semantic_goals_reason(mentee_profiles, mentor_profiles)
+    close, far = explain_pairs(cohort, tables, np.asarray([0, 0]), np.asarray([0, 1]), reason)
+    assert (
+        close.reasons[0] == "your goal 'lead a data team' matches their experience 'managed analytics teams'"
+    )
+    assert close.breakdown["goals"] > 0.8
+    assert not any("goal" in r for r in far.reasons)
+    # Without a goals reason the word-overlap phrase stays (no shared words here: none).
+    (plain,) = explain_pairs(cohort, tables, np.asarray([0]), np.asarray([0]))
+    assert not any("goal" in r for r in plain.reasons)

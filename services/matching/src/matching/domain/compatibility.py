@@ -8,6 +8,7 @@ single pairs (for the explanation), so the two always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from matching.domain.cohort import (
     TEXT_SCALE,
     UNKNOWN_LEVEL,
     Cohort,
+    MatchProfile,
     MentorSide,
     level_fit,
     timezone_overlap_hours,
@@ -381,9 +383,18 @@ class Explanation:
     reasons: tuple[str, ...]
 
 
+# The goals reason in words for a (mentee, mentor) pair, or None; by default the shared words.
+GoalsReason = Callable[[MatchProfile, MatchProfile], str | None]
+
+
 def explain_pairs(
-    cohort: Cohort, tables: ContributionTables, mentees: Index, mentors: Index
+    cohort: Cohort,
+    tables: ContributionTables,
+    mentees: Index,
+    mentors: Index,
+    goals_reason: GoalsReason | None = None,
 ) -> list[Explanation]:
+    """`goals_reason` words the goals component when it is not word overlap (domain/semantic.py)."""
     parts = contributions(cohort, tables, mentees, mentors, pairwise=True)
     explanations = []
     for k, (i, j) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
@@ -394,13 +405,15 @@ def explain_pairs(
                 mentor_id=cohort.mentors[j].person_id,
                 score=sum(points.values()) / MICRO,
                 breakdown={name: value / MICRO for name, value in points.items()},
-                reasons=_reasons(cohort, i, j, points),
+                reasons=_reasons(cohort, i, j, points, goals_reason),
             )
         )
     return explanations
 
 
-def _reasons(cohort: Cohort, i: int, j: int, points: dict[str, int], top: int = 3) -> tuple[str, ...]:
+def _reasons(
+    cohort: Cohort, i: int, j: int, points: dict[str, int], goals_reason: GoalsReason | None, top: int = 3
+) -> tuple[str, ...]:
     """The largest contributions, in words (only components that actually speak for the pair)."""
     mentee, mentor = cohort.mentees[i], cohort.mentors[j]
     phrases: dict[str, str] = {}
@@ -410,7 +423,10 @@ def _reasons(cohort: Cohort, i: int, j: int, points: dict[str, int], top: int = 
             f"{s} ({mentor.skill_levels.get(s, 'intermediate')})" for s in shared[:4]
         )
     common_words = sorted(set(tokens(mentee.goals)) & set(tokens(mentor.experience)))
-    if common_words:
+    goals_phrase = goals_reason(mentee, mentor) if goals_reason else None
+    if goals_phrase:
+        phrases["goals"] = goals_phrase
+    elif common_words and goals_reason is None:
         phrases["goals"] = "experience matches your goals: " + ", ".join(common_words[:4])
     if mentor.level and mentee.level:
         phrases["level_gap"] = f"{mentor.level} mentor for a {mentee.level} mentee"

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
-from matching.domain.cohort import TEXT_SCALE, Cohort
+from matching.domain.cohort import TEXT_SCALE, Cohort, MatchProfile
 
 Vectors = npt.NDArray[np.float32]
 # Below this cosine a passage pair is not offered as a reason: it would not convince anyone.
@@ -157,6 +157,17 @@ def semantic_reason(mentee: SemanticProfile | None, mentor: SemanticProfile | No
         return None
     match = best_passage_match(mentee, mentor)
     return None if match is None else match.phrase()
+
+
+def semantic_goals_reason(
+    mentee_profiles: Mapping[str, SemanticProfile], mentor_profiles: Mapping[str, SemanticProfile]
+) -> Callable[[MatchProfile, MatchProfile], str | None]:
+    """The goals reason for `explain_pairs` (domain/compatibility.py) from these profiles."""
+
+    def reason(mentee: MatchProfile, mentor: MatchProfile) -> str | None:
+        return semantic_reason(mentee_profiles.get(mentee.person_id), mentor_profiles.get(mentor.person_id))
+
+    return reason
 
 
 def quantised_directions(directions: Vectors) -> Vectors:
