@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matching.domain.assignment import MICRO, shortlist, solve_certified, solve_flow
-from matching.domain.cohort import TEXT_SCALE, MatchProfile, encode_cohort
+from matching.domain.cohort import TEXT_SCALE, Cohort, MatchProfile, encode_cohort
 from matching.domain.cohort_run import capacities_of, row_oracle
 from matching.domain.compatibility import block_scores, contribution_tables, contributions, explain_pairs
 from matching.domain.programs import MatchingPolicy
@@ -101,7 +101,9 @@ def test_goals_value_is_the_cosine_of_mean_directions_clipped_at_zero() -> None:
     assert goals_similarity(mentee, opposite) == 0.0
 
 
-def semantic_cohort(seed: int, mentees: int = 30, mentors: int = 12, dims: int = 24):  # type: ignore[no-untyped-def]
+def semantic_cohort(
+    seed: int, mentees: int = 30, mentors: int = 12, dims: int = 24
+) -> tuple[Cohort, dict[str, SemanticProfile], dict[str, SemanticProfile]]:
     rng = np.random.default_rng(seed)
     mentee_people = [
         MatchProfile(
