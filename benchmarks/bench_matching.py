@@ -10,7 +10,9 @@ on the same shortlist; and, where the capacity-expanded matrix is small enough f
 
 Objective = total score minus the load-spread penalty; matched count comes first (lexicographic),
 for the solver, the greedy baseline and the reference alike. Override sizes with
-`BENCH_MATCHING_SIZES=1000x300,5000x1000`. The last line printed is one JSON object.
+`BENCH_MATCHING_SIZES=1000x300,5000x1000`. Then the quality section (benchmarks/matching_quality.py):
+held-out AUC of default, learned and hidden-rule weights, semantic vs TF-IDF goals, embedding time
+and model memory. The last line printed is one JSON object: {"cases": [...], "quality": {...}}.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from matching.domain.assignment import MICRO, greedy, lexicographic_weight, shor
 from matching.domain.cohort import MatchProfile, encode_cohort
 from matching.domain.cohort_run import capacities_of, row_oracle
 from matching.domain.programs import MatchingPolicy
+from matching_quality import quality, semantic_engine_case
 from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 SIZES = [(1_000, 300), (5_000, 1_000), (20_000, 5_000), (50_000, 10_000)]
@@ -183,7 +186,13 @@ def main() -> None:
             (int(a), int(b)) for a, b in (s.split("x") for s in os.environ["BENCH_MATCHING_SIZES"].split(","))
         ]
     cases = [run_case(mentees, mentors) for mentees, mentors in sizes]
-    print(json.dumps({"cases": cases}))
+    figures = quality()
+    # The engine with the semantic goals component, on the same cohort as the second case (or the first).
+    mentees, mentors = sizes[min(1, len(sizes) - 1)]
+    figures["semantic_engine_case"] = semantic_engine_case(
+        *synthetic_cohort(mentees, mentors, seed=mentees + mentors)
+    )
+    print(json.dumps({"cases": cases, "quality": figures}))
 
 
 if __name__ == "__main__":

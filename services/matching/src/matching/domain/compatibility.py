@@ -8,6 +8,7 @@ single pairs (for the explanation), so the two always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from matching.domain.cohort import (
     TEXT_SCALE,
     UNKNOWN_LEVEL,
     Cohort,
+    MatchProfile,
     MentorSide,
     level_fit,
     timezone_overlap_hours,
@@ -207,7 +209,7 @@ def contributions(
     out["skills"] = skills.astype(np.int64)
     subset = None if all_mentors else cols
     dots = _product(cohort.goal_vectors[mentees], cohort.experience_vectors, subset, pairwise)
-    dots = np.minimum(dots, np.float32(TEXT_SCALE * TEXT_SCALE))
+    dots = np.clip(dots, np.float32(0), np.float32(TEXT_SCALE * TEXT_SCALE))
     out["goals"] = _points(dots, tables.goals_factor).astype(np.int64)
 
     a, b = grid(cohort.mentee_level, cohort.mentor_level)
@@ -278,12 +280,17 @@ def _personality_vectors(
 
 
 def _product(
-    left: sparse.csr_array, right: MentorSide, cols: Index | None, pairwise: bool
+    left: sparse.csr_array | npt.NDArray[np.float32], right: MentorSide, cols: Index | None, pairwise: bool
 ) -> npt.NDArray[np.float32]:
     """Rows of `left` times mentor columns of `right`: a block, or one value per (row, col) pair.
-    Values are integers below 2**24, so float32 sums are exact in any order."""
+    Values are integers below 2**24, so float32 sums are exact in any order. A dense `left` (the
+    semantic goals component's embeddings, see domain/semantic.py) goes through BLAS."""
     if cols is not None:
         right = right[:, cols]
+    if isinstance(left, np.ndarray):
+        if pairwise:
+            return np.asarray((left * np.asarray(right).T).sum(axis=1), dtype=np.float32)
+        return np.asarray(left @ right, dtype=np.float32)
     if pairwise:
         products = left.multiply(right.T if isinstance(right, np.ndarray) else right.T.tocsr())
         return np.asarray(products.sum(axis=1), dtype=np.float32).ravel()
@@ -338,7 +345,7 @@ def block_scores(
     if neutral.any():
         total[neutral] += tables.skills_neutral
     dots = _product(cohort.goal_vectors[mentees], cohort.experience_vectors, subset, False)
-    np.minimum(dots, np.float32(TEXT_SCALE * TEXT_SCALE), out=dots)
+    np.clip(dots, np.float32(0), np.float32(TEXT_SCALE * TEXT_SCALE), out=dots)
     np.add(total, _points(dots, tables.goals_factor), out=total, casting="unsafe")
     if not tables.personality_fused:
         np.add(total, _personality(cohort, tables, mentees, cols, False), out=total, casting="unsafe")
@@ -384,9 +391,18 @@ class Explanation:
     reasons: tuple[str, ...]
 
 
+# The goals reason in words for a (mentee, mentor) pair, or None; by default the shared words.
+GoalsReason = Callable[[MatchProfile, MatchProfile], str | None]
+
+
 def explain_pairs(
-    cohort: Cohort, tables: ContributionTables, mentees: Index, mentors: Index
+    cohort: Cohort,
+    tables: ContributionTables,
+    mentees: Index,
+    mentors: Index,
+    goals_reason: GoalsReason | None = None,
 ) -> list[Explanation]:
+    """`goals_reason` words the goals component when it is not word overlap (domain/semantic.py)."""
     parts = contributions(cohort, tables, mentees, mentors, pairwise=True)
     explanations = []
     for k, (i, j) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
@@ -397,13 +413,15 @@ def explain_pairs(
                 mentor_id=cohort.mentors[j].person_id,
                 score=sum(points.values()) / MICRO,
                 breakdown={name: value / MICRO for name, value in points.items()},
-                reasons=_reasons(cohort, i, j, points),
+                reasons=_reasons(cohort, i, j, points, goals_reason),
             )
         )
     return explanations
 
 
-def _reasons(cohort: Cohort, i: int, j: int, points: dict[str, int], top: int = 3) -> tuple[str, ...]:
+def _reasons(
+    cohort: Cohort, i: int, j: int, points: dict[str, int], goals_reason: GoalsReason | None, top: int = 3
+) -> tuple[str, ...]:
     """The largest contributions, in words (only components that actually speak for the pair)."""
     mentee, mentor = cohort.mentees[i], cohort.mentors[j]
     phrases: dict[str, str] = {}
@@ -413,7 +431,10 @@ def _reasons(cohort: Cohort, i: int, j: int, points: dict[str, int], top: int = 
             f"{s} ({mentor.skill_levels.get(s, 'intermediate')})" for s in shared[:4]
         )
     common_words = sorted(set(tokens(mentee.goals)) & set(tokens(mentor.experience)))
-    if common_words:
+    goals_phrase = goals_reason(mentee, mentor) if goals_reason else None
+    if goals_phrase:
+        phrases["goals"] = goals_phrase
+    elif common_words and goals_reason is None:
         phrases["goals"] = "experience matches your goals: " + ", ".join(common_words[:4])
     if mentor.level and mentee.level:
         phrases["level_gap"] = f"{mentor.level} mentor for a {mentee.level} mentee"
