@@ -15,7 +15,7 @@ from matching.domain.seat_parts import HoldKind, Stagnation
 from matching.use_cases import cohort_runs, pairs, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotFound, Refused
-from matching.use_cases.continuous import match_continuously
+from matching.use_cases.continuous import match_continuously, match_org_now
 from matching.use_cases.sweep import sweep
 from mentorship_schemas import MatchProposed, MentorshipRequested, PairCreated, PairDeclined, PairEnded
 from mentorship_schemas.events import PairEndReason, PersonRole
@@ -57,14 +57,14 @@ async def test_continuous_matching_pairs_a_waiting_mentee_and_takes_the_mentors_
 ) -> None:
     await add_mentee(mem, "ada", skills_wanted=["python"])
     await add_mentor(mem, "mira", skills_offered=["python"], level="senior")
-    assert await match_continuously(mem.context, ORG) == 1
+    assert await match_org_now(mem.context, ORG) == 1
     ada = await mem.seat(ORG, "ada")
     assert ada.pair is not None
     assert (ada.status, ada.pair.mentor_id, ada.pair.program_id) == (SeatStatus.PAIRED, "mira", "open")
     assert (await mem.mentor(ORG, "mira")).free_slots == 0
     (created,) = mem.published(PairCreated)
     assert (created.pair_id, created.mentee_id, created.version) == (ada.pair.pair_id, "ada", ada.version)
-    assert await match_continuously(mem.context, ORG) == 0, "nobody waits and nobody has room"
+    assert await match_org_now(mem.context, ORG) == 0, "nobody waits and nobody has room"
 
 
 async def test_a_mentor_full_meanwhile_is_not_offered_and_the_seat_keeps_waiting(
@@ -73,7 +73,7 @@ async def test_a_mentor_full_meanwhile_is_not_offered_and_the_seat_keeps_waiting
     await add_mentee(mem, "ada", skills_wanted=["python"])
     await add_mentor(mem, "mira", skills_offered=["python"])
     await mem.mentors.change(mentor_key(ORG, "mira"), lambda m: m.reserve_place())
-    assert await match_continuously(mem.context, ORG) == 0
+    assert await match_org_now(mem.context, ORG) == 0
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
     assert mem.published(PairCreated) == []
 
@@ -267,7 +267,7 @@ async def test_a_pair_that_is_not_a_fit_ends_and_rematches_while_a_completed_one
         mem.context, Caller(ORG, second.mentor_id), second.pair_id, PairEndReason.COMPLETED
     )
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.ENDED
-    assert await match_continuously(mem.context, ORG) == 0, "an ended seat waits for nobody"
+    assert await match_org_now(mem.context, ORG) == 0, "an ended seat waits for nobody"
     ends = mem.published(PairEnded)
     assert [(e.pair_id, e.reason) for e in ends] == [
         (first.pair_id, PairEndReason.NOT_A_FIT),

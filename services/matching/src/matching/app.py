@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from mentorship_schemas import Stream
+from pydantic import Field
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
@@ -22,6 +23,8 @@ class MatchingSettings(ServiceSettings):
     http_port: int = 8002
     # Requests past their deadline and pairs past their end date are found by this sweep.
     matching_sweep_seconds: float = 30.0
+    # Continuous matching runs once for the changes of this window in one org (a batch of events).
+    matching_coalesce_seconds: float = Field(default=0.05, ge=0, le=5)
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -31,7 +34,7 @@ def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None 
 def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[ServiceRuntime, Matching]:
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(settings, stream=Stream.MATCHING, clock=clock)
-    matching = matching_of(runtime)
+    matching = matching_of(runtime, coalesce_seconds=settings.matching_coalesce_seconds)
     handlers.subscribe(runtime.consumer, matching)
     runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
     return runtime, matching

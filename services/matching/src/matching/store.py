@@ -21,6 +21,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from servicekit.aggregates import AggregateStore
+from servicekit.coalesce import Coalescer
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.formed_circle import FormedCircle
@@ -47,7 +48,7 @@ MENTEE = PersonRole.MENTEE.value
 HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE))
 
 
-def matching_of(runtime: ServiceRuntime) -> Matching:
+def matching_of(runtime: ServiceRuntime, *, coalesce_seconds: float = 0.05) -> Matching:
     """The use cases' context on this runtime's database: one store per aggregate type."""
     db = runtime.db
     candidates = runtime.outbox_collection(CANDIDATES)  # seats carry their pair and request events
@@ -63,6 +64,7 @@ def matching_of(runtime: ServiceRuntime) -> Matching:
         forgetting=StoredForgetting(db),
         run_items=StoredRunItems(db[MATCH_RUN_ITEMS]),
         clock=runtime.clock,
+        coalescer=Coalescer(window=coalesce_seconds),
     )
 
 

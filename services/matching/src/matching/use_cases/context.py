@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from servicekit.aggregates import Aggregates
+from servicekit.coalesce import Coalescer
 
 from matching.domain.formed_circle import FormedCircle
 from matching.domain.inclusion import InclusionRecord
@@ -105,6 +106,8 @@ class Matching:
     forgetting: Forgetting
     run_items: RunItems
     clock: Clock
+    # Shares one continuous-matching run among the callers of a short window (None: run each time).
+    coalescer: Coalescer | None = None
 
     def now(self) -> datetime:
         return self.clock.now()

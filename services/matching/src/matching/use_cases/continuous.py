@@ -19,7 +19,17 @@ from matching.use_cases.context import Matching
 from matching.use_cases.programs import find_program, programs_of
 
 
-async def match_continuously(m: Matching, org_id: str) -> int:
+async def match_continuously(m: Matching, org_id: str) -> None:
+    """Run continuous matching for the org after this call, and wait for it. Callers of one short
+    window share one run (a consumer's batch of registrations in one org costs one engine run);
+    the run starts after every one of them asked, so it sees their writes."""
+    if m.coalescer is None:
+        await match_org_now(m, org_id)
+    else:
+        await m.coalescer.run(org_id, lambda: match_org_now(m, org_id))
+
+
+async def match_org_now(m: Matching, org_id: str) -> int:
     """Every continuous open program of the org in turn; returns the pairs, proposals or requests made."""
     made = 0
     view: OrgView | None = None

@@ -1,0 +1,66 @@
+"""Coalescing: callers of one window share a run that started after they asked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from servicekit.coalesce import Coalescer
+
+pytestmark = pytest.mark.fast
+
+
+async def test_callers_of_one_window_share_one_run_and_each_key_runs_apart() -> None:
+    coalescer = Coalescer(window=0.01)
+    ran: list[str] = []
+
+    def work(key: str) -> object:
+        async def run() -> None:
+            ran.append(key)
+
+        return run
+
+    await asyncio.gather(*(coalescer.run(key, work(key)) for key in ["acme"] * 20 + ["globex"] * 5))
+    assert sorted(ran) == ["acme", "globex"]
+    assert (coalescer.asks, coalescer.runs) == (25, 2)
+
+
+async def test_a_caller_arriving_during_a_run_waits_for_the_next_one_which_sees_its_write() -> None:
+    coalescer = Coalescer(window=0.001)
+    written: list[int] = []
+    seen_by_runs: list[list[int]] = []
+    first_run_started = asyncio.Event()
+    release_first_run = asyncio.Event()
+
+    async def run() -> None:
+        seen_by_runs.append(list(written))
+        if len(seen_by_runs) == 1:
+            first_run_started.set()
+            await release_first_run.wait()
+
+    written.append(1)
+    first = asyncio.create_task(coalescer.run("acme", run))
+    await first_run_started.wait()
+    written.append(2)  # a write made while the first run is already reading
+    second = asyncio.create_task(coalescer.run("acme", run))
+    await asyncio.sleep(0.01)
+    assert not second.done(), "runs of one key never overlap"
+    release_first_run.set()
+    await asyncio.gather(first, second)
+    assert seen_by_runs == [[1], [1, 2]]
+
+
+async def test_a_failed_run_fails_every_caller_in_it_and_the_next_run_starts_afresh() -> None:
+    coalescer = Coalescer(window=0.001)
+    attempts = 0
+
+    async def flaky() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("store briefly unreachable")
+
+    outcomes = await asyncio.gather(*(coalescer.run("acme", flaky) for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+    await coalescer.run("acme", flaky)
+    assert attempts == 2
