@@ -1,6 +1,8 @@
 # The mentorship platform. `make run` starts everything locally; `make test` runs the whole suite.
 # Both install what is missing first: uv and the Python deps (uv.lock), the Kafka jars and the
-# store (mongo-java-server and our launcher), cached outside the repo in $(MENTORSHIP_CACHE), keyed by version.
+# store (mongo-java-server and our launcher), and the npm tools (the AsyncAPI parser that checks our
+# documents, the AsyncAPI viewer served at /docs/asyncapi), cached outside the repo in
+# $(MENTORSHIP_CACHE), keyed by version; Debian's chromium for the docs pages' browser test (as root).
 
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never

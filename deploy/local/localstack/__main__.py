@@ -20,6 +20,7 @@ from pathlib import Path
 from localstack.errors import InstallError, MissingTool, StartupError
 from localstack.install import KAFKA_VERSION, STORE_VERSION, install_kafka, install_store
 from localstack.kafka import KafkaServer
+from localstack.node_tools import install_all as install_node_tools_and_browser
 from localstack.process import ManagedServer
 from localstack.store import MongoStore
 
@@ -57,6 +58,7 @@ def _cmd_install(_: argparse.Namespace) -> int:
     print(f"kafka {KAFKA_VERSION}: {install_kafka()} ({time.monotonic() - t0:.1f}s)")
     t0 = time.monotonic()
     print(f"mongo-java-server {STORE_VERSION}: {install_store()} ({time.monotonic() - t0:.1f}s)")
+    print(*install_node_tools_and_browser(), sep="\n")
     return 0
 
 
