@@ -23,6 +23,12 @@ class ServiceSettings(BaseSettings):
     consumer_group_id: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Request bodies above this get 413 (a route that needs more says so: max_body_size=...).
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Told to callers with a 503 while the store or the broker is unreachable.
+    http_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # The @asyncapi/react-component package /docs/asyncapi serves; default: the install step's copy.
+    docs_asyncapi_viewer_dir: str | None = None
 
     # Outbox relay: writes wake it and name their documents; besides, it waits at most
     # `outbox_poll_seconds` between passes, and scans every collection every `outbox_scan_seconds`
