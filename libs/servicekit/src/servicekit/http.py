@@ -1,9 +1,9 @@
 """The FastAPI app every service serves (one trace per request, whatever the connection carried
 before) and its operations routes: /health, /ready, /metrics, the AsyncAPI document.
 
-Bodies are bounded by FastAPI's own `max_body_size`: the service's limit (`HTTP_MAX_BODY_BYTES`) on
-the app, a larger one on the few routes that need it (`@router.post("/import", max_body_size=...)`);
-the 413 is answered as problem+json by `servicekit.problems`.
+Request bodies are bounded by FastAPI's `max_body_size`: the service's limit (`HTTP_MAX_BODY_BYTES`)
+on the app, a route's own where it needs another (`@router.post("/import", max_body_size=...)`).
+Above it the answer is a 413 problem+json, like every other error.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from servicekit.problems import body_too_large
 
 
 class ServiceApp(FastAPI):
@@ -36,9 +38,30 @@ class ServiceApp(FastAPI):
             return
         token = otel_context.attach(otel_context.Context())
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, _plain_413_as_problem(scope, send))
         finally:
             otel_context.detach(token)
+
+
+def _plain_413_as_problem(scope: Scope, send: Send) -> Send:
+    """Starlette's body limit answers a request whose Content-Length is above the limit with a
+    plain-text 413, in place of whatever the app answered; send a problem+json 413 instead."""
+    replaced = False
+
+    async def send_problem(message: Message) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message["status"] == 413:
+            content_type = dict(message.get("headers") or []).get(b"content-type", b"")
+            if not content_type.startswith(b"application/problem+json"):
+                replaced = True
+                response = body_too_large(Request(scope))
+                await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+                await send({"type": "http.response.body", "body": response.body})
+                return
+        if not replaced:
+            await send(message)
+
+    return send_problem
 
 
 class Readiness(BaseModel):

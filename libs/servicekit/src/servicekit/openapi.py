@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 
 from servicekit.problems import PROBLEM_JSON
 
@@ -130,19 +130,21 @@ def _errors_of(path: str, method: str, operation: dict[str, Any], max_body: int 
     return errors
 
 
-def _body_limits(app: FastAPI) -> dict[tuple[str, str], int | None]:
+def _body_limits(app: FastAPI, default: int | None) -> dict[tuple[str, str], int | None]:
+    """(path, method) -> the body limit FastAPI enforces there (the route's, its router's or the app's)."""
     limits: dict[tuple[str, str], int | None] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            limit = getattr(route, "max_body_size", None) or getattr(app, "max_body_size", None)
-            for method in route.methods or ():
-                limits[(route.path_format, method.lower())] = limit
+    for route in iter_route_contexts(app.routes):
+        limit = getattr(route, "max_body_size", None)
+        for method in route.methods or ():
+            limits[(str(route.path_format), method.lower())] = default if limit is None else limit
     return limits
 
 
-def document_problems(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
+def document_problems(
+    app: FastAPI, document: dict[str, Any], max_body_bytes: int | None = None
+) -> dict[str, Any]:
     """Rewrite `document` (the app's generated OpenAPI) in place so every error is problem+json."""
-    limits = _body_limits(app)
+    limits = _body_limits(app, max_body_bytes)
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method not in _METHODS:
@@ -171,13 +173,13 @@ def _refs(node: Any) -> set[str]:
     return set()
 
 
-def install_problem_documentation(app: FastAPI) -> None:
+def install_problem_documentation(app: FastAPI, *, max_body_bytes: int | None = None) -> None:
     """Make `app.openapi()` (and so /openapi.json and /docs) document the problem responses."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(app, generate())
+            app.openapi_schema = document_problems(app, generate(), max_body_bytes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -67,6 +67,19 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def body_too_large(request: Request) -> JSONResponse:
+    """The 413 for a body above the operation's limit (FastAPI's `max_body_size`, in the scope)."""
+    limit = request.scope.get("starlette.max_body_size")
+    detail = "the request body is larger than this operation accepts"
+    return problem_response(
+        request,
+        413,
+        "Content Too Large",
+        f"{detail} ({limit} bytes)" if isinstance(limit, int) else detail,
+        type_=_TYPE_BASE + "content-too-large",
+    )
+
+
 def is_unavailable(error: BaseException) -> bool:
     """The store or the broker could not be reached in time: nothing the request did was wrong."""
     if isinstance(error, ConnectionFailure | KafkaConnectionError | KafkaTimeoutError):
@@ -116,6 +129,8 @@ def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int = 5) -> N
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 413:
+            return body_too_large(request)
         return problem_response(
             request,
             exc.status_code,

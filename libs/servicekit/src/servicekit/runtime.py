@@ -60,7 +60,9 @@ class ServiceRuntime:
         # A service publishes exactly its stream's event types: the registry says which.
         self.publishes: list[type[Event]] = [event for event in ALL_EVENTS if event.stream is stream]
         self.source = f"/mentorship/{settings.service_name}"
-        self.mongo = create_mongo_client(settings.mongodb_url, app_name=settings.service_name)
+        self.mongo = create_mongo_client(
+            settings.mongodb_url, app_name=settings.service_name, timeout_ms=settings.mongodb_timeout_ms
+        )
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
         self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
         self.publisher = CloudEventPublisher(self.broker)
@@ -223,7 +225,7 @@ class ServiceRuntime:
         install_docs(app, viewer_dir=self.settings.docs_asyncapi_viewer_dir)
         for router in routers:
             app.include_router(router)
-        install_problem_documentation(app)
+        install_problem_documentation(app, max_body_bytes=self.settings.http_max_body_bytes)
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=trace.get_tracer_provider(), excluded_urls="health,ready,metrics"
         )

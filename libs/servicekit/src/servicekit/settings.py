@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     # Each service owns the database <prefix><service_name>; tests use their own prefix.
     mongodb_database_prefix: str = "mentorship_"
+    # How long an operation waits for an unreachable store (then the request gets a 503).
+    mongodb_timeout_ms: int = Field(default=5_000, ge=100, le=120_000)
     # Defaults to mentorship.<service_name>; tests running a second copy set their own.
     consumer_group_id: str = ""
     http_host: str = "127.0.0.1"
