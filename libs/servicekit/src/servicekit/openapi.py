@@ -59,12 +59,14 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
     },
     "ValidationProblem": {
         "title": "ValidationProblem",
-        "description": "A 422: the request named fields that are missing or invalid; nothing was written.",
+        "description": (
+            "A 422, nothing written: `errors` names each missing or invalid field when the request "
+            "itself is invalid; a request that is well-formed but breaks a rule is explained in `detail`."
+        ),
         "allOf": [
             {"$ref": _PROBLEM},
             {
                 "type": "object",
-                "required": ["errors"],
                 "properties": {
                     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
                 },
