@@ -13,7 +13,7 @@ RUN := $(UV) run --frozen --no-sync
 LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 ARGS ?=
 
-.PHONY: help install python-deps servers run test test-fast lint format docs bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers run test test-fast lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-fast   only the tests that need no server (seconds)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
 	@echo "make docs    regenerate JSON Schema and AsyncAPI files from schemas/"
+	@echo "make check-asyncapi   check every AsyncAPI document with the official @asyncapi/parser"
 	@echo "make status | stop   the local Kafka and store started by make run"
 	@echo "make reset   stop them and forget all local data"
 
@@ -53,6 +54,9 @@ format: python-deps
 
 docs: python-deps
 	$(RUN) python scripts/generate_docs.py
+
+check-asyncapi: install
+	$(RUN) pytest -q tests/contract/test_asyncapi_parser.py
 
 bench: install
 	$(RUN) python benchmarks/run.py

@@ -128,7 +128,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localstack", description="The local Kafka and store.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install", help=f"download Kafka {KAFKA_VERSION} and mongo-java-server {STORE_VERSION}")
+    sub.add_parser(
+        "install",
+        help=f"download Kafka {KAFKA_VERSION}, mongo-java-server {STORE_VERSION}, the npm tools and chromium",
+    )
 
     def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
