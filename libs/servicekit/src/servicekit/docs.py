@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
-from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
@@ -118,7 +117,6 @@ def _not_found() -> Problem:
     return Problem(404, "Not Found", "no such documentation asset")
 
 
-def install_docs(app: FastAPI, *, viewer_dir: str | None) -> dict[str, Any]:
-    """Serve the offline docs on `app` (created with docs_url=None); returns what was found."""
+def install_docs(app: FastAPI, *, viewer_dir: str | None) -> None:
+    """Serve the offline docs on `app` (created with docs_url=None)."""
     app.include_router(docs_router(title=app.title, viewer_dir=viewer_dir))
-    return {"swagger": SWAGGER_ASSETS, "asyncapi_viewer": find_asyncapi_viewer(viewer_dir)}
