@@ -1,7 +1,9 @@
 # The mentorship platform. `make run` starts everything locally; `make test` runs the whole suite.
 # Both install what is missing first: uv and the Python deps (uv.lock), the Kafka jars and the
-# store (mongo-java-server and our launcher), cached outside the repo in $(MENTORSHIP_CACHE), keyed by version,
-# and the deployment tools (helm and compose built from the Go module proxy, Zipkin's jar) in the same cache.
+# store (mongo-java-server and our launcher), the npm tools (the AsyncAPI parser that checks our
+# documents, the AsyncAPI viewer served at /docs/asyncapi) and the deployment tools (helm and compose
+# built from the Go module proxy, Zipkin's jar), cached outside the repo in $(MENTORSHIP_CACHE), keyed by
+# version; Debian's chromium for the docs pages' browser test (as root).
 
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
@@ -13,7 +15,7 @@ LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 TOOLS := PYTHONPATH=deploy/local $(RUN) python -m localstack.tools
 ARGS ?=
 
-.PHONY: help install python-deps servers deploy-tools run test test-fast test-deploy deploy-prereqs lint format docs bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers deploy-tools run test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
@@ -22,6 +24,7 @@ help:
 	@echo "make test-deploy build the images, run compose (2 replicas each) and the chart on kube-apiserver (minutes)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
 	@echo "make docs    regenerate JSON Schema and AsyncAPI files from schemas/"
+	@echo "make check-asyncapi   check every AsyncAPI document with the official @asyncapi/parser"
 	@echo "make status | stop   the local Kafka and store started by make run"
 	@echo "make reset   stop them and forget all local data"
 
@@ -70,6 +73,9 @@ format: python-deps
 
 docs: python-deps
 	$(RUN) python scripts/generate_docs.py
+
+check-asyncapi: install
+	$(RUN) pytest -q tests/contract/test_asyncapi_parser.py
 
 bench: install
 	$(RUN) python benchmarks/run.py

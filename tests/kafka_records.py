@@ -67,7 +67,8 @@ async def read_topic(bootstrap: str, topic: str, *, until: Any = None, timeout: 
 
 
 def cloud_event(event: Event, source: str = "test") -> CloudEvent:
-    """`event` as the service `source` would publish it: a fresh id, now, its aggregate as subject."""
+    """`event` as the service `source` would publish it: a fresh id, now, its aggregate as subject,
+    keyed by its partition key."""
     return CloudEvent(
         id=str(uuid.uuid4()),
         source=f"/mentorship/{source}",
@@ -75,4 +76,5 @@ def cloud_event(event: Event, source: str = "test") -> CloudEvent:
         subject=event.aggregate_id,
         time=datetime.now(UTC),
         data=event.model_dump(mode="json"),
+        partitionkey=event.partition_key,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from localstack.errors import InstallError, MissingTool, StartupError
 from localstack.install import KAFKA_VERSION, STORE_VERSION, install_kafka, install_store
 from localstack.kafka import KafkaServer
+from localstack.node_tools import install_all as install_node_tools_and_browser
 from localstack.process import ManagedServer
 from localstack.store import MongoStore
 from localstack.zipkin import ZipkinServer
@@ -58,6 +59,7 @@ def _cmd_install(_: argparse.Namespace) -> int:
     print(f"kafka {KAFKA_VERSION}: {install_kafka()} ({time.monotonic() - t0:.1f}s)")
     t0 = time.monotonic()
     print(f"mongo-java-server {STORE_VERSION}: {install_store()} ({time.monotonic() - t0:.1f}s)")
+    print(*install_node_tools_and_browser(), sep="\n")
     return 0
 
 
@@ -131,7 +133,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localstack", description="The local Kafka and store.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install", help=f"download Kafka {KAFKA_VERSION} and mongo-java-server {STORE_VERSION}")
+    sub.add_parser(
+        "install",
+        help=f"download Kafka {KAFKA_VERSION}, mongo-java-server {STORE_VERSION}, the npm tools and chromium",
+    )
 
     def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(

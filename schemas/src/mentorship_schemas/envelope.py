@@ -1,5 +1,7 @@
 """CloudEvents 1.0 in Kafka binary content mode: the value is the data as JSON, attributes are
-`ce_*` headers, and the record key is the aggregate id."""
+`ce_*` headers, and the record key is the event's partition key (CloudEvents' partitioning
+extension, `ce_partitionkey`): the pair for a pair's events, the recipient for a notification's,
+otherwise the aggregate id, which `ce_subject` always carries."""
 
 from __future__ import annotations
 
@@ -34,9 +36,12 @@ class CloudEvent(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)
-    subject: str = Field(min_length=1, description="The aggregate id; also the record key.")
+    subject: str = Field(min_length=1, description="The aggregate id.")
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     data: dict[str, Any]
+    partitionkey: str | None = Field(
+        default=None, min_length=1, description="The record key, when it is not the subject."
+    )
 
     def kafka_headers(self) -> dict[str, str]:
         return {
@@ -47,11 +52,11 @@ class CloudEvent(BaseModel):
             "ce_time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "ce_subject": self.subject,
             "content-type": CONTENT_TYPE,
-        }
+        } | ({"ce_partitionkey": self.partitionkey} if self.partitionkey else {})
 
     @property
     def key(self) -> bytes:
-        return self.subject.encode()
+        return (self.partitionkey or self.subject).encode()
 
     @classmethod
     def from_kafka(cls, headers: dict[str, str], data: dict[str, Any]) -> CloudEvent:
@@ -69,4 +74,5 @@ class CloudEvent(BaseModel):
             subject=headers["ce_subject"],
             time=datetime.fromisoformat(time_header) if time_header else datetime.now(UTC),
             data=data,
+            partitionkey=headers.get("ce_partitionkey") or None,
         )

@@ -1,10 +1,13 @@
 """Event types, one class each. A class's `ce_type` is `mentorship.<stream>.<Name>.v<N>`.
 
 Rules every type keeps (tests/contract enforces them): `org_id` (tenant) and the aggregate's
-`version` counter are present; the aggregate id field named by `aggregate_field` is the record key
-and `ce_subject`; events carry ids and what consumers need, never whole profiles, free-text notes
-or inclusion data. Consumers ignore fields they do not know, so adding an optional field is safe;
-removing or retyping one, or tightening a constraint, needs a new `.v2` type.
+`version` counter are present; the aggregate id field named by `aggregate_field` is `ce_subject`;
+the record key is the field named by `key_field` (the aggregate id unless said otherwise): every
+event about a pair or circle is keyed by that pair or circle and every notification event by its
+recipient, so one partition (and so one order) holds each of them; events carry ids and what
+consumers need, never whole profiles, free-text notes or inclusion data. Consumers ignore fields
+they do not know, so adding an optional field is safe; removing or retyping one, or tightening a
+constraint, needs a new `.v2` type.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class Event(BaseModel):
     restricted: ClassVar[bool] = False  # True: travels only on the stream's restricted topic
     schema_version: ClassVar[int] = 1
     aggregate_field: ClassVar[str]
+    # The Kafka record key when it is not the aggregate id: the pair of a session, the recipient
+    # of a notification. Kafka orders records per partition, so per key.
+    key_field: ClassVar[str | None] = None
 
     org_id: Id = Field(description="The tenant (company) this event belongs to.")
     version: int = Field(ge=1, description="The aggregate's version after this change.")
@@ -43,9 +49,18 @@ class Event(BaseModel):
     def topic(cls) -> str:
         return (RESTRICTED_TOPICS if cls.restricted else TOPICS)[cls.stream].name
 
+    @classmethod
+    def partition_key_field(cls) -> str:
+        return cls.key_field or cls.aggregate_field
+
     @property
     def aggregate_id(self) -> str:
         return str(getattr(self, self.aggregate_field))
+
+    @property
+    def partition_key(self) -> str:
+        """The record key: events with the same key keep their order for every consumer."""
+        return str(getattr(self, self.partition_key_field()))
 
 
 class PersonRole(StrEnum):
@@ -289,6 +304,7 @@ class AgreementSigned(Event):
 class SessionScheduled(Event):
     stream = Stream.SESSIONS
     aggregate_field = "session_id"
+    key_field = "pair_id"
 
     session_id: Id
     pair_id: Id
@@ -302,6 +318,7 @@ class SessionMissed(Event):
 
     stream = Stream.SESSIONS
     aggregate_field = "session_id"
+    key_field = "pair_id"
 
     session_id: Id
     pair_id: Id
@@ -313,6 +330,7 @@ class SessionMissed(Event):
 class SessionCompleted(Event):
     stream = Stream.SESSIONS
     aggregate_field = "session_id"
+    key_field = "pair_id"
 
     session_id: Id
     pair_id: Id
@@ -324,6 +342,7 @@ class SessionCompleted(Event):
 class SessionCancelled(Event):
     stream = Stream.SESSIONS
     aggregate_field = "session_id"
+    key_field = "pair_id"
 
     session_id: Id
     pair_id: Id
@@ -335,6 +354,7 @@ class SessionCancelled(Event):
 class ActionItemOverdue(Event):
     stream = Stream.SESSIONS
     aggregate_field = "action_item_id"
+    key_field = "pair_id"
 
     action_item_id: Id
     pair_id: Id
@@ -346,6 +366,7 @@ class ActionItemOverdue(Event):
 class GoalAchieved(Event):
     stream = Stream.SESSIONS
     aggregate_field = "goal_id"
+    key_field = "pair_id"
 
     goal_id: Id
     pair_id: Id
@@ -391,6 +412,7 @@ class NotificationChannel(StrEnum):
 class NotificationSent(Event):
     stream = Stream.NOTIFICATIONS
     aggregate_field = "notification_id"
+    key_field = "recipient_id"
 
     notification_id: Id
     recipient_id: Id
@@ -405,6 +427,7 @@ class NotificationFailed(Event):
 
     stream = Stream.NOTIFICATIONS
     aggregate_field = "notification_id"
+    key_field = "recipient_id"
 
     notification_id: Id
     recipient_id: Id

@@ -13,13 +13,18 @@ from mentorship_schemas.events import ALL_EVENTS, Event
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "jsonschema"
 
 
-def event_schema(event_type: type[Event]) -> dict[str, Any]:
-    schema = event_type.model_json_schema(mode="serialization")
+DEFS_REF_TEMPLATE = "#/$defs/{model}"
+
+
+def event_schema(event_type: type[Event], *, ref_template: str = DEFS_REF_TEMPLATE) -> dict[str, Any]:
+    """The event's data schema. Shared definitions (enums) sit under `$defs` and are referenced
+    through `ref_template`: a document that moves them elsewhere (AsyncAPI's components) says where."""
+    schema = event_type.model_json_schema(mode="serialization", ref_template=ref_template)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"urn:mentorship:event:{event_type.ce_type()}"
     schema["x-ce-type"] = event_type.ce_type()
     schema["x-topic"] = event_type.topic()
-    schema["x-key"] = event_type.aggregate_field
+    schema["x-key"] = event_type.partition_key_field()
     schema["x-cloudevents-specversion"] = SPEC_VERSION
     return schema
 

@@ -21,13 +21,16 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 
-def create_mongo_client(url: str, *, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
+def create_mongo_client(
+    url: str, *, app_name: str, timeout_ms: int = 5_000
+) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(
         url,
         appname=app_name,
         tz_aware=True,
-        serverSelectionTimeoutMS=5_000,
-        connectTimeoutMS=5_000,
+        # How long a request waits for an unreachable store before it is answered 503.
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
         # The emulator (and a standalone mongod) has no retryable writes; ours are idempotent.
         retryWrites=False,
     )

@@ -55,6 +55,7 @@ def outbox_entry(event: Event, *, source: str, time: datetime, event_id: str | N
         "type": event.ce_type(),
         "source": source,
         "subject": event.aggregate_id,
+        "key": event.partition_key,
         "time": time,
         "topic": event.topic(),
         "data": event.model_dump(mode="json"),
@@ -87,6 +88,8 @@ def cloud_event_of(entry: Document) -> CloudEvent:
         subject=entry["subject"],
         time=entry["time"],
         data=entry["data"],
+        # Entries written before events had their own key are keyed by their subject, as then.
+        partitionkey=entry.get("key"),
     )
 
 

@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every error the HTTP API returns.
 
-Bad input is a 4xx naming the field and writes nothing; an unexpected failure is a 500 that says
-nothing about internals (the trace id lets the on-call engineer find it).
+Bad input is a 4xx naming the field and writes nothing; the store or the broker out of reach is a
+503 with Retry-After (the clients recover by themselves when it returns, so the caller only has to
+try again); an unexpected failure is a 500 that says nothing about internals (the trace id lets the
+on-call engineer find it). `servicekit.openapi` documents these shapes for every route.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
+from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,28 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def body_too_large(request: Request) -> JSONResponse:
+    """The 413 for a body above the operation's limit (FastAPI's `max_body_size`, in the scope)."""
+    limit = request.scope.get("starlette.max_body_size")
+    detail = "the request body is larger than this operation accepts"
+    return problem_response(
+        request,
+        413,
+        "Content Too Large",
+        f"{detail} ({limit} bytes)" if isinstance(limit, int) else detail,
+        type_=_TYPE_BASE + "content-too-large",
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The store or the broker could not be reached in time: nothing the request did was wrong."""
+    if isinstance(error, ConnectionFailure | KafkaConnectionError | KafkaTimeoutError):
+        return True
+    if isinstance(error, PyMongoError):
+        return error.timeout  # an operation that ran out of time (server selection, socket, CSOT)
+    return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
+
+
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
@@ -75,7 +101,7 @@ def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int = 5) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(
@@ -103,12 +129,28 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 413:
+            return body_too_large(request)
         return problem_response(
             request,
             exc.status_code,
             _reason(exc.status_code),
             exc.detail if isinstance(exc.detail, str) else None,
             headers=getattr(exc, "headers", None),
+        )
+
+    async def on_backend_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unavailable(exc):
+            return await on_unexpected(request, exc)
+        # Expected while a dependency is down: one line, no traceback; readiness says the rest.
+        log.warning("%s %s: unavailable: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return problem_response(
+            request,
+            503,
+            "Service Unavailable",
+            "a backing service (store or broker) is unreachable; try again shortly",
+            type_=_TYPE_BASE + "unavailable",
+            headers={"Retry-After": str(retry_after_seconds)},
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -118,6 +160,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(PyMongoError, on_backend_error)
+    app.add_exception_handler(KafkaError, on_backend_error)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -14,13 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, FastAPI
 from mentorship_schemas import ALL_EVENTS, Event, Stream
 from mentorship_schemas.topics import all_topic_names
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -30,8 +28,11 @@ from servicekit.asyncapi import asyncapi_document
 from servicekit.auth import Authenticator
 from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
+from servicekit.docs import install_docs
+from servicekit.http import ServiceApp, operations_router
 from servicekit.kafka import GRACEFUL_STOP_SECONDS, CloudEventPublisher, create_broker, ensure_topics
 from servicekit.mongo import create_mongo_client, ping
+from servicekit.openapi import install_problem_documentation
 from servicekit.outage import kafka_client_log
 from servicekit.outbox import OutboxRelay, ensure_outbox_index, outbox_entry
 from servicekit.problems import install_problem_handlers
@@ -60,7 +61,9 @@ class ServiceRuntime:
         # A service publishes exactly its stream's event types: the registry says which.
         self.publishes: list[type[Event]] = [event for event in ALL_EVENTS if event.stream is stream]
         self.source = f"/mentorship/{settings.service_name}"
-        self.mongo = create_mongo_client(settings.mongodb_url, app_name=settings.service_name)
+        self.mongo = create_mongo_client(
+            settings.mongodb_url, app_name=settings.service_name, timeout_ms=settings.mongodb_timeout_ms
+        )
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
         self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
         self.publisher = CloudEventPublisher(self.broker)
@@ -224,60 +227,24 @@ class ServiceRuntime:
             finally:
                 await runtime.stop()
 
-        app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+        app = ServiceApp(
+            title=title,
+            description=description,
+            version="1.0.0",
+            lifespan=lifespan,
+            docs_url=None,  # served offline by servicekit.docs
+            redoc_url=None,
+            max_body_size=self.settings.http_max_body_bytes,
+        )
         app.state.runtime = self
         app.state.authenticator = self.authenticator
-        install_problem_handlers(app)
-        app.include_router(_operations_router())
+        install_problem_handlers(app, retry_after_seconds=self.settings.http_retry_after_seconds)
+        app.include_router(operations_router())
+        install_docs(app, viewer_dir=self.settings.docs_asyncapi_viewer_dir)
         for router in routers:
             app.include_router(router)
+        install_problem_documentation(app, max_body_bytes=self.settings.http_max_body_bytes)
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=trace.get_tracer_provider(), excluded_urls="health,ready,metrics"
         )
         return app
-
-
-def _operations_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
-
-    @router.get("/health", summary="Liveness: the process answers")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/ready", summary="Readiness: Kafka and MongoDB are reachable")
-    async def ready(request: Request) -> JSONResponse:
-        checks = await request.app.state.runtime.ready()
-        ok = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
-            status_code=200 if ok else 503,
-        )
-
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @router.get("/docs/asyncapi.json", summary="This service's AsyncAPI 3.0 document")
-    async def asyncapi_json(request: Request) -> dict[str, Any]:
-        document: dict[str, Any] = request.app.state.runtime.asyncapi()
-        return document
-
-    @router.get("/docs/asyncapi", include_in_schema=False)
-    async def asyncapi_html(request: Request) -> HTMLResponse:
-        return HTMLResponse(_ASYNCAPI_HTML)
-
-    return router
-
-
-# The AsyncAPI web component renders /docs/asyncapi.json in the reader's browser.
-_ASYNCAPI_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>AsyncAPI</title>
-<link rel="stylesheet" href="https://unpkg.com/@asyncapi/react-component@1.4.10/styles/default.min.css">
-</head><body><div id="asyncapi"></div>
-<script src="https://unpkg.com/@asyncapi/react-component@1.4.10/browser/standalone/index.js"></script>
-<script>
-fetch("asyncapi.json").then(r => r.json()).then(schema =>
-  AsyncApiStandalone.render({schema, config: {show: {sidebar: true}}}, document.getElementById("asyncapi")));
-</script>
-<noscript>The raw document is at <a href="asyncapi.json">asyncapi.json</a>.</noscript>
-</body></html>"""

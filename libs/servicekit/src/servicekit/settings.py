@@ -19,10 +19,18 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     # Each service owns the database <prefix><service_name>; tests use their own prefix.
     mongodb_database_prefix: str = "mentorship_"
+    # How long an operation waits for an unreachable store (then the request gets a 503).
+    mongodb_timeout_ms: int = Field(default=5_000, ge=100, le=120_000)
     # Defaults to mentorship.<service_name>; tests running a second copy set their own.
     consumer_group_id: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Request bodies above this get 413 (a route that needs more says so: max_body_size=...).
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Told to callers with a 503 while the store or the broker is unreachable.
+    http_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # The @asyncapi/react-component package /docs/asyncapi serves; default: the install step's copy.
+    docs_asyncapi_viewer_dir: str | None = None
 
     # Outbox relay: writes wake it and name their documents; besides, it waits at most
     # `outbox_poll_seconds` between passes, and scans every collection every `outbox_scan_seconds`
