@@ -96,6 +96,23 @@ class _ProfileFacts(Event):
     preferred_cadence: str | None = None
     modalities: list[str] = Field(default_factory=list)
     communication_style: str | None = None
+    goals: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="What the person wants from mentoring, in own words.",
+    )
+    challenges: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="What the person finds hard now, in own words.",
+    )
+    interests: list[str] = Field(default_factory=list, description="Interests outside the skills (matching).")
+    can_help_with: list[str] = Field(
+        default_factory=list, description="Topics a mentor is glad to cover (their boundaries' topics in)."
+    )
+    personality: dict[str, str] = Field(
+        default_factory=dict, description="Short answers to the personality questions: question -> answer."
+    )
 
 
 class ProfileRegistered(_ProfileFacts):

@@ -37,7 +37,7 @@ from profiles.domain.profile import CommunicationStyle, Modality, OfferedSkill, 
 EVENT_FIELDS = frozenset({
     "display_name", "email", "timezone", "locale", "department", "title", "level", "years_experience",
     "manager_id", "languages", "peer_mentoring", "reverse_mentoring", "preferred_cadence", "modalities",
-    "communication_style", "roles",
+    "communication_style", "roles", "goals", "challenges", "interests", "personality",
 })  # fmt: skip
 # MentorUnavailable's reason when an available mentor is erased (the others are Availability values).
 LEFT_THE_PROGRAM = "left"
@@ -275,6 +275,7 @@ class Person(AggregateRoot):
             skills_offered=[skill.name for skill in self.skills_offered],
             skills_wanted=[skill.name for skill in self.skills_wanted],
             skill_levels={skill.name: skill.level.value for skill in self.skills_offered},
+            can_help_with=list(self.boundaries.topics_in),
             **extra,
         )
 
