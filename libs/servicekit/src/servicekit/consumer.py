@@ -142,39 +142,37 @@ class EventConsumer:
         return list(self._routes)
 
     def bind(self, broker: KafkaBroker) -> None:
-        """Subscribe to every topic with a registered handler, in batches."""
-        for topic in self._routes:
-            subscriber = broker.subscriber(
-                topic,
-                batch=True,
-                max_records=self._batch_size,
-                batch_timeout_ms=50,
-                group_id=self.group_id,
-                auto_offset_reset=self._start_from,
-                ack_policy=AckPolicy.NACK_ON_ERROR,
-                decoder=_raw_body,
-                title=f"{self.group_id}:{topic}",
+        """Subscribe to every topic with a registered handler: ONE consumer for all of them, so a
+        service (or a new replica) joins its group once, not once per topic."""
+        if not self._routes:
+            return
+        subscriber = broker.subscriber(
+            *self._routes,
+            batch=True,
+            max_records=self._batch_size,
+            batch_timeout_ms=50,
+            group_id=self.group_id,
+            auto_offset_reset=self._start_from,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_raw_body,
+            title=self.group_id,
+        )
+        subscriber(self._on_batch)
+
+    async def _on_batch(self, body: list[bytes], msg: KafkaMessage) -> None:
+        raws = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        records = [
+            Record(
+                topic=raw.topic,
+                value=raw.value or b"",
+                key=raw.key,
+                headers={name: value.decode() for name, value in raw.headers},
+                partition=raw.partition,
+                offset=raw.offset,
             )
-            subscriber(self._make_entry(topic))
-
-    def _make_entry(self, topic: str) -> Callable[..., Awaitable[None]]:
-        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:
-            raws = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-            records = [
-                Record(
-                    topic=topic,
-                    value=raw.value or b"",
-                    key=raw.key,
-                    headers={name: value.decode() for name, value in raw.headers},
-                    partition=raw.partition,
-                    offset=raw.offset,
-                )
-                for raw in raws
-            ]
-            await self.handle_batch(records)
-
-        on_batch.__name__ = f"consume_{topic.replace('.', '_')}"
-        return on_batch
+            for raw in raws
+        ]
+        await self.handle_batch(records)
 
     async def handle_record(
         self,
