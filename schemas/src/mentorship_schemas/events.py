@@ -306,6 +306,32 @@ class Severity(StrEnum):
     HIGH = "high"
 
 
+class AgreementDrafted(Event):
+    """A pair's agreement was drafted (or redrafted after a change): each participant's signature is
+    awaited."""
+
+    stream = Stream.SESSIONS
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    awaiting_ids: list[Id] = Field(min_length=1, description="Participants whose signature is awaited.")
+    revision: int = Field(ge=1, description="The agreement's revision; a redraft asks everyone again.")
+
+
+class AgreementSignatureAdded(Event):
+    """One participant signed; others have not yet (when the last signs, AgreementSigned follows)."""
+
+    stream = Stream.SESSIONS
+    aggregate_field = "pair_id"
+
+    pair_id: Id
+    participant_ids: list[Id] = Field(min_length=1)
+    signer_id: Id
+    awaiting_ids: list[Id] = Field(min_length=1, description="Participants whose signature is still awaited.")
+    revision: int = Field(ge=1)
+
+
 class AgreementSigned(Event):
     """Both sides signed the pair's agreement (goals, roles, cadence, duration)."""
 
@@ -469,6 +495,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PairDeclined,
     CircleFormed,
     MatchRunCompleted,
+    AgreementDrafted,
+    AgreementSignatureAdded,
     AgreementSigned,
     SessionScheduled,
     SessionCompleted,
