@@ -15,10 +15,11 @@ LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 TOOLS := PYTHONPATH=deploy/local $(RUN) python -m localstack.tools
 ARGS ?=
 
-.PHONY: help install python-deps servers deploy-tools run test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers deploy-tools run token test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
+	@echo "make token   a development token: make -s token PERSON=bob ORG=demo ROLES=employee,program_admin"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
 	@echo "make test-fast   only the tests that need no server (seconds)"
 	@echo "make test-deploy build the images, run compose (2 replicas each) and the chart on kube-apiserver (minutes)"
@@ -43,6 +44,13 @@ deploy-tools: python-deps
 
 run: install
 	@$(RUN) python deploy/local/run_platform.py
+
+# A development token for anyone: make -s token PERSON=bob ORG=demo ROLES=employee,program_admin
+PERSON ?= alice
+ORG ?= demo
+ROLES ?= employee
+token: python-deps
+	@PYTHONPATH=deploy/local $(RUN) python deploy/local/dev_token.py --person "$(PERSON)" --org "$(ORG)" --roles "$(ROLES)"
 
 test: install
 	$(RUN) pytest $(ARGS)

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("MENTORSHIP_STATE_DIR", REPO / ".local"))
 
 
-def _dev_secret() -> str:
+def dev_secret() -> str:
     path = STATE / "dev-hs256-secret"
     if not path.exists():
         STATE.mkdir(parents=True, exist_ok=True)
@@ -77,7 +77,7 @@ def main() -> int:
         return 2
     asyncio.run(ensure_topics(kafka.bootstrap_servers))
 
-    secret = _dev_secret()
+    secret = dev_secret()
     fleet = ServiceFleet(
         env={
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -113,7 +113,12 @@ def main() -> int:
         print(f"  employee alice:  export TOKEN={employee}")
         print(f"  admin pat:       export ADMIN_TOKEN={admin}")
         print(
-            '\nTry: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
+            "\nTry (alice registers herself, then reads her profile; the README walks through a programme):\n"
+            '  curl -X POST http://127.0.0.1:8001/profiles -H "Authorization: Bearer $TOKEN" '
+            "-H 'content-type: application/json' \\\n"
+            """       -d '{"display_name":"Alice","email":"alice@example.com","roles":["mentee"]}'\n"""
+            '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
+            "A token for anyone: make -s token PERSON=bob ROLES=employee,program_admin\n"
             "Ctrl-C stops everything."
         )
         while not stop.is_set():

@@ -74,6 +74,20 @@ async def _notification_kinds(http: httpx.AsyncClient, platform: Platform, org: 
     return {item["kind"] for item in response.json()["items"]}
 
 
+def test_a_healthy_start_logs_no_warning_or_error(platform: Platform) -> None:
+    """Whoever reads the log after `make run` must not be alarmed when nothing is wrong (the
+    coordinator settling, FastStream's reminder about topics the runtime already created)."""
+    alarming = {
+        name: [
+            line
+            for line in service.log_path.read_text().splitlines()
+            if " WARNING " in line or " ERROR " in line
+        ]
+        for name, service in platform.fleet.services.items()
+    }
+    assert alarming == {name: [] for name in alarming}
+
+
 async def test_registered_pair_is_matched_and_both_are_notified_of_pairing_and_missed_session(
     platform: Platform,
 ) -> None:

@@ -78,4 +78,6 @@ def test_every_error_is_documented_as_problem_json(openapi: dict[str, Any]) -> N
         assert {"401", "404", "422"} <= set(errors) or path.startswith("/programs"), (method, path)
         for status, response in errors.items():
             assert list(response["content"]) == [PROBLEM_JSON], (method, path, status)
-            assert response["content"][PROBLEM_JSON]["schema"]["required"] == ["type", "title", "status"]
+            expected = "ValidationProblem" if status == "422" else "Problem"
+            assert response["content"][PROBLEM_JSON]["schema"] == {"$ref": f"#/components/schemas/{expected}"}
+        assert openapi["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]

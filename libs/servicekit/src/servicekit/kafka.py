@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 GRACEFUL_STOP_SECONDS = 10.0
 
 
+class _TopicsAreCreated(logging.Filter):
+    """The runtime creates every topic at start (`ensure_topics`); FastStream's start-up reminder
+    that auto-creation is off ("Make sure the topics exist") would only alarm whoever reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Auto create topics is disabled" not in record.getMessage()
+
+
 def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
@@ -36,9 +44,16 @@ def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         # Topics are created explicitly (ensure_topics); a typo must not create a new topic.
         allow_auto_create_topics=False,
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider())],
-        logger=logging.getLogger(f"{client_id}.kafka"),
+        logger=_broker_logger(client_id),
         log_level=logging.DEBUG,
     )
+
+
+def _broker_logger(client_id: str) -> logging.Logger:
+    logger = logging.getLogger(f"{client_id}.kafka")
+    if not any(isinstance(f, _TopicsAreCreated) for f in logger.filters):
+        logger.addFilter(_TopicsAreCreated())
+    return logger
 
 
 class CloudEventPublisher:

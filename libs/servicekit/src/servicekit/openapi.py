@@ -5,8 +5,9 @@ What each operation gets follows from what it is: every one can fail (500) or fi
 broker out of reach (503, Retry-After); one that takes a token may answer 401 (WWW-Authenticate),
 403 and 404 (another org's resource reads as not found); one with parameters or a body may answer
 422 with the field errors; one that writes may answer 400 (an unreadable body), 409 (a state that
-does not allow it) and 413 (a body above its limit, which it states). A response a route declares
-itself is left as declared.
+does not allow it) and 413 (a body above its limit, which it states). An error a route declares
+itself keeps its description (why it happens there), and gets the shape the problem handler
+really sends; so do errors the routes declare beyond these.
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ def _is_undeclared(response: dict[str, Any] | None) -> bool:
     )
 
 
+def _as_problem(status: str, response: dict[str, Any]) -> None:
+    """Whatever a route wrote for an error's body, the handler sends problem+json: say so."""
+    schema = _VALIDATION_PROBLEM if status == "422" else _PROBLEM
+    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": schema}}}
+    response.setdefault("description", "An error (RFC 9457 problem details).")
+
+
 def _errors_of(path: str, method: str, operation: dict[str, Any], max_body: int | None) -> dict[str, Any]:
     errors: dict[str, Any] = {"500": _problem("Unexpected failure; the trace_id lets operations find it.")}
     if path not in NO_BACKEND_PATHS:
@@ -156,13 +164,23 @@ def document_problems(
             if max_body is not None and method in _WRITES:
                 operation["x-max-body-bytes"] = max_body
             for status, response in _errors_of(path, method, operation, max_body).items():
-                if _is_undeclared(responses.get(status)):
-                    responses[status] = response
+                declared = responses.get(status)
+                if not _is_undeclared(declared) and declared is not None and declared.get("description"):
+                    response = {**response, "description": declared["description"]}
+                responses[status] = response
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    _as_problem(status, response)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(PROBLEM_SCHEMAS)
-    for replaced in ("HTTPValidationError", "ValidationError"):  # FastAPI's, when nothing uses them
-        if f"#/components/schemas/{replaced}" not in _refs(document):
-            schemas.pop(replaced, None)
+    # Models that only described errors the routes declared (FastAPI's validation error, a
+    # service's own problem model) are now unused: keep only what something still refers to.
+    while unused := [name for name in schemas if f"#/components/schemas/{name}" not in _refs(document)]:
+        if all(name in PROBLEM_SCHEMAS for name in unused):
+            break
+        for name in unused:
+            if name not in PROBLEM_SCHEMAS:
+                schemas.pop(name)
     return document
 
 
