@@ -181,3 +181,22 @@ async def test_a_document_stored_before_it_had_a_version_can_be_changed(
         assert (stored["version"], stored["active"]) == (1, 1)
     finally:
         await mongo.drop_database(database.name)
+
+
+async def test_a_change_by_another_replica_is_never_lost_when_this_one_kept_the_document(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    here = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    there = AggregateStore(database["mentors"], Mentor, RecordingOutbox())  # another process
+    try:
+        await here.create(Mentor(id="zoe", org_id="acme", capacity=5))
+        await here.change("zoe", lambda mentor: mentor.take_mentee())  # `here` keeps version 1
+        await there.change("zoe", lambda mentor: mentor.take_mentee())  # version 2, behind its back
+        saved = await here.change("zoe", lambda mentor: mentor.take_mentee())
+        assert saved is not None
+        stored = await database["mentors"].find_one({"_id": "zoe"})
+        assert stored is not None
+        assert (stored["active"], stored["version"]) == (3, 3)
+    finally:
+        await mongo.drop_database(database.name)

@@ -13,9 +13,11 @@ Use cases are tested against `InMemoryAggregates` (no server), which keeps the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -124,12 +126,26 @@ class AggregateStore(Generic[A]):
     """Loads and saves one aggregate type in one collection; the only writer of that collection."""
 
     def __init__(
-        self, collection: AsyncCollection[Document], model: type[A], outbox: Outbox, *, attempts: int = 30
+        self,
+        collection: AsyncCollection[Document],
+        model: type[A],
+        outbox: Outbox,
+        *,
+        attempts: int = 30,
+        cached: int = 10_000,
     ) -> None:
         self.collection = collection
         self.model = model
         self._outbox = outbox
         self._attempts = attempts
+        # Changes of one aggregate in this process wait for each other instead of racing (a
+        # consumer's batch may hold several records for one mentor), and the document each change
+        # wrote is kept, so the next change of it skips the read. Both are only shortcuts: the
+        # write stays conditional on the version, so another replica's change is never lost (a
+        # conflict drops the kept document and reads it again).
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._written: OrderedDict[str, Document] = OrderedDict()
+        self._cached = cached
 
     async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None:
         document = await self.collection.find_one({"_id": aggregate_id})
@@ -165,23 +181,49 @@ class AggregateStore(Generic[A]):
         `change` mutates the aggregate it is given and returns its events (or `(result, events)`);
         what it raises propagates and nothing is written. `before_write` is awaited before a write.
         """
-        for attempt in range(1, self._attempts + 1):
-            document = await self.collection.find_one({"_id": aggregate_id})
-            if document is None or (org_id is not None and document.get("org_id") != org_id):
-                return None
-            aggregate = self.model.model_validate(document)
-            returned = change(aggregate)
-            result, emitted = returned if isinstance(returned, tuple) else (None, returned)
-            if await self._save(document, aggregate, emitted, before_write):
-                return Saved(aggregate, list(emitted), result)
-            # Another writer won: step aside a little (more after each loss) so the losers of
-            # one round do not collide again in the next.
-            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+        async with self._turn(aggregate_id):
+            for attempt in range(1, self._attempts + 1):
+                document = self._written.pop(aggregate_id, None) or await self.collection.find_one(
+                    {"_id": aggregate_id}
+                )
+                if document is None or (org_id is not None and document.get("org_id") != org_id):
+                    return None
+                aggregate = self.model.model_validate(document)
+                returned = change(aggregate)
+                result, emitted = returned if isinstance(returned, tuple) else (None, returned)
+                stored = await self._save(document, aggregate, emitted, before_write)
+                if stored is not None:
+                    self._keep(aggregate_id, stored)
+                    return Saved(aggregate, list(emitted), result)
+                # Another writer won: step aside a little (more after each loss) so the losers
+                # of one round do not collide again in the next.
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))
         raise ConcurrentUpdate(f"gave up changing {self.collection.name}/{aggregate_id} after conflicts")
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, aggregate_id: str) -> AsyncIterator[None]:
+        lock, waiting = self._locks.get(aggregate_id) or (asyncio.Lock(), 0)
+        self._locks[aggregate_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._locks[aggregate_id]
+            if waiting == 1:
+                del self._locks[aggregate_id]
+            else:
+                self._locks[aggregate_id] = (lock, waiting - 1)
+
+    def _keep(self, aggregate_id: str, document: Document) -> None:
+        self._written[aggregate_id] = document
+        if len(self._written) > self._cached:
+            self._written.popitem(last=False)
 
     async def _save(
         self, before: Document, aggregate: A, emitted: list[Emitted], before_write: BeforeWrite[A] | None
-    ) -> bool:
+    ) -> Document | None:
+        """Write the change (conditional on the version read); returns the document as now
+        stored (outbox aside), or None when another writer changed it first."""
         after = aggregate.to_document()
         fields = {
             key: value
@@ -190,7 +232,7 @@ class AggregateStore(Generic[A]):
         }
         removed = [key for key in before if key not in after and key not in _OUTBOX_FIELDS]
         if not fields and not removed and not emitted:
-            return True
+            return before
         if before_write is not None:
             await before_write(aggregate)
         aggregate.version = before.get("version", 0) + 1
@@ -205,10 +247,12 @@ class AggregateStore(Generic[A]):
         unchanged = before.get("version", {"$exists": False})
         written = await self.collection.update_one({"_id": before["_id"], "version": unchanged}, update)
         if written.modified_count != 1:
-            return False
+            return None
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id)
-        return True
+        stored = {key: value for key, value in after.items() if key not in _OUTBOX_FIELDS}
+        stored["_id"], stored["version"] = before["_id"], aggregate.version
+        return stored
 
     def _entries(self, emitted: Iterable[Emitted]) -> list[Document]:
         now = self._outbox.now()
