@@ -11,10 +11,12 @@ RUN := $(UV) run --frozen --no-sync
 LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 ARGS ?=
 
-.PHONY: help install python-deps servers run test test-fast lint format docs bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers run clock simulate test test-fast lint format docs bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
+	@echo "make clock [ADVANCE=3d]   show or move forward the shared clock of what make run started"
+	@echo "make simulate [PEOPLE=500 MONTHS=12]   a simulated programme year with faults, checked"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
 	@echo "make test-fast   only the tests that need no server (seconds)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
@@ -34,6 +36,15 @@ servers: python-deps
 run: install
 	@$(RUN) python deploy/local/run_platform.py
 
+ADVANCE ?=
+clock: python-deps
+	@PYTHONPATH=deploy/local $(RUN) python deploy/local/platform_clock.py $(ADVANCE)
+
+PEOPLE ?= 500
+MONTHS ?= 12
+simulate: install
+	$(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) $(ARGS)
+
 test: install
 	$(RUN) pytest $(ARGS)
 
@@ -43,7 +54,7 @@ test-fast: python-deps
 lint: python-deps
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts benchmarks
+	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts benchmarks simulation
 
 format: python-deps
 	$(RUN) ruff check --fix .

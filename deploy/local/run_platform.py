@@ -56,6 +56,8 @@ def main() -> int:
             "MONGODB_URL": store.url,
             "AUTH_ALLOW_DEV_HS256": "true",
             "AUTH_DEV_HS256_SECRET": secret,
+            # One platform clock, moved forward with `make clock ADVANCE=3d` (development only).
+            "CLOCK": "shared",
         },
         log_dir=STATE / "logs",
     )
@@ -83,6 +85,7 @@ def main() -> int:
         print(f"  admin pat:       export ADMIN_TOKEN={admin}")
         print(
             '\nTry: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
+            "Move the shared platform clock forward: make clock ADVANCE=3d\n"
             "Ctrl-C stops everything."
         )
         while not stop.is_set():

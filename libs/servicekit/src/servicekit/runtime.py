@@ -28,8 +28,9 @@ from servicekit import metrics
 from servicekit.aggregates import AggregateRoot, AggregateStore
 from servicekit.asyncapi import asyncapi_document
 from servicekit.auth import Authenticator
-from servicekit.clock import Clock, SystemClock
+from servicekit.clock import SHARED_CLOCK_COLLECTION, Clock, SharedClock, SystemClock
 from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
+from servicekit.dev_clock import shared_clock_router
 from servicekit.kafka import GRACEFUL_STOP_SECONDS, CloudEventPublisher, create_broker, ensure_topics
 from servicekit.mongo import create_mongo_client, ping
 from servicekit.outage import kafka_client_log
@@ -55,13 +56,13 @@ class ServiceRuntime:
     ) -> None:
         setup_telemetry(settings.service_name)  # before the broker: its middleware reads the provider
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
         self.stream = stream
         # A service publishes exactly its stream's event types: the registry says which.
         self.publishes: list[type[Event]] = [event for event in ALL_EVENTS if event.stream is stream]
         self.source = f"/mentorship/{settings.service_name}"
         self.mongo = create_mongo_client(settings.mongodb_url, app_name=settings.service_name)
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
+        self.clock: Clock = clock or self._configured_clock()
         self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
         self.publisher = CloudEventPublisher(self.broker)
         self.consumer = EventConsumer(
@@ -89,6 +90,12 @@ class ServiceRuntime:
         self._sweeps: list[tuple[str, float, Sweep]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.authenticator = Authenticator(settings)
+
+    def _configured_clock(self) -> Clock:
+        if self.settings.clock == "shared":  # the settings refuse it outside development
+            platform = self.mongo[self.settings.platform_database_name]
+            return SharedClock(platform[SHARED_CLOCK_COLLECTION], self.settings.clock_refresh_seconds)
+        return SystemClock()
 
     # ------------------------------------------------------------------ registration
 
@@ -131,6 +138,9 @@ class ServiceRuntime:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        if isinstance(self.clock, SharedClock):  # the platform's time before any sweep reads it
+            await self.clock.refresh()
+            self._tasks.append(asyncio.create_task(self.clock.run(), name="shared-clock"))
         await ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names())
         await ensure_ledger_index(self.db["processed_events"])
         for collection in self._outbox_collections:
@@ -229,6 +239,8 @@ class ServiceRuntime:
         app.state.authenticator = self.authenticator
         install_problem_handlers(app)
         app.include_router(_operations_router())
+        if isinstance(self.clock, SharedClock):
+            app.include_router(shared_clock_router(self.clock))
         for router in routers:
             app.include_router(router)
         FastAPIInstrumentor.instrument_app(
