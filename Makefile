@@ -43,7 +43,7 @@ clock: python-deps
 PEOPLE ?= 500
 MONTHS ?= 12
 simulate: install
-	$(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) $(ARGS)
+	PYTHONPATH=deploy/local $(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) $(ARGS)
 
 test: install
 	$(RUN) pytest $(ARGS)
