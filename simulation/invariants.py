@@ -146,11 +146,20 @@ STORE_INVARIANTS: tuple[Callable[[Snapshot, World], Verdict], ...] = (
 # ------------------------------------------------------------------ erasure
 
 
+# Other people's HR data may name the erased person as their manager: that is theirs, not the
+# erased person's.
+NOT_ABOUT_THE_PERSON = frozenset({"manager_id"})
+
+
 def _mentions(value: Any, needle: str) -> bool:
     if isinstance(value, str):
         return needle in value
     if isinstance(value, dict):
-        return any(_mentions(k, needle) or _mentions(v, needle) for k, v in value.items())
+        return any(
+            _mentions(k, needle) or _mentions(v, needle)
+            for k, v in value.items()
+            if k not in NOT_ABOUT_THE_PERSON
+        )
     if isinstance(value, (list, tuple)):
         return any(_mentions(v, needle) for v in value)
     return False

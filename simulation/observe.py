@@ -73,10 +73,7 @@ async def read_topics(bootstrap: str, topics: list[str], timeout: float = 60.0) 
     await consumer.start()
     records: list[Record] = []
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()
-        ]
+        partitions = _partitions(topics)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
@@ -133,13 +130,10 @@ class LagProbe:
             raise
 
     async def _measure(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> dict[str, int]:
-        await consumer.topics()
         lag: dict[str, int] = {}
         for group, topics in self.groups.items():
             committed = await admin.list_consumer_group_offsets(group)
-            partitions = [
-                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-            ]
+            partitions = _partitions(topics)
             end = await consumer.end_offsets(partitions)
             for tp in partitions:
                 done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0
@@ -171,6 +165,12 @@ def consumed_topics(asyncapi: Document) -> list[str]:
         if op.get("action") == "receive"
     }
     return sorted(names)
+
+
+def _partitions(topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics` (the platform creates them with these counts)."""
+    counts = dict(all_topic_names())
+    return [TopicPartition(topic, p) for topic in topics for p in range(counts[topic])]
 
 
 def every_topic() -> list[str]:

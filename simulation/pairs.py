@@ -4,6 +4,8 @@ go quiet for a while and come back."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +13,7 @@ from simulation.client import ADMIN, Portal
 from simulation.world import PairState, SessionPlan, World
 
 CADENCES = ("weekly", "biweekly", "biweekly", "monthly")
+PAIRS_AT_ONCE = 8
 FEEDBACK_TEXT = "Useful conversation; we agreed on next steps."
 
 
@@ -40,18 +43,37 @@ async def discover(portal: Portal, world: World, now: datetime) -> dict[str, dic
     return listed
 
 
+async def each_pair(world: World, act: Callable[[PairState], Awaitable[None]]) -> None:
+    """`act` for every active pair whose people are all still here, several pairs at once (people
+    act in parallel; one pair's own steps stay in order)."""
+    gate = asyncio.Semaphore(PAIRS_AT_ONCE)
+
+    async def gated(pair: PairState) -> None:
+        async with gate:
+            await act(pair)
+
+    await asyncio.gather(
+        *(
+            gated(pair)
+            for pair in world.active_pairs()
+            if all(p in world.present for p in pair.participants)  # else the platform decides
+        )
+    )
+
+
 async def daily(portal: Portal, world: World, now: datetime) -> None:
     """Agreements, quiet spells and the weekly look at each pair's calendar."""
-    for pair in world.active_pairs():
-        if any(p not in world.present for p in pair.participants):
-            continue  # someone was erased; the platform decides what becomes of the pair
-        if pair.attendance > 0 and not pair.silent(now) and world.rng.random() < 1 / 150:
-            pair.silent_until = now + timedelta(days=world.rng.randint(20, 60))
+
+    async def act(pair: PairState) -> None:
+        if pair.attendance > 0 and not pair.silent(now) and pair.rng.random() < 1 / 150:
+            pair.silent_until = now + timedelta(days=pair.rng.randint(20, 60))
             world.journal.count("quiet spells")
-        if pair.kind == "pair" and not pair.signed and pair.attendance > 0 and world.rng.random() < 0.3:
+        if pair.kind == "pair" and not pair.signed and pair.attendance > 0 and pair.rng.random() < 0.3:
             await _agree(portal, world, pair)
         if pair.fetched_at is None or now - pair.fetched_at >= timedelta(days=6):
             await refresh_sessions(portal, world, pair, now)
+
+    await each_pair(world, act)
 
 
 async def _agree(portal: Portal, world: World, pair: PairState) -> None:
@@ -60,11 +82,11 @@ async def _agree(portal: Portal, world: World, pair: PairState) -> None:
     people = world.people
     terms = {
         "goals": [people[pair.mentee_id].goals[:200]],
-        "cadence": world.rng.choice(CADENCES),
+        "cadence": pair.rng.choice(CADENCES),
         "timezone": people[pair.mentee_id].timezone,
         "timezones": {p: people[p].timezone for p in pair.participants},
-        "local_time": world.rng.choice(("09:30", "10:00", "14:00", "16:00")),
-        "weekday": world.rng.randint(0, 4),
+        "local_time": pair.rng.choice(("09:30", "10:00", "14:00", "16:00")),
+        "weekday": pair.rng.randint(0, 4),
         "duration_minutes": 60,
     }
     status, _ = await portal.call(
@@ -111,21 +133,22 @@ async def refresh_sessions(portal: Portal, world: World, pair: PairState, now: d
 
 async def check_in(portal: Portal, world: World, now: datetime) -> None:
     """Sessions that started by now are held (checked in, with feedback) or left to be missed."""
-    for pair in world.active_pairs():
-        if any(p not in world.present for p in pair.participants):
-            continue
+
+    async def act(pair: PairState) -> None:
         for session in sorted(pair.sessions.values(), key=lambda s: s.starts_at):
             if session.decided or session.status != "scheduled" or session.starts_at > now:
                 continue
             session.decided = True
-            if pair.silent(now) or world.rng.random() >= pair.attendance:
+            if pair.silent(now) or pair.rng.random() >= pair.attendance:
                 world.journal.count("sessions skipped")
                 continue
             await _hold(portal, world, pair, session, now)
 
+    await each_pair(world, act)
+
 
 async def _hold(portal: Portal, world: World, pair: PairState, session: SessionPlan, now: datetime) -> None:
-    who = world.rng.choice(pair.participants)
+    who = pair.rng.choice(pair.participants)
     status, _ = await portal.call(
         "sessions", "POST", f"/pairs/{pair.pair_id}/sessions/{session.session_id}/held", person=who
     )
@@ -134,8 +157,8 @@ async def _hold(portal: Portal, world: World, pair: PairState, session: SessionP
     session.status = "held"
     world.journal.count("sessions held")
     for person in pair.participants:
-        if world.rng.random() < 0.8:
-            answers = {"useful": world.rng.random() < 0.85, "learned": world.rng.random() < 0.75}
+        if pair.rng.random() < 0.8:
+            answers = {"useful": pair.rng.random() < 0.85, "learned": pair.rng.random() < 0.75}
             await portal.call(
                 "sessions", "PUT", f"/pairs/{pair.pair_id}/sessions/{session.session_id}/feedback",
                 person=person, json={**answers, "text": FEEDBACK_TEXT},
@@ -148,15 +171,15 @@ async def _progress(
 ) -> None:
     """After a held session: finish an open action item, maybe agree a new one, reach a milestone."""
     owner = pair.mentee_id or pair.participants[0]
-    if pair.open_items and world.rng.random() < 0.75:
+    if pair.open_items and pair.rng.random() < 0.75:
         item = pair.open_items.pop(0)
         await portal.call("sessions", "POST", f"/pairs/{pair.pair_id}/action-items/{item}/done", person=owner)
         world.journal.count("action items done")
-    if world.rng.random() < 0.4:
+    if pair.rng.random() < 0.4:
         body = {
             "title": "Read up and try it out",
             "owner_id": owner,
-            "due_at": (now + timedelta(days=world.rng.randint(5, 20))).isoformat(),
+            "due_at": (now + timedelta(days=pair.rng.randint(5, 20))).isoformat(),
             "session_id": session.session_id,
         }
         status, item = await portal.call(
@@ -164,7 +187,7 @@ async def _progress(
         )
         if status == 201:
             pair.open_items.append(item["item_id"])
-    if pair.goal and pair.goal[1] and world.rng.random() < 0.35:
+    if pair.goal and pair.goal[1] and pair.rng.random() < 0.35:
         goal_id, milestones = pair.goal
         milestone = milestones.pop(0)
         await portal.call(
@@ -185,7 +208,7 @@ async def admin_escalations(
         if pair is None or pair.kind != "pair" or not item["health"]["stagnant"]:
             continue
         first_here = pair.program_id not in escalated_programs
-        if not first_here and world.rng.random() > 0.08:
+        if not first_here and pair.rng.random() > 0.03:
             continue
         status, body = await portal.call("matching", "POST", f"/pairs/{pair_id}/escalate", admin=True)
         if status == 200:

@@ -102,6 +102,7 @@ async def _set_up(portal: Portal, probe: LagProbe, options: Options) -> tuple[Wo
     plans = program_plans(start, options.months)
     world = World(
         rng=rng,
+        seed=options.seed,
         people={p.person_id: p for p in org},
         plans={plan.program_id: plan for plan in plans},
         program_of=assign_programs(org, plans, rng),
@@ -129,13 +130,19 @@ async def _run_days(
         if day // MONTH_DAYS != month or step == 0:
             month = day // MONTH_DAYS
             await people.monthly(portal, world, month, now)
+        marks = [time.monotonic()]
         await _one_day(portal, world, day, days, now)
         if options.faults and step in fault_steps:
             platform.inject(fault_steps[step], at=now.isoformat())
+        marks.append(time.monotonic())
         after = await advance(portal, options.step_days * DAY)
         await pairs.check_in(portal, world, after)
+        marks.append(time.monotonic())
         if not await probe.settled():
             log.warning("the platform did not settle after day %d", day)
+        marks.append(time.monotonic())
+        spent = ", ".join(f"{b - a:.1f}" for a, b in zip(marks, marks[1:], strict=False))
+        log.info("day %d: %s s (people, clock and sessions, settling)", day, spent)
         if (day + options.step_days) // MONTH_DAYS != day // MONTH_DAYS:
             snapshot = await take_snapshot(platform, probe, with_topics=False)
             checks.checkpoint(snapshot, world, f"month {month + 1}")

@@ -29,6 +29,7 @@ class PairState:
     mentor_id: str | None
     mentee_id: str | None
     attendance: float  # how likely the pair meets when a session comes
+    rng: random.Random  # its own, so pairs acting at once stay reproducible
     silent_until: datetime | None = None  # a quiet spell: no session is held until then
     signed: bool = False
     goal: tuple[str, list[str]] | None = None  # (goal id, milestone ids still open)
@@ -59,6 +60,7 @@ class Journal:
 @dataclass
 class World:
     rng: random.Random
+    seed: int
     people: dict[str, Person]
     plans: dict[str, ProgramPlan]
     program_of: dict[str, str]  # mentee -> program
@@ -89,7 +91,9 @@ class World:
             self.silent_programs.add(program)
             attendance = 0.0
         else:
-            attendance = self.rng.choice((0.95, 0.9, 0.85, 0.8, 0.7, 0.5))
+            attendance = random.Random(f"{self.seed}:{pair_id}:attendance").choice(
+                (0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
+            )
         pair = PairState(
             pair_id=pair_id,
             program_id=program,
@@ -98,6 +102,7 @@ class World:
             mentor_id=body.get("mentor_id"),
             mentee_id=body.get("mentee_id"),
             attendance=attendance,
+            rng=random.Random(f"{self.seed}:{pair_id}"),
         )
         self.pairs[pair_id] = pair
         return pair
