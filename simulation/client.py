@@ -82,6 +82,14 @@ class Portal:
             self.stats.retried += 1
             await asyncio.sleep(0.5)
 
+    async def peek(self, service: str, path: str) -> Any:
+        """One admin GET without retrying: None when the service does not answer now."""
+        try:
+            response = await self._http.get(self.urls[service] + path, headers=self.headers(ADMIN, True))
+        except httpx.TransportError:
+            return None
+        return response.json() if response.status_code == 200 else None
+
     async def ok(self, service: str, method: str, path: str, **kwargs: Any) -> Any:
         """A call that must succeed (2xx); anything else stops the simulation with the answer."""
         status, body = await self.call(service, method, path, **kwargs)

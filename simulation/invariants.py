@@ -195,8 +195,9 @@ def erased_persons_partner_told(snapshot: Snapshot, world: World) -> Verdict:
                 checked += 1
                 told = [
                     n for n in _notifications(snapshot)
-                    if n.get("recipient_id") == partner and n.get("subject_id") == pair_id
-                    and n["created_at"] >= erasure["at"]
+                    if n.get("recipient_id") == partner and n["created_at"] >= erasure["at"]
+                    and ((n.get("kind") == "pair_ended" and n.get("subject_id") == pair_id)
+                         or "ProfileErased" in str(n.get("cause_type")))
                 ]  # fmt: skip
                 if not told:
                     problems.append(

@@ -73,7 +73,7 @@ class Platform:
 
     # ------------------------------------------------------------------ faults
 
-    def inject(self, kind: str, at: str, down_seconds: float = 3.0) -> threading.Thread:
+    def inject(self, kind: str, at: str, down_seconds: float = 1.0) -> threading.Thread:
         """Break something now and have the operator bring it back in the background (after
         `down_seconds` of outage); the simulation carries on meanwhile, retrying what fails."""
         fault = Fault(kind, at)
@@ -82,6 +82,9 @@ class Platform:
         thread.start()
         self._operators.append(thread)
         return thread
+
+    def outage_over(self) -> bool:
+        return not any(thread.is_alive() for thread in self._operators)
 
     def wait_for_operator(self, timeout: float = 300.0) -> None:
         """Until every outage is over (or the operator gave up)."""
