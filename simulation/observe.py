@@ -100,6 +100,22 @@ def _record(topic: str, value: bytes | None, raw_headers: Any) -> Record:
     return Record(topic, name, headers.get("ce_id", ""), data if isinstance(data, dict) else {}, headers)
 
 
+async def pending_outbox(mongodb_url: str, prefix: str) -> dict[str, int]:
+    """Documents per collection whose outbox still holds events not yet published."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    pending: dict[str, int] = {}
+    try:
+        for service in SERVICE_NAMES:
+            database = client[f"{prefix}{service}"]
+            for name in await database.list_collection_names():
+                waiting = await database[name].count_documents({"outbox.0": {"$exists": True}})
+                if waiting:
+                    pending[f"{service}.{name}"] = waiting
+    finally:
+        await client.close()
+    return pending
+
+
 class LagProbe:
     """Consumer lag per group and topic, with clients kept open between calls (and opened again
     after the broker was away)."""

@@ -186,14 +186,15 @@ async def erase(portal: Portal, world: World, person_id: str, now: datetime, why
     )  # fmt: skip
 
 
-async def erasures(portal: Portal, world: World, day: int, days: int, now: datetime) -> None:
+async def erasures(portal: Portal, world: World, days: tuple[float, float, int], now: datetime) -> None:
     """A paired mentee erases their profile a third of the way in, a mentor halfway, and now and
     then someone else does."""
+    day, step, total = days
     active = [p for p in world.active_pairs() if p.kind == "pair" and p.mentee_id in world.present]
-    if day == days // 3 and active:
+    if day <= total // 3 < day + step and active:
         pair = world.rng.choice(active)
         await erase(portal, world, str(pair.mentee_id), now, "a paired mentee leaves the company")
-    elif day == days // 2 and active:
+    elif day <= total // 2 < day + step and active:
         pair = world.rng.choice(active)
         await erase(portal, world, str(pair.mentor_id), now, "a mentor leaves the company")
     elif world.rng.random() < len(world.present) / 40_000:

@@ -99,6 +99,17 @@ class Platform:
             fault.error = repr(error)
         fault.down_seconds = round(time.monotonic() - started, 1)
 
+    def _restart(self, name: str, attempts: int = 3) -> None:
+        """Start the service again; if it does not come up (a dependency is away), try again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.fleet.restart(name, timeout=120)
+                return
+            except (RuntimeError, TimeoutError):
+                if attempt == attempts:
+                    raise
+                time.sleep(2.0)
+
     def _break_and_repair(self, fault: Fault, down_seconds: float) -> None:
         if fault.kind.startswith("kill -9 "):
             name = fault.kind.removeprefix("kill -9 ")
@@ -107,7 +118,7 @@ class Platform:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             time.sleep(down_seconds)
-            self.fleet.restart(name, timeout=120)
+            self._restart(name)
         elif fault.kind == "broker stopped":
             self.kafka.stop()
             time.sleep(down_seconds)

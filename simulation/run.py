@@ -24,6 +24,7 @@ from simulation.observe import (
     Snapshot,
     consumed_topics,
     every_topic,
+    pending_outbox,
     read_stores,
     read_topics,
 )
@@ -81,6 +82,7 @@ async def simulate(options: Options) -> Outcome:
             if fault.error:
                 raise RuntimeError(f"the operator could not recover from {fault.kind}: {fault.error}")
         await probe.settled(rounds=3, timeout=300)
+        await _outboxes_drained(platform)
         snapshot = await take_snapshot(platform, probe)
         await probe.close()
         verdicts = checks.final(snapshot, world, options.step_days)
@@ -132,8 +134,9 @@ async def _run_days(
             month = day // MONTH_DAYS
             await people.monthly(portal, world, month, now)
         marks = [time.monotonic()]
-        await _one_day(portal, world, day, days, now)
+        await _one_day(portal, world, (day, options.step_days, days), now)
         if options.faults and step in fault_steps:
+            platform.wait_for_operator()  # one outage at a time
             platform.inject(fault_steps[step], at=now.isoformat())
         marks.append(time.monotonic())
         after = await advance(portal, options.step_days * DAY)
@@ -153,7 +156,7 @@ async def _run_days(
     platform.wait_for_operator()
 
 
-async def _one_day(portal: Portal, world: World, day: int, days: int, now: datetime) -> None:
+async def _one_day(portal: Portal, world: World, days: tuple[float, float, int], now: datetime) -> None:
     listed = await pairs.discover(portal, world, now)
     await pairs.daily(portal, world, now)
     await pairs.admin_escalations(portal, world, listed, now)
@@ -163,7 +166,16 @@ async def _one_day(portal: Portal, world: World, day: int, days: int, now: datet
             await people.mentee_requests(portal, world, plan, now)
     await people.mentor_answers(portal, world)
     await people.mentor_moods(portal, world, now)
-    await people.erasures(portal, world, day, days, now)
+    await people.erasures(portal, world, days, now)
+
+
+async def _outboxes_drained(platform: Platform, timeout: float = 60.0) -> None:
+    """Wait (a bounded time) until no service holds events it has not published."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not await pending_outbox(platform.store.url, DATABASE_PREFIX):
+            return
+        await asyncio.sleep(0.5)
 
 
 async def platform_now(portal: Portal) -> datetime:
