@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from simulation import report
-from simulation.run import Options, simulate
+from simulation.run import FAULTS, Options, simulate
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     options = Options(
         people=args.people, months=args.months, seed=args.seed, step_days=args.step_days,
-        faults=not args.no_faults, state=args.state, out=args.state / "report",
+        faults=() if args.no_faults else FAULTS, state=args.state, out=args.state / "report",
     )  # fmt: skip
     outcome = asyncio.run(simulate(options))
     line = report.write(outcome)

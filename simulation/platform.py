@@ -9,6 +9,7 @@ import secrets
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ DATABASE_PREFIX = "sim_"
 
 @dataclass
 class Fault:
-    kind: str  # "kill -9 <service>", "broker stopped", "store killed"
+    kind: str  # "kill -9 <service>[ and <service>]", "broker stopped", "store killed"
     at: str  # the platform's time when it happened
     down_seconds: float = 0.0  # real seconds until the operator had it back
     error: str | None = None  # the operator could not bring it back
@@ -112,13 +113,15 @@ class Platform:
 
     def _break_and_repair(self, fault: Fault, down_seconds: float) -> None:
         if fault.kind.startswith("kill -9 "):
-            name = fault.kind.removeprefix("kill -9 ")
-            process = self.fleet.services[name].process
-            assert process is not None
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            names = fault.kind.removeprefix("kill -9 ").split(" and ")
+            for name in names:
+                process = self.fleet.services[name].process
+                assert process is not None
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
             time.sleep(down_seconds)
-            self._restart(name)
+            with ThreadPoolExecutor(len(names)) as operators:  # they start side by side
+                list(operators.map(self._restart, names))
         elif fault.kind == "broker stopped":
             self.kafka.stop()
             time.sleep(down_seconds)

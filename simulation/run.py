@@ -40,6 +40,13 @@ FAULTS = (
     "kill -9 profiles", "kill -9 matching", "broker stopped",
     "kill -9 sessions", "store killed", "kill -9 notifications",
 )  # fmt: skip
+# The same faults in fewer outages (two services killed at once), for a short run.
+FEWER_OUTAGES = (
+    "kill -9 profiles and matching",
+    "broker stopped",
+    "kill -9 sessions and notifications",
+    "store killed",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class Options:
     months: int = 12
     seed: int = 11
     step_days: float = 1.0
-    faults: bool = True
+    faults: tuple[str, ...] = FAULTS
     state: Path = Path(".local/simulation")
     out: Path = Path(".local/simulation/report")
 
@@ -125,7 +132,8 @@ async def _run_days(
 ) -> None:
     days = options.months * MONTH_DAYS
     steps = int(days / options.step_days)
-    fault_steps = {int(steps * (0.12 + 0.7 * i / len(FAULTS))): kind for i, kind in enumerate(FAULTS)}
+    plan = options.faults
+    fault_steps = {int(steps * (0.12 + 0.7 * i / len(plan))): kind for i, kind in enumerate(plan)}
     month = 0
     for step in range(steps):
         now = await platform_now(portal)
@@ -135,7 +143,7 @@ async def _run_days(
             await people.monthly(portal, world, month, now)
         marks = [time.monotonic()]
         await _one_day(portal, world, (day, options.step_days, days), now)
-        if options.faults and step in fault_steps:
+        if step in fault_steps:
             platform.wait_for_operator()  # one outage at a time
             platform.inject(fault_steps[step], at=now.isoformat())
         marks.append(time.monotonic())
