@@ -16,7 +16,7 @@ ARGS ?=
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
 	@echo "make clock [ADVANCE=3d]   show or move forward the shared clock of what make run started"
-	@echo "make simulate [PEOPLE=500 MONTHS=12]   a simulated programme year with faults, checked"
+	@echo "make simulate [PEOPLE=500 MONTHS=12 STEP_DAYS=3]   a simulated programme year with faults, checked"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
 	@echo "make test-fast   only the tests that need no server (seconds)"
 	@echo "make lint    ruff (lint + format check) and mypy --strict"
@@ -42,8 +42,9 @@ clock: python-deps
 
 PEOPLE ?= 500
 MONTHS ?= 12
+STEP_DAYS ?= 3
 simulate: install
-	PYTHONPATH=deploy/local $(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) $(ARGS)
+	PYTHONPATH=deploy/local $(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) --step-days $(STEP_DAYS) $(ARGS)
 
 test: install
 	$(RUN) pytest $(ARGS)

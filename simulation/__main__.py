@@ -20,7 +20,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--people", type=int, default=500)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--step-days", type=float, default=1.0, help="how far the clock moves per step")
+    parser.add_argument(
+        "--step-days",
+        type=float,
+        default=3.0,
+        help="how far the clock moves per step (a session not checked in by the next step counts as missed)",
+    )
     parser.add_argument("--no-faults", action="store_true")
     parser.add_argument("--state", type=Path, default=Path(".local/simulation"))
     args = parser.parse_args(argv)

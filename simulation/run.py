@@ -54,7 +54,7 @@ class Options:
     people: int = 500
     months: int = 12
     seed: int = 11
-    step_days: float = 1.0
+    step_days: float = 3.0
     faults: tuple[str, ...] = FAULTS
     state: Path = Path(".local/simulation")
     out: Path = Path(".local/simulation/report")
