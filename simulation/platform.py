@@ -51,8 +51,8 @@ class Platform:
         state.mkdir(parents=True, exist_ok=True)
         kafka = localstack.KafkaServer(state / "kafka")
         store = localstack.MongoStore(state / "store", persistent=True)
-        for server in (kafka, store):
-            server.start()
+        with ThreadPoolExecutor(2) as starting:  # side by side: Kafka is the slow one
+            list(starting.map(lambda server: server.start(), (kafka, store)))
         secret = secrets.token_urlsafe(32)
         fleet = ServiceFleet(
             env=_service_env(kafka.bootstrap_servers, store.url, secret, grace_seconds),
