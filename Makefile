@@ -15,11 +15,13 @@ LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 TOOLS := PYTHONPATH=deploy/local $(RUN) python -m localstack.tools
 ARGS ?=
 
-.PHONY: help install python-deps servers deploy-tools run token test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install python-deps servers deploy-tools run token clock simulate test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
 	@echo "make token   a development token: make -s token PERSON=bob ORG=demo ROLES=employee,program_admin"
+	@echo "make clock [ADVANCE=3d]   show or move forward the shared clock of what make run started"
+	@echo "make simulate [PEOPLE=500 MONTHS=12 STEP_DAYS=3]   a simulated programme year with faults, checked"
 	@echo "make test    run the whole suite (ARGS='tests/x -k y' passes arguments to pytest)"
 	@echo "make test-fast   only the tests that need no server (seconds)"
 	@echo "make test-deploy build the images, run compose (2 replicas each) and the chart on kube-apiserver (minutes)"
@@ -52,6 +54,16 @@ ROLES ?= employee
 token: python-deps
 	@PYTHONPATH=deploy/local $(RUN) python deploy/local/dev_token.py --person "$(PERSON)" --org "$(ORG)" --roles "$(ROLES)"
 
+ADVANCE ?=
+clock: python-deps
+	@PYTHONPATH=deploy/local $(RUN) python deploy/local/platform_clock.py $(ADVANCE)
+
+PEOPLE ?= 500
+MONTHS ?= 12
+STEP_DAYS ?= 3
+simulate: install
+	PYTHONPATH=deploy/local $(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) --step-days $(STEP_DAYS) $(ARGS)
+
 test: install
 	$(RUN) pytest $(ARGS)
 
@@ -73,7 +85,7 @@ test-fast: python-deps
 lint: python-deps
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts benchmarks
+	$(RUN) mypy schemas/src libs/servicekit/src services/*/src deploy/local scripts benchmarks simulation
 
 format: python-deps
 	$(RUN) ruff check --fix .

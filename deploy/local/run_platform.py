@@ -85,6 +85,8 @@ def main() -> int:
             "AUTH_ALLOW_DEV_HS256": "true",
             "AUTH_DEV_HS256_SECRET": secret,
             **(_zipkin_env(zipkin) if zipkin is not None else {}),
+            # One platform clock, moved forward with `make clock ADVANCE=3d` (development only).
+            "CLOCK": "shared",
         },
         log_dir=STATE / "logs",
     )
@@ -119,6 +121,7 @@ def main() -> int:
             """       -d '{"display_name":"Alice","email":"alice@example.com","roles":["mentee"]}'\n"""
             '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/profiles/alice\n'
             "A token for anyone: make -s token PERSON=bob ROLES=employee,program_admin\n"
+            "Move the shared platform clock forward: make clock ADVANCE=3d\n"
             "Ctrl-C stops everything."
         )
         while not stop.is_set():

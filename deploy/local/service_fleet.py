@@ -54,22 +54,31 @@ class ServiceFleet:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def start(self, timeout: float = 60.0) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name, port in self.ports.items():
-            log_path = self.log_dir / f"{name}.log"
-            env = {**os.environ, **self.env, "HTTP_PORT": str(port)}
-            with log_path.open("ab") as log:
-                process = subprocess.Popen(
-                    [self.python, "-m", name],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            self.services[name] = ServiceProcess(name, port, log_path, process)
+        for name in self.ports:
+            self._spawn(name)
         deadline = time.monotonic() + timeout
         for service in self.services.values():
             self._wait_ready(service, deadline)
+
+    def restart(self, name: str, timeout: float = 60.0) -> None:
+        """Start one service again (after it died or was killed), as an operator would."""
+        self._wait_ready(self._spawn(name), time.monotonic() + timeout)
+
+    def _spawn(self, name: str) -> ServiceProcess:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        port = self.ports[name]
+        log_path = self.log_dir / f"{name}.log"
+        env = {**os.environ, **self.env, "HTTP_PORT": str(port)}
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [self.python, "-m", name],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.services[name] = ServiceProcess(name, port, log_path, process)
+        return self.services[name]
 
     def _wait_ready(self, service: ServiceProcess, deadline: float) -> None:
         while time.monotonic() < deadline:

@@ -22,13 +22,16 @@ def free_port() -> int:
 
 def fleet_env(infra: Infra, database_prefix: str, **overrides: str) -> dict[str, str]:
     """Settings for services under test: their own databases, the development token secret, and
-    time-driven settings in seconds so a session can pass unattended during a test."""
+        time-driven settings in seconds so a session can pass unattended during a test, and the shared
+    platform clock (`/dev/clock`) for tests that move time instead."""
     return {
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
         "MONGODB_URL": infra.mongodb_url,
         "MONGODB_DATABASE_PREFIX": database_prefix,
         "AUTH_ALLOW_DEV_HS256": "true",
         "AUTH_DEV_HS256_SECRET": SECRET,
+        "CLOCK": "shared",
+        "CLOCK_REFRESH_SECONDS": "0.2",
         "FIRST_SESSION_AFTER_SECONDS": "1",
         "SESSION_DURATION_SECONDS": "1",
         "MISSED_GRACE_SECONDS": "1",

@@ -26,8 +26,9 @@ from servicekit import metrics
 from servicekit.aggregates import AggregateRoot, AggregateStore
 from servicekit.asyncapi import asyncapi_document
 from servicekit.auth import Authenticator
-from servicekit.clock import Clock, SystemClock
+from servicekit.clock import SHARED_CLOCK_COLLECTION, Clock, SharedClock, SystemClock
 from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
+from servicekit.dev_clock import shared_clock_router
 from servicekit.docs import install_docs
 from servicekit.http import ServiceApp, operations_router
 from servicekit.kafka import GRACEFUL_STOP_SECONDS, CloudEventPublisher, create_broker, ensure_topics
@@ -56,7 +57,6 @@ class ServiceRuntime:
     ) -> None:
         setup_telemetry(settings.service_name)  # before the broker: its middleware reads the provider
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
         self.stream = stream
         # A service publishes exactly its stream's event types: the registry says which.
         self.publishes: list[type[Event]] = [event for event in ALL_EVENTS if event.stream is stream]
@@ -65,6 +65,7 @@ class ServiceRuntime:
             settings.mongodb_url, app_name=settings.service_name, timeout_ms=settings.mongodb_timeout_ms
         )
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
+        self.clock: Clock = clock or self._configured_clock()
         self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
         self.publisher = CloudEventPublisher(self.broker)
         self.consumer = EventConsumer(
@@ -92,6 +93,12 @@ class ServiceRuntime:
         self._sweeps: list[tuple[str, float, Sweep]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.authenticator = Authenticator(settings)
+
+    def _configured_clock(self) -> Clock:
+        if self.settings.clock == "shared":  # the settings refuse it outside development
+            platform = self.mongo[self.settings.platform_database_name]
+            return SharedClock(platform[SHARED_CLOCK_COLLECTION], self.settings.clock_refresh_seconds)
+        return SystemClock()
 
     # ------------------------------------------------------------------ registration
 
@@ -134,6 +141,9 @@ class ServiceRuntime:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        if isinstance(self.clock, SharedClock):  # the platform's time before any sweep reads it
+            await self.clock.refresh()
+            self._tasks.append(asyncio.create_task(self.clock.run(), name="shared-clock"))
         await ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names())
         await ensure_ledger_index(self.db["processed_events"])
         for collection in self._outbox_collections:
@@ -241,6 +251,8 @@ class ServiceRuntime:
         install_problem_handlers(app, retry_after_seconds=self.settings.http_retry_after_seconds)
         app.include_router(operations_router())
         install_docs(app, viewer_dir=self.settings.docs_asyncapi_viewer_dir)
+        if isinstance(self.clock, SharedClock):
+            app.include_router(shared_clock_router(self.clock))
         for router in routers:
             app.include_router(router)
         install_problem_documentation(app, max_body_bytes=self.settings.http_max_body_bytes)

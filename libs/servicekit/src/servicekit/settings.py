@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,9 +60,29 @@ class ServiceSettings(BaseSettings):
     auth_dev_hs256_secret: str | None = None
     auth_allow_dev_hs256: bool = False
 
+    # "shared": every service reads the platform clock a developer or a test moves forward
+    # (servicekit.clock.SharedClock, `/dev/clock`); development and tests only.
+    clock: Literal["system", "shared"] = "system"
+    clock_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _shared_clock_only_in_development(self) -> ServiceSettings:
+        if self.clock == "shared" and not self.auth_allow_dev_hs256:
+            raise ValueError(
+                "CLOCK=shared lets anyone with an admin token move the platform's time: it is for "
+                "development and tests only and needs the development switch AUTH_ALLOW_DEV_HS256=true. "
+                "Production runs on the system clock: unset CLOCK (or set CLOCK=system)."
+            )
+        return self
+
     @property
     def database_name(self) -> str:
         return f"{self.mongodb_database_prefix}{self.service_name}"
+
+    @property
+    def platform_database_name(self) -> str:
+        """Where what the whole platform shares in development lives (the shared clock)."""
+        return f"{self.mongodb_database_prefix}platform"
 
     @property
     def consumer_group(self) -> str:
