@@ -13,6 +13,7 @@ import pytest
 from faststream.kafka import KafkaBroker
 from mentorship_schemas import CloudEvent, PairCreated, dlq_topic
 from pymongo import AsyncMongoClient
+from pymongo.errors import ServerSelectionTimeoutError
 from servicekit.consumer import EventConsumer, PermanentError, Record, RetryPolicy
 from servicekit.kafka import CloudEventPublisher, create_broker
 
@@ -307,3 +308,26 @@ async def test_a_bad_record_is_dead_lettered_once_and_the_rest_of_its_batch_is_p
 
 async def _no_dead_letters(topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
     raise AssertionError(f"nothing should be dead-lettered: {headers.get('dlq_error')}")
+
+
+async def test_a_record_meeting_a_store_outage_waits_for_the_store_instead_of_being_dead_lettered(
+    ledger: Any,
+) -> None:
+    consumer = EventConsumer(
+        group_id="test-store-outage",
+        ledger=ledger,
+        dead_letter=_no_dead_letters,
+        retry=RetryPolicy(max_attempts=2, backoff_seconds=0.01, backoff_max_seconds=0.01),
+    )
+    calls = 0
+
+    @consumer.on(PairCreated)
+    async def store_down_for_a_while(event: PairCreated, envelope: CloudEvent) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 5:  # more outage than max_attempts would allow for a failing handler
+            raise ServerSelectionTimeoutError("127.0.0.1:27017: [Errno 111] Connection refused")
+
+    (outcome,) = await consumer.handle_batch([_record(_envelope(_pair("org-outage", "pair-wait")))])
+    assert outcome == "processed"
+    assert calls == 6

@@ -1,6 +1,8 @@
-"""The idempotent event consumer: one subscription per topic, dispatch on `ce_type`, a ledger of
+"""The idempotent event consumer: one subscription for a service's topics, dispatch on `ce_type`, a ledger of
 processed event ids, in-place retries with backoff, and a dead-letter topic for what cannot succeed.
 
+A record whose handler finds the store unreachable waits for it (it is retried, not counted as
+an attempt, never dead-lettered): an outage of the store must not turn into lost effects.
 Records arrive in batches. Offsets are committed only after every effect of the batch is stored
 (FastStream acks after the handler returns; an exception escaping it seeks back so the batch is
 read again, and the ledger skips what was done). Within a batch, one aggregate's records (one key)
@@ -32,7 +34,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 from servicekit import metrics
 
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Any, CloudEvent], Awaitable[None]]
+
+
+# Errors that say the store cannot be reached (PyMongo's ConnectionFailure covers refused
+# connections, timeouts and no server to select): a record meeting them is retried until the store
+# answers, never dead-lettered.
+UNREACHABLE = (ConnectionFailure,)
 
 
 class PermanentError(Exception):
@@ -120,6 +128,7 @@ class EventConsumer:
         self._routes: dict[str, dict[str, _Route]] = {}
         self._batch_size = batch_size
         self._slots = asyncio.Semaphore(concurrency)
+        self._waiting_for_store = False
 
     def on(self, event_type: type[Event]) -> Callable[[Handler], Handler]:
         """Decorator: handle `event_type` (its topic is subscribed when the broker is bound)."""
@@ -254,12 +263,24 @@ class EventConsumer:
             started = time.perf_counter()
             try:
                 await item.route.handler(item.event, item.envelope)
+                if self._waiting_for_store:
+                    log.warning("the store is reachable again; records flow")
+                    self._waiting_for_store = False
                 return "processed"
             except PermanentError as error:
                 await self._to_dlq(item.record, error, attempt)
                 return "dead_lettered"
             except asyncio.CancelledError:
                 raise
+            except UNREACHABLE as error:
+                # The store is down, not the record bad: dead-lettering it would lose its effect.
+                # Wait for the store (this aggregate's records wait with it; offsets stay put).
+                attempt -= 1
+                if not self._waiting_for_store:
+                    log.warning("the store is unreachable (%r); records wait until it is back", error)
+                self._waiting_for_store = True
+                await asyncio.sleep(self._retry.backoff_max_seconds)
+                continue
             except Exception as error:
                 if attempt >= self._retry.max_attempts:
                     log.exception("giving up on %s %s after %d attempts", ce_type, event_id, attempt)
