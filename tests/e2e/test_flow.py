@@ -77,15 +77,17 @@ async def _notification_kinds(http: httpx.AsyncClient, platform: Platform, org: 
 def test_a_healthy_start_logs_no_warning_or_error(platform: Platform) -> None:
     """Whoever reads the log after `make run` must not be alarmed when nothing is wrong (the
     coordinator settling, FastStream's reminder about topics the runtime already created)."""
-    alarming = {
-        name: [
-            line
-            for line in service.log_path.read_text().splitlines()
-            if " WARNING " in line or " ERROR " in line
-        ]
+
+    def alarming(line: str) -> bool:
+        # A dead letter is a bad record some other test put on the shared topics on purpose (the
+        # services read the topics from the start); the DLQ tests cover those.
+        return (" WARNING " in line or " ERROR " in line) and "dead-lettered record" not in line
+
+    found = {
+        name: [line for line in service.log_path.read_text().splitlines() if alarming(line)]
         for name, service in platform.fleet.services.items()
     }
-    assert alarming == {name: [] for name in alarming}
+    assert found == {name: [] for name in found}
 
 
 async def test_registered_pair_is_matched_and_both_are_notified_of_pairing_and_missed_session(
