@@ -30,6 +30,7 @@ def fleet_env(infra: Infra, database_prefix: str, **overrides: str) -> dict[str,
         "AUTH_ALLOW_DEV_HS256": "true",
         "AUTH_DEV_HS256_SECRET": SECRET,
         "FIRST_SESSION_AFTER_SECONDS": "1",
+        "KICKOFF_IN_WORKING_HOURS": "false",  # the kick-off exactly FIRST_SESSION_AFTER_SECONDS on
         "SESSION_DURATION_SECONDS": "1",
         "MISSED_GRACE_SECONDS": "1",
         "MISSED_SWEEP_EVERY_SECONDS": "0.5",
