@@ -77,10 +77,12 @@ class InMemoryPeople:
     def __init__(self) -> None:
         self.people: dict[tuple[str, str], Person] = {}
 
-    async def keep(self, person: Person) -> None:
+    async def keep(self, person: Person) -> bool:
         key = (person.org_id, person.person_id)
-        if person.newer_than(self.people.get(key)):
-            self.people[key] = person
+        if not person.newer_than(self.people.get(key)):
+            return False
+        self.people[key] = person
+        return True
 
     async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:
         return {p: self.people[(org_id, p)] for p in person_ids if (org_id, p) in self.people}

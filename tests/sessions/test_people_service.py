@@ -186,6 +186,17 @@ async def test_profiles_draft_the_agreement_in_paris_and_rome_with_the_mentors_c
     assert kickoff["my_local_time"]["timezone"] == "Europe/Rome"
     assert kickoff["my_local_time"]["starts_at"] == starts.astimezone(ROME).isoformat()
 
+    # Grace moves to New York: her local times follow; the agreed slot (Ada's 10:00) stays.
+    grace_registered = _profile(service, "grace", "Grace Hopper", "Europe/Rome", PersonRole.MENTOR)
+    moved = ProfileUpdated(
+        **{**grace_registered.model_dump(), "version": 2, "timezone": "America/New_York"},
+        changed_fields=["timezone"],
+    )
+    await _deliver(service, moved, "grace")
+    agreement = (await service.http.get(f"/pairs/{pair_id}/agreement", headers=grace)).json()
+    assert (agreement["revision"], agreement["timezone"]) == (1, "Europe/Paris")
+    assert agreement["local_times"]["grace"] == {"timezone": "America/New_York", "local_time": "04:00"}
+
 
 async def test_patch_changes_one_term_and_put_falls_back_to_the_prefilled_terms_never_to_empty_roles(
     service: Service,

@@ -7,7 +7,7 @@ from datetime import time, timedelta
 from fastapi import FastAPI
 from mentorship_schemas import Stream
 from mentorship_schemas.events import Cadence
-from pydantic import Field
+from pydantic import Field, model_validator
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
@@ -49,6 +49,12 @@ class SessionsSettings(ServiceSettings):
     stagnant_learning_drop: float = Field(default=0.5, gt=0, le=1)
     stagnant_end_near_days: float = Field(default=14, ge=0)
     agreement_unsigned_after_days: float = Field(default=14, ge=0)
+
+    @model_validator(mode="after")
+    def _working_hours_are_a_span(self) -> SessionsSettings:
+        if self.working_hours_end <= self.working_hours_start:
+            raise ValueError("working_hours_end must come after working_hours_start")
+        return self
 
     def policy(self) -> SessionsPolicy:
         return SessionsPolicy(

@@ -73,7 +73,8 @@ async def on_pair_ended(ctx: SessionsContext, event: PairEnded, envelope: CloudE
 async def on_profile_changed(
     ctx: SessionsContext, event: ProfileRegistered | ProfileUpdated, envelope: CloudEvent
 ) -> None:
-    await lifecycle.keep_person(ctx, Person.of_profile(event))
+    moved = isinstance(event, ProfileUpdated) and "timezone" in event.changed_fields
+    await lifecycle.keep_person(ctx, Person.of_profile(event), moved=moved)
 
 
 async def on_profile_erased(ctx: SessionsContext, event: ProfileErased, envelope: CloudEvent) -> None:

@@ -130,22 +130,22 @@ class MongoPeople:
         self.people = people
         self._attempts = attempts
 
-    async def keep(self, person: Person) -> None:
+    async def keep(self, person: Person) -> bool:
         key = _person_key(person.org_id, person.person_id)
         document = {"_id": key, **person.model_dump(mode="json")}
         for _ in range(self._attempts):
             stored = await self.people.find_one({"_id": key})
             if not person.newer_than(None if stored is None else _person(stored)):
-                return
+                return False
             if stored is None:
                 try:
                     await self.people.insert_one(document)
-                    return
+                    return True
                 except DuplicateKeyError:
                     continue
             unchanged = {"_id": key, "profile_version": stored["profile_version"], "erased": stored["erased"]}
             if (await self.people.replace_one(unchanged, document)).matched_count == 1:
-                return
+                return True
         raise ConcurrentUpdate(f"gave up keeping person {key} after conflicts")
 
     async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:

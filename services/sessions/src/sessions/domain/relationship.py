@@ -179,6 +179,13 @@ class Relationship(AggregateRoot):
 
     # ------------------------------------------------------------ the agreement
 
+    def note_timezone(self, person_id: str, timezone: str) -> list[Emitted]:
+        """A member's profile moved to another timezone: their local times follow (a fact about
+        them, not a term: no new revision, the agreed slot stays where it is)."""
+        if self.status == RelationshipStatus.ACTIVE and self.is_member(person_id):
+            self.agreement.timezones[person_id] = timezone
+        return []
+
     def redraft_agreement(self, change: AgreementChange | AgreementTerms, now: datetime) -> list[Emitted]:
         """A member changes the draft (PATCH or PUT, see `AgreementChange`) -> AgreementDrafted."""
         if isinstance(change, AgreementTerms):

@@ -68,8 +68,8 @@ class Notes(Protocol):
 class People(Protocol):
     """Our copy of the people in relationships (`domain.people`), fed by profile events."""
 
-    async def keep(self, person: Person) -> None:
-        """Store `person` if it is newer than what we hold (`Person.newer_than`)."""
+    async def keep(self, person: Person) -> bool:
+        """Store `person` if it is newer than what we hold (`Person.newer_than`); True if stored."""
         ...
 
     async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:

@@ -91,9 +91,19 @@ async def end_relationship(
         await create(ctx, relationship, relationship.end(reason, ended_at, ctx.now()))
 
 
-async def keep_person(ctx: SessionsContext, person: Person) -> None:
-    """A profile registered or updated: keep our copy (newer versions only, never over an erasure)."""
-    await ctx.people.keep(person)
+async def keep_person(ctx: SessionsContext, person: Person, *, moved: bool = False) -> None:
+    """A profile registered or updated: keep our copy (newer versions only, never over an erasure).
+    `moved`: their timezone changed, so their active relationships show their new local times."""
+    if not await ctx.people.keep(person) or not moved or person.timezone is None:
+        return
+    timezone = person.timezone
+    for pair_id in await ctx.queries.pairs_of_person(person.org_id, person.person_id):
+        await change(
+            ctx,
+            pair_id,
+            lambda relationship, now: relationship.note_timezone(person.person_id, timezone),
+            org_id=person.org_id,
+        )
 
 
 async def erase_person(ctx: SessionsContext, org_id: str, person_id: str) -> None:
