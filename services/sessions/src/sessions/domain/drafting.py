@@ -110,7 +110,7 @@ def kickoff_window(
     usual time when it fits that day. Timezones that share no working hours: the schedule
     timezone's working hours alone. `kickoff_in_working_hours` off (runs in seconds): exactly
     `first_session_after` after pairing."""
-    duration = timedelta(minutes=terms.duration_minutes)
+    duration = policy.duration  # the program's (the agreement's is whole minutes; runs in seconds use less)
     earliest = started_at + policy.first_session_after
     if not policy.kickoff_in_working_hours:
         return earliest, earliest + duration
