@@ -33,6 +33,7 @@ def fleet_env(infra: Infra, database_prefix: str, **overrides: str) -> dict[str,
         "CLOCK": "shared",
         "CLOCK_REFRESH_SECONDS": "0.2",
         "FIRST_SESSION_AFTER_SECONDS": "1",
+        "KICKOFF_IN_WORKING_HOURS": "false",  # the kick-off exactly FIRST_SESSION_AFTER_SECONDS on
         "SESSION_DURATION_SECONDS": "1",
         "MISSED_GRACE_SECONDS": "1",
         "MISSED_SWEEP_EVERY_SECONDS": "0.5",

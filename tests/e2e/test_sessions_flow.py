@@ -161,7 +161,7 @@ async def test_unattended_sessions_make_a_pair_stagnant_and_a_held_session_recov
         await _events(infra, pair_id, until=_count(pair_id, "RelationshipStagnant", 1))
         health = (await http.get(f"{second}/pairs/{pair_id}/health", headers=ada)).json()
         assert health["stagnant"]
-        assert "missed_sessions_in_a_row" in health["reasons"]
+        assert "missed_sessions_in_a_row" in health["reason_codes"]
 
         # Then they meet: a held session.
         now = datetime.now(UTC)

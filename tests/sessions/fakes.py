@@ -3,7 +3,7 @@ relationships in `InMemoryAggregates`, due indexes, notes and the cross-relation
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +11,9 @@ from typing import Any
 from servicekit.aggregates import InMemoryAggregates
 from servicekit.clock import ManualClock
 from servicekit.due_index import DueEntry
+from sessions.domain import figures
 from sessions.domain.notes import Note
+from sessions.domain.people import Person
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.relationship import Relationship
 from sessions.domain.statuses import RelationshipStatus
@@ -71,6 +73,21 @@ class InMemoryNotes:
         self.notes = [n for n in self.notes if (n.org_id, n.author_id) != (org_id, author_id)]
 
 
+class InMemoryPeople:
+    def __init__(self) -> None:
+        self.people: dict[tuple[str, str], Person] = {}
+
+    async def keep(self, person: Person) -> bool:
+        key = (person.org_id, person.person_id)
+        if not person.newer_than(self.people.get(key)):
+            return False
+        self.people[key] = person
+        return True
+
+    async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:
+        return {p: self.people[(org_id, p)] for p in person_ids if (org_id, p) in self.people}
+
+
 class InMemoryQueries:
     def __init__(self, relationships: InMemoryAggregates[Relationship]) -> None:
         self._relationships = relationships
@@ -95,7 +112,7 @@ class InMemoryQueries:
                 continue
             if status is not None and relationship.status != status:
                 continue
-            if at_risk is not None and relationship.health.episode_open != at_risk:
+            if at_risk is not None and figures.at_risk(relationship) != at_risk:
                 continue
             yield relationship
 
@@ -115,10 +132,12 @@ class World:
         self.action_items = InMemoryDueIndex(self.relationships)
         self.health_checks = InMemoryDueIndex(self.relationships)
         self.notes = InMemoryNotes()
+        self.people = InMemoryPeople()
         self.context = SessionsContext(
             relationships=self.relationships,
             due=DueIndexes(self.session_ends, self.action_items, self.health_checks),
             notes=self.notes,
+            people=self.people,
             queries=InMemoryQueries(self.relationships),
             policy=self.policy,
             now=self.clock.now,

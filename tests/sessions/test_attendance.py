@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sessions.domain.attendance import first_session_window, is_missed, sessions_missed_in_a_row
+from sessions.domain.attendance import is_missed, sessions_missed_in_a_row
 from sessions.domain.statuses import SessionStatus
 
 pytestmark = pytest.mark.fast
@@ -43,9 +43,3 @@ def test_second_missed_session_counts_two_in_a_row() -> None:
 def test_run_of_misses_is_one_more_than_the_misses_before_the_last_held(earlier: list[str]) -> None:
     before_held = earlier[: earlier.index(SessionStatus.HELD)] if SessionStatus.HELD in earlier else earlier
     assert sessions_missed_in_a_row(earlier) == 1 + before_held.count(SessionStatus.MISSED)
-
-
-def test_first_session_starts_after_the_configured_delay() -> None:
-    starts, ends = first_session_window(NOON, timedelta(days=7), timedelta(hours=1))
-    assert starts == NOON + timedelta(days=7)
-    assert ends - starts == timedelta(hours=1)

@@ -15,6 +15,7 @@ PORTAL_ROUTES = {
     ("get", "/pairs/{pair_id}"),
     ("get", "/pairs/{pair_id}/agreement"),
     ("put", "/pairs/{pair_id}/agreement"),
+    ("patch", "/pairs/{pair_id}/agreement"),
     ("post", "/pairs/{pair_id}/agreement/sign"),
     ("get", "/pairs/{pair_id}/sessions"),
     ("post", "/pairs/{pair_id}/sessions"),

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mentorship_schemas import (
+    AgreementSignatureAdded,
     GoalAchieved,
     RelationshipRecovered,
     RelationshipStagnant,
@@ -20,8 +21,9 @@ from mentorship_schemas import (
 from mentorship_schemas.events import Cadence, PairEndReason
 from servicekit.aggregates import Emitted
 from servicekit.ids import derived_id
+from sessions.domain.agreement import AgreementTerms
 from sessions.domain.errors import InvalidInput, NotFound, Rejected
-from sessions.domain.parts import ActionItem, AgreementTerms, DueKind, FeedbackAnswers, Session
+from sessions.domain.parts import ActionItem, DueKind, FeedbackAnswers, Session
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.relationship import SYSTEM_ACTOR, Relationship
 from sessions.domain.statuses import RelationshipKind, RelationshipStatus, SessionKind, SessionStatus
@@ -79,7 +81,15 @@ def _session(relationship: Relationship, day: int, status: SessionStatus) -> Ses
 
 def test_the_last_signature_emits_agreement_signed_and_starts_the_cadence() -> None:
     relationship = _pair()
-    assert relationship.sign_agreement("ada", T0) + relationship.top_up_cadence(T0, POLICY) == []
+    (signature,) = relationship.sign_agreement("ada", T0) + relationship.top_up_cadence(T0, POLICY)
+    assert isinstance(signature.event, AgreementSignatureAdded)
+    assert (signature.event.signer_id, signature.event.awaiting_ids, signature.event.revision) == (
+        "ada",
+        ["grace"],
+        1,
+    )
+    assert signature.event_id == derived_id("pair-1", "signature", "1", "ada")
+    assert relationship.sign_agreement("ada", T0) == [], "signing twice announces nothing"
     assert relationship.sessions == []
     later = T0 + HOUR
     emitted = relationship.sign_agreement("grace", later) + relationship.top_up_cadence(later, POLICY)
@@ -163,7 +173,8 @@ def test_the_kickoff_keeps_its_first_id_and_its_end_is_a_due_date() -> None:
     kickoff = relationship.sessions[0]
     assert kickoff.session_id == derived_id("pair-1", "session", "1")
     assert scheduled.event_id == derived_id(kickoff.session_id, "scheduled", "0")
-    assert kickoff.starts_at == T0 + POLICY.first_session_after
+    # Two days after pairing (a Wednesday), at the pair's usual 10:00 in London.
+    assert kickoff.starts_at == datetime(2030, 1, 9, 10, 0, tzinfo=UTC)
     assert [(d.kind, d.key, d.at) for d in relationship.due_dates()] == [
         (DueKind.SESSION_END, kickoff.session_id, kickoff.ends_at)
     ]
@@ -172,7 +183,7 @@ def test_the_kickoff_keeps_its_first_id_and_its_end_is_a_due_date() -> None:
 def test_a_reschedule_bumps_the_sequence_and_schedules_again_under_a_new_event_id() -> None:
     relationship = _pair()
     relationship.schedule_kickoff(POLICY)
-    kickoff = relationship.sessions[0].session_id
+    kickoff, planned = relationship.sessions[0].session_id, relationship.sessions[0].starts_at
     moved_to = (T0 + timedelta(days=9), T0 + timedelta(days=9) + HOUR)
     (emitted,) = relationship.reschedule_session(kickoff, "grace", moved_to, "travel", T0)
     session = relationship.session(kickoff)
@@ -181,9 +192,9 @@ def test_a_reschedule_bumps_the_sequence_and_schedules_again_under_a_new_event_i
     assert emitted.event.version == 2
     assert emitted.event_id == derived_id(kickoff, "scheduled", "1")
     assert relationship.due_dates()[-1].at == moved_to[1]
-    assert session.reschedules[0].moved_from == T0 + POLICY.first_session_after
+    assert session.reschedules[0].moved_from == planned
     relationship.cancel_session(kickoff, "grace", "ill", T0)
-    with pytest.raises(Rejected, match="the session is cancelled"):
+    with pytest.raises(Rejected, match="This session is cancelled"):
         relationship.reschedule_session(kickoff, "grace", moved_to, None, T0)
 
 
@@ -204,7 +215,7 @@ def test_a_session_window_must_lie_ahead_and_last_at_most_twelve_hours(
 def test_checking_in_is_allowed_once_started_and_twice_is_harmless() -> None:
     relationship = _pair()
     relationship.schedule_session("s", (T0 + HOUR, T0 + 2 * HOUR), None, T0)
-    with pytest.raises(Rejected, match="a scheduled session that has not started"):
+    with pytest.raises(Rejected, match="This session is scheduled and has not started yet"):
         relationship.check_in("s", "ada", T0)
     (held,) = relationship.check_in("s", "ada", T0 + HOUR)
     assert held.event_id == derived_id("s", "held")
@@ -241,11 +252,11 @@ def test_feedback_follows_a_held_session_and_erasure_keeps_only_the_answers() ->
     with pytest.raises(Rejected, match="before the session"):
         relationship.add_agenda_item("s", "a2", "late", "ada", T0 + HOUR)
     relationship.give_feedback("s", "ada", answers, T0 + 2 * HOUR)
-    relationship.erase_person("ada")
+    relationship.erase_person("ada", T0 + 2 * HOUR)
     session = relationship.session("s")
     assert session.feedback["ada"].text is None
     assert session.feedback["ada"].learned is False
-    assert [item.text for item in session.agenda] == ["(erased)"]
+    assert [item.text for item in session.agenda] == ["Removed at its author's request."]
 
 
 def test_the_last_milestone_achieves_the_goal_once() -> None:
@@ -319,7 +330,11 @@ def test_ending_cancels_only_future_sessions_once_and_refuses_later_changes() ->
     first, *later = relationship.sessions
     assert first.status == SessionStatus.SCHEDULED  # past: the missed sweep decides about it
     assert {(s.status, s.cancelled_by, s.cancel_reason) for s in later} == {
-        (SessionStatus.CANCELLED, SYSTEM_ACTOR, "pair ended: completed")
+        (
+            SessionStatus.CANCELLED,
+            SYSTEM_ACTOR,
+            "Cancelled because the pair ended: the mentorship was completed.",
+        )
     }
     assert relationship.status == RelationshipStatus.ENDED
     assert relationship.end(PairEndReason.COMPLETED, now, now) == []

@@ -9,8 +9,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -86,6 +87,7 @@ def _settings(infra: Infra, name: str) -> SessionsSettings:
         missed_sweep_every_seconds=3600,  # the tests call the sweeps themselves, with the clock
         outbox_poll_seconds=0.2,
         first_session_after_seconds=7 * 86400,
+        kickoff_in_working_hours=False,  # these tests count from the kick-off exactly 7 days in
         default_cadence="weekly",
     )
 
@@ -158,9 +160,10 @@ async def test_pair_created_on_kafka_drafts_the_agreement_and_schedules_the_kick
         ("kickoff", "scheduled", (T0 + timedelta(days=7)).isoformat().replace("+00:00", "Z"))
     ]
     published = await _published(
-        infra, pair_id, until=lambda rs: any(pair_id.encode() in r.value for r in rs)
+        infra, pair_id, until=lambda rs: sum(pair_id.encode() in r.value for r in rs) >= 2
     )
-    assert [p["type"] for p in published] == ["SessionScheduled"]
+    assert [p["type"] for p in published] == ["AgreementDrafted", "SessionScheduled"]
+    assert published[0]["awaiting_ids"] == ["ada", "grace"]
 
 
 async def test_both_signing_emits_agreement_signed_and_schedules_sessions_on_cadence_in_their_timezone(
@@ -193,13 +196,17 @@ async def test_both_signing_emits_agreement_signed_and_schedules_sessions_on_cad
     assert _outbox_types(document).count("AgreementSigned") == 1
     cadence = [s for s in document["sessions"] if s["kind"] == "cadence"]
     assert len(cadence) == 4
-    starts = [s["starts_at"] for s in cadence]
-    assert all(b - a == timedelta(days=14) for a, b in itertools.pairwise(starts))
-    assert starts[0] == datetime(2030, 1, 8, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York (EST)
+    new_york = ZoneInfo("America/New_York")
+    starts = [s["starts_at"].replace(tzinfo=UTC).astimezone(new_york) for s in cadence]
+    assert all((b.date() - a.date()).days == 14 for a, b in itertools.pairwise(starts))
+    assert {(s.weekday(), s.hour) for s in starts} == {(1, 10)}  # Tuesdays 10:00 in New York
+    # The kick-off is on Monday 14 January; the regular sessions start a cadence period after it.
+    assert starts[0].date() == date(2030, 1, 29)
     listed = (await service.http.get(f"/pairs/{pair_id}/sessions", headers=service.auth("ada"))).json()
     shown = next(s for s in listed if s["session_id"] == cadence[0]["session_id"])
-    assert shown["local_times"]["ada"]["starts_at"] == "2030-01-08T15:00:00+00:00"
-    assert shown["local_times"]["grace"]["starts_at"] == "2030-01-08T10:00:00-05:00"
+    assert shown["local_times"]["ada"]["starts_at"] == "2030-01-29T15:00:00+00:00"
+    assert shown["my_local_time"] == shown["local_times"]["ada"]
+    assert shown["local_times"]["grace"]["starts_at"] == "2030-01-29T10:00:00-05:00"
     again = await service.http.post(f"/pairs/{pair_id}/agreement/sign", json={}, headers=service.auth("ada"))
     assert again.status_code == 409
 
@@ -260,9 +267,11 @@ async def test_second_missed_session_makes_the_pair_stagnant_once_and_a_held_ses
     assert _outbox_types(document).count("RelationshipStagnant") == 1
     health = (await service.http.get(f"/pairs/{pair_id}/health", headers=service.auth("ada"))).json()
     assert health["stagnant"]
-    assert "missed_sessions_in_a_row" in health["reasons"]
+    assert "missed_sessions_in_a_row" in health["reason_codes"]
+    assert "Several sessions in a row were missed." in health["reasons"]
     assert health["severity"] == "medium"
-    assert "schedule_the_next_session" in health["suggested_actions"]
+    assert "schedule_the_next_session" in health["suggested_action_codes"]
+    assert "Schedule the next session." in health["suggested_actions"]
 
     await sweep_relationship_health(service.sessions, service.clock.now() + timedelta(days=30), 100)
     assert _outbox_types(await service.document(pair_id)).count("RelationshipStagnant") == 1, (

@@ -5,15 +5,17 @@ find as time passes, and that due dates are indexed before the relationship is w
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from mentorship_schemas import CircleFormed, PairCreated, ProfileErased, RelationshipStagnant, SessionMissed
 from mentorship_schemas.events import Cadence, PairEndReason
 from servicekit.ids import derived_id
 from sessions import handlers
+from sessions.domain.agreement import AgreementTerms
 from sessions.domain.errors import InvalidInput, NotFound, Rejected
-from sessions.domain.parts import AgreementTerms, FeedbackAnswers
+from sessions.domain.parts import FeedbackAnswers
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.statuses import RelationshipKind, RelationshipStatus, SessionKind, SessionStatus
 from sessions.use_cases import Actor, Forbidden, lifecycle, members, reports
@@ -83,8 +85,9 @@ async def test_pair_created_drafts_the_agreement_and_schedules_the_kickoff_once(
     assert relationship.agreement.roles == {"grace": "mentor", "ada": "mentee"}
     assert relationship.agreement.cadence == Cadence.WEEKLY
     (kickoff,) = relationship.sessions
-    assert (kickoff.kind, kickoff.starts_at) == (SessionKind.KICKOFF, T0 + 7 * DAY)
-    assert world.published() == ["SessionScheduled"]
+    # Two days after pairing (Monday 09:00), a Wednesday, at the usual 10:00 (no profiles: UTC).
+    assert (kickoff.kind, kickoff.starts_at) == (SessionKind.KICKOFF, datetime(2030, 1, 9, 10, 0, tzinfo=UTC))
+    assert world.published() == ["AgreementDrafted", "SessionScheduled"]
     assert [e.key for e in world.session_ends.entries.values()] == [kickoff.session_id]
     assert len(world.health_checks.entries) == 1  # unsigned for too long: time alone may tell
 
@@ -119,7 +122,7 @@ async def test_a_refused_change_writes_nothing_and_indexes_nothing(world: World)
     assert refused.value.field == "owner_id"
     assert (await world.relationship(pair_id)).to_document() == before
     assert len(world.session_ends.puts) == puts
-    assert world.published() == ["SessionScheduled"]
+    assert world.published() == ["AgreementDrafted", "SessionScheduled"]
 
 
 async def test_strangers_see_nothing_admins_only_look_and_an_ended_pair_refuses_changes(world: World) -> None:
@@ -129,7 +132,7 @@ async def test_strangers_see_nothing_admins_only_look_and_an_ended_pair_refuses_
     with pytest.raises(NotFound, match="no such pair"):
         await reports.pair(world.context, Actor("boss", "another-org", is_admin=True), pair_id)
     assert (await reports.pair(world.context, ADMIN, pair_id)).id == pair_id
-    with pytest.raises(Forbidden, match="members change it"):
+    with pytest.raises(Forbidden, match="members can change it"):
         await members.sign_agreement(world.context, ADMIN, pair_id, None)
     await lifecycle.end_relationship(world.context, _pairing(pair_id), PairEndReason.COMPLETED, T0)
     with pytest.raises(Rejected, match="has ended"):
@@ -162,9 +165,12 @@ async def test_both_signing_emits_agreement_signed_and_schedules_the_cadence_in_
     signed = await members.sign_agreement(world.context, GRACE, pair_id, "America/New_York")
     assert signed.agreement.signed_at == T0
     cadence = [s for s in signed.sessions if s.kind == SessionKind.CADENCE]
-    assert [s.starts_at - T0 for s in cadence] == [
-        timedelta(days=1, hours=6) + n * 14 * DAY for n in range(4)
-    ]
+    # The kick-off is on Wednesday 9 January; the regular sessions start a cadence period
+    # later, on the agreed Tuesday at 10:00 in New York (15:00 UTC): 29 January.
+    new_york = ZoneInfo("America/New_York")
+    local = [s.starts_at.astimezone(new_york) for s in cadence]
+    assert [moment.date() for moment in local] == [date(2030, 1, 29) + n * 14 * DAY for n in range(4)]
+    assert {(moment.weekday(), moment.hour, moment.minute) for moment in local} == {(1, 10, 0)}
     assert all(s.ends_at - s.starts_at == timedelta(minutes=45) for s in cadence)
     assert world.published().count("AgreementSigned") == 1
     assert {e.key for e in world.session_ends.entries.values()} >= {s.session_id for s in cadence}
@@ -229,7 +235,12 @@ async def test_a_moved_session_is_not_missed_at_its_old_time_and_cancelled_ones_
     )
     world.clock.advance(5 * DAY)
     assert await handlers.sweep_missed_sessions(world.context, world.clock.now(), 100) == 0
-    assert world.published() == ["SessionScheduled", "SessionScheduled", "SessionCancelled"]
+    assert world.published() == [
+        "AgreementDrafted",
+        "SessionScheduled",
+        "SessionScheduled",
+        "SessionCancelled",
+    ]
 
 
 async def test_an_overdue_action_item_is_announced_once_and_an_achieved_goal_once(world: World) -> None:
@@ -357,8 +368,9 @@ async def test_notes_are_private_and_erasure_forgets_notes_feedback_text_and_age
     assert await members.my_notes(world.context, ADA, pair_id) == []
     session = (await world.relationship(pair_id)).session(kickoff)
     assert (session.feedback["ada"].text, session.feedback["ada"].learned) == (None, False)
-    assert [item.text for item in session.agenda] == ["(erased)"]
+    assert [item.text for item in session.agenda] == ["Removed at its author's request."]
     assert "personal" not in str(world.relationships.documents)
+    assert (await world.relationship(pair_id)).status == RelationshipStatus.ENDED
 
 
 async def test_pair_health_shows_the_assessment_now_and_the_pairs_figures(world: World) -> None:
@@ -372,7 +384,8 @@ async def test_pair_health_shows_the_assessment_now_and_the_pairs_figures(world:
     await _sweep_all(world)
     report = await reports.pair_health(world.context, ADA, pair_id)
     assert report.relationship.health.episode_open
-    assert report.figures.sessions_missed == 4  # the kick-off and three weekly sessions
+    # The kick-off (day 2) and the first weekly session, a week after it (day 9).
+    assert report.figures.sessions_missed == 2
 
 
 async def test_program_health_is_for_admins_totals_every_pair_and_pages_by_id(world: World) -> None:

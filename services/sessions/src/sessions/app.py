@@ -7,7 +7,7 @@ from datetime import time, timedelta
 from fastapi import FastAPI
 from mentorship_schemas import Stream
 from mentorship_schemas.events import Cadence
-from pydantic import Field
+from pydantic import Field, model_validator
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
@@ -16,13 +16,21 @@ from sessions import api, handlers, store
 from sessions.domain.health import HealthPolicy
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.relationship import Relationship
+from sessions.domain.working_hours import WorkingHours
 from sessions.use_cases import SessionsContext
 
 
 class SessionsSettings(ServiceSettings):
     service_name: str = "sessions"
     http_port: int = 8003
-    first_session_after_seconds: float = Field(default=7 * 24 * 3600, ge=0)
+    # The kick-off: no sooner than this after pairing, no later than `first_session_within_days`,
+    # on a working day within everyone's working hours. With `kickoff_in_working_hours` false it
+    # is exactly `first_session_after_seconds` after pairing (for runs that count in seconds).
+    first_session_after_seconds: float = Field(default=2 * 24 * 3600, ge=0)
+    first_session_within_days: float = Field(default=7, gt=0)
+    kickoff_in_working_hours: bool = True
+    working_hours_start: time = time(9, 0)
+    working_hours_end: time = time(17, 0)
     session_duration_seconds: float = Field(default=3600, gt=0)
     missed_grace_seconds: float = Field(default=3600, ge=0)
     missed_sweep_every_seconds: float = Field(default=30, gt=0)
@@ -42,9 +50,18 @@ class SessionsSettings(ServiceSettings):
     stagnant_end_near_days: float = Field(default=14, ge=0)
     agreement_unsigned_after_days: float = Field(default=14, ge=0)
 
+    @model_validator(mode="after")
+    def _working_hours_are_a_span(self) -> SessionsSettings:
+        if self.working_hours_end <= self.working_hours_start:
+            raise ValueError("working_hours_end must come after working_hours_start")
+        return self
+
     def policy(self) -> SessionsPolicy:
         return SessionsPolicy(
             first_session_after=timedelta(seconds=self.first_session_after_seconds),
+            first_session_within=timedelta(days=self.first_session_within_days),
+            kickoff_in_working_hours=self.kickoff_in_working_hours,
+            working_hours=WorkingHours(self.working_hours_start, self.working_hours_end),
             duration=timedelta(seconds=self.session_duration_seconds),
             grace=timedelta(seconds=self.missed_grace_seconds),
             horizon_sessions=self.cadence_horizon_sessions,
@@ -80,6 +97,7 @@ def build(
         relationships=relationships,
         due=store.due_indexes(runtime.db, timedelta(hours=settings.session_due_partition_hours)),
         notes=store.MongoNotes(notes),
+        people=store.MongoPeople(runtime.db[store.PEOPLE]),
         queries=store.MongoRelationshipQueries(relationships.collection),
         policy=settings.policy(),
         now=runtime.clock.now,

@@ -1,8 +1,10 @@
 """Sessions' Kafka handlers and sweeps: thin adapters from an event (or the time) to a use case.
 
-PairCreated / CircleFormed start a relationship; PairEnded ends it; ProfileErased forgets the
-person. Sweeps read only what is due from the time-partitioned due indexes: session ends ->
-SessionMissed, action item due dates -> ActionItemOverdue, health checks -> Stagnant/Recovered.
+PairCreated / CircleFormed start a relationship; PairEnded ends it; ProfileRegistered /
+ProfileUpdated keep our copy of the person; ProfileErased takes the person out of every
+relationship and forgets them. Sweeps read only what is due from the time-partitioned due
+indexes: session ends -> SessionMissed, action item due dates -> ActionItemOverdue, health checks
+-> Stagnant/Recovered.
 Each handler takes the `SessionsContext` first; `register` binds it once (see app.py).
 """
 
@@ -14,11 +16,21 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from mentorship_schemas import CircleFormed, CloudEvent, Event, PairCreated, PairEnded, ProfileErased
+from mentorship_schemas import (
+    CircleFormed,
+    CloudEvent,
+    Event,
+    PairCreated,
+    PairEnded,
+    ProfileErased,
+    ProfileRegistered,
+    ProfileUpdated,
+)
 from servicekit.due_index import DueEntry
 from servicekit.runtime import ServiceRuntime
 
 from sessions.domain.attendance import missed_cutoff
+from sessions.domain.people import Person
 from sessions.domain.statuses import RelationshipKind
 from sessions.use_cases import lifecycle
 from sessions.use_cases.context import DueIndex, SessionsContext
@@ -58,6 +70,13 @@ async def on_pair_ended(ctx: SessionsContext, event: PairEnded, envelope: CloudE
     await lifecycle.end_relationship(ctx, _pairing(event), event.reason, event.ended_at)
 
 
+async def on_profile_changed(
+    ctx: SessionsContext, event: ProfileRegistered | ProfileUpdated, envelope: CloudEvent
+) -> None:
+    moved = isinstance(event, ProfileUpdated) and "timezone" in event.changed_fields
+    await lifecycle.keep_person(ctx, Person.of_profile(event), moved=moved)
+
+
 async def on_profile_erased(ctx: SessionsContext, event: ProfileErased, envelope: CloudEvent) -> None:
     await lifecycle.erase_person(ctx, event.org_id, event.person_id)
 
@@ -67,6 +86,8 @@ HANDLERS: tuple[tuple[type[Event], ContextHandler], ...] = (
     (PairCreated, on_pair_created),
     (CircleFormed, on_circle_formed),
     (PairEnded, on_pair_ended),
+    (ProfileRegistered, on_profile_changed),
+    (ProfileUpdated, on_profile_changed),
     (ProfileErased, on_profile_erased),
 )
 

@@ -5,6 +5,8 @@
   Every change to a relationship and the events it causes is one single-document write
   (`servicekit.aggregates.AggregateStore`).
 - `notes`: private notes, one document per note, read only by their author; never in an event.
+- `people`: our copy of each person in a relationship (`domain.people`), fed by profile events, one
+  document per person and org (`<org>:<person>`); an erased person leaves only a tombstone.
 - Due-date indexes, time-partitioned (see `servicekit.due_index`): `due_sessions_*` (a session's
   end, for the missed sweep), `due_actions_*` (an action item's due date), `due_health_*` (the next
   moment a pair's health may change with time alone). Sweeps read only the partitions that are due.
@@ -12,16 +14,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from servicekit.aggregates import ConcurrentUpdate
 from servicekit.due_index import TimePartitionedDueIndex
 
 from sessions.domain.notes import Note
+from sessions.domain.people import Person
 from sessions.domain.relationship import Relationship
 from sessions.domain.statuses import RelationshipStatus
 from sessions.use_cases.context import DueIndexes
@@ -30,6 +35,7 @@ Document = dict[str, Any]
 
 RELATIONSHIPS = "relationships"
 NOTES = "notes"
+PEOPLE = "people"
 DUE_SESSIONS = "due_sessions"
 DUE_ACTIONS = "due_actions"
 DUE_HEALTH = "due_health"
@@ -86,8 +92,13 @@ class MongoRelationshipQueries:
         query: Document = {"org_id": org_id, "program_id": program_id}
         if status is not None:
             query["status"] = status.value
-        if at_risk is not None:
-            query["health.episode_open"] = at_risk
+        if at_risk is True:  # stagnating and still going: an ended pair is no longer at risk
+            if status == RelationshipStatus.ENDED:
+                return
+            query["status"] = RelationshipStatus.ACTIVE.value
+            query["health.episode_open"] = True
+        elif at_risk is False:
+            query["$or"] = [{"status": RelationshipStatus.ENDED.value}, {"health.episode_open": False}]
         async for document in self.relationships.find(query, {"outbox": 0}, sort=[("_id", 1)]):
             yield Relationship.model_validate(document)
 
@@ -109,3 +120,46 @@ class MongoNotes:
 
     async def erase_author(self, org_id: str, author_id: str) -> None:
         await self.notes.delete_many({"org_id": org_id, "author_id": author_id})
+
+
+class MongoPeople:
+    """Our copy of the people, one document each; a write replaces it only when it is newer
+    (compare-and-set on what was read, so two replicas applying events at once keep the newest)."""
+
+    def __init__(self, people: AsyncCollection[Document], attempts: int = 10) -> None:
+        self.people = people
+        self._attempts = attempts
+
+    async def keep(self, person: Person) -> bool:
+        key = _person_key(person.org_id, person.person_id)
+        document = {"_id": key, **person.model_dump(mode="json")}
+        for _ in range(self._attempts):
+            stored = await self.people.find_one({"_id": key})
+            if not person.newer_than(None if stored is None else _person(stored)):
+                return False
+            if stored is None:
+                try:
+                    await self.people.insert_one(document)
+                    return True
+                except DuplicateKeyError:
+                    continue
+            unchanged = {"_id": key, "profile_version": stored["profile_version"], "erased": stored["erased"]}
+            if (await self.people.replace_one(unchanged, document)).matched_count == 1:
+                return True
+        raise ConcurrentUpdate(f"gave up keeping person {key} after conflicts")
+
+    async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:
+        keys = [_person_key(org_id, person_id) for person_id in dict.fromkeys(person_ids)]
+        found = {}
+        async for document in self.people.find({"_id": {"$in": keys}}):
+            person = _person(document)
+            found[person.person_id] = person
+        return found
+
+
+def _person_key(org_id: str, person_id: str) -> str:
+    return f"{org_id}:{person_id}"
+
+
+def _person(document: Document) -> Person:
+    return Person.model_validate({key: value for key, value in document.items() if key != "_id"})

@@ -65,7 +65,7 @@ def _problem_of(error: Exception) -> Problem:
     if isinstance(error, Rejected):
         return Problem(409, "Conflict", str(error))
     if isinstance(error, ConcurrentUpdate):
-        return Problem(409, "Conflict", "the pair is changing right now; try again")
+        return Problem(409, "Conflict", "The pair is changing right now; please try again.")
     if isinstance(error, InvalidInput):
         return invalid(error.field, error.detail)
     assert isinstance(error, UnknownTimezone)

@@ -25,7 +25,7 @@ STATUS_PATTERN = f"^({'|'.join(RelationshipStatus)})$"
     responses=problems(404, 422),
 )
 async def get_pair(pair_id: str, ctx: Sessions, actor: CurrentActor) -> PairOut:
-    return PairOut.of(await reports.pair(ctx, actor, pair_id))
+    return PairOut.of(await reports.pair_view(ctx, actor, pair_id), ctx.now())
 
 
 @router.get(
@@ -35,18 +35,35 @@ async def get_pair(pair_id: str, ctx: Sessions, actor: CurrentActor) -> PairOut:
     responses=problems(404, 422),
 )
 async def get_agreement(pair_id: str, ctx: Sessions, actor: CurrentActor) -> AgreementOut:
-    return AgreementOut.of((await reports.pair(ctx, actor, pair_id)).agreement)
+    return AgreementOut.of(await reports.pair(ctx, actor, pair_id), ctx.now())
+
+
+@router.patch(
+    "/pairs/{pair_id}/agreement",
+    response_model=AgreementOut,
+    summary="Change some terms of the draft agreement (the rest are kept; clears signatures)",
+    responses=problems(403, 404, 409, 422),
+)
+async def patch_agreement(
+    pair_id: str, body: AgreementIn, ctx: Sessions, actor: CurrentActor
+) -> AgreementOut:
+    """Only the fields sent change; `roles` and `timezones` change key by key (a null role removes
+    it). A change that changes nothing keeps the signatures."""
+    relationship = await members.redraft_agreement(ctx, actor, pair_id, body.change(replace=False))
+    return AgreementOut.of(relationship, ctx.now())
 
 
 @router.put(
     "/pairs/{pair_id}/agreement",
     response_model=AgreementOut,
-    summary="Change the draft agreement (clears signatures)",
+    summary="Replace the draft agreement's terms (left-out fields: as pre-filled; clears signatures)",
     responses=problems(403, 404, 409, 422),
 )
 async def put_agreement(pair_id: str, body: AgreementIn, ctx: Sessions, actor: CurrentActor) -> AgreementOut:
-    relationship = await members.redraft_agreement(ctx, actor, pair_id, body.terms())
-    return AgreementOut.of(relationship.agreement)
+    """Every term is replaced: the fields sent take their values, the others the values pre-filled
+    when the pair was drafted (roles, timezones, cadence, modality). Use PATCH to change a few."""
+    relationship = await members.redraft_agreement(ctx, actor, pair_id, body.change(replace=True))
+    return AgreementOut.of(relationship, ctx.now())
 
 
 @router.post(
@@ -57,7 +74,7 @@ async def put_agreement(pair_id: str, body: AgreementIn, ctx: Sessions, actor: C
 )
 async def sign(pair_id: str, body: SignIn, ctx: Sessions, actor: CurrentActor) -> AgreementOut:
     relationship = await members.sign_agreement(ctx, actor, pair_id, body.timezone)
-    return AgreementOut.of(relationship.agreement)
+    return AgreementOut.of(relationship, ctx.now())
 
 
 @router.get(

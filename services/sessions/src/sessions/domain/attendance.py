@@ -34,13 +34,6 @@ def sessions_missed_in_a_row(earlier_statuses_newest_first: Iterable[SessionStat
     return 1 + missed_in_a_row(earlier_statuses_newest_first)
 
 
-def first_session_window(
-    paired_at: datetime, after: timedelta, duration: timedelta
-) -> tuple[datetime, datetime]:
-    starts_at = paired_at + after
-    return starts_at, starts_at + duration
-
-
 def may_check_in(status: SessionStatus, starts_at: datetime, now: datetime) -> bool:
     """Either side may mark a session held once it has started; a session first swept as missed
     may still be checked in late (the pair met but forgot to say so)."""

@@ -117,3 +117,15 @@ def local_times(
             "ends_at": ends_at.astimezone(tz).isoformat(),
         }
     return shown
+
+
+def slot_in_timezones(
+    local_time: str, timezone: str, timezones: dict[str, str], on: datetime
+) -> dict[str, tuple[str, str]]:
+    """The agreed wall-clock time (HH:MM in `timezone`) as it falls for each participant, judged on
+    its next occurrence after `on` (offsets change with daylight saving): person -> (timezone, HH:MM)."""
+    tz = zone(timezone)
+    moment = to_utc(first_local_start(on, tz, time.fromisoformat(local_time)), tz)
+    return {
+        person: (name, moment.astimezone(zone(name)).strftime("%H:%M")) for person, name in timezones.items()
+    }

@@ -1,5 +1,6 @@
 """iCalendar (RFC 5545) text for one session, written by hand: escaped TEXT values, CRLF line
-ends, and lines folded at 75 octets."""
+ends, lines folded at 75 octets. With an organizer it is an invitation (RFC 5546): METHOD:REQUEST,
+or METHOD:CANCEL once cancelled, and each attendee by name and email address."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ PRODID = "-//Mentorship Platform//Sessions//EN"
 
 
 @dataclass(frozen=True)
+class Attendee:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
 class CalendarSession:
     session_id: str
     summary: str
@@ -23,16 +30,18 @@ class CalendarSession:
     cancelled: bool = False
     location: str | None = None
     description: str | None = None
-    attendees: Sequence[str] = ()  # participant ids (the portal maps them to addresses)
+    organizer: Attendee | None = None
+    attendees: Sequence[Attendee] = ()  # the people we can reach (the organizer among them)
 
 
 def session_ics(session: CalendarSession, domain: str = "mentorship.example") -> str:
+    method = "PUBLISH" if session.organizer is None else "CANCEL" if session.cancelled else "REQUEST"
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
+        f"METHOD:{method}",
         "BEGIN:VEVENT",
         f"UID:{session.session_id}@{domain}",
         f"DTSTAMP:{utc_stamp(session.stamp)}",
@@ -46,13 +55,22 @@ def session_ics(session: CalendarSession, domain: str = "mentorship.example") ->
         lines.append(f"LOCATION:{escape_text(session.location)}")
     if session.description:
         lines.append(f"DESCRIPTION:{escape_text(session.description)}")
+    if session.organizer is not None:
+        lines.append(f"ORGANIZER;CN={_param(session.organizer.name)}:mailto:{session.organizer.email}")
     for attendee in session.attendees:
-        lines.append(f"ATTENDEE;CN={_param(attendee)}:urn:mentorship:person:{attendee}")
+        chair = session.organizer is not None and attendee.email == session.organizer.email
+        role = "CHAIR" if chair else "REQ-PARTICIPANT"
+        lines.append(
+            f"ATTENDEE;CN={_param(attendee.name)};ROLE={role};PARTSTAT="
+            f"{'ACCEPTED' if chair else 'NEEDS-ACTION'};RSVP={'FALSE' if chair else 'TRUE'}"
+            f":mailto:{attendee.email}"
+        )
     lines += ["END:VEVENT", "END:VCALENDAR"]
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
 def _param(value: str) -> str:
-    # A parameter value with ; : or , must be quoted; DQUOTE itself is not allowed.
-    cleaned = value.replace('"', "'")
+    # A parameter value with ; : or , must be quoted; DQUOTE itself is not allowed, nor are
+    # control characters.
+    cleaned = "".join(c for c in value.replace('"', "'") if c >= " " and c != "\x7f")
     return f'"{cleaned}"' if any(c in cleaned for c in ";:,") else cleaned

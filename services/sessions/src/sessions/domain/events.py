@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from mentorship_schemas import (
     ActionItemOverdue,
+    AgreementDrafted,
+    AgreementSignatureAdded,
     AgreementSigned,
     GoalAchieved,
     RelationshipRecovered,
@@ -30,6 +32,36 @@ from sessions.domain.parts import ActionItem, Goal, Session
 
 if TYPE_CHECKING:
     from sessions.domain.relationship import Relationship
+
+
+def agreement_drafted(relationship: Relationship, version: int) -> Emitted:
+    """The agreement's current revision awaits everyone's signature. `version`: the relationship's
+    version once saved (its first on creation, the next one on a change)."""
+    agreement = relationship.agreement
+    event = AgreementDrafted(
+        org_id=relationship.org_id,
+        version=version,
+        pair_id=relationship.id,
+        participant_ids=list(relationship.participant_ids),
+        awaiting_ids=agreement.awaiting(relationship.participant_ids),
+        revision=agreement.revision,
+    )
+    return Emitted(event, derived_id(relationship.id, "agreement-drafted", str(agreement.revision)))
+
+
+def agreement_signature_added(relationship: Relationship, signer_id: str, awaiting_ids: list[str]) -> Emitted:
+    agreement = relationship.agreement
+    event = AgreementSignatureAdded(
+        org_id=relationship.org_id,
+        version=relationship.version + 1,
+        pair_id=relationship.id,
+        participant_ids=list(relationship.participant_ids),
+        signer_id=signer_id,
+        awaiting_ids=awaiting_ids,
+        revision=agreement.revision,
+    )
+    # One per signer and revision: a redraft asks again, and a new signature is news again.
+    return Emitted(event, derived_id(relationship.id, "signature", str(agreement.revision), signer_id))
 
 
 def agreement_signed(relationship: Relationship) -> Emitted:

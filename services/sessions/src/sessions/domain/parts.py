@@ -1,5 +1,5 @@
-"""The typed parts of a relationship: its agreement, sessions (with agenda, feedback and
-reschedules), action items, goals with milestones, and health. Each part keeps its own version
+"""The typed parts of a relationship besides its agreement (`agreement.py`): sessions (with agenda,
+feedback and reschedules), action items, goals with milestones, and health. Each part keeps its own version
 counter (its events carry it) and the small state changes that touch only itself."""
 
 from __future__ import annotations
@@ -8,83 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mentorship_schemas.events import Cadence, Severity
+from mentorship_schemas.events import Severity
 from pydantic import BaseModel, ConfigDict, Field
 
 from sessions.domain.statuses import ActionItemStatus, SessionKind, SessionStatus
 
-ERASED_TEXT = "(erased)"
+ERASED_TEXT = "Removed at its author's request."
 
 
 class Part(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
-
-
-# ---------------------------------------------------------------- the agreement
-
-
-@dataclass(frozen=True)
-class AgreementTerms:
-    """What the members may set on a draft agreement."""
-
-    goals: list[str]
-    roles: dict[str, str]
-    cadence: Cadence
-    ends_on: datetime | None
-    starts_on: datetime | None
-    boundaries: str | None
-    channel: str | None
-    modality: str | None
-    meeting_link: str | None
-    timezone: str
-    timezones: dict[str, str]
-    local_time: str  # HH:MM, wall-clock in `timezone`
-    weekday: int | None  # Monday = 0
-    duration_minutes: int
-
-
-class Series(Part):
-    """The signed agreement's recurring slot: occurrence n is computed from the first one."""
-
-    first_local: str  # naive ISO wall-clock start of occurrence 0
-    timezone: str
-    revision: int
-
-
-class Agreement(Part):
-    revision: int = 1
-    drafted_at: datetime
-    goals: list[str] = Field(default_factory=list)
-    roles: dict[str, str] = Field(default_factory=dict)
-    cadence: Cadence
-    duration_minutes: int
-    ends_on: datetime | None = None
-    starts_on: datetime | None = None
-    boundaries: str | None = None
-    channel: str | None = None
-    modality: str | None = None
-    meeting_link: str | None = None
-    timezone: str
-    timezones: dict[str, str] = Field(default_factory=dict)
-    local_time: str
-    weekday: int | None = None
-    signatures: dict[str, datetime] = Field(default_factory=dict)
-    signed_at: datetime | None = None
-    series: Series | None = None
-
-    def set_terms(self, terms: AgreementTerms) -> None:
-        """A redraft: every signature so far is void."""
-        self.goals = list(terms.goals)
-        self.roles = dict(terms.roles)
-        self.cadence = terms.cadence
-        self.ends_on, self.starts_on = terms.ends_on, terms.starts_on
-        self.boundaries, self.channel, self.modality = terms.boundaries, terms.channel, terms.modality
-        self.meeting_link = terms.meeting_link
-        self.timezone, self.local_time, self.weekday = terms.timezone, terms.local_time, terms.weekday
-        self.duration_minutes = terms.duration_minutes
-        self.timezones = {**self.timezones, **terms.timezones}
-        self.revision += 1
-        self.signatures = {}
 
 
 # ---------------------------------------------------------------- sessions
@@ -139,7 +72,8 @@ class Session(Part):
     held_at: datetime | None = None
     held_by: str | None = None
     cancelled_by: str | None = None
-    cancel_reason: str | None = None
+    cancel_reason: str | None = None  # words: the person's own, or the platform's sentence
+    cancel_code: str | None = None  # why the platform cancelled it, for programs (e.g. pair_ended)
     cancelled_at: datetime | None = None
     missed_at: datetime | None = None
     missed_in_a_row: int | None = None
@@ -148,13 +82,14 @@ class Session(Part):
         self.status, self.held_at, self.held_by = SessionStatus.HELD, now, by
         self.version += 1
 
-    def cancel(self, by: str, reason: str | None, now: datetime) -> None:
+    def cancel(self, by: str, reason: str | None, now: datetime, *, code: str | None = None) -> None:
         self.status, self.cancelled_by, self.cancel_reason, self.cancelled_at = (
             SessionStatus.CANCELLED,
             by,
             reason,
             now,
         )
+        self.cancel_code = code
         self.version += 1
         self.sequence += 1
 

@@ -10,8 +10,8 @@ index them before it saves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from mentorship_schemas.events import PairEndReason
 from pydantic import Field, PrivateAttr
@@ -19,15 +19,14 @@ from servicekit.aggregates import AggregateRoot, Emitted
 from servicekit.ids import derived_id
 
 from sessions.domain import cadence as cadence_rules
-from sessions.domain import events
+from sessions.domain import drafting, events, signing, words
 from sessions.domain import health as health_rules
-from sessions.domain.attendance import first_session_window, is_missed, may_check_in, sessions_missed_in_a_row
+from sessions.domain.agreement import Agreement, AgreementChange, AgreementTerms
+from sessions.domain.attendance import is_missed, may_check_in, sessions_missed_in_a_row
 from sessions.domain.errors import InvalidInput, NotFound, Rejected
 from sessions.domain.parts import (
     ActionItem,
     AgendaItem,
-    Agreement,
-    AgreementTerms,
     DueDate,
     DueKind,
     Feedback,
@@ -35,9 +34,9 @@ from sessions.domain.parts import (
     Goal,
     Health,
     Milestone,
-    Series,
     Session,
 )
+from sessions.domain.people import Person
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.statuses import (
     ActionItemStatus,
@@ -51,6 +50,7 @@ from sessions.domain.statuses import (
 SYSTEM_ACTOR = "system"  # cancelled_by when the platform (not a person) cancels, e.g. on PairEnded
 FIRST_VERSION = 1  # a relationship's insert is its first write
 LONGEST_SESSION = timedelta(hours=12)
+MIN_CIRCLE = 2  # a circle that would fall below this ends
 
 
 class Relationship(AggregateRoot):
@@ -88,22 +88,18 @@ class Relationship(AggregateRoot):
         mentee_id: str | None = None,
         facilitator_rota: Sequence[str] = (),
         topics: Sequence[str] = (),
+        people: Mapping[str, Person] | None = None,
     ) -> Relationship:
-        """A new relationship whose agreement is drafted with the program's defaults."""
-        timezones = dict.fromkeys(participant_ids, "UTC")
-        roles = {
-            **({mentor_id: "mentor"} if mentor_id else {}),
-            **({mentee_id: "mentee"} if mentee_id else {}),
-        }
-        agreement = Agreement(
-            drafted_at=started_at,
-            goals=list(topics),
-            roles=roles,
-            cadence=policy.default_cadence,
-            duration_minutes=int(policy.duration.total_seconds() // 60) or 1,
-            timezone=timezones[mentee_id or participant_ids[0]],
-            timezones=timezones,
-            local_time=policy.default_local_time.strftime("%H:%M"),
+        """A new relationship whose agreement is pre-filled from the pairing and the people's
+        profiles (`drafting`); people we know nothing of get the program's defaults."""
+        terms = drafting.drafted_terms(
+            participant_ids,
+            people or {},
+            policy,
+            started_at,
+            mentor_id=mentor_id,
+            mentee_id=mentee_id,
+            topics=topics,
         )
         return cls(
             id=relationship_id,
@@ -116,73 +112,89 @@ class Relationship(AggregateRoot):
             mentee_id=mentee_id,
             facilitator_rota=list(facilitator_rota),
             started_at=started_at,
-            agreement=agreement,
+            agreement=Agreement.drafted(terms, started_at),
         )
 
+    def open(self, policy: SessionsPolicy) -> list[Emitted]:
+        """What a new relationship announces: its draft agreement awaits everyone's signature, and
+        the kick-off is scheduled."""
+        return [events.agreement_drafted(self, self.version), *self.schedule_kickoff(policy)]
+
     def schedule_kickoff(self, policy: SessionsPolicy) -> list[Emitted]:
-        """The first session (to agree on the agreement), `first_session_after` the pairing."""
-        starts_at, ends_at = first_session_window(
-            self.started_at, policy.first_session_after, policy.duration
-        )
+        """The first session, to agree on the agreement: in the first week, in working hours."""
+        starts_at, ends_at = drafting.kickoff_window(self.started_at, self.agreement.terms(), policy)
         # The kick-off keeps the id the first version of this service gave it.
         session_id = derived_id(self.id, "session", "1")
         return [self._add_session(session_id, SessionKind.KICKOFF, starts_at, ends_at)]
 
     def end(self, reason: PairEndReason, ended_at: datetime, now: datetime) -> list[Emitted]:
-        """Close the relationship and cancel its future sessions; ending twice changes nothing."""
+        """Close the relationship and cancel its future sessions; ending twice changes nothing.
+        An open stagnation episode closes with it (an ended pair is no longer at risk)."""
         if self.status == RelationshipStatus.ENDED:
             return []
         self.status, self.ended_at, self.end_reason = RelationshipStatus.ENDED, ended_at, reason
-        emitted = []
-        for session in self.sessions:
-            if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
-                session.cancel(SYSTEM_ACTOR, f"pair ended: {reason.value}", now)
-                emitted.append(events.session_cancelled(self, session))
-        return emitted
+        self.health.episode_open = False
+        return self._cancel_future_sessions(words.cancelled_as_ended(reason, self.kind.value), now)
 
     def require_active(self) -> None:
         if self.status != RelationshipStatus.ACTIVE:
-            raise Rejected("the relationship has ended")
+            raise Rejected("This pair has ended, so it can no longer be changed.")
 
-    def erase_person(self, person_id: str) -> list[Emitted]:
-        """Their feedback text and agenda words go; what they answered stays for health."""
+    def erase_person(self, person_id: str, now: datetime) -> list[Emitted]:
+        """An erased person is in no active relationship: a pair ends (its future sessions are
+        cancelled), a circle carries on without them (and ends below two members). Their feedback
+        text and agenda words go; what they answered stays for health."""
         for session in self.sessions:
             session.erase(person_id)
+        if not self.is_member(person_id) or self.status == RelationshipStatus.ENDED:
+            return []
+        if self.kind == RelationshipKind.PAIR or len(self.participant_ids) <= MIN_CIRCLE:
+            return self.end(PairEndReason.ERASED, now, now)
+        return self._leave_circle(person_id, now)
+
+    def _leave_circle(self, person_id: str, now: datetime) -> list[Emitted]:
+        self.participant_ids = [p for p in self.participant_ids if p != person_id]
+        self.facilitator_rota = [p for p in self.facilitator_rota if p != person_id]
+        self.agreement.forget(person_id)
+        rota = self.facilitator_rota
+        for session in self.sessions:
+            if session.status == SessionStatus.SCHEDULED and session.facilitator_id == person_id:
+                session.facilitator_id = rota[(session.seq - 1) % len(rota)] if rota else None
+        agreement = self.agreement
+        if (
+            agreement.signed_at is None
+            and agreement.signatures
+            and not agreement.awaiting(self.participant_ids)
+        ):
+            return signing.seal(self, now)  # the one who left was the last one awaited
         return []
+
+    def _cancel_future_sessions(self, reason: str, now: datetime) -> list[Emitted]:
+        emitted = []
+        for session in self.sessions:
+            if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
+                session.cancel(SYSTEM_ACTOR, reason, now, code=words.PAIR_ENDED)
+                emitted.append(events.session_cancelled(self, session))
+        return emitted
 
     # ------------------------------------------------------------ the agreement
 
-    def redraft_agreement(self, terms: AgreementTerms, now: datetime) -> list[Emitted]:
-        if self.agreement.signed_at:
-            raise Rejected("the agreement is signed; agree on changes in a new agreement")
-        for person in [*terms.roles, *terms.timezones]:
-            self._require_member(person, "roles" if person in terms.roles else "timezones")
-        if terms.ends_on is not None and terms.ends_on <= max(now, terms.starts_on or now):
-            raise InvalidInput("ends_on", "the agreement must end after it starts")
-        self.agreement.set_terms(terms)
+    def note_timezone(self, person_id: str, timezone: str) -> list[Emitted]:
+        """A member's profile moved to another timezone: their local times follow (a fact about
+        them, not a term: no new revision, the agreed slot stays where it is)."""
+        if self.status == RelationshipStatus.ACTIVE and self.is_member(person_id):
+            self.agreement.timezones[person_id] = timezone
         return []
 
+    def redraft_agreement(self, change: AgreementChange | AgreementTerms, now: datetime) -> list[Emitted]:
+        """A member changes the draft (PATCH or PUT, see `AgreementChange`) -> AgreementDrafted."""
+        if isinstance(change, AgreementTerms):
+            change = AgreementChange.of_terms(change)
+        return signing.redraft(self, change, now)
+
     def sign_agreement(self, person: str, now: datetime, timezone: str | None = None) -> list[Emitted]:
-        """Sign; the last signature fixes the cadence series -> AgreementSigned."""
-        agreement = self.agreement
-        if timezone:
-            agreement.timezones[person] = timezone
-        if agreement.signed_at:
-            raise Rejected("the agreement is already signed by everyone")
-        agreement.signatures[person] = now
-        if set(agreement.signatures) < set(self.participant_ids):
-            return []
-        agreement.signed_at = now
-        first = cadence_rules.first_local_start(
-            max(now, agreement.starts_on or now),
-            cadence_rules.zone(agreement.timezone),
-            time.fromisoformat(agreement.local_time),
-            agreement.weekday,
-        )
-        agreement.series = Series(
-            first_local=first.isoformat(), timezone=agreement.timezone, revision=agreement.revision
-        )
-        return [events.agreement_signed(self)]
+        """Sign -> AgreementSignatureAdded while others are awaited, AgreementSigned by the last."""
+        return signing.sign(self, person, now, timezone)
 
     # ------------------------------------------------------------ sessions
 
@@ -190,7 +202,7 @@ class Relationship(AggregateRoot):
         for session in self.sessions:
             if session.session_id == session_id:
                 return session
-        raise NotFound("no such session")
+        raise NotFound("There is no such session in this pair.")
 
     def schedule_session(
         self, session_id: str, window: tuple[datetime, datetime], location: str | None, now: datetime
@@ -225,7 +237,9 @@ class Relationship(AggregateRoot):
         if session.status == SessionStatus.HELD:
             return []
         if not may_check_in(session.status, session.starts_at, now):
-            raise Rejected(f"a {session.status} session that has not started cannot be checked in")
+            raise Rejected(
+                f"This session is {session.status} and has not started yet, so it cannot be checked in."
+            )
         session.hold(person, now)
         return [events.session_completed(self, session)]
 
@@ -247,7 +261,7 @@ class Relationship(AggregateRoot):
     ) -> list[Emitted]:
         session = self.session(session_id)
         if session.status != SessionStatus.SCHEDULED or session.ends_at <= now:
-            raise Rejected("agenda items are added before the session")
+            raise Rejected("Agenda items are added before the session.")
         session.agenda.append(AgendaItem(item_id=item_id, text=text, author_id=author, added_at=now))
         return []
 
@@ -256,7 +270,7 @@ class Relationship(AggregateRoot):
     ) -> list[Emitted]:
         session = self.session(session_id)
         if session.status != SessionStatus.HELD:
-            raise Rejected("feedback is given after a held session")
+            raise Rejected("Feedback is given after a held session.")
         session.feedback[person] = Feedback(
             useful=answers.useful, learned=answers.learned, thanks=answers.thanks, text=answers.text, at=now
         )
@@ -265,7 +279,7 @@ class Relationship(AggregateRoot):
     def _scheduled(self, session_id: str) -> Session:
         session = self.session(session_id)
         if session.status != SessionStatus.SCHEDULED:
-            raise Rejected(f"the session is {session.status}")
+            raise Rejected(f"This session is {session.status}, so it can no longer be changed.")
         return session
 
     def _add_session(
@@ -300,12 +314,12 @@ class Relationship(AggregateRoot):
         for item in self.action_items:
             if item.item_id == item_id:
                 return item
-        raise NotFound("no such action item")
+        raise NotFound("There is no such action item in this pair.")
 
     def add_action_item(self, item: ActionItem, now: datetime) -> list[Emitted]:
         self._require_member(item.owner_id, "owner_id")
         if item.due_at <= now:
-            raise InvalidInput("due_at", "an action item cannot be due in the past")
+            raise InvalidInput("due_at", "An action item cannot be due in the past.")
         if item.session_id is not None:
             self.session(item.session_id)
         self.action_items.append(item)
@@ -334,7 +348,7 @@ class Relationship(AggregateRoot):
         for goal in self.goals:
             if goal.goal_id == goal_id:
                 return goal
-        raise NotFound("no such goal")
+        raise NotFound("There is no such goal in this pair.")
 
     def add_goal(
         self, goal_id: str, title: str, milestones: Iterable[tuple[str, str]], now: datetime
@@ -348,7 +362,7 @@ class Relationship(AggregateRoot):
         goal = self.goal(goal_id)
         milestone = next((m for m in goal.milestones if m.milestone_id == milestone_id), None)
         if milestone is None:
-            raise NotFound("no such milestone")
+            raise NotFound("This goal has no such milestone.")
         if milestone.done_at is not None:
             return []
         goal.reach(milestone, now)
@@ -466,13 +480,13 @@ class Relationship(AggregateRoot):
 
     def _require_member(self, person: str, field: str) -> None:
         if not self.is_member(person):
-            raise InvalidInput(field, f"{person!r} is not in this pair")
+            raise InvalidInput(field, f"{person} is not a member of this pair.")
 
 
 def _check_future_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
     if starts_at <= now:
-        raise InvalidInput("starts_at", "a session cannot start in the past")
+        raise InvalidInput("starts_at", "A session cannot start in the past.")
     if ends_at <= starts_at:
-        raise InvalidInput("ends_at", "a session must end after it starts")
+        raise InvalidInput("ends_at", "A session must end after it starts.")
     if ends_at - starts_at > LONGEST_SESSION:
-        raise InvalidInput("ends_at", "a session lasts at most 12 hours")
+        raise InvalidInput("ends_at", "A session lasts at most 12 hours.")

@@ -9,7 +9,7 @@ change created are indexed first (`before_write`): an index entry without its se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from servicekit.due_index import DueEntry
 from sessions.domain.errors import NotFound
 from sessions.domain.notes import Note
 from sessions.domain.parts import DueKind
+from sessions.domain.people import Person
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.relationship import Relationship
 from sessions.domain.statuses import RelationshipStatus
@@ -64,6 +65,18 @@ class Notes(Protocol):
     async def erase_author(self, org_id: str, author_id: str) -> None: ...
 
 
+class People(Protocol):
+    """Our copy of the people in relationships (`domain.people`), fed by profile events."""
+
+    async def keep(self, person: Person) -> bool:
+        """Store `person` if it is newer than what we hold (`Person.newer_than`); True if stored."""
+        ...
+
+    async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:
+        """The people we know of among `person_ids` (tombstones included)."""
+        ...
+
+
 class RelationshipQueries(Protocol):
     """Reads across relationships that the aggregate store (by id) does not answer."""
 
@@ -83,6 +96,7 @@ class SessionsContext:
     relationships: Aggregates[Relationship]
     due: DueIndexes
     notes: Notes
+    people: People
     queries: RelationshipQueries
     policy: SessionsPolicy
     now: Callable[[], datetime]
@@ -141,7 +155,7 @@ async def visible(ctx: SessionsContext, actor: Actor, pair_id: str) -> Relations
     """The pair, for its members and the org's admins; anyone else learns nothing (not found)."""
     relationship = await ctx.relationships.get(pair_id, actor.org_id)
     if relationship is None or not (relationship.is_member(actor.person_id) or actor.is_admin):
-        raise NotFound("no such pair")
+        raise NotFound("There is no such pair, or it is not one of yours.")
     return relationship
 
 
@@ -149,7 +163,7 @@ async def change_as_member(ctx: SessionsContext, actor: Actor, pair_id: str, act
     """A member's change to an active relationship; admins who are not members may only look."""
     relationship = await visible(ctx, actor, pair_id)
     if not relationship.is_member(actor.person_id):
-        raise Forbidden("only the pair's members change it")
+        raise Forbidden("Only the pair's members can change it.")
 
     def guarded(current: Relationship, now: datetime) -> list[Emitted]:
         current.require_active()
@@ -157,5 +171,5 @@ async def change_as_member(ctx: SessionsContext, actor: Actor, pair_id: str, act
 
     saved = await change(ctx, pair_id, guarded, org_id=actor.org_id)
     if saved is None:
-        raise NotFound("no such pair")
+        raise NotFound("There is no such pair, or it is not one of yours.")
     return saved.aggregate

@@ -1,18 +1,20 @@
 """What happens to relationships without a member asking: they start (PairCreated, CircleFormed),
-end (PairEnded), forget an erased person (ProfileErased), and what time alone causes (a session
-missed, an action item overdue, health changing). Each is idempotent: a repeat changes nothing.
+end (PairEnded), lose an erased person (ProfileErased), the people we know change
+(ProfileRegistered, ProfileUpdated), and what time alone causes (a session missed, an action item
+overdue, health changing). Each is idempotent: a repeat changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mentorship_schemas.events import PairEndReason
 from servicekit.aggregates import Emitted
 
-from sessions.domain.relationship import Relationship
+from sessions.domain.people import Person
+from sessions.domain.relationship import MIN_CIRCLE, Relationship
 from sessions.domain.statuses import RelationshipKind
 from sessions.use_cases.context import Action, SessionsContext, change, create
 
@@ -31,7 +33,9 @@ class Pairing:
     facilitator_rota: Sequence[str] = field(default_factory=tuple)
     topics: Sequence[str] = field(default_factory=tuple)
 
-    def draft(self, started_at: datetime, ctx: SessionsContext) -> Relationship:
+    def draft(
+        self, started_at: datetime, ctx: SessionsContext, people: Mapping[str, Person] | None = None
+    ) -> Relationship:
         return Relationship.draft(
             relationship_id=self.relationship_id,
             org_id=self.org_id,
@@ -44,14 +48,33 @@ class Pairing:
             mentee_id=self.mentee_id,
             facilitator_rota=self.facilitator_rota,
             topics=self.topics,
+            people=people,
+        )
+
+    def without(self, erased: set[str]) -> Pairing:
+        """The pairing without people erased before it reached us."""
+        return replace(
+            self,
+            participant_ids=tuple(p for p in self.participant_ids if p not in erased),
+            facilitator_rota=tuple(p for p in self.facilitator_rota if p not in erased),
         )
 
 
 async def start_relationship(ctx: SessionsContext, pairing: Pairing, started_at: datetime) -> bool:
-    """Draft the agreement and schedule the kick-off; False when it exists (a redelivery, or a
-    PairEnded that overtook it: then nothing is scheduled)."""
-    relationship = pairing.draft(started_at, ctx)
-    return await create(ctx, relationship, relationship.schedule_kickoff(ctx.policy))
+    """Draft the agreement from the people's profiles and schedule the kick-off -> AgreementDrafted,
+    SessionScheduled. False when it exists (a redelivery, or a PairEnded that overtook it: then
+    nothing is scheduled). Someone erased before the pairing reached us is in no active
+    relationship: such a pair (or a circle left with fewer than two) starts closed."""
+    people = await ctx.people.of(pairing.org_id, pairing.participant_ids)
+    erased = {person_id for person_id, person in people.items() if person.erased}
+    if erased and pairing.kind == RelationshipKind.CIRCLE:
+        pairing = pairing.without(erased)
+        erased = set() if len(pairing.participant_ids) >= MIN_CIRCLE else erased
+    if erased:
+        closed = pairing.draft(started_at, ctx)
+        return await create(ctx, closed, closed.end(PairEndReason.ERASED, started_at, ctx.now()))
+    relationship = pairing.draft(started_at, ctx, people)
+    return await create(ctx, relationship, relationship.open(ctx.policy))
 
 
 async def end_relationship(
@@ -68,12 +91,30 @@ async def end_relationship(
         await create(ctx, relationship, relationship.end(reason, ended_at, ctx.now()))
 
 
+async def keep_person(ctx: SessionsContext, person: Person, *, moved: bool = False) -> None:
+    """A profile registered or updated: keep our copy (newer versions only, never over an erasure).
+    `moved`: their timezone changed, so their active relationships show their new local times."""
+    if not await ctx.people.keep(person) or not moved or person.timezone is None:
+        return
+    timezone = person.timezone
+    for pair_id in await ctx.queries.pairs_of_person(person.org_id, person.person_id):
+        await change(
+            ctx,
+            pair_id,
+            lambda relationship, now: relationship.note_timezone(person.person_id, timezone),
+            org_id=person.org_id,
+        )
+
+
 async def erase_person(ctx: SessionsContext, org_id: str, person_id: str) -> None:
-    """Their private notes, feedback text and agenda words go, in every relationship of theirs."""
+    """The person is in no active relationship any more (a pair ends and its future sessions are
+    cancelled, a circle carries on without them), and their private notes, feedback text, agenda
+    words and our copy of their profile go (a tombstone stays). Repeating it changes nothing."""
+    await ctx.people.keep(Person.tombstone(org_id, person_id))
     await ctx.notes.erase_author(org_id, person_id)
     for pair_id in await ctx.queries.pairs_of_person(org_id, person_id):
         await change(
-            ctx, pair_id, lambda relationship, now: relationship.erase_person(person_id), org_id=org_id
+            ctx, pair_id, lambda relationship, now: relationship.erase_person(person_id, now), org_id=org_id
         )
 
 

@@ -12,9 +12,10 @@ from datetime import datetime
 from servicekit.aggregates import Emitted
 from servicekit.ids import new_id
 
+from sessions.domain.agreement import AgreementChange, AgreementTerms
 from sessions.domain.errors import InvalidInput, NotFound
 from sessions.domain.notes import Note
-from sessions.domain.parts import ActionItem, AgreementTerms, FeedbackAnswers, Goal, Session
+from sessions.domain.parts import ActionItem, FeedbackAnswers, Goal, Session
 from sessions.domain.relationship import Relationship
 from sessions.use_cases.context import Actor, Forbidden, SessionsContext, change_as_member, visible
 
@@ -25,10 +26,11 @@ SessionView = tuple[Relationship, Session]
 
 
 async def redraft_agreement(
-    ctx: SessionsContext, actor: Actor, pair_id: str, terms: AgreementTerms
+    ctx: SessionsContext, actor: Actor, pair_id: str, change: AgreementChange | AgreementTerms
 ) -> Relationship:
+    """PATCH or PUT the draft (see `AgreementChange`) -> AgreementDrafted when it changed."""
     return await change_as_member(
-        ctx, actor, pair_id, lambda relationship, now: relationship.redraft_agreement(terms, now)
+        ctx, actor, pair_id, lambda relationship, now: relationship.redraft_agreement(change, now)
     )
 
 
@@ -97,7 +99,7 @@ async def check_in(ctx: SessionsContext, actor: Actor, pair_id: str, session_id:
 async def check_in_by_session(ctx: SessionsContext, actor: Actor, session_id: str) -> SessionView:
     pair_id = await ctx.queries.pair_of_session(actor.org_id, session_id)
     if pair_id is None:
-        raise NotFound("no such session")
+        raise NotFound("There is no such session.")
     return await check_in(ctx, actor, pair_id, session_id)
 
 
@@ -200,12 +202,12 @@ async def add_note(
     """A private note of a member (never in an event; only its author reads it)."""
     relationship = await visible(ctx, actor, pair_id)
     if not relationship.is_member(actor.person_id):
-        raise Forbidden("only the pair's members keep notes")
+        raise Forbidden("Only the pair's members keep notes on it.")
     if session_id is not None:
         try:
             relationship.session(session_id)
         except NotFound as error:
-            raise InvalidInput("session_id", "no such session in this pair") from error
+            raise InvalidInput("session_id", "There is no such session in this pair.") from error
     note = Note(
         note_id=new_id(),
         org_id=actor.org_id,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sessions.domain import health as health_rules
-from sessions.domain.calendar import CalendarSession, session_ics
+from sessions.domain.calendar import Attendee, CalendarSession, session_ics
 from sessions.domain.figures import PairFigures, ProgramTotals, pair_figures
+from sessions.domain.people import Person
 from sessions.domain.relationship import Relationship
 from sessions.domain.statuses import RelationshipKind, RelationshipStatus, SessionStatus
 from sessions.use_cases.context import Actor, Forbidden, SessionsContext, visible
@@ -18,14 +19,42 @@ async def pair(ctx: SessionsContext, actor: Actor, pair_id: str) -> Relationship
     return await visible(ctx, actor, pair_id)
 
 
+@dataclass(frozen=True)
+class PairView:
+    """A relationship with what we know of its people (names, timezones)."""
+
+    relationship: Relationship
+    people: dict[str, Person]
+
+
+async def pair_view(ctx: SessionsContext, actor: Actor, pair_id: str) -> PairView:
+    relationship = await visible(ctx, actor, pair_id)
+    return await with_people(ctx, relationship)
+
+
+async def with_people(ctx: SessionsContext, relationship: Relationship) -> PairView:
+    return PairView(relationship, await ctx.people.of(relationship.org_id, relationship.participant_ids))
+
+
 async def session(ctx: SessionsContext, actor: Actor, pair_id: str, session_id: str) -> SessionView:
     relationship = await visible(ctx, actor, pair_id)
     return relationship, relationship.session(session_id)
 
 
 async def session_calendar(ctx: SessionsContext, actor: Actor, pair_id: str, session_id: str) -> str:
-    """The session as an iCalendar document (RFC 5545)."""
+    """The session as an iCalendar invitation (RFC 5545/5546): its people by name and email, the
+    mentor (a circle: the session's facilitator) as organizer. People we cannot reach (no email
+    known, or erased) are left out."""
     relationship, found = await session(ctx, actor, pair_id, session_id)
+    people = await ctx.people.of(relationship.org_id, relationship.participant_ids)
+    reachable = [
+        Attendee(person.name, person.email)
+        for person_id in relationship.participant_ids
+        if (person := people.get(person_id)) is not None and person.email and not person.erased
+    ]
+    chair = relationship.mentor_id or found.facilitator_id or next(iter(relationship.facilitator_rota), None)
+    chair_person = people.get(chair or "")
+    organizer = next((a for a in reachable if chair_person and a.email == chair_person.email), None)
     goals = relationship.agreement.goals
     return session_ics(
         CalendarSession(
@@ -38,7 +67,8 @@ async def session_calendar(ctx: SessionsContext, actor: Actor, pair_id: str, ses
             cancelled=found.status == SessionStatus.CANCELLED,
             location=found.location,
             description=("Goals: " + "; ".join(goals)) if goals else None,
-            attendees=relationship.participant_ids,
+            organizer=organizer or next(iter(reachable), None),
+            attendees=reachable,
         )
     )
 
@@ -69,6 +99,7 @@ class ProgramHealth:
     totals: ProgramTotals
     page: ProgramPage
     items: list[tuple[Relationship, PairFigures]] = field(default_factory=list)
+    people: dict[str, Person] = field(default_factory=dict)  # of the page's relationships
 
 
 async def program_health(
@@ -82,7 +113,7 @@ async def program_health(
 ) -> ProgramHealth:
     """Totals over every pair of the program (that matches), and one page of them by pair id."""
     if not actor.is_admin:
-        raise Forbidden("only program admins see a program's health")
+        raise Forbidden("Only program admins see a program's health.")
     now = ctx.now()
     report = ProgramHealth(program_id, ProgramTotals(), page)
     first, last = (page.page - 1) * page.page_size, page.page * page.page_size
@@ -93,4 +124,6 @@ async def program_health(
         if first <= report.totals.pairs < last:
             report.items.append((relationship, figures))
         report.totals.add(relationship, figures)
+    shown = [person for relationship, _ in report.items for person in relationship.participant_ids]
+    report.people = await ctx.people.of(actor.org_id, shown)
     return report

@@ -1,0 +1,81 @@
+"""When people can meet: working hours on weekdays in each participant's own timezone, and the first
+slot that fits everyone (the kick-off, a pair's usual time). Pure: instants in, instants out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sessions.domain.cadence import to_utc
+
+STEP = timedelta(minutes=30)  # slots start on the hour or the half hour, in the schedule's timezone
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))  # Monday = 0 ... Friday
+
+    def fits(self, starts_at: datetime, ends_at: datetime, zones: Iterable[ZoneInfo]) -> bool:
+        """The meeting lies within one working day for everyone."""
+        for tz in zones:
+            start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+            if start.weekday() not in self.days or start.date() != end.date():
+                return False
+            if start.time() < self.start or end.time() > self.end:
+                return False
+        return True
+
+    def starts_on(self, day: date, tz: ZoneInfo, preferred: time | None) -> list[datetime]:
+        """The candidate starts on `day` (UTC instants), the preferred local time first."""
+        wall = datetime.combine(day, self.start)
+        starts = []
+        while wall.time() < self.end and wall.date() == day:
+            starts.append(wall)
+            wall += STEP
+        if preferred is not None:
+            starts.insert(0, datetime.combine(day, preferred))
+        return [to_utc(start, tz) for start in starts]
+
+
+def first_slot(
+    earliest: datetime,
+    latest: datetime,
+    duration: timedelta,
+    schedule_tz: ZoneInfo,
+    zones: Sequence[ZoneInfo],
+    hours: WorkingHours,
+    preferred: time | None = None,
+) -> datetime | None:
+    """The first start in [earliest, latest] whose meeting is in everyone's working hours: the
+    earliest day that has one, at the `preferred` local time (in `schedule_tz`) if it fits that day,
+    else the first half hour that does. None when no such slot exists (timezones too far apart)."""
+    day = earliest.astimezone(schedule_tz).date()
+    last_day = latest.astimezone(schedule_tz).date()
+    while day <= last_day:
+        for start in hours.starts_on(day, schedule_tz, preferred):
+            if earliest <= start <= latest and hours.fits(start, start + duration, zones):
+                return start
+        day += timedelta(days=1)
+    return None
+
+
+def shared_local_time(
+    on: datetime,
+    duration: timedelta,
+    schedule_tz: ZoneInfo,
+    zones: Sequence[ZoneInfo],
+    hours: WorkingHours,
+    preferred: time,
+) -> time:
+    """A wall-clock time (in `schedule_tz`) inside everyone's working hours, judged on the first
+    working days after `on`: `preferred` if it fits, else the first that does; `preferred` when
+    none does (the timezones share no working hours)."""
+    tomorrow = to_utc(
+        datetime.combine(on.astimezone(schedule_tz).date() + timedelta(days=1), time()), schedule_tz
+    )
+    slot = first_slot(tomorrow, tomorrow + timedelta(days=7), duration, schedule_tz, zones, hours, preferred)
+    return preferred if slot is None else slot.astimezone(schedule_tz).time().replace(tzinfo=None)
