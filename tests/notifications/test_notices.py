@@ -15,6 +15,7 @@ from mentorship_schemas import (
     SessionScheduled,
 )
 from mentorship_schemas.events import Cadence
+from notifications.channels import EmailChannel
 from notifications.domain.notification import DeliveryStatus
 from notifications.domain.preferences import CategoryPreference, DigestMode, Preferences
 
@@ -136,7 +137,7 @@ async def test_the_other_persons_signature_tells_the_one_still_awaited_in_their_
     assert "you meet every two weeks" in signed.body
 
 
-async def test_a_german_readers_summary_is_german() -> None:
+async def test_a_german_readers_summary_mail_is_german_from_subject_to_sender() -> None:
     w = world()
     await _people(w)
     daily = Preferences(default=CategoryPreference(digest=DigestMode.DAILY, chat=False))
@@ -158,4 +159,7 @@ async def test_a_german_readers_summary_is_german() -> None:
     assert summary.title == "Ihre tägliche Mentoring-Übersicht: 2 Neuigkeiten"
     assert summary.body.count("Ihre Mentoring-Sitzung hat nicht stattgefunden") == 2
     assert summary.action == "Öffnen Sie das Portal, um die Einzelheiten zu sehen."
+    mail = EmailChannel(host="localhost", port=25, sender="mentorship@example.com").compose(summary)
+    assert mail["From"] == "Mentoring-Programm <mentorship@example.com>"
+    assert mail["Subject"] == summary.title
     assert (await w.one("ada", "digest")).deliveries[EMAIL].status is DeliveryStatus.SENT

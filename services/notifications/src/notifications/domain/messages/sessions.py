@@ -41,7 +41,7 @@ def _session_invite(
         summary=texts("calendar.summary", others=others),
         description=texts("calendar.description"),
         alarm=texts("calendar.alarm"),
-        organizer=Attendee(texts("calendar.organizer"), organizer_email),
+        organizer=Attendee(texts("program.name"), organizer_email),
         attendees=attendees,
     )
     action = texts("session_invite.action")

@@ -152,7 +152,7 @@ CATALOGUE: dict[str, str] = {
     "calendar.description": "Ihre Mentoring-Sitzung. Bringen Sie Ihre Tagesordnung und Ihre offenen "
     "Aufgaben mit.",
     "calendar.alarm": "Mentoring-Sitzung",
-    "calendar.organizer": "Mentoring-Programm",
+    "program.name": "Mentoring-Programm",
     "session_scheduled.title": "Sitzung mit {others} geplant: {when}",
     "session_scheduled.body": "Ihre nächste Mentoring-Sitzung mit {others} findet am {when} statt.",
     "session_scheduled.moved.title": "Sitzung mit {others} verschoben auf {when}",

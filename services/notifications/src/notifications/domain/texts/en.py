@@ -139,7 +139,7 @@ CATALOGUE: dict[str, str] = {
     "calendar.summary": "Mentorship session with {others}",
     "calendar.description": "Your mentorship session. Bring your agenda and your action items.",
     "calendar.alarm": "Mentorship session",
-    "calendar.organizer": "Mentorship program",
+    "program.name": "Mentorship program",
     "session_scheduled.title": "Session scheduled with {others}: {when}",
     "session_scheduled.body": "Your next mentorship session with {others} is on {when}.",
     "session_scheduled.moved.title": "Session with {others} moved to {when}",
