@@ -191,8 +191,9 @@ async def test_missed_session_reaches_the_mail_inbox_the_chat_webhook_and_the_fe
                 headers=_auth(org, "ada"),
             )
         ).json()
-        kinds = [item["kind"] for item in feed["items"]]
-        assert sorted(kinds) == ["pair_created", "session_missed"], "the invite is email only"
+        # (Agreement notices depend on how sessions drafts agreements; they are tested on their own.)
+        kinds = sorted(item["kind"] for item in feed["items"] if not item["kind"].startswith("agreement_"))
+        assert kinds == ["pair_created", "session_missed", "session_scheduled"], "the invite is email only"
         # Exactly one mail per (recipient, cause, kind), however the events were delivered.
         assert len(_mails(platform, ada, "pair_created")) == 1
         assert len(_mails(platform, ada, "session_invite")) == 1

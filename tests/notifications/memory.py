@@ -166,7 +166,9 @@ class World:
     async def sweep(self) -> int:
         return await self.use_cases.deliveries.sweep(self.clock.now())
 
-    async def register(self, person: str, name: str, timezone: str = "UTC", *, version: int = 1) -> None:
+    async def register(
+        self, person: str, name: str, timezone: str = "UTC", *, version: int = 1, locale: str = "en"
+    ) -> None:
         await self.use_cases.people.keep_profile(
             ProfileRegistered(
                 org_id=self.org,
@@ -176,6 +178,7 @@ class World:
                 display_name=name,
                 email=f"{person}@example.com",
                 timezone=timezone,
+                locale=locale,
             )
         )
 

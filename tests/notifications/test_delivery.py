@@ -232,7 +232,7 @@ async def test_scheduled_session_mails_the_invite_with_the_calendar_attached(har
     ]
     assert len(reminders) == 1
     feed = (await h.http.get("/notifications", params={"recipient": "ada"}, headers=h.auth("ada"))).json()
-    assert {i["kind"] for i in feed["items"]} == {"session_reminder", "pair_created"}
+    assert {i["kind"] for i in feed["items"]} == {"session_reminder", "session_scheduled", "pair_created"}
     h.clock.set(START + timedelta(days=7) - timedelta(hours=3, minutes=59))  # the agenda prompt, mentee only
     await h.sweep()
     feed = (await h.http.get("/notifications", params={"recipient": "ada"}, headers=h.auth("ada"))).json()

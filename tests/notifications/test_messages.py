@@ -135,7 +135,7 @@ def test_mentorship_request_reaches_the_mentor_with_message_and_deadline() -> No
     assert message.expires_at == event.answer_by
 
 
-def test_scheduled_session_sends_invite_now_reminder_a_day_before_and_agenda_prompt_to_mentee() -> None:
+def test_scheduled_session_sends_notice_and_invite_now_reminder_before_and_agenda_prompt_to_mentee() -> None:
     messages = for_session_scheduled(
         _scheduled(timedelta(days=7)),
         PEOPLE,
@@ -149,8 +149,10 @@ def test_scheduled_session_sends_invite_now_reminder_a_day_before_and_agenda_pro
         ("e", "agenda_prompt"),
         ("e", "session_invite"),
         ("e", "session_reminder"),
+        ("e", "session_scheduled"),
         ("m", "session_invite"),
         ("m", "session_reminder"),
+        ("m", "session_scheduled"),
     ]
     reminder = next(m for m in messages if m.kind == "session_reminder")
     assert reminder.not_before == NOW + timedelta(days=6)
@@ -163,7 +165,7 @@ def test_scheduled_session_sends_invite_now_reminder_a_day_before_and_agenda_pro
     assert any(line.startswith('ATTENDEE;CN="Ada"') and "mailto:ada@example.com" in line for line in lines)
 
 
-def test_session_too_soon_for_a_useful_reminder_gets_only_the_invite() -> None:
+def test_session_too_soon_for_a_useful_reminder_gets_only_the_notice_and_the_invite() -> None:
     messages = for_session_scheduled(
         _scheduled(timedelta(minutes=5)),
         PEOPLE,
@@ -172,7 +174,7 @@ def test_session_too_soon_for_a_useful_reminder_gets_only_the_invite() -> None:
         timing=SessionTiming(),
         organizer_email="mentorship@example.com",
     )
-    assert {m.kind for m in messages} == {"session_invite"}
+    assert {m.kind for m in messages} == {"session_invite", "session_scheduled"}
 
 
 def test_session_within_the_reminder_lead_is_reminded_at_once() -> None:
@@ -204,7 +206,11 @@ def test_stagnation_tells_the_pair_the_suggested_actions_and_high_severity_the_a
 
     low = for_relationship_stagnant(stagnant(Severity.MEDIUM), PEOPLE)
     assert {m.recipient_id for m in low} == {"e", "m"}
-    assert all("30 minute check-in" in m.body and "no session for 2x cadence" in m.body for m in low)
+    assert all("30 minute check-in" in m.body for m in low)
+    assert all(
+        "No session has taken place for more than 2 times the agreed interval between sessions." in m.body
+        for m in low
+    )
     high = for_relationship_stagnant(stagnant(Severity.HIGH), PEOPLE)
     assert {(m.recipient_id, m.category) for m in high if m.recipient_id == "admin"} == {
         ("admin", Category.ESCALATION)
@@ -280,7 +286,7 @@ def test_declined_request_tells_the_mentee_why_with_wording_per_reason() -> None
     assert bodies["declined"].startswith("Grace Hopper declined your mentorship request.")
     assert "did not answer your mentorship request in time" in bodies["expired"]
     assert "next suggested mentor, we have asked them" in bodies["expired"]
-    assert "no longer available" in bodies["mentor_unavailable"]
+    assert "cannot take on a new mentee at the moment" in bodies["mentor_unavailable"]
 
 
 def test_withdrawn_request_tells_the_mentor_not_the_mentee() -> None:

@@ -9,6 +9,8 @@ on-call engineer find it). `servicekit.openapi` documents these shapes for every
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
@@ -89,13 +91,74 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
 
 
+# Pydantic's own wording for the errors people meet most, as sentences about the field; ctx values
+# (pydantic's, e.g. `ge`) fill the placeholders. Other errors keep pydantic's words (see `sentence`).
+_WORDED = {
+    "missing": "This field is required.",
+    "extra_forbidden": "This field is not expected here.",
+    "int_type": "This should be a whole number.",
+    "int_parsing": "This should be a whole number.",
+    "int_from_float": "This should be a whole number.",
+    "float_type": "This should be a number.",
+    "float_parsing": "This should be a number.",
+    "bool_type": "This should be true or false.",
+    "bool_parsing": "This should be true or false.",
+    "string_type": "This should be text.",
+    "greater_than_equal": "This should be at least {ge}.",
+    "greater_than": "This should be more than {gt}.",
+    "less_than_equal": "This should be at most {le}.",
+    "less_than": "This should be less than {lt}.",
+    "string_too_long": "This should be at most {max_length} characters long.",
+    "too_long": "This should have at most {max_length} items.",
+    "json_invalid": "The request body is not valid JSON: {error}.",
+}
+# A pydantic validator's ValueError or assertion reaches people with this prefix in front.
+_PREFIXES = ("Value error,", "Assertion failed,")
+_PLAIN_FIRST_WORD = re.compile(r"[a-z]+(?=[\s,.;:!?]|$)")  # not a field name such as `ends_on`
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: pydantic's prefixes taken off, a capital letter unless it starts with
+    a name or code (`ends_on must ...`), and a full stop."""
+    text = text.strip()
+    for prefix in _PREFIXES:
+        text = text.removeprefix(prefix).strip()
+    if not text:
+        return "This value is not valid."
+    if _PLAIN_FIRST_WORD.match(text):
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def field_message(item: Mapping[str, Any]) -> str:
+    """One validation error's message, as a sentence a person can act on."""
+    kind, context = item.get("type"), item.get("ctx") or {}
+    minimum = context.get("min_length")
+    if kind in ("string_too_short", "too_short") and minimum is not None:
+        if minimum == 1:
+            return "This should not be empty."
+        if kind == "string_too_short":
+            return f"This should be at least {minimum} characters long."
+        return f"This should have at least {minimum} items."
+    worded = _WORDED.get(str(kind))
+    if worded is not None:
+        try:
+            values = {name: str(value).rstrip(".") for name, value in context.items()}
+            if "error" in values:
+                values["error"] = values["error"][:1].lower() + values["error"][1:]
+            return worded.format_map(values)
+        except (KeyError, IndexError, ValueError):
+            pass  # a context without the value the wording needs: pydantic's own words below
+    return sentence(str(item.get("msg", "")))
+
+
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
             # ("body", "capacity") -> "capacity"; ("query", "recipient") -> "recipient"
             "field": ".".join(str(p) for p in item["loc"][1:]) or str(item["loc"][0]),
             "location": str(item["loc"][0]),
-            "message": item["msg"],
+            "message": field_message(item),
         }
         for item in error.errors()
     ]
@@ -117,12 +180,15 @@ def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int = 5) -> N
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = _field_errors(exc)
-        fields = ", ".join(sorted({e["field"] for e in errors}))
+        fields = sorted({e["field"] for e in errors})
+        named = ", ".join(fields)
         return problem_response(
             request,
             422,
             "Invalid request",
-            f"invalid field(s): {fields}",
+            f"This field is missing or invalid: {named}."
+            if len(fields) == 1
+            else f"These fields are missing or invalid: {named}.",
             type_=_TYPE_BASE + "invalid-request",
             extensions={"errors": errors},
         )

@@ -134,7 +134,7 @@ async def mark_read(
 ) -> NotificationOut:
     read = await use_cases.feed.mark_read(principal.org_id, principal.employee_id, notification_id)
     if read is None:
-        raise Problem(404, "Not Found", "no such notification")
+        raise Problem(404, "Not Found", "There is no such notification in your feed.")
     return NotificationOut.of(read)
 
 
@@ -174,7 +174,7 @@ async def set_my_preferences(
     try:
         return await use_cases.people.set_preferences(principal.org_id, principal.employee_id, preferences)
     except RecipientErased:
-        raise Problem(404, "Not Found", "this person was erased") from None
+        raise Problem(404, "Not Found", "This person was erased.") from None
 
 
 class EscalationContactIn(BaseModel):
@@ -190,7 +190,7 @@ class EscalationContactIn(BaseModel):
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
         if value is not None and zone(value) is UTC and value != "UTC":
-            raise ValueError("unknown IANA timezone")
+            raise ValueError("This is not a known IANA timezone, such as Europe/Paris.")
         return value
 
 

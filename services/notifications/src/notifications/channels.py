@@ -41,6 +41,7 @@ class Outgoing:
     body: str
     action: str
     calendar: str | None = None
+    sender_name: str = "Mentorship program"  # in the recipient's language
 
 
 class Channel(Protocol):
@@ -87,7 +88,7 @@ class EmailChannel:
         if not outgoing.recipient_email:
             raise DeliveryError("the recipient has no email address", transient=False)
         mail = EmailMessage()
-        mail["From"] = formataddr(("Mentorship program", self._sender))
+        mail["From"] = formataddr((outgoing.sender_name, self._sender))
         mail["To"] = formataddr((outgoing.recipient_name, outgoing.recipient_email))
         mail["Subject"] = outgoing.title
         domain = self._sender.rpartition("@")[2] or "mentorship"

@@ -9,6 +9,9 @@ from typing import Any, Protocol
 
 from mentorship_schemas import (
     ActionItemOverdue,
+    AgreementDrafted,
+    AgreementSignatureAdded,
+    AgreementSigned,
     CircleFormed,
     CloudEvent,
     Event,
@@ -133,6 +136,24 @@ async def on_pair_ended(event: PairEnded, envelope: CloudEvent, use_cases: Notif
     await use_cases.notify.announce(event, cause_of(envelope))
 
 
+async def on_agreement_drafted(
+    event: AgreementDrafted, envelope: CloudEvent, use_cases: NotificationsUseCases
+) -> None:
+    await use_cases.notify.announce(event, cause_of(envelope))
+
+
+async def on_agreement_signature_added(
+    event: AgreementSignatureAdded, envelope: CloudEvent, use_cases: NotificationsUseCases
+) -> None:
+    await use_cases.notify.announce(event, cause_of(envelope))
+
+
+async def on_agreement_signed(
+    event: AgreementSigned, envelope: CloudEvent, use_cases: NotificationsUseCases
+) -> None:
+    await use_cases.notify.announce(event, cause_of(envelope))
+
+
 HANDLERS: tuple[tuple[type[Event], ServiceHandler], ...] = (
     (ProfileRegistered, on_profile_registered),
     (ProfileUpdated, on_profile_updated),
@@ -149,6 +170,9 @@ HANDLERS: tuple[tuple[type[Event], ServiceHandler], ...] = (
     (ActionItemOverdue, on_action_item_overdue),
     (GoalAchieved, on_goal_achieved),
     (PairEnded, on_pair_ended),
+    (AgreementDrafted, on_agreement_drafted),
+    (AgreementSignatureAdded, on_agreement_signature_added),
+    (AgreementSigned, on_agreement_signed),
 )
 
 

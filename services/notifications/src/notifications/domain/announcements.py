@@ -1,5 +1,6 @@
-"""Which events tell people something, whom a message about each may name (so their names and
-timezones are looked up first), and the messages themselves (domain/messages.py). Pure."""
+"""Which events tell people something, whom a message about each may name (so their names,
+timezones and languages are looked up first), what one of them is about when that is not the event
+itself, and the messages themselves (domain/messages/). Pure."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass
 
 from mentorship_schemas import (
     ActionItemOverdue,
+    AgreementDrafted,
+    AgreementSignatureAdded,
+    AgreementSigned,
     CircleFormed,
     GoalAchieved,
     MatchProposed,
@@ -32,6 +36,9 @@ Announced = (
     | ActionItemOverdue
     | GoalAchieved
     | PairEnded
+    | AgreementDrafted
+    | AgreementSignatureAdded
+    | AgreementSigned
 )
 
 
@@ -58,8 +65,25 @@ def audience(event: Announced) -> Audience:
             return Audience(tuple(event.participant_ids), with_admins=True)
         case ActionItemOverdue():
             return Audience((event.owner_id,))
-        case GoalAchieved():
+        case GoalAchieved() | AgreementSigned():
             return Audience(tuple(event.participant_ids))
+        case AgreementDrafted():
+            return Audience((*event.participant_ids, *event.awaiting_ids))
+        case AgreementSignatureAdded():
+            return Audience((*event.participant_ids, *event.awaiting_ids, event.signer_id))
+
+
+def occasion(event: Announced) -> str | None:
+    """What the messages about `event` answer when that is a state rather than the event: a
+    signature awaited on one revision of an agreement is asked for once, even should the same
+    revision be announced again under another event id. None: the event itself."""
+    match event:
+        case AgreementDrafted():
+            return f"agreement:{event.pair_id}:revision:{event.revision}"
+        case AgreementSignatureAdded():
+            return f"agreement:{event.pair_id}:revision:{event.revision}:signed-by:{event.signer_id}"
+        case _:
+            return None
 
 
 def messages_for(event: Announced, directory: Directory) -> list[Message]:
@@ -84,3 +108,9 @@ def messages_for(event: Announced, directory: Directory) -> list[Message]:
             return messages.for_goal_achieved(event, directory)
         case PairEnded():
             return messages.for_pair_ended(event, directory)
+        case AgreementDrafted():
+            return messages.for_agreement_drafted(event, directory)
+        case AgreementSignatureAdded():
+            return messages.for_agreement_signature_added(event, directory)
+        case AgreementSigned():
+            return messages.for_agreement_signed(event, directory)

@@ -33,6 +33,7 @@ def session_invite(
     summary: str,
     description: str,
     organizer: Attendee,
+    alarm: str = "Mentorship session",
     attendees: Sequence[Attendee],
 ) -> str:
     """A METHOD:REQUEST calendar with one event; `uid` stays the same across reschedules and
@@ -60,7 +61,7 @@ def session_invite(
         "TRANSP:OPAQUE",
         "BEGIN:VALARM",
         "ACTION:DISPLAY",
-        "DESCRIPTION:Mentorship session",
+        f"DESCRIPTION:{escape_text(alarm)}",
         "TRIGGER:-PT15M",
         "END:VALARM",
         "END:VEVENT",

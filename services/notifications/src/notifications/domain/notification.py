@@ -32,9 +32,9 @@ from notifications.domain.preferences import (
     plan_delivery,
 )
 from notifications.domain.recipient import Recipient
+from notifications.domain.texts import texts_for
 
 DIGEST_KIND = "digest"
-ERASED_NAME = "a former participant"
 
 
 class DeliveryStatus(StrEnum):
@@ -62,10 +62,17 @@ class SkipReason(StrEnum):
 
 @dataclass(frozen=True)
 class Cause:
-    """The event a notification answers: its id (part of the notification's id) and type."""
+    """The event a notification answers: its id and type. The notification's id derives from the
+    event id, or from the `occasion` when the event stands for a state that may be announced again
+    (a signature awaited on one revision of an agreement: domain/announcements.py)."""
 
     event_id: str
     event_type: str
+    occasion: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.occasion or self.event_id
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,7 @@ class Notification(AggregateRoot):
     action: str | None = None
     calendar: str | None = None  # iCalendar text (email)
     subject_id: str | None = None
+    language: str = "en"  # the language its words are in (the recipient's, when it was written)
     mentions: list[str] = Field(
         default_factory=list
     )  # the people it names, so an erasure finds and scrubs it
@@ -179,7 +187,7 @@ class Notification(AggregateRoot):
             for channel in sorted(message.channels)
         }
         notification = cls(
-            id=notification_id(message.recipient_id, cause.event_id, message.kind),
+            id=notification_id(message.recipient_id, cause.key, message.kind),
             org_id=org_id,
             recipient_id=message.recipient_id,
             kind=message.kind,
@@ -189,6 +197,7 @@ class Notification(AggregateRoot):
             action=message.action,
             calendar=message.calendar,
             subject_id=message.subject_id,
+            language=message.language,
             mentions=sorted(mentions),
             cause_event_id=cause.event_id,
             cause_type=cause.event_type,
@@ -216,7 +225,8 @@ class Notification(AggregateRoot):
             category=Category.DIGEST,
             title="",
             body="",
-            action="Open the portal to see the details.",
+            action=texts_for(of.language)("digest.action"),
+            language=of.language,
             cause_event_id=delivery.digest_key,
             cause_type=DIGEST_KIND,
             created_at=now,
@@ -336,11 +346,11 @@ class Notification(AggregateRoot):
         return list(self.items or []), []
 
     def summary(self, entries: Sequence[DigestEntry]) -> tuple[str, str]:
-        """Title and body of this summary of `entries`."""
+        """Title and body of this summary of `entries`, in the summary's language."""
+        texts = texts_for(self.language)
         period = "daily" if self.cause_event_id.startswith(DigestMode.DAILY) else "weekly"
-        plural = "s" if len(entries) != 1 else ""
-        title = f"Your {period} mentorship summary: {len(entries)} update{plural}"
-        lines = ["Since your last summary:", ""] + [f"- {entry.title}: {entry.body}" for entry in entries]
+        title = texts.plural(f"digest.title.{period}", len(entries))
+        lines = [texts("digest.intro"), ""] + [f"- {entry.title}: {entry.body}" for entry in entries]
         return title, "\n".join(lines)
 
     def send_alone(self, channel: NotificationChannel, now: datetime) -> list[Emitted]:
@@ -360,18 +370,19 @@ class Notification(AggregateRoot):
 
     def forget_person(self, person_id: str, names: Sequence[str]) -> list[Emitted]:
         """Take an erased person's name and email out of this message; drop a calendar naming them."""
+        erased = texts_for(self.language)("someone.erased")
         if names:
             pattern = re.compile(
                 "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.IGNORECASE
             )
-            self.title = pattern.sub(ERASED_NAME, self.title)
-            self.body = pattern.sub(ERASED_NAME, self.body)
+            self.title = pattern.sub(erased, self.title)
+            self.body = pattern.sub(erased, self.body)
             if self.items is not None:
                 self.items = [
                     DigestEntry(
                         notification_id=item.notification_id,
-                        title=pattern.sub(ERASED_NAME, item.title),
-                        body=pattern.sub(ERASED_NAME, item.body),
+                        title=pattern.sub(erased, item.title),
+                        body=pattern.sub(erased, item.body),
                     )
                     for item in self.items
                 ]

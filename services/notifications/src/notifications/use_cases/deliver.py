@@ -27,6 +27,7 @@ from notifications.channels import Channel, DeliveryError, Outgoing
 from notifications.domain.delivery import Drop, Hold, QueuedDelivery, next_step
 from notifications.domain.notification import DIGEST_KIND, Notification, RetryPolicy
 from notifications.domain.recipient import Recipient, recipient_id
+from notifications.domain.texts import texts_for
 from notifications.ports import Stores
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ class Deliveries:
             body=body,
             action=notification.action or "",
             calendar=notification.calendar if channel is NotificationChannel.EMAIL else None,
+            sender_name=texts_for(notification.language)("program.name"),
         )
 
     async def _failed(

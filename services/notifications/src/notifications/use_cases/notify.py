@@ -10,14 +10,14 @@ enters the feed with its NotificationSent in the same write.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mentorship_schemas import PairCreated, SessionCancelled, SessionScheduled
 from mentorship_schemas.events import NotificationChannel
 
 from notifications.domain import messages
-from notifications.domain.announcements import Announced, Audience, audience, messages_for
+from notifications.domain.announcements import Announced, Audience, audience, messages_for, occasion
 from notifications.domain.delivery import QueuedDelivery, queue_entries, queue_key
 from notifications.domain.messages import Directory, Message, SessionTiming
 from notifications.domain.notification import (
@@ -50,6 +50,7 @@ class Notify:
 
     async def announce(self, event: Announced, cause: Cause) -> None:
         """Tell the people an event concerns what it means for them (domain/announcements.py)."""
+        cause = replace(cause, occasion=occasion(event))
         directory = await self.directory(event.org_id, audience(event))
         await self.notify(event.org_id, cause, messages_for(event, directory), directory)
 
@@ -61,8 +62,9 @@ class Notify:
         await self.announce(event, cause)
 
     async def session_scheduled(self, event: SessionScheduled, cause: Cause) -> None:
-        """The invite, the reminder and the agenda prompt; a reschedule (a newer version of the
-        session) withdraws the reminders of the time before."""
+        """The notice in the feed, the invite, the reminder and the agenda prompt; a reschedule (a
+        newer version of the session) says the session moved and withdraws the reminders of the
+        time before."""
         reminders = self._stores.reminders
         known = await reminders.get(reminders_id(event.org_id, event.session_id))
         if known is not None and known.is_stale(event.version):
@@ -77,10 +79,11 @@ class Notify:
             now=self._now(),
             timing=self._policy.timing,
             organizer_email=self._policy.organizer_email,
+            moved=known is not None and 0 < known.session_version < event.version,
         )
         await self.notify(event.org_id, cause, found, directory)
         pending = [
-            notification_id(m.recipient_id, cause.event_id, m.kind)
+            notification_id(m.recipient_id, cause.key, m.kind)
             for m in found
             if m.kind in messages.SESSION_REMINDER_KINDS
         ]
