@@ -139,9 +139,9 @@ async def test_mentee_asks_a_suggested_mentor_who_accepts_declines_or_sees_it_wi
                 org, "ada", "mentee", program_id="asking", skills_wanted=["python", "sql"], manager_id="mira"
             ),
             candidate(org, "bob", "mentee", program_id="asking", skills_wanted=["sql"]),
-            candidate(org, "mira", "mentor", skills_offered=["python", "sql"], level="lead", free_slots=2),
-            candidate(org, "sam", "mentor", skills_offered=["python"], level="senior", free_slots=2),
-            candidate(org, "lee", "mentor", skills_offered=["sql"], level="senior", free_slots=2),
+            candidate(org, "mira", "mentor", skills_offered=["python", "sql"], level="lead", capacity=2),
+            candidate(org, "sam", "mentor", skills_offered=["python"], level="senior", capacity=2),
+            candidate(org, "lee", "mentor", skills_offered=["sql"], level="senior", capacity=2),
         ]
     )
     ada, bob = auth(org, "ada"), auth(org, "bob")

@@ -256,14 +256,15 @@ class MenteeSeat(Candidate):
 
     # ------------------------------------------------------------------ pairs
 
-    def end_pair(self, reason: PairEndReason, now: datetime) -> list[Emitted]:
-        """PairEnded; for a rematch reason the seat waits again in the same program, never to be
-        offered this mentor again; otherwise it has ended."""
+    def end_pair(self, reason: PairEndReason, now: datetime, *, rematch: bool | None = None) -> list[Emitted]:
+        """PairEnded; for a rematch reason (or `rematch`) the seat waits again in the same program,
+        never to be offered this mentor again; otherwise it has ended."""
         self._expect(SeatStatus.PAIRED)
         pair = self.pair
         assert pair is not None
         ended = self._close(pair, reason, reason.value, now)
-        self.status = SeatStatus.WAITING if reason in REMATCH_REASONS else SeatStatus.ENDED
+        waits = reason in REMATCH_REASONS if rematch is None else rematch
+        self.status = SeatStatus.WAITING if waits else SeatStatus.ENDED
         self.program_id, self.waiting_since, self.pair = pair.program_id, now, None
         return [ended]
 
@@ -387,8 +388,8 @@ class MenteeSeat(Candidate):
 
     @property
     def keeps_history(self) -> bool:
-        """Whether an erased seat holds something worth keeping (a pair, a circle)."""
-        return self.pair is not None or self.circle is not None
+        """Whether an erased seat holds something worth keeping (a pair that was, a circle)."""
+        return self.pair is not None or self.last_pair is not None or self.circle is not None
 
     def forget_person(self, person_id: str, now: datetime) -> list[Emitted]:
         """Another person was erased: a request or proposal to them ends (mentor unavailable), the

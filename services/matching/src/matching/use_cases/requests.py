@@ -11,7 +11,7 @@ from mentorship_schemas.events import PersonRole
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
-from matching.domain.program import Approval
+from matching.domain.program import Approval, Program
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind
 from matching.use_cases import pool
@@ -58,11 +58,20 @@ async def join(m: Matching, org_id: str, person_id: str, program_id: str) -> Men
     return _registered(await m.seats.get(seat_key(org_id, person_id)), person_id)
 
 
+def _no_circles(program: Program) -> None:
+    if program.forms_circles:
+        raise Conflict(
+            f"Program {program.program_id!r} is a circles program: its members meet in circles, which a "
+            "program admin forms, not with one mentor."
+        )
+
+
 async def suggestions(m: Matching, caller: Caller, focus: str | None, limit: int) -> list[Explanation]:
     """The caller's best mentors in their program, with why."""
     view = await m.reads.org(caller.org_id)
     seat = _seat(view, caller.person_id, focus)
     program = await require_program(m, caller.org_id, seat.program_id)
+    _no_circles(program)
     return view.suggestions(program, seat, m.now(), limit)
 
 
@@ -79,6 +88,7 @@ async def ask_mentor(
     program = await require_program(m, caller.org_id, seat.program_id)
     if not program.is_open:
         raise Conflict(f"program {program.program_id!r} is closed")
+    _no_circles(program)
     if mentor_id not in view.mentors or not program.admits(mentor_id, PersonRole.MENTOR):
         raise Refused(f"{mentor_id} is not a mentor in this program", field="mentor_id")
     now = m.now()
