@@ -124,7 +124,9 @@ class MentorCandidate(Candidate):
     def match_profile_in(self, at: datetime, program_load: int) -> MatchProfile:
         return replace(
             self.match_profile(at),
-            accepting_mentees=self.takes_mentees,
+            # A mentor unavailable only because they are full still takes mentees: the rule that
+            # applies is their free places (so a mentee hears "full", not "not accepting").
+            accepting_mentees=self.takes_mentees or self.unavailable_reason == AT_CAPACITY,
             free_capacity=self.free_slots,
             program_load=program_load,
         )

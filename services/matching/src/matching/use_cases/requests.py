@@ -93,7 +93,7 @@ async def ask_mentor(
         raise Refused(f"{mentor_id} is not a mentor in this program", field="mentor_id")
     now = m.now()
     if (reason := view.why_not(program, seat, mentor_id, now)) is not None:
-        raise Refused(f"cannot ask {mentor_id}: {reason}", field="mentor_id")
+        raise Refused(f"You cannot ask {mentor_id}. {reason}", field="mentor_id")
     ranked = view.suggestions(program, seat, now, limit=len(view.mentors))
     chosen = next(s for s in ranked if s.mentor_id == mentor_id)
     match = as_match(chosen.mentor_id, chosen.score, chosen.reasons, chosen.breakdown)
