@@ -290,9 +290,10 @@ async def test_only_a_stagnant_pair_is_escalated_and_then_rematched(mem: InMemor
     signal = Stagnation(episode_id="e1", severity="medium", reasons=["quiet"], since=START)
     await profiles.pair_stagnant(mem.context, ORG, pair.pair_id, signal)
     assert (await pairs.pair_for(mem.context, bob, pair.pair_id)).pair.stagnation == signal  # type: ignore[union-attr]
-    assert await pairs.escalate(mem.context, Caller(ORG, pair.mentor_id), pair.pair_id)
+    rematch = await pairs.escalate(mem.context, Caller(ORG, pair.mentor_id), pair.pair_id)
     again = (await mem.seat(ORG, "bob")).pair
     assert again is not None
+    assert (rematch.outcome, rematch.id, rematch.mentor_id) == ("paired", again.pair_id, again.mentor_id)
     assert (again.mentor_id != pair.mentor_id, again.stagnation) == (True, None)
 
 

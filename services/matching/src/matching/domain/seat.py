@@ -20,7 +20,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from mentorship_schemas import MatchProposed, MentorshipRequested, PairCreated, PairDeclined, PairEnded
+from mentorship_schemas import (
+    MatchProposed,
+    MenteeUnmatched,
+    MentorshipRequested,
+    PairCreated,
+    PairDeclined,
+    PairEnded,
+)
 from mentorship_schemas.events import PairEndReason, PersonRole
 from pydantic import Field
 from servicekit.aggregates import Document, Emitted
@@ -306,6 +313,23 @@ class MenteeSeat(Candidate):
         if pair is not None and stagnation is not None and stagnation.episode_id == episode_id:
             pair.stagnation = None
         return []
+
+    def unmatched(self, cause: str, rule: str, reason: str, ended_pair_id: str | None) -> list[Emitted]:
+        """No mentor is possible for this waiting seat now: MenteeUnmatched tells the mentee and
+        the program's admins why (once per seat version: a repeat makes the same event id)."""
+        self._expect(SeatStatus.WAITING)
+        event = MenteeUnmatched(
+            org_id=self.org_id,
+            version=self.version + 1,
+            mentee_id=self.person_id,
+            program_id=self.program_id,
+            cause=cause,
+            ended_pair_id=ended_pair_id,
+            focus_area=self.focus,
+            rule=rule,
+            reason=reason,
+        )
+        return [Emitted(event, derived_id(self.id, str(self.version), "unmatched"))]
 
     # ------------------------------------------------------------------ programs and focus seats
 
