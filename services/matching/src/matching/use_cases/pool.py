@@ -19,7 +19,7 @@ from matching.domain.mentor import mentor_key
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatChanged, SeatStatus
-from matching.domain.seat_parts import Match
+from matching.domain.seat_parts import AuditEntry, Match
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ async def offer(
     run_id: str | None = None,
     message: str | None = None,
     automatic: bool = False,
+    audit: AuditEntry | None = None,
 ) -> str | None:
     """Pair, propose or request, as the program's approval (or `approval`) says. Returns the pair,
     proposal or request id, or None when the mentor's place or the seat was taken meanwhile
@@ -91,7 +92,14 @@ async def offer(
         m,
         seat,
         lambda s: s.offer(
-            program, match, now, approval=approval, run_id=run_id, message=message, automatic=automatic
+            program,
+            match,
+            now,
+            approval=approval,
+            run_id=run_id,
+            message=message,
+            automatic=automatic,
+            audit=audit,
         ),
     )
     if made is None:
@@ -109,11 +117,13 @@ async def accept_hold(m: Matching, program: Program, seat: MenteeSeat) -> str | 
     return await _made(m, seat, lambda s: s.accept_hold(program, now))
 
 
-async def drop_hold(m: Matching, seat: MenteeSeat, reason: DeclineReason) -> bool:
+async def drop_hold(
+    m: Matching, seat: MenteeSeat, reason: DeclineReason, *, audit: AuditEntry | None = None
+) -> bool:
     """The held proposal or request ends without a pair (PairDeclined); the place is freed."""
     assert seat.hold is not None
     now = m.now()
-    if await change_seen(m, seat, lambda s: s.drop_hold(reason, now)) is None:
+    if await change_seen(m, seat, lambda s: s.drop_hold(reason, now, audit=audit)) is None:
         return False
     await give_back_place(m, seat.org_id, seat.hold.mentor_id, seat.id)
     return True

@@ -4,20 +4,23 @@ mentor (accepted, declined, withdrawn, or expired to the next best mentor), admi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from mentorship_schemas.events import PersonRole
 
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
+from matching.domain.mentor import MentorCandidate
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
-from matching.domain.seat_parts import HoldKind
+from matching.domain.seat_parts import AuditEntry, HoldKind
 from matching.use_cases import pool
 from matching.use_cases.context import Caller, Conflict, Matching, NotAllowed, NotFound, Refused
 from matching.use_cases.continuous import ask_next_suggestion, match_continuously, match_where_places_freed
 from matching.use_cases.programs import require_program
+from matching.use_cases.rematch import Cause, Rematch, rematch_now
 
 
 def _registered(seat: MenteeSeat | None, person_id: str) -> MenteeSeat:
@@ -68,11 +71,24 @@ def _no_circles(program: Program) -> None:
 
 async def suggestions(m: Matching, caller: Caller, focus: str | None, limit: int) -> list[Explanation]:
     """The caller's best mentors in their program, with why."""
+    return [card.explanation for card in await suggestion_cards(m, caller, focus, limit)]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested mentor with what a mentee needs to choose (their candidate record's public facts)."""
+
+    explanation: Explanation
+    mentor: MentorCandidate
+
+
+async def suggestion_cards(m: Matching, caller: Caller, focus: str | None, limit: int) -> list[Suggestion]:
+    """The caller's best mentors in their program, each with the mentor's record and why they fit."""
     view = await m.reads.org(caller.org_id)
     seat = _seat(view, caller.person_id, focus)
     program = await require_program(m, caller.org_id, seat.program_id)
     _no_circles(program)
-    return view.suggestions(program, seat, m.now(), limit)
+    return [Suggestion(e, view.mentors[e.mentor_id]) for e in view.suggestions(program, seat, m.now(), limit)]
 
 
 async def ask_mentor(
@@ -151,13 +167,32 @@ async def refuse(
     kind: HoldKind,
     answered_by: PersonRole | None,
     reason: DeclineReason,
-) -> None:
+    note: str | None = None,
+) -> Rematch | None:
     """Declined by the mentor, withdrawn by the mentee, or rejected by an admin: the seat waits
-    again, and the mentor's freed place goes to whoever waits."""
+    again, and the mentor's freed place goes to whoever waits. An admin's rejection keeps the
+    admin's `note` in the seat's audit (never in the event, never shown to the mentee), and the
+    mentee gets the next possible mentor at once (or is told why there is none)."""
     seat = await _open_hold(m, caller, hold_id, kind, answered_by)
-    if not await pool.drop_hold(m, seat, reason):
+    assert seat.hold is not None
+    rejected = reason is DeclineReason.REJECTED
+    audit = (
+        AuditEntry(
+            at=m.now(),
+            by=caller.person_id,
+            action="proposal_rejected",
+            mentor_id=seat.hold.mentor_id,
+            note=note,
+        )
+        if rejected
+        else None
+    )
+    if not await pool.drop_hold(m, seat, reason, audit=audit):
         raise _changed(kind)
+    if rejected:
+        return await rematch_now(m, caller.org_id, seat.id, Cause.PROPOSAL_REJECTED)
     await match_continuously(m, caller.org_id)
+    return None
 
 
 async def expire_requests(m: Matching, now: datetime, limit: int = 500) -> int:
