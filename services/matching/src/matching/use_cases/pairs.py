@@ -23,9 +23,9 @@ async def pair_for(m: Matching, caller: Caller, pair_id: str) -> MenteeSeat:
     people outside the pair cannot learn that it exists."""
     seat = await m.reads.paired_seat(caller.org_id, pair_id)
     if seat is None or seat.pair is None:
-        raise NotFound("no such current pair")
+        raise NotFound("There is no such current pair.")
     if caller.person_id not in (seat.person_id, seat.pair.mentor_id) and not caller.is_admin:
-        raise NotFound("no such current pair")
+        raise NotFound("There is no such current pair.")
     return seat
 
 
@@ -33,7 +33,7 @@ async def end(m: Matching, caller: Caller, pair_id: str, reason: PairEndReason) 
     """PairEnded; returns whether the mentee is matched again (without this mentor)."""
     seat = await pair_for(m, caller, pair_id)
     if not await pool.end_pair(m, seat, reason):
-        raise Conflict("the pair changed meanwhile; read it and retry")
+        raise Conflict("The pair changed meanwhile; read it and retry.")
     # Rematch the mentee, and offer the mentor's freed place to whoever waits (profiles announces
     # the mentor only if they were full).
     await match_continuously(m, caller.org_id)
