@@ -80,5 +80,80 @@ async def test_erased_person_leaves_no_name_email_or_free_text_in_any_service(
         anonymised, timeout=60, interval=0.5, what="matching to keep the pair anonymously"
     )
     assert kept["person_id"] == "erased"
-    assert kept["pair"]["pair_id"]
-    assert kept["pair"]["reasons"] == []
+    assert "pair" not in kept, "her pair ended with her erasure"
+    assert kept["last_pair"]["pair_id"]
+    assert kept["last_pair"]["reasons"] == []
+
+
+async def _loads(
+    mongo: AsyncMongoClient[dict[str, Any]], prefix: str, org: str, mentor: str
+) -> dict[str, Any]:
+    """The mentor's load as each service stores it."""
+    person = await mongo[f"{prefix}profiles"]["people"].find_one({"org_id": org, "person_id": mentor})
+    candidate = await mongo[f"{prefix}matching"]["candidates"].find_one(
+        {"org_id": org, "person_id": mentor, "role": "mentor"}
+    )
+    relationships = mongo[f"{prefix}sessions"]["relationships"]
+    active = await relationships.count_documents({"org_id": org, "mentor_id": mentor, "status": "active"})
+    assert person is not None
+    assert candidate is not None
+    return {
+        "profiles": len(person["active_pair_ids"]),
+        "matching": len(candidate.get("places", [])),
+        "sessions": active,
+    }
+
+
+async def test_after_a_mentees_erasure_her_pair_ends_everywhere_and_the_mentors_load_agrees(
+    platform: Platform,  # noqa: F811
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    """Issue 11, defect 2: matching ends the pair (PairEnded, erased); sessions closes the
+    relationship and cancels what was planned, profiles frees the mentor's place, the mentor is told."""
+    org, prefix = f"org-{uuid.uuid4().hex[:8]}", platform.database_prefix
+    people = {
+        "eve": {"display_name": "Eve", "email": "eve@example.com", "roles": ["mentee"]},
+        "max": {"display_name": "Max", "email": "max@example.com", "roles": ["mentor"], "mentor_capacity": 1},
+    }
+    relationships = mongo[f"{prefix}sessions"]["relationships"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        for person, body in people.items():
+            response = await http.post(
+                f"{platform.url('profiles')}/profiles", headers=_auth(org, person), json=body
+            )
+            assert response.status_code == 201, response.text
+
+        async def paired() -> str | None:
+            found = await relationships.find_one({"org_id": org, "mentee_id": "eve", "status": "active"})
+            return None if found is None else str(found["_id"])
+
+        pair_id = await eventually(paired, timeout=60, what="eve and max paired, with a relationship")
+        full = {"profiles": 1, "matching": 1, "sessions": 1}
+
+        async def counted_once() -> bool:
+            return await _loads(mongo, prefix, org, "max") == full
+
+        await eventually(counted_once, timeout=60, what="max's one mentee counted by every service")
+
+        erased = await http.delete(f"{platform.url('profiles')}/profiles/eve", headers=_auth(org, "eve"))
+        assert erased.status_code == 204
+
+        async def freed() -> bool:
+            return await _loads(mongo, prefix, org, "max") == {"profiles": 0, "matching": 0, "sessions": 0}
+
+        await eventually(freed, timeout=60, interval=0.5, what="max's place free in every service")
+        relationship = await relationships.find_one({"_id": pair_id})
+        assert relationship is not None
+        assert (relationship["status"], relationship["end_reason"]) == ("ended", "erased")
+        planned = [s for s in relationship["sessions"] if s["status"] == "scheduled"]
+        assert planned == [], "no session left on the mentor's calendar"
+
+        async def max_told() -> bool:
+            feed = await http.get(
+                f"{platform.url('notifications')}/notifications",
+                params={"recipient": "max"},
+                headers=_auth(org, "max"),
+            )
+            return any(item["kind"] == "pair_ended" for item in feed.json()["items"])
+
+        await eventually(max_told, timeout=60, what="max told that the mentorship ended")

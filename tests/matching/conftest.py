@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from matching.app import MatchingSettings, create_app
-from matching.domain.mentor import mentor_key
+from matching.domain.mentor import MentorCandidate, mentor_key
 from matching.domain.seat import seat_key
 from matching.use_cases.context import Matching as MatchingContext
 from mentorship_schemas import Event
@@ -118,5 +118,7 @@ def candidate(org: str, person: str, role: str, **fields: Any) -> dict[str, Any]
             "waiting_since": datetime(2026, 3, 1, tzinfo=UTC),
         }
     else:
-        document |= {"status": "available", "free_slots": 1, "availability_version": 1, "version": 1}
+        document |= {"status": "available", "capacity": 1, "availability_version": 1, "version": 1}
+        # As the store writes it (with the places left, `free_slots`, computed).
+        return MentorCandidate.model_validate(document | fields).to_document()
     return document | fields

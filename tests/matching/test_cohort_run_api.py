@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from matching import store
+from matching.domain.seat import seat_key
 from matching.use_cases import cohort_runs
 from mentorship_schemas import MatchRunCompleted, PairCreated, PairEnded
 
@@ -27,9 +28,9 @@ async def test_admin_cohort_run_is_optimal_explained_stored_and_org_scoped(match
             ),
             # Waits in another program: not part of this run.
             candidate(org, "cyd", "mentee", skills_wanted=["sql"], level="mid"),
-            candidate(org, "mira", "mentor", skills_offered=["python", "sql"], free_slots=1, level="lead"),
-            candidate(org, "sam", "mentor", skills_offered=["sql"], free_slots=1, level="senior"),
-            candidate(org, "off", "mentor", skills_offered=["python"], free_slots=3, status="unavailable"),
+            candidate(org, "mira", "mentor", skills_offered=["python", "sql"], capacity=1, level="lead"),
+            candidate(org, "sam", "mentor", skills_offered=["sql"], capacity=1, level="senior"),
+            candidate(org, "off", "mentor", skills_offered=["python"], capacity=3, status="unavailable"),
         ]
     )
     preview = await http.post("/programs/p1/cohort-runs", json={"apply": False}, headers=admin)
@@ -95,6 +96,10 @@ async def test_a_rerun_asked_not_to_keep_pairs_moves_only_what_the_optimum_chang
         "pair_id": "pair-ada-sam", "mentor_id": "sam", "program_id": "p2", "score": 0.3, "reasons": [],
         "breakdown": {}, "created_at": matching.clock.now(), "ends_at": None,
     }  # fmt: skip
+
+    def held_by(mentee: str) -> dict[str, object]:
+        return {"seat_id": seat_key(org, mentee), "taken_at": matching.clock.now()}
+
     await matching.candidates.insert_many(
         [
             # ada wants python but was paired with sam (sql) earlier; bob wants sql and waits.
@@ -109,7 +114,8 @@ async def test_a_rerun_asked_not_to_keep_pairs_moves_only_what_the_optimum_chang
             ),
             candidate(org, "bob", "mentee", program_id="p2", skills_wanted=["sql"]),
             candidate(org, "mira", "mentor", skills_offered=["python"], level="lead"),
-            candidate(org, "sam", "mentor", skills_offered=["sql"], level="lead", free_slots=0),
+            # sam's and pat's one place each is held by their current mentee.
+            candidate(org, "sam", "mentor", skills_offered=["sql"], level="lead", places=[held_by("ada")]),
             candidate(
                 org,
                 "cy",
@@ -119,7 +125,7 @@ async def test_a_rerun_asked_not_to_keep_pairs_moves_only_what_the_optimum_chang
                 status="paired",
                 pair=existing | {"pair_id": "pair-cy-pat", "mentor_id": "pat"},
             ),
-            candidate(org, "pat", "mentor", skills_offered=["go"], level="lead", free_slots=0),
+            candidate(org, "pat", "mentor", skills_offered=["go"], level="lead", places=[held_by("cy")]),
         ]
     )
     # Kept: bob can only get mira, and ada stays with sam.

@@ -240,7 +240,8 @@ def test_rematch_never_repeats_the_previous_pair_and_unmatched_get_a_reason() ->
     )
     assert result.pairs == []
     assert [u.mentee_id for u in result.unmatched] == ["e"]
-    assert "hard rules" in result.unmatched[0].reason
+    assert "already tried" in result.unmatched[0].reason
+    assert "sharing no language" in result.unmatched[0].reason
 
 
 def test_sparse_and_unfused_paths_give_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,7 @@ async def _setup(matching: Matching, program: dict[str, Any]) -> dict[str, str]:
                 "mentor",
                 skills_offered=["python", "leadership"],
                 level="lead",
-                free_slots=2,
+                capacity=2,
                 skill_levels={"python": "expert", "leadership": "expert"},
             ),
             candidate(org, "sam", "mentor", skills_offered=["leadership"], level="senior"),

@@ -130,8 +130,18 @@ async def test_an_escalated_stagnation_signal_ends_the_pair_and_rematches(matchi
 
     escalated = await http.post(f"/pairs/{pair_id}/escalate", headers=auth(org, former))
     assert escalated.status_code == 200, escalated.text
-    assert escalated.json() == {"pair_id": pair_id, "reason": "stagnant", "rematching": True}
     (again,) = (await http.get("/pairs", headers=auth(org, "bob"))).json()
+    assert escalated.json() == {
+        "pair_id": pair_id,
+        "reason": "stagnant",
+        "rematching": True,
+        "rematch": {
+            "outcome": "paired",
+            "id": again["pair_id"],
+            "mentor_id": again["mentor_id"],
+            "reason": None,
+        },
+    }
     assert again["mentor_id"] not in {former, "bob"}
     assert again["stagnation"] is None
 

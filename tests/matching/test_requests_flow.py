@@ -110,7 +110,14 @@ async def test_admin_approves_one_proposal_into_a_pair_and_rejects_the_other(mat
 
     rejected = await http.post(f"/proposals/{proposals['bob']['id']}/reject", headers=admin)
     assert rejected.status_code == 200, rejected.text
-    assert rejected.json() == {"id": proposals["bob"]["id"], "outcome": "rejected", "pair_id": None}
+    assert {k: rejected.json()[k] for k in ("id", "outcome", "pair_id")} == {
+        "id": proposals["bob"]["id"],
+        "outcome": "rejected",
+        "pair_id": None,
+    }
+    # No other mentor is possible for bob (mira is full, sam rejected): he and the admins are told.
+    assert rejected.json()["next"]["outcome"] == "unmatched"
+    assert "1 full" in rejected.json()["next"]["reason"]
     bob = await mentee(matching, "bob")
     assert (bob["status"], bob["program_id"], "hold" in bob) == ("waiting", "approved", False)
     assert (await free_slots(matching, "sam"), await free_slots(matching, "mira")) == (1, 0)
@@ -139,9 +146,9 @@ async def test_mentee_asks_a_suggested_mentor_who_accepts_declines_or_sees_it_wi
                 org, "ada", "mentee", program_id="asking", skills_wanted=["python", "sql"], manager_id="mira"
             ),
             candidate(org, "bob", "mentee", program_id="asking", skills_wanted=["sql"]),
-            candidate(org, "mira", "mentor", skills_offered=["python", "sql"], level="lead", free_slots=2),
-            candidate(org, "sam", "mentor", skills_offered=["python"], level="senior", free_slots=2),
-            candidate(org, "lee", "mentor", skills_offered=["sql"], level="senior", free_slots=2),
+            candidate(org, "mira", "mentor", skills_offered=["python", "sql"], level="lead", capacity=2),
+            candidate(org, "sam", "mentor", skills_offered=["python"], level="senior", capacity=2),
+            candidate(org, "lee", "mentor", skills_offered=["sql"], level="senior", capacity=2),
         ]
     )
     ada, bob = auth(org, "ada"), auth(org, "bob")

@@ -38,7 +38,7 @@ async def add_mentee(mem: InMemoryMatching, person: str, **fields: Any) -> None:
 async def add_mentor(mem: InMemoryMatching, person: str, free: int = 1, **fields: Any) -> None:
     mentor = MentorCandidate(
         id=mentor_key(ORG, person), org_id=ORG, person_id=person, status=MentorStatus.AVAILABLE,
-        free_slots=free, availability_version=1, languages=["en"], timezone="Europe/Paris", **fields,
+        capacity=free, availability_version=1, languages=["en"], timezone="Europe/Paris", **fields,
     )  # fmt: skip
     assert await mem.mentors.create(mentor)
 
@@ -72,7 +72,9 @@ async def test_a_mentor_full_meanwhile_is_not_offered_and_the_seat_keeps_waiting
 ) -> None:
     await add_mentee(mem, "ada", skills_wanted=["python"])
     await add_mentor(mem, "mira", skills_offered=["python"])
-    await mem.mentors.change(mentor_key(ORG, "mira"), lambda m: m.reserve_place())
+    await mem.mentors.change(
+        mentor_key(ORG, "mira"), lambda m: m.reserve_place(seat_key(ORG, "someone"), START)
+    )
     assert await match_org_now(mem.context, ORG) == 0
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
     assert mem.published(PairCreated) == []
@@ -288,9 +290,10 @@ async def test_only_a_stagnant_pair_is_escalated_and_then_rematched(mem: InMemor
     signal = Stagnation(episode_id="e1", severity="medium", reasons=["quiet"], since=START)
     await profiles.pair_stagnant(mem.context, ORG, pair.pair_id, signal)
     assert (await pairs.pair_for(mem.context, bob, pair.pair_id)).pair.stagnation == signal  # type: ignore[union-attr]
-    assert await pairs.escalate(mem.context, Caller(ORG, pair.mentor_id), pair.pair_id)
+    rematch = await pairs.escalate(mem.context, Caller(ORG, pair.mentor_id), pair.pair_id)
     again = (await mem.seat(ORG, "bob")).pair
     assert again is not None
+    assert (rematch.outcome, rematch.id, rematch.mentor_id) == ("paired", again.pair_id, again.mentor_id)
     assert (again.mentor_id != pair.mentor_id, again.stagnation) == (True, None)
 
 
@@ -318,7 +321,7 @@ async def test_a_paused_mentor_has_open_requests_declined_and_a_mentor_who_left_
     await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python"])
     await add_mentee(mem, "bob", skills_wanted=["python"])
     await add_mentor(mem, "sam", free=2, skills_offered=["python"])
-    await mem.mentors.change(mentor_key(ORG, "sam"), lambda sam: sam.announce_available(5, 2, 2))
+    await mem.mentors.change(mentor_key(ORG, "sam"), lambda sam: sam.announce_available(5, 2))
     await requests.ask_mentor(mem.context, Caller(ORG, "ada"), "sam", None, None)
     await match_continuously(mem.context, ORG)
     assert (await mem.seat(ORG, "bob")).status is SeatStatus.PAIRED
@@ -336,12 +339,15 @@ async def test_a_paused_mentor_has_open_requests_declined_and_a_mentor_who_left_
     assert [e.reason for e in mem.published(PairEnded)] == [PairEndReason.MENTOR_LEFT]
 
 
-async def test_a_mentor_announced_available_counts_the_places_held_for_open_requests(
+async def test_a_mentor_announced_available_counts_matchings_own_pairs_and_held_places(
     mem: InMemoryMatching,
 ) -> None:
     await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
     await add_mentee(mem, "ada", program_id="asking", skills_wanted=["python"])
-    await add_mentor(mem, "sam", free=1, skills_offered=["python"])
+    await add_mentee(mem, "bob", skills_wanted=["python"])
+    await add_mentor(mem, "sam", free=2, skills_offered=["python"])
+    await match_continuously(mem.context, ORG)
+    assert (await mem.seat(ORG, "bob")).status is SeatStatus.PAIRED
     await requests.ask_mentor(mem.context, Caller(ORG, "ada"), "sam", None, None)
     await profiles.mentor_available(mem.context, ORG, "sam", 2, capacity=3, active_mentees=1)
     sam = await mem.mentor(ORG, "sam")

@@ -28,7 +28,7 @@ def mem() -> InMemoryMatching:
     return InMemoryMatching.new()
 
 
-async def test_an_erased_mentee_keeps_only_an_anonymous_pair_and_a_waiting_one_is_forgotten(
+async def test_an_erased_mentee_has_her_pair_ended_keeps_it_anonymously_and_a_waiting_one_is_forgotten(
     mem: InMemoryMatching,
 ) -> None:
     await add_mentee(mem, "ada", skills_wanted=["python"], department="data", manager_id="boss")
@@ -37,8 +37,8 @@ async def test_an_erased_mentee_keeps_only_an_anonymous_pair_and_a_waiting_one_i
     await match_continuously(mem.context, ORG)
     assert (await mem.seat(ORG, "bob")).status is SeatStatus.WAITING
 
-    await erasure.forget_person(mem.context, ORG, "ada")
     await erasure.forget_person(mem.context, ORG, "bob")
+    await erasure.forget_person(mem.context, ORG, "ada")
     ada = await mem.seat(ORG, "ada")
     assert (ada.person_id, ada.status, ada.department, ada.manager_id) == (
         ERASED,
@@ -46,14 +46,18 @@ async def test_an_erased_mentee_keeps_only_an_anonymous_pair_and_a_waiting_one_i
         None,
         None,
     )
-    assert ada.pair is not None
-    assert (ada.pair.reasons, ada.pair.breakdown, ada.pair.mentor_id) == ([], {}, "mira")
+    assert ada.pair is None, "her pair ended (issue 11, defect 2)"
+    assert ada.last_pair is not None
+    assert (ada.last_pair.reasons, ada.last_pair.breakdown, ada.last_pair.mentor_id) == ([], {}, "mira")
+    (ended,) = mem.published(PairEnded)
+    assert (ended.mentee_id, ended.mentor_id, ended.reason) == ("ada", "mira", PairEndReason.ERASED)
+    assert (await mem.mentor(ORG, "mira")).free_slots == 1, "her mentor's place is free"
     assert await mem.seats.get(seat_key(ORG, "bob")) is None, "nothing worth keeping"
     await erasure.forget_person(mem.context, ORG, "ada")  # a redelivery finds nothing left
     assert (await mem.seat(ORG, "ada")).version == ada.version
 
 
-async def test_an_erased_mentor_is_forgotten_their_requests_declined_and_their_pairs_anonymous(
+async def test_an_erased_mentor_is_forgotten_their_requests_declined_and_their_pairs_ended_anonymously(
     mem: InMemoryMatching,
 ) -> None:
     await add_program(mem, "asking", approval="mentor_acceptance", continuous=False)
@@ -66,8 +70,14 @@ async def test_an_erased_mentor_is_forgotten_their_requests_declined_and_their_p
     await erasure.forget_person(mem.context, ORG, "mira")
     assert await mem.mentors.get(mentor_key(ORG, "mira")) is None
     ada = await mem.seat(ORG, "ada")
-    assert ada.pair is not None
-    assert (ada.pair.mentor_id, ada.pair.reasons) == (ERASED, [])
+    assert (ada.status, ada.pair, ada.previous_mentors) == (SeatStatus.WAITING, None, []), "waits again"
+    assert ada.last_pair is not None
+    assert (ada.last_pair.mentor_id, ada.last_pair.reasons) == (ERASED, [])
+    (ended,) = mem.published(PairEnded)
+    assert (ended.mentee_id, ended.mentor_id, ended.reason) == ("ada", "mira", PairEndReason.ERASED)
+    # Profiles' MentorUnavailable (left) for the erased mentor comes after: nothing is recreated.
+    await profiles.mentor_unavailable(mem.context, ORG, "mira", 9, "left")
+    assert await mem.mentors.get(mentor_key(ORG, "mira")) is None
     bob = await mem.seat(ORG, "bob")
     assert (bob.status, bob.hold, bob.declined_mentors) == (SeatStatus.WAITING, None, [])
     (declined,) = mem.published(PairDeclined)
@@ -183,7 +193,7 @@ async def test_a_run_not_keeping_pairs_moves_only_what_the_optimum_changes(mem: 
     # ada was paired with sam (sql) before mira came; bob waits for sql.
     program = await programs.require_program(mem.context, ORG, "p2")
     ada = await mem.seat(ORG, "ada")
-    await mem.mentors.change(mentor_key(ORG, "sam"), lambda m: m.reserve_place())
+    await mem.mentors.change(mentor_key(ORG, "sam"), lambda m: m.reserve_place(ada.id, START))
     await mem.seats.change(ada.id, lambda s: s.offer(program, Match("sam", 0.3), START))
     await add_mentee(mem, "bob", program_id="p2", skills_wanted=["sql"])
 

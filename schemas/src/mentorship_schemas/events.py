@@ -265,6 +265,27 @@ class PairDeclined(Event):
     )
 
 
+class MenteeUnmatched(Event):
+    """A mentee who needs a mentor now could not get one: after their stagnant pair was escalated
+    and ended, or an admin rejected a proposal for them, no mentor of the program is possible.
+    Tells the mentee and the program's admins why (`reason`, a sentence; `rule`, its code)."""
+
+    stream = Stream.MATCHING
+    aggregate_field = "mentee_id"
+
+    mentee_id: Id
+    program_id: Id
+    cause: str = Field(description="escalated (a stagnant pair ended) | proposal_rejected")
+    ended_pair_id: Id | None = Field(default=None, description="The escalated pair, when that is the cause.")
+    focus_area: str | None = Field(default=None, description="The focus area, when the program has several.")
+    rule: str = Field(
+        description="The rule that applied: full | paused | program_capacity | previous_mentor | "
+        "reporting_line | no_shared_language | focus_skill | no_mentors | mentor_not_peer | "
+        "mentor_not_reverse | mentee_not_peer | mentee_not_reverse | other_org | taken"
+    )
+    reason: str = Field(max_length=500, description="Why no mentor is possible, as a sentence (English).")
+
+
 class CircleFormed(Event):
     stream = Stream.MATCHING
     aggregate_field = "circle_id"
@@ -493,6 +514,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     MatchProposed,
     MentorshipRequested,
     PairDeclined,
+    MenteeUnmatched,
     CircleFormed,
     MatchRunCompleted,
     AgreementDrafted,

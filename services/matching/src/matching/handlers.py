@@ -39,7 +39,7 @@ async def on_profile_updated(matching: Matching, event: ProfileUpdated, envelope
 async def _keep_facts(
     matching: Matching, event: ProfileRegistered | ProfileUpdated, envelope: CloudEvent
 ) -> None:
-    # What matching scores and rules on: no names, no email (those stay with profiles).
+    # What matching scores, rules on and shows a mentee choosing (name and title): no email.
     facts = ProfileFacts.model_validate(event.model_dump(include=set(ProfileFacts.model_fields)))
     await profiles.keep_facts(
         matching, event.org_id, event.person_id, event.roles, facts, event.version, envelope.time

@@ -15,6 +15,7 @@ from servicekit.auth import forbid_unless
 from matching.api.deps import CallerDep, MatchingDep, problems
 from matching.domain.seat import MenteeSeat
 from matching.use_cases import pairs
+from matching.use_cases.rematch import Outcome
 
 PairPath = Annotated[str, Path(min_length=1, max_length=128)]
 router = APIRouter(prefix="/pairs", tags=["pairs"])
@@ -93,6 +94,23 @@ class EndOut(BaseModel):
     rematching: bool = Field(description="The mentee is back in the pool, without this mentor.")
 
 
+class RematchOut(BaseModel):
+    """What became of the mentee after an escalation."""
+
+    outcome: Outcome = Field(
+        description="paired | proposed (awaits an admin) | requested (awaits the mentor) | unmatched "
+        "(no mentor is possible: `reason` says why, and the mentee and the program's admins are told) | "
+        "waiting (the program is closed)"
+    )
+    id: str | None = Field(default=None, description="The pair, proposal or request made.")
+    mentor_id: str | None = None
+    reason: str | None = None
+
+
+class EscalateOut(EndOut):
+    rematch: RematchOut
+
+
 @router.post(
     "/{pair_id}/end",
     response_model=EndOut,
@@ -107,10 +125,16 @@ async def end(matching: MatchingDep, caller: CallerDep, body: EndIn, pair_id: Pa
 
 @router.post(
     "/{pair_id}/escalate",
-    response_model=EndOut,
-    summary="Escalate a stagnant pair: it ends and the mentee is matched again (pair or admin)",
+    response_model=EscalateOut,
+    summary="Escalate a stagnant pair: it ends and the mentee gets a new match now, or is told why "
+    "none is possible (pair or admin)",
     responses=problems(404, 409),
 )
-async def escalate(matching: MatchingDep, caller: CallerDep, pair_id: PairPath) -> EndOut:
-    rematching = await pairs.escalate(matching, caller, pair_id)
-    return EndOut(pair_id=pair_id, reason=PairEndReason.STAGNANT.value, rematching=rematching)
+async def escalate(matching: MatchingDep, caller: CallerDep, pair_id: PairPath) -> EscalateOut:
+    rematch = await pairs.escalate(matching, caller, pair_id)
+    return EscalateOut(
+        pair_id=pair_id,
+        reason=PairEndReason.STAGNANT.value,
+        rematching=True,
+        rematch=RematchOut.model_validate(rematch, from_attributes=True),
+    )

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import forbid_unless
 
 from matching.api.deps import CallerDep, MatchingDep, problems
+from matching.api.pairs import RematchOut
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus
 from matching.domain.seat_parts import HoldKind
+from matching.domain.words import as_sentence, language_name
 from matching.use_cases import requests
 
 IdPath = Annotated[str, Path(min_length=1, max_length=128)]
@@ -51,18 +53,56 @@ async def join(
     return JoinOut(person_id=person_id, program_id=program_id, status=seat.status.value)
 
 
+class OfferedSkillOut(BaseModel):
+    name: str
+    level: str = Field(description="beginner | intermediate | advanced | expert")
+
+
 class SuggestionOut(BaseModel):
+    """A suggested mentor: what a mentee needs to choose, and nothing private (no email, manager,
+    goals, personality answers or load)."""
+
     mentor_id: str
+    name: str | None = Field(default=None, description="The mentor's display name.")
+    title: str | None = None
+    department: str | None = None
+    skills: list[OfferedSkillOut] = Field(default_factory=list, description="Offered skills with levels.")
+    timezone: str | None = None
+    languages: list[str] = Field(default_factory=list, description="Languages by name.")
     score: float
     breakdown: dict[str, float]
-    reasons: list[str]
+    reasons: list[str] = Field(description="Why they fit, as short clauses.")
+    why: str = Field(description="Why they fit, as one sentence.")
+
+
+def _suggestion_out(card: requests.Suggestion) -> SuggestionOut:
+    mentor, fit = card.mentor, card.explanation
+    return SuggestionOut(
+        mentor_id=fit.mentor_id,
+        name=mentor.display_name,
+        title=mentor.title,
+        department=mentor.department,
+        skills=[
+            OfferedSkillOut(name=skill, level=mentor.skill_levels.get(skill, "intermediate"))
+            for skill in mentor.skills_offered
+        ],
+        timezone=mentor.timezone,
+        languages=[language_name(code) for code in mentor.languages],
+        score=fit.score,
+        breakdown=fit.breakdown,
+        reasons=list(fit.reasons),
+        why=as_sentence(f"Why {mentor.display_name or 'this mentor'} fits", fit.reasons)
+        if fit.reasons
+        else "This mentor passes every rule of the program, with no particular strength.",
+    )
 
 
 @router.get(
     "/suggestions",
     response_model=list[SuggestionOut],
-    summary="The caller's best mentors, with why",
-    responses=problems(404, 422),
+    summary="The caller's best mentors: who they are (name, title, department, skills, timezone, "
+    "languages) and why they fit",
+    responses=problems(404, 409, 422),
 )
 async def suggestions(
     matching: MatchingDep,
@@ -70,11 +110,7 @@ async def suggestions(
     limit: int = Query(default=10, ge=1, le=50),
     focus: str | None = Query(default=None, max_length=100, description="One of the caller's focus areas."),
 ) -> list[SuggestionOut]:
-    found = await requests.suggestions(matching, caller, focus, limit)
-    return [
-        SuggestionOut(mentor_id=s.mentor_id, score=s.score, breakdown=s.breakdown, reasons=list(s.reasons))
-        for s in found
-    ]
+    return [_suggestion_out(card) for card in await requests.suggestion_cards(matching, caller, focus, limit)]
 
 
 class RequestIn(BaseModel):
@@ -132,6 +168,17 @@ class AnswerOut(BaseModel):
     id: str
     outcome: str = Field(description="paired, or why it ended without a pair")
     pair_id: str | None = None
+    next: RematchOut | None = Field(
+        default=None,
+        description="After a rejected proposal: what the mentee has now (the next match, or why none).",
+    )
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(
+        default=None, max_length=1000, description="Why: kept in the audit, never shown to the mentee."
+    )
 
 
 @router.post(
@@ -197,11 +244,15 @@ async def approve_proposal(matching: MatchingDep, caller: CallerDep, proposal_id
 @router.post(
     "/proposals/{proposal_id}/reject",
     response_model=AnswerOut,
-    summary="Reject a proposal (admins)",
+    summary="Reject a proposal (admins), with a reason the audit keeps; the mentee gets the next mentor",
     responses=problems(403, 404, 409),
 )
-async def reject_proposal(matching: MatchingDep, caller: CallerDep, proposal_id: IdPath) -> AnswerOut:
+async def reject_proposal(
+    matching: MatchingDep, caller: CallerDep, proposal_id: IdPath, body: RejectIn | None = None
+) -> AnswerOut:
     forbid_unless(caller.is_admin, "reject proposals")
     reason = DeclineReason.REJECTED
-    await requests.refuse(matching, caller, proposal_id, HoldKind.PROPOSAL, None, reason)
-    return AnswerOut(id=proposal_id, outcome=reason.value)
+    note = body.reason if body else None
+    after = await requests.refuse(matching, caller, proposal_id, HoldKind.PROPOSAL, None, reason, note)
+    following = RematchOut.model_validate(after, from_attributes=True) if after else None
+    return AnswerOut(id=proposal_id, outcome=reason.value, next=following)

@@ -1,5 +1,6 @@
-"""What matching knows of a person (the facts profiles announces, no names or email), shared by a
-mentee's seats and a mentor's candidate record, and how those facts become a `MatchProfile`."""
+"""What matching knows of a person (the facts profiles announces: no email, and of free text only
+what matching scores), shared by a mentee's seats and a mentor's candidate record, and how those
+facts become a `MatchProfile`."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from pydantic import BaseModel
 from servicekit.aggregates import AggregateRoot, Emitted
 
 from matching.domain.cohort import MatchProfile
+from matching.domain.personality import personality_vector
 
 # What a person's id becomes once they are erased (their pairs are kept, anonymously).
 ERASED = "erased"
 
 
 class ProfileFacts(BaseModel):
-    """What matching scores and rules on, as announced by ProfileRegistered / ProfileUpdated."""
+    """What matching scores, rules on and shows, as announced by ProfileRegistered / ProfileUpdated."""
 
+    # Shown to a mentee choosing among suggestions (name and title only; never the email).
+    display_name: str | None = None
+    title: str | None = None
     department: str | None = None
     skills_offered: list[str] = []
     skills_wanted: list[str] = []
@@ -32,22 +37,26 @@ class ProfileFacts(BaseModel):
     communication_style: str | None = None
     peer_mentoring: bool = False
     reverse_mentoring: bool = False
+    # Scored: a mentee's goals and challenges against a mentor's goals, topics and offered skills.
+    goals: str | None = None
+    challenges: str | None = None
+    interests: list[str] = []
+    can_help_with: list[str] = []
+    personality: dict[str, str] = {}
+
+    def goals_text(self) -> str:
+        """What the person wants from mentoring, as a mentee: goals, then challenges."""
+        return "\n".join(text for text in (self.goals, self.challenges) if text)
+
+    def experience_text(self) -> str:
+        """What the person can offer, as a mentor: the topics they help with, their offered skills
+        and their own goals."""
+        parts = [", ".join(self.can_help_with), ", ".join(self.skills_offered), self.goals or ""]
+        return "\n".join(part for part in parts if part)
 
 
 # Erasure keeps no fact that could point at the person.
-ANONYMOUS_FACTS: dict[str, Any] = {
-    "department": None,
-    "skills_offered": [],
-    "skills_wanted": [],
-    "level": None,
-    "years_experience": None,
-    "manager_id": None,
-    "languages": [],
-    "timezone": None,
-    "skill_levels": {},
-    "modalities": [],
-    "communication_style": None,
-}
+ANONYMOUS_FACTS: dict[str, Any] = ProfileFacts().model_dump()
 
 
 class Candidate(AggregateRoot, ProfileFacts):
@@ -82,6 +91,9 @@ class Candidate(AggregateRoot, ProfileFacts):
             skill_levels=dict(self.skill_levels),
             communication_style=self.communication_style,
             modalities=tuple(self.modalities),
+            goals=self.goals_text(),
+            experience=self.experience_text(),
+            personality=personality_vector(self.personality),
             peer_mentoring=self.peer_mentoring,
             reverse_mentoring=self.reverse_mentoring,
         )

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from scipy import sparse  # type: ignore[import-untyped]
 
 from matching.domain.programs import MatchingPolicy, ProgramType
+from matching.domain.rules import Rule
 
 IntArray = npt.NDArray[np.int64]
 # Mentor-side factor of a product (features x mentors): dense float32 when it is small enough,
@@ -197,7 +198,8 @@ class Cohort:
     # Pairs no score may bring together (reporting line, previous pairs, same person): sorted by mentee.
     forbidden_mentee: IntArray
     forbidden_mentor: IntArray
-    excluded: dict[str, str]
+    # People a per-person rule keeps out of the run, with that rule.
+    excluded: dict[str, Rule]
 
     @property
     def mentee_count(self) -> int:
@@ -208,34 +210,34 @@ class Cohort:
         return len(self.mentors)
 
 
-def mentor_exclusion(policy: MatchingPolicy, mentor: MatchProfile) -> str | None:
-    """Why a mentor cannot take anyone in this run, or None."""
+def mentor_exclusion(policy: MatchingPolicy, mentor: MatchProfile) -> Rule | None:
+    """The rule by which a mentor cannot take anyone in this run, or None."""
     if mentor.org_id != policy.org_id:
-        return "belongs to another organisation"
+        return Rule.OTHER_ORG
     if not mentor.accepting_mentees:
-        return "not accepting mentees"
+        return Rule.PAUSED
     if mentor.free_capacity <= 0:
-        return "no free capacity"
+        return Rule.FULL
     cap = policy.program_mentor_capacity
     if cap is not None and mentor.program_load >= cap:
-        return "at the program's capacity"
+        return Rule.PROGRAM_CAPACITY
     if policy.program_type is ProgramType.PEER and not mentor.peer_mentoring:
-        return "has not opted in to peer mentoring"
+        return Rule.MENTOR_NOT_PEER
     if policy.program_type is ProgramType.REVERSE and not mentor.reverse_mentoring:
-        return "has not opted in to reverse mentoring"
+        return Rule.MENTOR_NOT_REVERSE
     focus = policy.rules.focus_skill
     if focus is not None and focus not in mentor.skills_offered:
-        return f"does not offer the focus skill {focus}"
+        return Rule.FOCUS_SKILL
     return None
 
 
-def mentee_exclusion(policy: MatchingPolicy, mentee: MatchProfile) -> str | None:
+def mentee_exclusion(policy: MatchingPolicy, mentee: MatchProfile) -> Rule | None:
     if mentee.org_id != policy.org_id:
-        return "belongs to another organisation"
+        return Rule.OTHER_ORG
     if policy.program_type is ProgramType.PEER and not mentee.peer_mentoring:
-        return "has not opted in to peer mentoring"
+        return Rule.MENTEE_NOT_PEER
     if policy.program_type is ProgramType.REVERSE and not mentee.reverse_mentoring:
-        return "has not opted in to reverse mentoring"
+        return Rule.MENTEE_NOT_REVERSE
     return None
 
 
@@ -329,9 +331,9 @@ def encode_cohort(
 
 def _kept(
     policy: MatchingPolicy, mentees: Iterable[MatchProfile], mentors: Iterable[MatchProfile]
-) -> tuple[list[MatchProfile], list[MatchProfile], dict[str, str]]:
+) -> tuple[list[MatchProfile], list[MatchProfile], dict[str, Rule]]:
     """The mentees and mentors the per-person hard rules keep, and why each other one is out."""
-    excluded: dict[str, str] = {}
+    excluded: dict[str, Rule] = {}
     kept_mentees: list[MatchProfile] = []
     for mentee in mentees:
         reason = mentee_exclusion(policy, mentee)

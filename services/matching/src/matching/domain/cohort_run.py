@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -33,6 +34,8 @@ from matching.domain.compatibility import (
 )
 from matching.domain.fairness import GroupFloor, solve_with_group_floor
 from matching.domain.programs import MatchingPolicy
+from matching.domain.rules import Rule, why_unmatched
+from matching.domain.unmatched import mentor_rules, rules_for
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,26 @@ class CohortRunResult:
         return record
 
 
-def unmatched_reason(eligible_mentors: int, mentors_taking_mentees: int = 1) -> str:
-    if mentors_taking_mentees == 0:
-        return "no mentor of this program is taking mentees now"
-    if eligible_mentors == 0:
-        return "no mentor passes the hard rules (organisation, reporting line, previous pair, language)"
-    # The solution is optimal: giving this mentee a place would unmatch someone or lower the total.
-    return f"all {eligible_mentors} eligible mentors are full with mentees the optimum placed there"
+def unmatched_entries(
+    cohort: Cohort,
+    matched: np.ndarray[tuple[int], np.dtype[np.bool_]],
+    eligible_mentors: IntArray,
+    mentor_ids: list[str],
+    previous: list[tuple[str, str]],
+) -> list[UnmatchedMentee]:
+    """Each unmatched mentee with the rule that kept them unmatched, in a sentence. One who had
+    eligible mentors lost them to the optimum (a place for them would unmatch someone or lower
+    the total); one who had none is told which rule kept the mentors away."""
+    kept_out = mentor_rules(cohort, mentor_ids)
+    previous_pairs = set(previous)
+    unmatched = []
+    for i in np.flatnonzero(~matched).tolist():
+        eligible = int(eligible_mentors[i])
+        rules = (
+            Counter({Rule.TAKEN: eligible}) if eligible else rules_for(cohort, i, previous_pairs, kept_out)
+        )
+        unmatched.append(UnmatchedMentee(cohort.mentees[i].person_id, why_unmatched(rules)[1]))
+    return unmatched
 
 
 def input_digest(
@@ -158,16 +174,15 @@ def run_cohort(
     pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor)
     matched = np.zeros(cohort.mentee_count, dtype=bool)
     matched[solution.mentee] = True
-    unmatched = [
-        UnmatchedMentee(
-            cohort.mentees[i].person_id,
-            unmatched_reason(int(candidates.eligible_mentors[i]), cohort.mentor_count),
-        )
-        for i in np.flatnonzero(~matched).tolist()
-    ]
-    mentee_ids = {m.person_id for m in mentees}
+    unmatched = unmatched_entries(
+        cohort, matched, candidates.eligible_mentors, [m.person_id for m in mentors], previous
+    )
+    # Mentees a per-person rule kept out of the run (not a mentor's exclusion of the same person).
+    kept_out = {m.person_id for m in mentees} - {m.person_id for m in cohort.mentees}
     unmatched += [
-        UnmatchedMentee(pid, reason) for pid, reason in cohort.excluded.items() if pid in mentee_ids
+        UnmatchedMentee(pid, why_unmatched(Counter({rule: 1}))[1])
+        for pid, rule in cohort.excluded.items()
+        if pid in kept_out
     ]
     return CohortRunResult(
         input_digest=input_digest(policy, mentees, mentors, previous, group_floor),

@@ -28,6 +28,7 @@ from matching.domain.cohort import (
     tokens,
 )
 from matching.domain.programs import COMPONENTS
+from matching.domain.words import language_name
 
 MICRO = 1_000_000
 # Largest combined lookup table (entries) worth building: beyond it, components stay separate.
@@ -447,10 +448,10 @@ def _reasons(
         phrases["timezone"] = f"{overlap:g} working hours overlap"
     languages = sorted(set(mentee.languages) & set(mentor.languages))
     if languages:
-        phrases["language"] = "speaks " + ", ".join(languages)
+        phrases["language"] = "speaks " + " and ".join(language_name(code) for code in languages)
     modalities = sorted(set(mentee.modalities) & set(mentor.modalities))
     if modalities:
-        phrases["modality"] = "both can meet " + " or ".join(modalities)
+        phrases["modality"] = "both can meet " + " or ".join(m.replace("_", " ") for m in modalities)
     if mentee.department and mentor.department and mentee.department != mentor.department:
         phrases["cross_department"] = f"from another department ({mentor.department})"
     ranked = sorted((name for name in phrases if points[name] > 0), key=lambda name: -points[name])

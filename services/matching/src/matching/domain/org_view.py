@@ -14,8 +14,10 @@ from matching.domain.cohort import MatchProfile
 from matching.domain.compatibility import Explanation
 from matching.domain.mentor import MentorCandidate
 from matching.domain.program import Program
+from matching.domain.rules import Rule
 from matching.domain.seat import MenteeSeat, SeatStatus, seat_key
 from matching.domain.suggestions import rank_mentors, why_not
+from matching.domain.unmatched import explain_unmatched
 
 
 @dataclass
@@ -126,6 +128,16 @@ class OrgView:
             managers=self.managers,
             excluded_mentors=self.excluded_for(seat),
             limit=limit,
+        )
+
+    def why_unmatched(self, program: Program, seat: MenteeSeat, at: datetime) -> tuple[Rule, str]:
+        """Why no mentor of this program is possible for this seat now: the rule, in a sentence."""
+        return explain_unmatched(
+            program.policy(),
+            seat.match_profile_now(at),
+            self.mentor_profiles(program, at),
+            managers=self.managers,
+            excluded_mentors=self.excluded_for(seat),
         )
 
     def why_not(self, program: Program, seat: MenteeSeat, mentor_id: str, at: datetime) -> str | None:

@@ -151,6 +151,11 @@ class Program(AggregateRoot, ProgramSettings):
     def is_open(self) -> bool:
         return self.status is ProgramStatus.OPEN
 
+    @property
+    def forms_circles(self) -> bool:
+        """A circles program's members meet in circles: no one-to-one pair, request or proposal."""
+        return self.type is ProgramType.CIRCLES
+
     def merged_settings(self, changes: dict[str, Any]) -> ProgramSettings:
         """The settings with `changes` applied, validated as a whole (raises ValidationError)."""
         return ProgramSettings.model_validate({**self.settings().model_dump(), **changes})

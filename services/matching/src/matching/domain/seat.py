@@ -20,7 +20,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from mentorship_schemas import MatchProposed, MentorshipRequested, PairCreated, PairDeclined, PairEnded
+from mentorship_schemas import (
+    MatchProposed,
+    MenteeUnmatched,
+    MentorshipRequested,
+    PairCreated,
+    PairDeclined,
+    PairEnded,
+)
 from mentorship_schemas.events import PairEndReason, PersonRole
 from pydantic import Field
 from servicekit.aggregates import Document, Emitted
@@ -29,7 +36,16 @@ from servicekit.ids import derived_id
 from matching.domain.candidate import ANONYMOUS_FACTS, ERASED, Candidate, ProfileFacts
 from matching.domain.cohort import MatchProfile
 from matching.domain.program import DEFAULT_PROGRAM, Approval, Program
-from matching.domain.seat_parts import CircleRecord, EndedPair, Hold, HoldKind, Match, Pair, Stagnation
+from matching.domain.seat_parts import (
+    AuditEntry,
+    CircleRecord,
+    EndedPair,
+    Hold,
+    HoldKind,
+    Match,
+    Pair,
+    Stagnation,
+)
 
 
 class SeatStatus(StrEnum):
@@ -85,6 +101,8 @@ class MenteeSeat(Candidate):
     # Mentors who declined or let a request expire in this waiting episode.
     declined_mentors: list[str] = Field(default_factory=list)
     circle: CircleRecord | None = None
+    # What program admins decided about this seat by hand (pairs made, proposals rejected) and why.
+    audit: list[AuditEntry] = Field(default_factory=list)
 
     @classmethod
     def register(
@@ -148,10 +166,27 @@ class MenteeSeat(Candidate):
         run_id: str | None = None,
         message: str | None = None,
         automatic: bool = False,
+        audit: AuditEntry | None = None,
     ) -> tuple[str, list[Emitted]]:
         """Pair, propose or request, as the program's approval (or `approval`) says; returns the
-        pair, proposal or request id. `automatic`: the platform chose this mentor, not the mentee."""
+        pair, proposal or request id. `automatic`: the platform chose this mentor, not the mentee;
+        `audit`: an admin decided it by hand (kept with the id made)."""
         self._expect(SeatStatus.WAITING)
+        made, events = self._offer(program, match, now, approval, run_id, message, automatic)
+        if audit is not None:
+            self.audit = [*self.audit, audit.model_copy(update={"subject_id": made})]
+        return made, events
+
+    def _offer(
+        self,
+        program: Program,
+        match: Match,
+        now: datetime,
+        approval: Approval | None,
+        run_id: str | None,
+        message: str | None,
+        automatic: bool,
+    ) -> tuple[str, list[Emitted]]:
         mode = approval or program.approval
         if mode is Approval.FINAL:
             return self._pair_with(program, match, now, via=run_id)
@@ -234,12 +269,20 @@ class MenteeSeat(Candidate):
         assert self.hold is not None
         return self._pair_with(program, self.hold.as_match(), now, via=self.hold.id)
 
-    def drop_hold(self, reason: DeclineReason, now: datetime) -> list[Emitted]:
+    def drop_hold(
+        self, reason: DeclineReason, now: datetime, *, audit: AuditEntry | None = None
+    ) -> list[Emitted]:
         """The proposal or request ends without a pair: the seat waits again (without this mentor,
-        unless the mentee withdrew or the mentor is forgotten), and PairDeclined says why."""
+        unless the mentee withdrew or the mentor is forgotten), and PairDeclined says why (its
+        code; an admin's own words stay in `audit`)."""
         self._expect(SeatStatus.HELD)
         hold = self.hold
         assert hold is not None
+        if audit is not None:
+            self.audit = [
+                *self.audit,
+                audit.model_copy(update={"subject_id": hold.id, "mentor_id": hold.mentor_id}),
+            ]
         declined = PairDeclined(
             org_id=self.org_id,
             version=self.version + 1,
@@ -256,14 +299,15 @@ class MenteeSeat(Candidate):
 
     # ------------------------------------------------------------------ pairs
 
-    def end_pair(self, reason: PairEndReason, now: datetime) -> list[Emitted]:
-        """PairEnded; for a rematch reason the seat waits again in the same program, never to be
-        offered this mentor again; otherwise it has ended."""
+    def end_pair(self, reason: PairEndReason, now: datetime, *, rematch: bool | None = None) -> list[Emitted]:
+        """PairEnded; for a rematch reason (or `rematch`) the seat waits again in the same program,
+        never to be offered this mentor again; otherwise it has ended."""
         self._expect(SeatStatus.PAIRED)
         pair = self.pair
         assert pair is not None
         ended = self._close(pair, reason, reason.value, now)
-        self.status = SeatStatus.WAITING if reason in REMATCH_REASONS else SeatStatus.ENDED
+        waits = reason in REMATCH_REASONS if rematch is None else rematch
+        self.status = SeatStatus.WAITING if waits else SeatStatus.ENDED
         self.program_id, self.waiting_since, self.pair = pair.program_id, now, None
         return [ended]
 
@@ -305,6 +349,23 @@ class MenteeSeat(Candidate):
         if pair is not None and stagnation is not None and stagnation.episode_id == episode_id:
             pair.stagnation = None
         return []
+
+    def unmatched(self, cause: str, rule: str, reason: str, ended_pair_id: str | None) -> list[Emitted]:
+        """No mentor is possible for this waiting seat now: MenteeUnmatched tells the mentee and
+        the program's admins why (once per seat version: a repeat makes the same event id)."""
+        self._expect(SeatStatus.WAITING)
+        event = MenteeUnmatched(
+            org_id=self.org_id,
+            version=self.version + 1,
+            mentee_id=self.person_id,
+            program_id=self.program_id,
+            cause=cause,
+            ended_pair_id=ended_pair_id,
+            focus_area=self.focus,
+            rule=rule,
+            reason=reason,
+        )
+        return [Emitted(event, derived_id(self.id, str(self.version), "unmatched"))]
 
     # ------------------------------------------------------------------ programs and focus seats
 
@@ -380,6 +441,8 @@ class MenteeSeat(Candidate):
         for name, value in ANONYMOUS_FACTS.items():
             setattr(self, name, value)
         self.focus, self.person_id, self.status = None, ERASED, SeatStatus.ERASED
+        for entry in self.audit:
+            entry.anonymised()
         for pair in (self.pair, self.last_pair):
             if pair is not None:
                 pair.anonymised()
@@ -387,8 +450,8 @@ class MenteeSeat(Candidate):
 
     @property
     def keeps_history(self) -> bool:
-        """Whether an erased seat holds something worth keeping (a pair, a circle)."""
-        return self.pair is not None or self.circle is not None
+        """Whether an erased seat holds something worth keeping (a pair that was, a circle)."""
+        return self.pair is not None or self.last_pair is not None or self.circle is not None
 
     def forget_person(self, person_id: str, now: datetime) -> list[Emitted]:
         """Another person was erased: a request or proposal to them ends (mentor unavailable), the
@@ -401,6 +464,9 @@ class MenteeSeat(Candidate):
                 pair.anonymised(mentor_erased=True)
         if self.circle is not None and person_id in self.circle.member_ids:
             self.circle.without(person_id)
+        for entry in self.audit:
+            if person_id in (entry.mentor_id, entry.by):
+                entry.anonymised(person_id)
         self.previous_mentors = [m for m in self.previous_mentors if m != person_id]
         self.declined_mentors = [m for m in self.declined_mentors if m != person_id]
         return events

@@ -98,3 +98,25 @@ class CircleRecord(BaseModel):
     def without(self, person_id: str) -> None:
         self.member_ids = [ERASED if m == person_id else m for m in self.member_ids]
         self.facilitator_rota = [ERASED if m == person_id else m for m in self.facilitator_rota]
+
+
+class AuditEntry(BaseModel):
+    """What a program admin decided about a seat by hand, and why: kept for the audit, never put
+    in an event and never shown to the mentee (an erasure keeps only that it happened)."""
+
+    at: datetime
+    by: str  # the admin
+    action: str  # paired_by_hand | proposal_rejected
+    mentor_id: str
+    subject_id: str = ""  # the pair made or the proposal rejected
+    note: str | None = None  # the admin's stated reason
+    overridden: list[str] = []  # soft rules the admin overrode, with that reason
+
+    def anonymised(self, erased: str | None = None) -> None:
+        """Without the admin's words (which may speak of the erased person), and without the erased
+        person's id (None: the seat's own mentee was erased)."""
+        self.note = None
+        if self.mentor_id == erased:
+            self.mentor_id = ERASED
+        if self.by == erased:
+            self.by = ERASED

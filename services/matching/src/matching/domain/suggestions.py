@@ -17,6 +17,7 @@ from matching.domain.compatibility import (
     explain_pairs,
 )
 from matching.domain.programs import MatchingPolicy
+from matching.domain.rules import FOR_ONE_MENTOR, Rule
 
 
 def rank_mentors(
@@ -55,21 +56,20 @@ def why_not(
     managers: Mapping[str, str] | None = None,
     excluded_mentors: Iterable[str] = (),
 ) -> str | None:
-    """Why this mentor cannot be matched with this mentee, in words, or None when they can."""
+    """Why this mentor cannot be matched with this mentee, as a sentence to the mentee naming the
+    rule, or None when they can."""
     if mentor.person_id == mentee.person_id:
-        return "a person cannot mentor themselves"
+        return FOR_ONE_MENTOR[Rule.SELF]
     if mentor.person_id in set(excluded_mentors):
-        return "this mentor was already paired with, declined or let a request from this mentee expire"
+        return FOR_ONE_MENTOR[Rule.PREVIOUS]
     previous = [(mentee.person_id, m) for m in excluded_mentors]
     cohort = encode_cohort(policy, [mentee], [mentor], managers=managers, previous_pairs=previous)
+    if mentee.person_id in cohort.excluded and not cohort.mentees:
+        return FOR_ONE_MENTOR[cohort.excluded[mentee.person_id]]
     if mentor.person_id in cohort.excluded:
-        return f"the mentor {cohort.excluded[mentor.person_id]}"
-    if mentee.person_id in cohort.excluded:
-        return f"the mentee {cohort.excluded[mentee.person_id]}"
+        return FOR_ONE_MENTOR[cohort.excluded[mentor.person_id]]
     row = np.zeros(1, dtype=np.int64)
     if not bool(allowed_block(cohort, row)[0, 0]):
-        languages = set(mentee.languages), set(mentor.languages)
-        if policy.rules.require_shared_language and all(languages) and not languages[0] & languages[1]:
-            return "no shared language, which this program requires"
-        return "the mentor is in the mentee's reporting line"
+        has_forbidden = len(cohort.forbidden_mentee) > 0
+        return FOR_ONE_MENTOR[Rule.REPORTING_LINE if has_forbidden else Rule.LANGUAGE]
     return None

@@ -26,7 +26,7 @@ async def form_program_circles(
     """Form circles from the seats waiting in the program; returns (circles formed, still waiting)."""
     program = await require_program(m, org_id, program_id)
     if program.type is not ProgramType.CIRCLES:
-        raise Refused(f"program {program_id!r} is not a circles program")
+        raise Refused(f"Program {program_id!r} is not a circles program.")
     await _repair(m, program)
     view = await m.reads.org(org_id)
     now = m.now()

@@ -82,7 +82,7 @@ async def run_cohort_now(
     run already stored, applied once."""
     program = await require_program(m, org_id, program_id)
     if program.type is ProgramType.CIRCLES:
-        raise Refused("a circles program forms circles: POST .../circles")
+        raise Refused("A circles program forms circles (POST /programs/{id}/circles), never pairs.")
     policy = overrides.applied_to(program)
     if apply and not keep_existing_pairs and program.approval is Approval.MENTOR:
         raise Refused(
@@ -255,7 +255,7 @@ async def report(m: Matching, run: MatchRun) -> RunReport:
 async def stored_run(m: Matching, org_id: str, run_id: str) -> MatchRun:
     run = await m.runs.get(run_id, org_id)
     if run is None:
-        raise NotFound("no such cohort run")
+        raise NotFound("There is no such cohort run.")
     return run
 
 

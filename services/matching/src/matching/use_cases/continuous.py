@@ -34,7 +34,8 @@ async def match_org_now(m: Matching, org_id: str) -> int:
     made = 0
     view: OrgView | None = None
     for program in await programs_of(m, org_id):
-        if not (program.continuous and program.is_open):
+        # A circles program forms circles (an admin's POST .../circles), never pairs with a mentor.
+        if not (program.continuous and program.is_open) or program.forms_circles:
             continue
         view = view or await m.reads.org(org_id)
         made_here = await match_program(m, program, view)
@@ -91,7 +92,7 @@ async def ask_next_suggestion(m: Matching, org_id: str, seat_id: str, message: s
     if seat is None or not seat.waiting:
         return None
     program = await find_program(m, org_id, seat.program_id)
-    if program is None or not program.is_open:
+    if program is None or not program.is_open or program.forms_circles:
         return None
     for suggestion in view.suggestions(program, seat, m.now(), limit=5):
         match = as_match(suggestion.mentor_id, suggestion.score, suggestion.reasons, suggestion.breakdown)

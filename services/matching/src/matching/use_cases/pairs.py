@@ -11,6 +11,7 @@ from matching.domain.seat import REMATCH_REASONS, MenteeSeat
 from matching.use_cases import pool
 from matching.use_cases.context import Caller, Conflict, Matching, NotFound
 from matching.use_cases.continuous import match_continuously, match_where_places_freed
+from matching.use_cases.rematch import Cause, Rematch, rematch_now
 
 
 async def pairs_of(m: Matching, org_id: str, person_id: str, limit: int) -> list[MenteeSeat]:
@@ -22,9 +23,9 @@ async def pair_for(m: Matching, caller: Caller, pair_id: str) -> MenteeSeat:
     people outside the pair cannot learn that it exists."""
     seat = await m.reads.paired_seat(caller.org_id, pair_id)
     if seat is None or seat.pair is None:
-        raise NotFound("no such current pair")
+        raise NotFound("There is no such current pair.")
     if caller.person_id not in (seat.person_id, seat.pair.mentor_id) and not caller.is_admin:
-        raise NotFound("no such current pair")
+        raise NotFound("There is no such current pair.")
     return seat
 
 
@@ -32,20 +33,24 @@ async def end(m: Matching, caller: Caller, pair_id: str, reason: PairEndReason) 
     """PairEnded; returns whether the mentee is matched again (without this mentor)."""
     seat = await pair_for(m, caller, pair_id)
     if not await pool.end_pair(m, seat, reason):
-        raise Conflict("the pair changed meanwhile; read it and retry")
+        raise Conflict("The pair changed meanwhile; read it and retry.")
     # Rematch the mentee, and offer the mentor's freed place to whoever waits (profiles announces
     # the mentor only if they were full).
     await match_continuously(m, caller.org_id)
     return reason in REMATCH_REASONS
 
 
-async def escalate(m: Matching, caller: Caller, pair_id: str) -> bool:
-    """A stagnant pair, escalated by one of its people or an admin, ends and is rematched."""
+async def escalate(m: Matching, caller: Caller, pair_id: str) -> Rematch:
+    """A stagnant pair, escalated by one of its people or an admin, ends, and the mentee gets a
+    new match now (a pair, a proposal or a request, as the program's approval says), whether or
+    not the program matches continuously; when no mentor is possible, the mentee and the program's
+    admins are told why (MenteeUnmatched)."""
     seat = await pair_for(m, caller, pair_id)
     assert seat.pair is not None
     if seat.pair.stagnation is None:
-        raise Conflict("this pair has no open stagnation signal to escalate")
-    return await end(m, caller, pair_id, PairEndReason.STAGNANT)
+        raise Conflict("This pair has no open stagnation signal to escalate.")
+    await end(m, caller, pair_id, PairEndReason.STAGNANT)
+    return await rematch_now(m, caller.org_id, seat.id, Cause.ESCALATED, ended_pair_id=pair_id)
 
 
 async def end_pairs_at_end_date(m: Matching, now: datetime, limit: int = 500) -> int:

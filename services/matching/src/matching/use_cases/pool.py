@@ -19,7 +19,7 @@ from matching.domain.mentor import mentor_key
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatChanged, SeatStatus
-from matching.domain.seat_parts import Match
+from matching.domain.seat_parts import AuditEntry, Match
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,18 @@ async def _made(
     return None if saved is None else saved.result
 
 
-async def reserve_place(m: Matching, org_id: str, mentor_id: str) -> bool:
-    saved = await m.mentors.change(mentor_key(org_id, mentor_id), lambda mentor: mentor.reserve_place())
+async def reserve_place(m: Matching, org_id: str, mentor_id: str, seat_id: str) -> bool:
+    """Take one of the mentor's places for this seat; the taker alone gives it back if its offer
+    fails (a second offer of the same seat to the same mentor finds the place taken)."""
+    now = m.now()
+    saved = await m.mentors.change(
+        mentor_key(org_id, mentor_id), lambda mentor: mentor.reserve_place(seat_id, now)
+    )
     return saved is not None and saved.result is True
 
 
-async def give_back_place(m: Matching, org_id: str, mentor_id: str) -> None:
-    await m.mentors.change(mentor_key(org_id, mentor_id), lambda mentor: mentor.give_back_place())
+async def give_back_place(m: Matching, org_id: str, mentor_id: str, seat_id: str) -> None:
+    await m.mentors.change(mentor_key(org_id, mentor_id), lambda mentor: mentor.give_back_place(seat_id))
 
 
 async def offer(
@@ -70,21 +75,35 @@ async def offer(
     run_id: str | None = None,
     message: str | None = None,
     automatic: bool = False,
+    audit: AuditEntry | None = None,
 ) -> str | None:
     """Pair, propose or request, as the program's approval (or `approval`) says. Returns the pair,
-    proposal or request id, or None when the mentor's place or the seat was taken meanwhile."""
-    if not await reserve_place(m, seat.org_id, match.mentor_id):
+    proposal or request id, or None when the mentor's place or the seat was taken meanwhile
+    (and always in a circles program, whose members only ever meet in circles)."""
+    if program.forms_circles:
+        log.warning(
+            "no one-to-one offer in circles program %s (mentee %s)", program.program_id, seat.person_id
+        )
+        return None
+    if not await reserve_place(m, seat.org_id, match.mentor_id, seat.id):
         return None
     now = m.now()
     made = await _made(
         m,
         seat,
         lambda s: s.offer(
-            program, match, now, approval=approval, run_id=run_id, message=message, automatic=automatic
+            program,
+            match,
+            now,
+            approval=approval,
+            run_id=run_id,
+            message=message,
+            automatic=automatic,
+            audit=audit,
         ),
     )
     if made is None:
-        await give_back_place(m, seat.org_id, match.mentor_id)
+        await give_back_place(m, seat.org_id, match.mentor_id, seat.id)
         return None
     log.info(
         "%s: mentee %s, mentor %s (%s)", approval or program.approval, seat.person_id, match.mentor_id, made
@@ -98,23 +117,28 @@ async def accept_hold(m: Matching, program: Program, seat: MenteeSeat) -> str | 
     return await _made(m, seat, lambda s: s.accept_hold(program, now))
 
 
-async def drop_hold(m: Matching, seat: MenteeSeat, reason: DeclineReason) -> bool:
+async def drop_hold(
+    m: Matching, seat: MenteeSeat, reason: DeclineReason, *, audit: AuditEntry | None = None
+) -> bool:
     """The held proposal or request ends without a pair (PairDeclined); the place is freed."""
     assert seat.hold is not None
     now = m.now()
-    if await change_seen(m, seat, lambda s: s.drop_hold(reason, now)) is None:
+    if await change_seen(m, seat, lambda s: s.drop_hold(reason, now, audit=audit)) is None:
         return False
-    await give_back_place(m, seat.org_id, seat.hold.mentor_id)
+    await give_back_place(m, seat.org_id, seat.hold.mentor_id, seat.id)
     return True
 
 
-async def end_pair(m: Matching, seat: MenteeSeat, reason: PairEndReason) -> bool:
-    """PairEnded; the mentee waits again (a rematch reason) or has ended; the place is freed."""
+async def end_pair(
+    m: Matching, seat: MenteeSeat, reason: PairEndReason, *, rematch: bool | None = None
+) -> bool:
+    """PairEnded; the mentee waits again (a rematch reason, or `rematch`) or has ended; the place
+    is freed."""
     assert seat.pair is not None
     now = m.now()
-    if await change_seen(m, seat, lambda s: s.end_pair(reason, now)) is None:
+    if await change_seen(m, seat, lambda s: s.end_pair(reason, now, rematch=rematch)) is None:
         return False
-    await give_back_place(m, seat.org_id, seat.pair.mentor_id)
+    await give_back_place(m, seat.org_id, seat.pair.mentor_id, seat.id)
     return True
 
 
@@ -124,11 +148,11 @@ async def move_pair(
     """Another mentor for a paired seat (PairEnded + PairCreated in one write): the new mentor's
     place is reserved first, the old one freed after. None if either side changed."""
     assert seat.pair is not None
-    if not await reserve_place(m, seat.org_id, match.mentor_id):
+    if not await reserve_place(m, seat.org_id, match.mentor_id, seat.id):
         return None
     now = m.now()
     pair_id = await _made(m, seat, lambda s: s.move_pair(program, match, run_id, now))
-    await give_back_place(m, seat.org_id, seat.pair.mentor_id if pair_id else match.mentor_id)
+    await give_back_place(m, seat.org_id, seat.pair.mentor_id if pair_id else match.mentor_id, seat.id)
     return pair_id
 
 

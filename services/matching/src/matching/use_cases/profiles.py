@@ -4,6 +4,7 @@ change is versioned, so a stale or repeated event changes nothing."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -16,12 +17,14 @@ from matching.domain.inclusion import InclusionRecord, inclusion_key
 from matching.domain.mentor import LEFT, MentorCandidate, mentor_key
 from matching.domain.seat import MenteeSeat
 from matching.domain.seat_parts import Stagnation
+from matching.use_cases import pool
 from matching.use_cases.context import Matching
 from matching.use_cases.continuous import match_continuously
 from matching.use_cases.pairs import end_pairs_of_mentor
 from matching.use_cases.requests import decline_open_holds_of
 
 A = TypeVar("A", bound=AggregateRoot)
+log = logging.getLogger(__name__)
 
 
 async def change_or_create(
@@ -69,26 +72,40 @@ async def keep_facts(
 async def mentor_available(
     m: Matching, org_id: str, person_id: str, version: int, capacity: int, active_mentees: int
 ) -> None:
-    # Places held here for open proposals and requests are not in profiles' count yet.
-    held = len(await m.reads.seats_held_for(org_id, person_id))
-    free = max(0, capacity - active_mentees - held)
-    await change_or_create(
-        m.mentors,
-        mentor_key(org_id, person_id),
-        lambda: MentorCandidate.new(org_id, person_id),
-        lambda mentor: mentor.announce_available(version, capacity, free),
-    )
+    """The mentor takes mentees up to `capacity`. The places taken are matching's own (its pairs,
+    proposals and requests), never profiles' `active_mentees`: that count is from when profiles
+    handled an earlier PairCreated or PairEnded, and matching may have ended or made pairs since
+    (issue 11, defect 3). The places are checked against the seats that hold this mentor, too."""
+    paired = {seat.id for seat in await m.reads.seats_paired_with(org_id, person_id)}
+    held_by = paired | {seat.id for seat in await m.reads.seats_held_for(org_id, person_id)}
+    now = m.now()
+    key = mentor_key(org_id, person_id)
+    added: list[str] = []
+
+    def available(mentor: MentorCandidate) -> list[Emitted]:
+        added[:] = mentor.reconcile_places(held_by, now)[0]
+        return mentor.announce_available(version, capacity)
+
+    await change_or_create(m.mentors, key, lambda: MentorCandidate.new(org_id, person_id), available)
+    for seat_id in added:  # a pair that ended since the seats were read gave its place back already
+        seat = await m.seats.get(seat_id)
+        if seat is None or seat.current_mentor() != person_id:
+            await pool.give_back_place(m, org_id, person_id, seat_id)
+    if active_mentees != len(paired):
+        log.info(
+            "mentor %s: profiles counted %d mentees, matching has %d", person_id, active_mentees, len(paired)
+        )
     await match_continuously(m, org_id)
 
 
 async def mentor_unavailable(m: Matching, org_id: str, person_id: str, version: int, reason: str) -> None:
     """Their open requests and proposals are declined; a mentor who left has their pairs ended."""
-    await change_or_create(
-        m.mentors,
-        mentor_key(org_id, person_id),
-        lambda: MentorCandidate.new(org_id, person_id),
-        lambda mentor: mentor.announce_unavailable(version, reason),
+    # No record: nothing to withdraw (and an erased mentor, forgotten just before, stays forgotten).
+    saved = await m.mentors.change(
+        mentor_key(org_id, person_id), lambda mentor: mentor.announce_unavailable(version, reason)
     )
+    if saved is None:
+        return
     # Act only while this event is the mentor's current availability: a stale one (an older
     # version arriving late) changes nothing, and a redelivery after a crash finishes the job.
     mentor = await m.mentors.get(mentor_key(org_id, person_id))

@@ -21,7 +21,7 @@ async def find_program(m: Matching, org_id: str, program_id: str) -> Program | N
 async def require_program(m: Matching, org_id: str, program_id: str) -> Program:
     program = await find_program(m, org_id, program_id)
     if program is None:
-        raise NotFound(f"no program {program_id!r} in your organisation")
+        raise NotFound(f"There is no program {program_id!r} in your organisation.")
     return program
 
 
@@ -40,7 +40,7 @@ def as_seen_by(caller: Caller, program: Program) -> Program:
 async def create_program(m: Matching, org_id: str, program_id: str, settings: ProgramSettings) -> Program:
     program = Program.create(org_id, program_id, settings, m.now())
     if not await m.programs.create(program):
-        raise Conflict(f"program {program_id!r} exists", field="program_id")
+        raise Conflict(f"Program {program_id!r} exists already.", field="program_id")
     return program
 
 
@@ -55,14 +55,14 @@ async def change_program(m: Matching, org_id: str, program_id: str, changes: dic
     if not current.stored:  # the built-in default, stored for the first time
         current.store_first(settings, now)
         if not await m.programs.create(current):
-            raise Conflict("the program changed meanwhile; read it and retry")
+            raise Conflict("The program changed meanwhile; read it and retry.")
         return current
     # Merged again with what is stored when the change is written, so a concurrent change stays.
     saved = await m.programs.change(
         current.id, lambda program: program.change(program.merged_settings(changes), now), org_id=org_id
     )
     if saved is None:
-        raise NotFound(f"no program {program_id!r} in your organisation")
+        raise NotFound(f"There is no program {program_id!r} in your organisation.")
     return saved.aggregate
 
 

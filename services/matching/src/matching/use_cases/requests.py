@@ -4,25 +4,28 @@ mentor (accepted, declined, withdrawn, or expired to the next best mentor), admi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from mentorship_schemas.events import PersonRole
 
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
+from matching.domain.mentor import MentorCandidate
 from matching.domain.org_view import OrgView
-from matching.domain.program import Approval
+from matching.domain.program import Approval, Program
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
-from matching.domain.seat_parts import HoldKind
+from matching.domain.seat_parts import AuditEntry, HoldKind
 from matching.use_cases import pool
 from matching.use_cases.context import Caller, Conflict, Matching, NotAllowed, NotFound, Refused
 from matching.use_cases.continuous import ask_next_suggestion, match_continuously, match_where_places_freed
 from matching.use_cases.programs import require_program
+from matching.use_cases.rematch import Cause, Rematch, rematch_now
 
 
 def _registered(seat: MenteeSeat | None, person_id: str) -> MenteeSeat:
     if seat is None or seat.status is SeatStatus.ERASED:
-        raise NotFound(f"{person_id} is not registered as a mentee")
+        raise NotFound(f"{person_id} is not registered as a mentee.")
     return seat
 
 
@@ -35,21 +38,21 @@ def _seat(view: OrgView, person_id: str, focus: str | None) -> MenteeSeat:
     for seat in view.seats_of(person_id):
         if seat.focus == focus:
             return seat
-    raise Refused(f"you have no focus area {focus!r} in this program", field="focus")
+    raise Refused(f"You have no focus area {focus!r} in this program.", field="focus")
 
 
 async def join(m: Matching, org_id: str, person_id: str, program_id: str) -> MenteeSeat:
     """Wait for a mentor in this program (a mentee not paired or asking one now)."""
     program = await require_program(m, org_id, program_id)
     if not program.is_open:
-        raise Conflict(f"program {program_id!r} is closed")
+        raise Conflict(f"Program {program_id!r} is closed.")
     if not program.admits(person_id, PersonRole.MENTEE):
-        raise NotAllowed(f"program {program_id!r} is by invitation and {person_id} is not enrolled")
+        raise NotAllowed(f"Program {program_id!r} is by invitation and {person_id} is not enrolled.")
     mentee = _registered(await m.seats.get(seat_key(org_id, person_id)), person_id)
     if mentee.status not in (SeatStatus.WAITING, SeatStatus.ENDED):
-        raise Conflict(f"{person_id} has a mentor or an open request or proposal now")
+        raise Conflict(f"{person_id} has a mentor or an open request or proposal now.")
     if not await pool.rejoin(m, mentee, program_id):
-        raise Conflict("the mentee changed meanwhile; retry")
+        raise Conflict("The mentee changed meanwhile; retry.")
     view = await m.reads.org(org_id)
     if (joined := view.seat(person_id)) is not None:
         await pool.seat_mentee(m, view, program, joined)
@@ -58,12 +61,34 @@ async def join(m: Matching, org_id: str, person_id: str, program_id: str) -> Men
     return _registered(await m.seats.get(seat_key(org_id, person_id)), person_id)
 
 
+def _no_circles(program: Program) -> None:
+    if program.forms_circles:
+        raise Conflict(
+            f"Program {program.program_id!r} is a circles program: its members meet in circles, which a "
+            "program admin forms, not with one mentor."
+        )
+
+
 async def suggestions(m: Matching, caller: Caller, focus: str | None, limit: int) -> list[Explanation]:
     """The caller's best mentors in their program, with why."""
+    return [card.explanation for card in await suggestion_cards(m, caller, focus, limit)]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested mentor with what a mentee needs to choose (their candidate record's public facts)."""
+
+    explanation: Explanation
+    mentor: MentorCandidate
+
+
+async def suggestion_cards(m: Matching, caller: Caller, focus: str | None, limit: int) -> list[Suggestion]:
+    """The caller's best mentors in their program, each with the mentor's record and why they fit."""
     view = await m.reads.org(caller.org_id)
     seat = _seat(view, caller.person_id, focus)
     program = await require_program(m, caller.org_id, seat.program_id)
-    return view.suggestions(program, seat, m.now(), limit)
+    _no_circles(program)
+    return [Suggestion(e, view.mentors[e.mentor_id]) for e in view.suggestions(program, seat, m.now(), limit)]
 
 
 async def ask_mentor(
@@ -73,22 +98,23 @@ async def ask_mentor(
     view = await m.reads.org(caller.org_id)
     seat = _seat(view, caller.person_id, focus)
     if seat.status is SeatStatus.ENDED:
-        raise Conflict("your last pair has ended: join a program (POST /programs/{id}/join) first")
+        raise Conflict("Your last pair has ended: join a program (POST /programs/{id}/join) first.")
     if not seat.waiting:
-        raise Conflict("you have a mentor or an open request or proposal already")
+        raise Conflict("You have a mentor or an open request or proposal already.")
     program = await require_program(m, caller.org_id, seat.program_id)
     if not program.is_open:
-        raise Conflict(f"program {program.program_id!r} is closed")
+        raise Conflict(f"Program {program.program_id!r} is closed.")
+    _no_circles(program)
     if mentor_id not in view.mentors or not program.admits(mentor_id, PersonRole.MENTOR):
-        raise Refused(f"{mentor_id} is not a mentor in this program", field="mentor_id")
+        raise Refused(f"{mentor_id} is not a mentor in this program.", field="mentor_id")
     now = m.now()
     if (reason := view.why_not(program, seat, mentor_id, now)) is not None:
-        raise Refused(f"cannot ask {mentor_id}: {reason}", field="mentor_id")
+        raise Refused(f"You cannot ask {mentor_id}. {reason}", field="mentor_id")
     ranked = view.suggestions(program, seat, now, limit=len(view.mentors))
     chosen = next(s for s in ranked if s.mentor_id == mentor_id)
     match = as_match(chosen.mentor_id, chosen.score, chosen.reasons, chosen.breakdown)
     if await pool.offer(m, program, seat, match, approval=Approval.MENTOR, message=message) is None:
-        raise Conflict(f"{mentor_id} has no free place now, or your status changed")
+        raise Conflict(f"{mentor_id} has no free place now, or your status changed.")
     held = await m.seats.get(seat.id)
     assert held is not None
     return held
@@ -110,15 +136,15 @@ async def _open_hold(
     (None: an admin's, checked by the caller)."""
     seat = await m.reads.held_seat(caller.org_id, hold_id, kind)
     if seat is None or seat.hold is None:
-        raise NotFound(f"no open {kind.value} {hold_id}")
+        raise NotFound(f"There is no open {kind.value} {hold_id}.")
     side = {PersonRole.MENTOR: seat.hold.mentor_id, PersonRole.MENTEE: seat.person_id}
     if answered_by is not None and side[answered_by] != caller.person_id:
-        raise NotFound(f"no open {kind.value} {hold_id}")
+        raise NotFound(f"There is no open {kind.value} {hold_id}.")
     return seat
 
 
 def _changed(kind: HoldKind) -> Conflict:
-    return Conflict(f"the {kind.value} changed meanwhile (withdrawn, expired or answered)")
+    return Conflict(f"The {kind.value} changed meanwhile (withdrawn, expired or answered).")
 
 
 async def accept(
@@ -141,13 +167,32 @@ async def refuse(
     kind: HoldKind,
     answered_by: PersonRole | None,
     reason: DeclineReason,
-) -> None:
+    note: str | None = None,
+) -> Rematch | None:
     """Declined by the mentor, withdrawn by the mentee, or rejected by an admin: the seat waits
-    again, and the mentor's freed place goes to whoever waits."""
+    again, and the mentor's freed place goes to whoever waits. An admin's rejection keeps the
+    admin's `note` in the seat's audit (never in the event, never shown to the mentee), and the
+    mentee gets the next possible mentor at once (or is told why there is none)."""
     seat = await _open_hold(m, caller, hold_id, kind, answered_by)
-    if not await pool.drop_hold(m, seat, reason):
+    assert seat.hold is not None
+    rejected = reason is DeclineReason.REJECTED
+    audit = (
+        AuditEntry(
+            at=m.now(),
+            by=caller.person_id,
+            action="proposal_rejected",
+            mentor_id=seat.hold.mentor_id,
+            note=note,
+        )
+        if rejected
+        else None
+    )
+    if not await pool.drop_hold(m, seat, reason, audit=audit):
         raise _changed(kind)
+    if rejected:
+        return await rematch_now(m, caller.org_id, seat.id, Cause.PROPOSAL_REJECTED)
     await match_continuously(m, caller.org_id)
+    return None
 
 
 async def expire_requests(m: Matching, now: datetime, limit: int = 500) -> int:
