@@ -41,3 +41,10 @@ def test_freeing_a_slot_announces_available() -> None:
 
 def test_pausing_while_at_capacity_is_not_a_new_announcement() -> None:
     assert transition(load(2), load(2, accepting=False)) is None
+
+
+def test_a_new_capacity_of_a_mentor_who_stays_available_is_announced_but_a_new_load_is_not() -> None:
+    assert transition(load(1, capacity=2), load(1, capacity=3)) is Availability.AVAILABLE
+    assert transition(load(1, capacity=3), load(1, capacity=2)) is Availability.AVAILABLE
+    assert transition(load(2, capacity=3), load(2, capacity=2)) is Availability.AT_CAPACITY
+    assert transition(load(0, capacity=3), load(1, capacity=3)) is None

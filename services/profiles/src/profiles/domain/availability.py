@@ -32,11 +32,13 @@ class MentorLoad:
 
 
 def transition(before: MentorLoad | None, after: MentorLoad) -> Availability | None:
-    """The availability to announce, or None when it did not change (never announce twice)."""
+    """The availability to announce, or None when it did not change (never announce twice). A mentor
+    who stays available with a new capacity is announced again: matching counts places from it."""
     was = before.availability if before else Availability.NOT_A_MENTOR
     now = after.availability
     if now == was:
-        return None
+        capacity_changed = before is not None and before.capacity != after.capacity
+        return now if now is Availability.AVAILABLE and capacity_changed else None
     if now is Availability.NOT_A_MENTOR and was is not Availability.AVAILABLE:
         return None
     if was is not Availability.AVAILABLE and now is not Availability.AVAILABLE:
