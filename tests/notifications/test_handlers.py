@@ -40,7 +40,7 @@ def test_every_consumed_event_type_has_exactly_one_handler() -> None:
     consumer = RecordingConsumer()
     handlers.register(consumer, world().use_cases)  # type: ignore[arg-type]
     assert set(consumer.routes) == {event_type for event_type, _ in handlers.HANDLERS}
-    assert len(consumer.routes) == 18
+    assert len(consumer.routes) == 19
     names = [handler.__name__ for _, handler in handlers.HANDLERS]
     assert len(set(names)) == len(names), "one function per event type"
 

@@ -18,6 +18,7 @@ from mentorship_schemas import (
     Event,
     GoalAchieved,
     MatchProposed,
+    MenteeUnmatched,
     MentorshipRequested,
     PairCreated,
     PairDeclined,
@@ -76,6 +77,7 @@ KINDS = {
     "request_declined",
     "request_withdrawn",
     "match_proposed",
+    "mentee_unmatched",
     "circle_formed",
     "pair_ended",
     "session_scheduled",
@@ -128,6 +130,19 @@ def _pair_events() -> list[Announced]:
         *(
             PairEnded(version=5, pair_id="p", reason=reason, ended_at=NOW, **common)
             for reason in PairEndReason
+        ),
+        *(
+            MenteeUnmatched(
+                org_id="o",
+                version=6,
+                mentee_id="e",
+                program_id="fruehjahr",
+                cause=cause,
+                ended_pair_id="p",
+                rule="full",
+                reason="Every suitable mentor is full.",
+            )
+            for cause in ("escalated", "proposal_rejected")
         ),
     ]
 

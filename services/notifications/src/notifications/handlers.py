@@ -17,6 +17,7 @@ from mentorship_schemas import (
     Event,
     GoalAchieved,
     MatchProposed,
+    MenteeUnmatched,
     MentorshipRequested,
     PairCreated,
     PairDeclined,
@@ -96,6 +97,12 @@ async def on_pair_declined(
     await use_cases.notify.announce(event, cause_of(envelope))
 
 
+async def on_mentee_unmatched(
+    event: MenteeUnmatched, envelope: CloudEvent, use_cases: NotificationsUseCases
+) -> None:
+    await use_cases.notify.announce(event, cause_of(envelope))
+
+
 async def on_match_proposed(
     event: MatchProposed, envelope: CloudEvent, use_cases: NotificationsUseCases
 ) -> None:
@@ -163,6 +170,7 @@ HANDLERS: tuple[tuple[type[Event], ServiceHandler], ...] = (
     (SessionCancelled, on_session_cancelled),
     (MentorshipRequested, on_mentorship_requested),
     (PairDeclined, on_pair_declined),
+    (MenteeUnmatched, on_mentee_unmatched),
     (MatchProposed, on_match_proposed),
     (CircleFormed, on_circle_formed),
     (SessionMissed, on_session_missed),

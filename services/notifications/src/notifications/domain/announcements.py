@@ -14,6 +14,7 @@ from mentorship_schemas import (
     CircleFormed,
     GoalAchieved,
     MatchProposed,
+    MenteeUnmatched,
     MentorshipRequested,
     PairCreated,
     PairDeclined,
@@ -24,11 +25,13 @@ from mentorship_schemas import (
 
 from notifications.domain import messages
 from notifications.domain.messages import Directory, Message
+from notifications.domain.messages.unmatched import for_mentee_unmatched
 
 Announced = (
     PairCreated
     | MentorshipRequested
     | PairDeclined
+    | MenteeUnmatched
     | MatchProposed
     | CircleFormed
     | SessionMissed
@@ -54,6 +57,8 @@ def audience(event: Announced) -> Audience:
     match event:
         case MatchProposed():
             return Audience((event.mentor_id, event.mentee_id), with_admins=True)
+        case MenteeUnmatched():
+            return Audience((event.mentee_id,), with_admins=True)
         case PairCreated() | MentorshipRequested() | PairDeclined() | PairEnded():
             return Audience((event.mentor_id, event.mentee_id))
         case CircleFormed():
@@ -96,6 +101,8 @@ def messages_for(event: Announced, directory: Directory) -> list[Message]:
             return messages.for_pair_declined(event, directory)
         case MatchProposed():
             return messages.for_match_proposed(event, directory)
+        case MenteeUnmatched():
+            return for_mentee_unmatched(event, directory)
         case CircleFormed():
             return messages.for_circle_formed(event, directory)
         case SessionMissed():

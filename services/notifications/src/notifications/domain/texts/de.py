@@ -58,6 +58,38 @@ CATALOGUE: dict[str, str] = {
     "request_ended.closed.body": "Ihre Mentoring-Anfrage an {mentor} wurde geschlossen.",
     "request_ended.closed.action": "Fragen Sie eine andere vorgeschlagene Person an oder bitten Sie um "
     "eine neue Zuordnung.",
+    # ---------------------------------------------------------------- no mentor possible now
+    "unmatched.mentee.title": "Wir haben noch keine neue Mentorin und keinen neuen Mentor für Sie gefunden",
+    "unmatched.mentee.body.escalated": "Ihr Mentoring endete, nachdem es ins Stocken geraten war, und "
+    "derzeit "
+    "kommt in Ihrem Programm niemand als Mentor:in für Sie infrage.",
+    "unmatched.mentee.body.proposal_rejected": "Die für Sie vorgeschlagene Zuordnung kam nicht zustande, und "
+    "derzeit kommt in Ihrem Programm niemand sonst als Mentor:in für Sie infrage.",
+    "unmatched.mentee.action": "Sie müssen nichts tun: Die Verantwortlichen Ihres Programms wissen Bescheid "
+    "und finden eine Mentorin oder einen Mentor für Sie.",
+    "unmatched.admin.title": "Keine Mentor:in möglich für {mentee} in {program}",
+    "unmatched.admin.body.escalated": "Das stockende Mentoring von {mentee} wurde eskaliert und beendet, und "
+    "derzeit kommt im Programm niemand als Mentor:in infrage.",
+    "unmatched.admin.body.proposal_rejected": "Nachdem der Vorschlag für {mentee} abgelehnt wurde, kommt "
+    "derzeit im Programm niemand sonst als Mentor:in infrage.",
+    "unmatched.admin.action": "Ordnen Sie von Hand zu (mit einer Begründung können Sie eine weiche Regel "
+    "übergehen) oder ändern Sie die Einstellungen des Programms.",
+    "unmatched.rule.full": "Alle passenden Mentor:innen sind ausgelastet.",
+    "unmatched.rule.paused": "Alle passenden Mentor:innen pausieren.",
+    "unmatched.rule.program_capacity": "Alle passenden Mentor:innen haben die Höchstzahl des Programms "
+    "erreicht.",
+    "unmatched.rule.previous_mentor": "Die einzigen passenden Mentor:innen waren es schon einmal.",
+    "unmatched.rule.reporting_line": "Die einzigen passenden Mentor:innen stehen in derselben Berichtslinie.",
+    "unmatched.rule.no_shared_language": "Keine verfügbare Mentor:in spricht eine gemeinsame Sprache.",
+    "unmatched.rule.focus_skill": "Keine verfügbare Mentor:in bietet die Schwerpunktfähigkeit des Programms "
+    "an.",
+    "unmatched.rule.no_mentors": "Das Programm hat noch keine Mentor:innen.",
+    "unmatched.rule.mentor_not_peer": "Keine verfügbare Mentor:in macht beim Peer-Mentoring mit.",
+    "unmatched.rule.mentor_not_reverse": "Keine verfügbare Mentor:in macht beim Reverse-Mentoring mit.",
+    "unmatched.rule.mentee_not_peer": "Die Person macht beim Peer-Mentoring nicht mit.",
+    "unmatched.rule.mentee_not_reverse": "Die Person macht beim Reverse-Mentoring nicht mit.",
+    "unmatched.rule.other_org": "In derselben Organisation ist keine Mentor:in verfügbar.",
+    "unmatched.rule.taken": "Alle passenden Mentor:innen wurden inzwischen vergeben.",
     "match_proposed.title": "Vorgeschlagene Zuordnung wartet auf Freigabe: {mentee} mit {mentor}",
     "match_proposed.body": "Für {mentee} wird im Programm „{program}“ {mentor} als Mentor:in vorgeschlagen "
     "(Passung {score}).",

@@ -50,6 +50,38 @@ CATALOGUE: dict[str, str] = {
     "request_ended.closed.title": "Your mentorship request to {mentor} was closed",
     "request_ended.closed.body": "Your mentorship request to {mentor} was closed.",
     "request_ended.closed.action": "Ask another suggested mentor, or ask for a new match.",
+    # ---------------------------------------------------------------- no mentor possible now
+    "unmatched.mentee.title": "We could not find you a new mentor yet",
+    "unmatched.mentee.body.escalated": "Your mentorship ended after it stalled, and no mentor in your "
+    "program "
+    "is possible for you right now.",
+    "unmatched.mentee.body.proposal_rejected": "The match proposed for you did not go ahead, and no other "
+    "mentor "
+    "in your program is possible for you right now.",
+    "unmatched.mentee.action": "Nothing to do: your program's admins know and will find you a mentor.",
+    "unmatched.admin.title": "No mentor possible for {mentee} in {program}",
+    "unmatched.admin.body.escalated": "{mentee}'s stagnant pair was escalated and ended, and no mentor of "
+    "the "
+    "program is possible now.",
+    "unmatched.admin.body.proposal_rejected": "After the proposal for {mentee} was rejected, no other mentor "
+    "of "
+    "the program is possible now.",
+    "unmatched.admin.action": "Pair them by hand (a stated reason lets you override a soft rule), or change "
+    "the program's settings.",
+    "unmatched.rule.full": "Every suitable mentor is full.",
+    "unmatched.rule.paused": "Every suitable mentor has paused mentoring.",
+    "unmatched.rule.program_capacity": "Every suitable mentor has reached the program's limit of mentees.",
+    "unmatched.rule.previous_mentor": "The only suitable mentors were mentors before.",
+    "unmatched.rule.reporting_line": "The only suitable mentors are in the same reporting line.",
+    "unmatched.rule.no_shared_language": "No available mentor shares a language.",
+    "unmatched.rule.focus_skill": "No available mentor offers the program's focus skill.",
+    "unmatched.rule.no_mentors": "The program has no mentors yet.",
+    "unmatched.rule.mentor_not_peer": "No available mentor has opted in to peer mentoring.",
+    "unmatched.rule.mentor_not_reverse": "No available mentor has opted in to reverse mentoring.",
+    "unmatched.rule.mentee_not_peer": "The mentee has not opted in to peer mentoring.",
+    "unmatched.rule.mentee_not_reverse": "The mentee has not opted in to reverse mentoring.",
+    "unmatched.rule.other_org": "No mentor of the same organisation is available.",
+    "unmatched.rule.taken": "Every suitable mentor was taken meanwhile.",
     "match_proposed.title": "Proposed match awaiting approval: {mentee} with {mentor}",
     "match_proposed.body": 'Matching proposes {mentor} as the mentor of {mentee} in the program "{program}" '
     "(score {score}).",
