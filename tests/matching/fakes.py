@@ -58,6 +58,9 @@ class MemoryReads:
         mentors = [mentor for mentor in _all(self.mentors) if mentor.org_id == org_id]
         return OrgView.of(org_id, self._seats(org_id), mentors)
 
+    def refresh(self, org_id: str) -> None:
+        """Nothing kept: every read is fresh."""
+
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         return [seat for seat in self._seats(org_id) if seat.person_id == person_id]
 

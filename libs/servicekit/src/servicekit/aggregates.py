@@ -146,6 +146,16 @@ class AggregateStore(Generic[A]):
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._written: OrderedDict[str, Document] = OrderedDict()
         self._cached = cached
+        self._observers: list[Callable[[A], None]] = []
+
+    def observe(self, saved: Callable[[A], None]) -> None:
+        """Call `saved` with every aggregate this store creates or changes (after the write), so
+        a read model kept in memory (an incremental view) follows this process's own writes."""
+        self._observers.append(saved)
+
+    def _saved(self, aggregate: A) -> None:
+        for saved in self._observers:
+            saved(aggregate)
 
     async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None:
         document = await self.collection.find_one({"_id": aggregate_id})
@@ -166,6 +176,7 @@ class AggregateStore(Generic[A]):
             return False
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id)
+        self._saved(aggregate)
         return True
 
     async def change(
@@ -194,6 +205,7 @@ class AggregateStore(Generic[A]):
                 stored = await self._save(document, aggregate, emitted, before_write)
                 if stored is not None:
                     self._keep(aggregate_id, stored)
+                    self._saved(aggregate)
                     return Saved(aggregate, list(emitted), result)
                 # Another writer won: step aside a little (more after each loss) so the losers
                 # of one round do not collide again in the next.

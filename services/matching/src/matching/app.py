@@ -25,6 +25,9 @@ class MatchingSettings(ServiceSettings):
     matching_sweep_seconds: float = 30.0
     # Continuous matching runs once for the changes of this window in one org (a batch of events).
     matching_coalesce_seconds: float = Field(default=0.05, ge=0, le=5)
+    # The in-memory view of each org follows this process's writes and is re-read this often (for
+    # other replicas' writes).
+    matching_view_resync_seconds: float = Field(default=30.0, gt=0)
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -34,7 +37,11 @@ def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None 
 def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[ServiceRuntime, Matching]:
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(settings, stream=Stream.MATCHING, clock=clock)
-    matching = matching_of(runtime, coalesce_seconds=settings.matching_coalesce_seconds)
+    matching = matching_of(
+        runtime,
+        coalesce_seconds=settings.matching_coalesce_seconds,
+        resync_seconds=settings.matching_view_resync_seconds,
+    )
     handlers.subscribe(runtime.consumer, matching)
     runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
     return runtime, matching

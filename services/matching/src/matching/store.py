@@ -32,6 +32,7 @@ from matching.domain.org_view import OrgView
 from matching.domain.program import Program
 from matching.domain.seat import MenteeSeat, SeatStatus
 from matching.domain.seat_parts import HoldKind
+from matching.org_views import OrgViews
 from matching.use_cases.context import Matching, RunItemKind
 
 Document = dict[str, Any]
@@ -48,20 +49,27 @@ MENTEE = PersonRole.MENTEE.value
 HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE))
 
 
-def matching_of(runtime: ServiceRuntime, *, coalesce_seconds: float = 0.05) -> Matching:
+def matching_of(
+    runtime: ServiceRuntime, *, coalesce_seconds: float = 0.05, resync_seconds: float = 30.0
+) -> Matching:
     """The use cases' context on this runtime's database: one store per aggregate type."""
     db = runtime.db
     candidates = runtime.outbox_collection(CANDIDATES)  # seats carry their pair and request events
     runtime.on_startup(lambda: create_indexes(db))
+    reads = StoredCandidates(db, resync_seconds=resync_seconds)
+    seats = AggregateStore(candidates, MenteeSeat, runtime)
+    mentors = AggregateStore(candidates, MentorCandidate, runtime)
+    seats.observe(reads.views.saved)  # the org views follow this process's own writes
+    mentors.observe(reads.views.saved)
     return Matching(
-        seats=AggregateStore(candidates, MenteeSeat, runtime),
-        mentors=AggregateStore(candidates, MentorCandidate, runtime),
+        seats=seats,
+        mentors=mentors,
         programs=AggregateStore(db[PROGRAMS], Program, runtime),
         runs=runtime.aggregates(MATCH_RUNS, MatchRun),  # each run carries its MatchRunCompleted
         circles=runtime.aggregates(CIRCLES, FormedCircle),  # each circle carries its CircleFormed
         inclusion=AggregateStore(db[INCLUSION], InclusionRecord, runtime),
-        reads=StoredCandidates(db),
-        forgetting=StoredForgetting(db),
+        reads=reads,
+        forgetting=StoredForgetting(db, reads.views),
         run_items=StoredRunItems(db[MATCH_RUN_ITEMS]),
         clock=runtime.clock,
         coalescer=Coalescer(window=coalesce_seconds),
@@ -93,11 +101,12 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
 class StoredCandidates:
     """`CandidateReads` on the store."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *, resync_seconds: float = 30.0) -> None:
         self._candidates = db[CANDIDATES]
         self._programs = db[PROGRAMS]
         self._circles = db[CIRCLES]
         self._inclusion = db[INCLUSION]
+        self.views = OrgViews(self._load_org, resync_seconds)
 
     async def _seats(self, query: Document, limit: int = 0) -> list[MenteeSeat]:
         cursor = self._candidates.find({"role": MENTEE, **query}, limit=limit)
@@ -108,6 +117,12 @@ class StoredCandidates:
         return found[0] if found else None
 
     async def org(self, org_id: str) -> OrgView:
+        return await self.views.org(org_id)
+
+    def refresh(self, org_id: str) -> None:
+        self.views.refresh(org_id)
+
+    async def _load_org(self, org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
         seats: list[MenteeSeat] = []
         mentors: list[MentorCandidate] = []
         async for document in self._candidates.find({"org_id": org_id}):
@@ -115,7 +130,7 @@ class StoredCandidates:
                 seats.append(MenteeSeat.model_validate(document))
             else:
                 mentors.append(MentorCandidate.model_validate(document))
-        return OrgView.of(org_id, seats, mentors)
+        return seats, mentors
 
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         return await self._seats({"org_id": org_id, "person_id": person_id})
@@ -195,16 +210,19 @@ class StoredCandidates:
 class StoredForgetting:
     """`Forgetting` on the store."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], views: OrgViews) -> None:
         self._candidates = db[CANDIDATES]
         self._inclusion = db[INCLUSION]
+        self._views = views
 
     async def delete_mentor(self, org_id: str, person_id: str) -> None:
         await self._candidates.delete_one({"_id": mentor_key(org_id, person_id)})
+        self._views.refresh(org_id)
 
     async def delete_seat(self, seat_id: str) -> None:
         # A seat with events still to publish stays (anonymous) until a later erasure finds it gone.
         await self._candidates.delete_one({"_id": seat_id, "outbox_pending": {"$ne": True}})
+        self._views.forget_document(seat_id)
 
     async def delete_inclusion(self, org_id: str, person_id: str) -> None:
         await self._inclusion.delete_one({"_id": inclusion_key(org_id, person_id)})

@@ -71,6 +71,8 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
             match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown)
             if await pool.offer(m, program, by_person[pair.mentee_id], match, automatic=True):
                 offered += 1
+        if offered < len(result.pairs):
+            m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
         made += offered
         if offered and stage < program.mentors_per_mentee:
             view = await m.reads.org(program.org_id)  # the next stage must see these mentors taken

@@ -1,0 +1,82 @@
+"""Continuous matching runs over a view of the whole org (every waiting seat, every mentor); re-reading
+and re-validating thousands of candidates for every run would cost more than the run. This keeps one
+view per org in memory instead: loaded once, then kept current by this process's own writes (the
+aggregate stores tell it what they saved), and re-read in full every `resync_seconds` or when asked
+(`refresh`: after a conflict, or a deletion). Other replicas' writes reach it at the next resync;
+meanwhile an offer built on a stale view fails its conditional write and is simply not made.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from matching.domain.mentor import MentorCandidate
+from matching.domain.org_view import OrgView
+from matching.domain.seat import MenteeSeat
+
+Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]]
+
+
+@dataclass
+class _Org:
+    seats: dict[str, MenteeSeat]
+    mentors: dict[str, MentorCandidate]
+    loaded_at: float
+
+
+@dataclass
+class OrgViews:
+    load: Load
+    resync_seconds: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    _orgs: dict[str, _Org] = field(default_factory=dict)
+    # What was saved while (or since) an org was last loaded: applied over a load that may have
+    # read an older version.
+    _recent: dict[str, dict[str, MenteeSeat | MentorCandidate]] = field(default_factory=dict)
+
+    async def org(self, org_id: str) -> OrgView:
+        cached = self._orgs.get(org_id)
+        if cached is None or self.clock() - cached.loaded_at > self.resync_seconds:
+            cached = await self._reload(org_id)
+        return OrgView.of(org_id, cached.seats.values(), cached.mentors.values())
+
+    async def _reload(self, org_id: str) -> _Org:
+        self._recent.setdefault(org_id, {})
+        started = self.clock()
+        seats, mentors = await self.load(org_id)
+        loaded = _Org({s.id: s for s in seats}, {m.id: m for m in mentors}, started)
+        for saved in self._recent.pop(org_id, {}).values():
+            self._apply(loaded, saved)
+        self._orgs[org_id] = loaded
+        return loaded
+
+    def saved(self, aggregate: MenteeSeat | MentorCandidate) -> None:
+        """An aggregate store saved this: keep a copy (callers may go on using theirs)."""
+        recent, cached = self._recent.get(aggregate.org_id), self._orgs.get(aggregate.org_id)
+        if recent is None and cached is None:
+            return  # nobody looks at this org now
+        copy = aggregate.model_copy(deep=True)
+        if recent is not None:
+            recent[aggregate.id] = copy
+        if cached is not None:
+            self._apply(cached, copy)
+
+    @staticmethod
+    def _apply(org: _Org, saved: MenteeSeat | MentorCandidate) -> None:
+        into: dict[str, MenteeSeat] | dict[str, MentorCandidate]
+        into = org.seats if isinstance(saved, MenteeSeat) else org.mentors
+        known = into.get(saved.id)
+        if known is None or known.version <= saved.version:
+            into[saved.id] = saved  # type: ignore[assignment]
+
+    def forget_document(self, document_id: str) -> None:
+        """A candidate was deleted: read afresh the org that held it."""
+        for org_id, cached in list(self._orgs.items()):
+            if document_id in cached.seats or document_id in cached.mentors:
+                self.refresh(org_id)
+
+    def refresh(self, org_id: str) -> None:
+        """Read the org afresh next time (something changed that this process did not write)."""
+        self._orgs.pop(org_id, None)

@@ -1,0 +1,98 @@
+"""The in-memory view of an org: read once, then kept current by this process's own writes, and
+read afresh after `resync_seconds`, a conflict or a deletion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from matching.domain.candidate import ProfileFacts
+from matching.domain.mentor import MentorCandidate
+from matching.domain.seat import MenteeSeat
+from matching.org_views import OrgViews
+
+pytestmark = pytest.mark.fast
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Store:
+    """What the view loads from: counts its loads, and can hand out an old copy of a document."""
+
+    def __init__(self) -> None:
+        self.seats: dict[str, MenteeSeat] = {}
+        self.mentors: dict[str, MentorCandidate] = {}
+        self.loads = 0
+
+    async def load(self, org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
+        self.loads += 1
+        return (
+            [s.model_copy(deep=True) for s in self.seats.values() if s.org_id == org_id],
+            [m.model_copy(deep=True) for m in self.mentors.values() if m.org_id == org_id],
+        )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _mentee(person: str, version: int = 1) -> MenteeSeat:
+    seat = MenteeSeat.register("acme", person, ProfileFacts(skills_wanted=["python"]), 1, NOW)
+    seat.version = version
+    return seat
+
+
+async def test_an_org_is_read_once_and_then_follows_this_process_s_writes() -> None:
+    store, clock = Store(), Clock()
+    store.seats["a"] = _mentee("ada")
+    views = OrgViews(store.load, resync_seconds=30, clock=clock)
+    assert set((await views.org("acme")).seats) == {"acme:ada:mentee"}
+
+    bob = _mentee("bob")
+    views.saved(bob)  # written by this process: no need to read the store again
+    mentor = MentorCandidate.new("acme", "mira")
+    mentor.version = 1
+    views.saved(mentor)
+    view = await views.org("acme")
+    assert set(view.seats) == {"acme:ada:mentee", "acme:bob:mentee"}
+    assert set(view.mentors) == {"mira"}
+    assert store.loads == 1
+
+    clock.now = 31  # other replicas' writes arrive with the next full read
+    await views.org("acme")
+    assert store.loads == 2
+
+
+async def test_a_write_during_a_read_is_not_lost_to_the_older_copy_the_read_returns() -> None:
+    store = Store()
+    store.seats["a"] = _mentee("ada", version=1)
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock())
+    newer = _mentee("ada", version=2)
+    newer.waiting_since = NOW.replace(day=3)
+
+    async def load_racing_a_write(org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
+        loaded = await store.load(org_id)  # reads version 1 ...
+        views.saved(newer)  # ... while this process writes version 2
+        return loaded
+
+    views.load = load_racing_a_write
+    view = await views.org("acme")
+    assert view.seats["acme:ada:mentee"].version == 2
+
+
+async def test_a_conflict_or_a_deletion_makes_the_next_run_read_the_org_afresh() -> None:
+    store = Store()
+    store.seats["a"] = _mentee("ada")
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock())
+    await views.org("acme")
+    views.refresh("acme")
+    await views.org("acme")
+    assert store.loads == 2
+    del store.seats["a"]
+    views.forget_document("acme:ada:mentee")
+    assert (await views.org("acme")).seats == {}
+    assert store.loads == 3
