@@ -14,6 +14,7 @@ from matching import handlers
 from matching.api import ROUTERS
 from matching.api.deps import on_matching_error
 from matching.store import matching_of
+from matching.store_learning import with_learning
 from matching.use_cases.context import Matching, MatchingError
 from matching.use_cases.sweep import sweep
 
@@ -25,6 +26,8 @@ class MatchingSettings(ServiceSettings):
     matching_sweep_seconds: float = 30.0
     # Continuous matching runs once for the changes of this window in one org (a batch of events).
     matching_coalesce_seconds: float = Field(default=0.05, ge=0, le=5)
+    # The goals component from sentence embeddings (the model loads on the first profile with texts).
+    matching_semantic_goals: bool = True
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -35,6 +38,7 @@ def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[Serv
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(settings, stream=Stream.MATCHING, clock=clock)
     matching = matching_of(runtime, coalesce_seconds=settings.matching_coalesce_seconds)
+    matching = with_learning(matching, runtime, semantic=settings.matching_semantic_goals)
     handlers.subscribe(runtime.consumer, matching)
     runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
     return runtime, matching

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from matching.api import circles, cohort_runs, pairs, programs, requests
+from matching.api import circles, cohort_runs, pairs, programs, requests, weights
 
 ROUTERS: list[APIRouter] = [
     programs.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     cohort_runs.router,
     requests.router,
     circles.router,
+    weights.router,
 ]
