@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,8 @@ from matching.domain.outcome_record import Counted, OutcomeChange
 from matching.domain.outcomes import label_outcome
 from matching.domain.program import Approval, Program, ProgramSettings
 from matching.domain.programs import COMPONENTS, DEFAULT_WEIGHTS
+from matching.domain.semantic import Vectors
+from matching.embeddings import ModelUnavailable
 from matching.use_cases import programs, requests, weights
 from matching.use_cases.context import Caller, Conflict, Matching, NotFound, Refused
 from mentorship_schemas import (
@@ -276,3 +279,17 @@ async def test_adoption_is_refused_without_a_clear_lift_unless_the_admin_says_so
         await weights.revert(context, ADMIN, "open", 1)
     with pytest.raises(Refused, match="no weights were adopted"):
         await weights.revert(with_memory_learning(InMemoryMatching.new().context), ADMIN, "open", 1)
+
+
+class BrokenEncoder(WordsEncoder):
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        raise ModelUnavailable("model.onnx is missing")
+
+
+async def test_a_profile_change_is_kept_without_embeddings_when_the_model_cannot_run() -> None:
+    mem = InMemoryMatching.new()
+    context = with_memory_learning(mem.context, BrokenEncoder())
+    await _handle(context, _person("ada", PersonRole.MENTEE, goals="Lead a data team."))
+    assert (await mem.seat(ORG, "ada")).person_id == "ada"
+    assert context.semantic is not None
+    assert await context.semantic.profiles.stamp_of(ORG, "ada") is None

@@ -1,6 +1,7 @@
 """The semantic goals component's data: a person's texts embedded when their profile changes (before the
 continuous matching that change causes, so it sees them), kept in matching's read model, and forgotten
-with the person. Without the model (missing package, wrong file) matching keeps TF-IDF for them."""
+with the person. Without the model (missing package, wrong file, a runtime that fails) matching keeps
+TF-IDF for them and goes on: a profile change is never held up by the model."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import logging
 from collections.abc import Iterable
 
 from mentorship_schemas.events import PersonRole
+from pymongo.errors import PyMongoError
 
 from matching.domain.semantic_goals import ProfileTexts
-from matching.embeddings import ModelUnavailable, ProfileText
+from matching.embeddings import ProfileText
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,10 @@ async def embed_profile(
     sides = texts.passages(roles)
     try:
         embedded = await parts.embedder.embed([ProfileText(side.value, p) for side, p in sides.items()])
-    except ModelUnavailable as error:
-        log.warning("no embeddings for %s (goals component stays TF-IDF for them): %s", person_id, error)
+    except PyMongoError:
+        raise  # the cache is unreachable: the event is retried
+    except Exception as error:  # the model cannot run here: matching goes on without it
+        log.warning("no embeddings for %s (the goals component stays TF-IDF for them): %r", person_id, error)
         return False
     profiles = {side: embedded[side.value] for side in sides}
     return await parts.profiles.save(org_id, person_id, profile_version, digest, profiles)
