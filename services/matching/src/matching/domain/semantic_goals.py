@@ -2,11 +2,11 @@
 have vectors, TF-IDF for a pair where one of them has none yet (a profile whose embedding is still being
 computed, or was made by another model), in one cohort and exactly.
 
-For people with and without vectors in one cohort, the engine's goals factors become
-`[h_i s_i, -h_i t_i, t_i]` (mentee) and `[h_j s_j, h_j t_j, t_j]` (mentor), where `s` is the quantised
-semantic direction, `t` the quantised TF-IDF vector and `h` 1 for someone with vectors. Their dot product
-is `h_i h_j (s_i.s_j - t_i.t_j) + t_i.t_j`: the semantic value when both have vectors, TF-IDF otherwise.
-Every term is an integer and every partial sum stays below 2**24 (about 3e6 at most), so float32 sums
+For people with and without vectors in one cohort, the goals value of a pair is a sum of two products
+(`FactorSum`): `h_i s_i . h_j s_j` (dense, through BLAS) plus `[(1 - h_i) t_i, h_i t_i] . [t_j, (1 - h_j)
+t_j]` (sparse, as TF-IDF alone), where `s` is the quantised semantic direction, `t` the quantised TF-IDF
+vector and `h` 1 for someone with vectors: the semantic value when both have vectors, TF-IDF otherwise.
+Every term is an integer and every partial sum stays below 2**24 (about 2e6 at most), so float32 sums
 remain exact in any order and the bulk path, the one-pair path and the certificate keep agreeing.
 """
 
@@ -24,7 +24,7 @@ from mentorship_schemas.events import PersonRole
 from scipy import sparse  # type: ignore[import-untyped]
 
 from matching.domain.cohort import Cohort, MatchProfile, mentor_side, tokens
-from matching.domain.compatibility import GoalsReason
+from matching.domain.compatibility import FactorSum, GoalsReason
 from matching.domain.semantic import (
     Passage,
     SemanticProfile,
@@ -129,18 +129,19 @@ def _mixed(
     )
     tfidf_mentees = sparse.csr_array(cohort.goal_vectors, dtype=np.float32)
     tfidf_mentors = sparse.csr_array(cohort.experience_vectors, dtype=np.float32)  # features x mentors
-    mentee_flag = sparse.diags_array(has_mentee.astype(np.float32))
-    mentor_flag = sparse.diags_array(has_mentor.astype(np.float32))
-    mentee_side = sparse.hstack(
-        [sparse.csr_array(semantic_mentees), -(mentee_flag @ tfidf_mentees), tfidf_mentees], format="csr"
-    )
-    mentor_factors = sparse.vstack(
-        [sparse.csr_array(semantic_mentors.T), tfidf_mentors @ mentor_flag, tfidf_mentors], format="csr"
-    )
-    mentee_side.eliminate_zeros()
-    mentor_factors.eliminate_zeros()
+    without_mentee = sparse.diags_array((~has_mentee).astype(np.float32))
+    with_mentee = sparse.diags_array(has_mentee.astype(np.float32))
+    without_mentor = sparse.diags_array((~has_mentor).astype(np.float32))
+    # [(1 - h_i) t_i, h_i t_i] . [t_j, (1 - h_j) t_j] = (1 - h_i h_j) t_i.t_j: TF-IDF unless both embedded.
+    mentee_tfidf = sparse.hstack([without_mentee @ tfidf_mentees, with_mentee @ tfidf_mentees], format="csr")
+    mentor_tfidf = sparse.vstack([tfidf_mentors, tfidf_mentors @ without_mentor], format="csr")
+    mentee_tfidf.eliminate_zeros()
+    mentor_tfidf.eliminate_zeros()
     return dataclasses.replace(
         cohort,
-        goal_vectors=mentee_side.astype(np.float32),
-        experience_vectors=mentor_side(mentor_factors.astype(np.float32)),
+        goal_vectors=FactorSum((semantic_mentees, mentee_tfidf.astype(np.float32))),
+        experience_vectors=(
+            np.ascontiguousarray(semantic_mentors.T),
+            mentor_side(mentor_tfidf.astype(np.float32)),
+        ),
     )
