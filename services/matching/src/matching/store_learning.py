@@ -11,6 +11,7 @@ use-case context gets them (store.py holds the rest).
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -104,13 +105,16 @@ def _sides(person_id: str, document: Document) -> dict[Side, SemanticProfile]:
 
 class StoredEmbeddedProfiles:
     """`EmbeddedProfiles` on the store. Reads of an org's profiles keep what they decoded in this
-    process, keyed by each record's stamp, so a view reads only the stamps and the records that changed
-    (about 2 KB per passage stay in memory)."""
+    process, keyed by each record's stamp, so a view reads only the stamps and the records that changed.
+    About 1.6 KB per passage stay in memory, for the `orgs_kept` orgs read last."""
 
-    def __init__(self, records: AsyncCollection[Document], passages: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, records: AsyncCollection[Document], passages: AsyncCollection[Document], *, orgs_kept: int = 16
+    ) -> None:
         self._records = records
         self._passages = passages
-        self._decoded: dict[str, dict[str, tuple[str, dict[Side, SemanticProfile]]]] = {}
+        self._orgs_kept = orgs_kept
+        self._decoded: OrderedDict[str, dict[str, tuple[str, dict[Side, SemanticProfile]]]] = OrderedDict()
 
     async def stamp_of(self, org_id: str, person_id: str) -> tuple[int, str] | None:
         found = await self._records.find_one({"_id": f"{org_id}:{person_id}", "model_id": MODEL_ID})
@@ -153,6 +157,9 @@ class StoredEmbeddedProfiles:
         projection = {"profile_version": 1, "digest": 1, "model_id": 1, "person_id": 1}
         stamps = {d["_id"]: (d["person_id"], _stamp(d)) async for d in self._records.find(query, projection)}
         decoded = self._decoded.setdefault(org_id, {})
+        self._decoded.move_to_end(org_id)
+        while len(self._decoded) > self._orgs_kept:
+            self._decoded.popitem(last=False)
         stale = [key for key, (_, stamp) in stamps.items() if decoded.get(key, ("",))[0] != stamp]
         if stale:
             async for document in self._records.find({"_id": {"$in": stale}}):
