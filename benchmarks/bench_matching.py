@@ -189,9 +189,10 @@ def main() -> None:
     figures = quality()
     # The engine with the semantic goals component, on the same cohort as the second case (or the first).
     mentees, mentors = sizes[min(1, len(sizes) - 1)]
-    figures["semantic_engine_case"] = semantic_engine_case(
-        *synthetic_cohort(mentees, mentors, seed=mentees + mentors)
-    )
+    cohort = synthetic_cohort(mentees, mentors, seed=mentees + mentors)
+    figures["semantic_engine_case"] = semantic_engine_case(*cohort)
+    # Half the people embedded (a profile not re-embedded yet): semantic where both are, TF-IDF elsewhere.
+    figures["semantic_engine_case_half_embedded"] = semantic_engine_case(*cohort, embedded_share=0.5)
     print(json.dumps({"cases": cases, "quality": figures}))
 
 

@@ -14,6 +14,7 @@ from matching import handlers
 from matching.api import ROUTERS
 from matching.api.deps import on_matching_error
 from matching.store import matching_of
+from matching.store_learning import with_learning
 from matching.use_cases.context import Matching, MatchingError
 from matching.use_cases.sweep import sweep
 
@@ -28,6 +29,8 @@ class MatchingSettings(ServiceSettings):
     # The in-memory view of each org follows this process's writes and is re-read this often (for
     # other replicas' writes).
     matching_view_resync_seconds: float = Field(default=30.0, gt=0)
+    # The goals component from sentence embeddings (the model loads on the first profile with texts).
+    matching_semantic_goals: bool = True
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -42,6 +45,8 @@ def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[Serv
         coalesce_seconds=settings.matching_coalesce_seconds,
         resync_seconds=settings.matching_view_resync_seconds,
     )
+    matching = matching_of(runtime, coalesce_seconds=settings.matching_coalesce_seconds)
+    matching = with_learning(matching, runtime, semantic=settings.matching_semantic_goals)
     handlers.subscribe(runtime.consumer, matching)
     runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
     return runtime, matching

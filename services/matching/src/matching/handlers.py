@@ -1,6 +1,8 @@
 """Matching's subscribers, one per consumed event type, each turning the event into a use case:
-the candidate read model from profile events, mentors coming and going, the restricted inclusion
-attributes, stagnation signals from sessions, and erasure."""
+the candidate read model from profile events (and the embeddings of their texts), mentors coming and
+going, the restricted inclusion attributes, stagnation signals from sessions, erasure, and how pairs
+go (matching's own PairCreated and PairEnded, sessions' attendance, goals and stagnation) to learn
+weights from."""
 
 from __future__ import annotations
 
@@ -9,22 +11,30 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mentorship_schemas import (
+    AgreementSigned,
     CloudEvent,
     Event,
+    GoalAchieved,
     InclusionAttributesChanged,
     MentorAvailable,
     MentorUnavailable,
+    PairCreated,
+    PairEnded,
     ProfileErased,
     ProfileRegistered,
     ProfileUpdated,
     RelationshipRecovered,
     RelationshipStagnant,
+    SessionCompleted,
+    SessionMissed,
 )
 from servicekit.consumer import EventConsumer
 
 from matching.domain.candidate import ProfileFacts
+from matching.domain.outcome_record import Counted
 from matching.domain.seat_parts import Stagnation
-from matching.use_cases import erasure, profiles
+from matching.domain.semantic_goals import ProfileTexts
+from matching.use_cases import erasure, outcomes, profiles, semantic
 from matching.use_cases.context import Matching
 
 
@@ -39,6 +49,11 @@ async def on_profile_updated(matching: Matching, event: ProfileUpdated, envelope
 async def _keep_facts(
     matching: Matching, event: ProfileRegistered | ProfileUpdated, envelope: CloudEvent
 ) -> None:
+    # Embedded first, so the continuous matching this change causes sees the person's vectors.
+    texts = ProfileTexts(
+        event.goals, event.challenges, event.title, tuple(event.skills_offered), tuple(event.can_help_with)
+    )
+    await semantic.embed_profile(matching, event.org_id, event.person_id, event.roles, texts, event.version)
     # What matching scores, rules on and shows a mentee choosing (name and title): no email.
     facts = ProfileFacts.model_validate(event.model_dump(include=set(ProfileFacts.model_fields)))
     await profiles.keep_facts(
@@ -75,16 +90,72 @@ async def on_relationship_stagnant(
         since=envelope.time,
     )
     await profiles.pair_stagnant(matching, event.org_id, event.pair_id, stagnation)
+    people = tuple(event.participant_ids)
+    await outcomes.counted(
+        matching, event.org_id, event.pair_id, people, Counted.STAGNANT_EPISODES, event.episode_id
+    )
 
 
 async def on_relationship_recovered(
     matching: Matching, event: RelationshipRecovered, envelope: CloudEvent
 ) -> None:
     await profiles.pair_recovered(matching, event.org_id, event.pair_id, event.episode_id)
+    people = tuple(event.participant_ids)
+    await outcomes.counted(
+        matching, event.org_id, event.pair_id, people, Counted.RECOVERED_EPISODES, event.episode_id
+    )
 
 
 async def on_profile_erased(matching: Matching, event: ProfileErased, envelope: CloudEvent) -> None:
     await erasure.forget_person(matching, event.org_id, event.person_id)
+    await semantic.forget_embeddings(matching, event.org_id, event.person_id)
+    await outcomes.forget_outcomes(matching, event.org_id, event.person_id)
+
+
+async def on_pair_created(matching: Matching, event: PairCreated, envelope: CloudEvent) -> None:
+    await outcomes.pair_created(
+        matching,
+        event.org_id,
+        event.pair_id,
+        event.program_id,
+        event.mentee_id,
+        event.mentor_id,
+        event.focus_area,
+        envelope.time,
+    )
+
+
+async def on_pair_ended(matching: Matching, event: PairEnded, envelope: CloudEvent) -> None:
+    people = (event.mentee_id, event.mentor_id)
+    await outcomes.pair_ended(
+        matching, event.org_id, event.pair_id, people, event.reason.value, event.ended_at
+    )
+
+
+async def on_agreement_signed(matching: Matching, event: AgreementSigned, envelope: CloudEvent) -> None:
+    people = tuple(event.participant_ids)
+    await outcomes.cadence_agreed(matching, event.org_id, event.pair_id, people, event.cadence)
+
+
+async def on_session_completed(matching: Matching, event: SessionCompleted, envelope: CloudEvent) -> None:
+    people = tuple(event.participant_ids)
+    await outcomes.counted(
+        matching, event.org_id, event.pair_id, people, Counted.SESSIONS_HELD, event.session_id
+    )
+
+
+async def on_session_missed(matching: Matching, event: SessionMissed, envelope: CloudEvent) -> None:
+    people = tuple(event.participant_ids)
+    await outcomes.session_missed(
+        matching, event.org_id, event.pair_id, people, event.session_id, event.missed_in_a_row
+    )
+
+
+async def on_goal_achieved(matching: Matching, event: GoalAchieved, envelope: CloudEvent) -> None:
+    people = tuple(event.participant_ids)
+    await outcomes.counted(
+        matching, event.org_id, event.pair_id, people, Counted.GOALS_ACHIEVED, event.goal_id
+    )
 
 
 # Each handler takes the use cases' context first, bound once by `subscribe`.
@@ -99,6 +170,12 @@ HANDLERS: tuple[tuple[type[Event], Handler], ...] = (
     (RelationshipStagnant, on_relationship_stagnant),
     (RelationshipRecovered, on_relationship_recovered),
     (ProfileErased, on_profile_erased),
+    (PairCreated, on_pair_created),
+    (PairEnded, on_pair_ended),
+    (AgreementSigned, on_agreement_signed),
+    (SessionCompleted, on_session_completed),
+    (SessionMissed, on_session_missed),
+    (GoalAchieved, on_goal_achieved),
 )
 
 

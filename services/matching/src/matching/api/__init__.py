@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from matching.api import circles, cohort_runs, manual, pairs, programs, requests
+from matching.api import circles, cohort_runs, manual, pairs, programs, requests, weights
 
 ROUTERS: list[APIRouter] = [
     programs.router,
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     requests.router,
     circles.router,
     manual.router,
+    weights.router,
 ]

@@ -66,10 +66,16 @@ class ProgramOut(ProgramIn):
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    weights_version: int = Field(
+        default=0, description="Adopted learned weights: the latest version (0: none)."
+    )
 
 
 def _out(program: Program) -> ProgramOut:
-    return ProgramOut.model_validate(program.model_dump(exclude={"id"}))
+    adopted = max((v.version for v in program.weights_history), default=0)
+    return ProgramOut.model_validate(
+        program.model_dump(exclude={"id", "weights_history"}) | {"weights_version": adopted}
+    )
 
 
 @router.post(

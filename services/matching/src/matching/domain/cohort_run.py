@@ -35,6 +35,7 @@ from matching.domain.compatibility import (
 from matching.domain.fairness import GroupFloor, solve_with_group_floor
 from matching.domain.programs import MatchingPolicy
 from matching.domain.rules import Rule, why_unmatched
+from matching.domain.semantic_goals import SemanticGoals
 from matching.domain.unmatched import mentor_rules, rules_for
 
 
@@ -96,15 +97,24 @@ def input_digest(
     mentors: Iterable[MatchProfile],
     previous_pairs: Iterable[tuple[str, str]],
     group_floor: GroupFloor | None = None,
+    goals: SemanticGoals | None = None,
 ) -> str:
     """The same inputs give the same digest, so an audited run can be reproduced and compared.
-    A fairness floor is an input too: its group (who consented and belongs) changes the result."""
+    A fairness floor is an input too: its group (who consented and belongs) changes the result; so are
+    the embeddings of the semantic goals component, when it is used."""
     floor = None
     if group_floor is not None:
         floor = asdict(group_floor) | {"member_ids": sorted(group_floor.member_ids)}
         floor.pop("time_limit_seconds")
+    mentees, mentors = list(mentees), list(mentors)
+    semantic = (
+        {}
+        if goals is None
+        else {"goals": goals.fingerprint((p.person_id for p in mentees), (p.person_id for p in mentors))}
+    )
     canonical = json.dumps(
         {
+            **semantic,
             "group_floor": floor,
             "policy": asdict(policy),
             "mentees": [asdict(p) | {"skill_levels": dict(p.skill_levels)} for p in mentees],
@@ -144,11 +154,15 @@ def run_cohort(
     shortlist_size: int = 12,
     reserve_size: int = 36,
     group_floor: GroupFloor | None = None,
+    goals: SemanticGoals | None = None,
 ) -> CohortRunResult:
     """Match a cohort. Mentees already paired in the program should not be passed (minimal
-    disruption: their pairs stay, and their mentors' `program_load` counts them)."""
+    disruption: their pairs stay, and their mentors' `program_load` counts them). With `goals`, the
+    goals component is semantic for the people who have embeddings (domain/semantic_goals.py)."""
     previous = list(previous_pairs)
     cohort = encode_cohort(policy, mentees, mentors, managers=managers, previous_pairs=previous)
+    if goals is not None:
+        cohort = goals.applied_to(cohort)
     oracle = row_oracle(cohort)
     capacities = capacities_of(cohort)
     candidates = shortlist(
@@ -171,7 +185,7 @@ def run_cohort(
         )
     baseline = greedy(cohort.mentee_count, capacities, candidates.mentee, candidates.mentor, candidates.score)
     tables = contribution_tables(cohort)
-    pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor)
+    pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor, goals.reason() if goals else None)
     matched = np.zeros(cohort.mentee_count, dtype=bool)
     matched[solution.mentee] = True
     unmatched = unmatched_entries(
@@ -185,7 +199,7 @@ def run_cohort(
         if pid in kept_out
     ]
     return CohortRunResult(
-        input_digest=input_digest(policy, mentees, mentors, previous, group_floor),
+        input_digest=input_digest(policy, mentees, mentors, previous, group_floor, goals),
         weights={name: policy.normalised_weight(name) for name in policy.weights},
         pairs=pairs,
         unmatched=unmatched,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -280,12 +281,33 @@ def _personality_vectors(
     return vectors.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class FactorSum:
+    """Mentee factors that are a sum of products, one part per mentor factor (`experience_vectors` is
+    then the tuple of those): the goals component when some people have embeddings and others not
+    (domain/semantic_goals.py), a dense semantic part through BLAS plus a sparse TF-IDF part. Rows
+    index every part alike. Each part's values are integers and the sum stays below 2**24: exact."""
+
+    parts: tuple[Any, ...]
+
+    def __getitem__(self, rows: Index) -> FactorSum:
+        return FactorSum(tuple(part[rows] for part in self.parts))
+
+
 def _product(
-    left: sparse.csr_array | npt.NDArray[np.float32], right: MentorSide, cols: Index | None, pairwise: bool
+    left: sparse.csr_array | npt.NDArray[np.float32] | FactorSum,
+    right: MentorSide,
+    cols: Index | None,
+    pairwise: bool,
 ) -> npt.NDArray[np.float32]:
     """Rows of `left` times mentor columns of `right`: a block, or one value per (row, col) pair.
     Values are integers below 2**24, so float32 sums are exact in any order. A dense `left` (the
     semantic goals component's embeddings, see domain/semantic.py) goes through BLAS."""
+    if isinstance(left, FactorSum):
+        total = _product(left.parts[0], right[0], cols, pairwise)
+        for part, mentor_part in zip(left.parts[1:], right[1:], strict=True):
+            np.add(total, _product(part, mentor_part, cols, pairwise), out=total)
+        return total
     if cols is not None:
         right = right[:, cols]
     if isinstance(left, np.ndarray):

@@ -16,6 +16,7 @@ from matching.domain.mentor import MentorCandidate
 from matching.domain.program import Program
 from matching.domain.rules import Rule
 from matching.domain.seat import MenteeSeat, SeatStatus, seat_key
+from matching.domain.semantic_goals import SemanticGoals
 from matching.domain.suggestions import rank_mentors, why_not
 from matching.domain.unmatched import explain_unmatched
 
@@ -28,6 +29,8 @@ class OrgView:
     seats: dict[str, MenteeSeat]
     mentors: dict[str, MentorCandidate]
     managers: dict[str, str]
+    # The org's embedded profiles, when it has any: the goals component is semantic for them.
+    semantic: SemanticGoals | None = None
 
     @classmethod
     def of(cls, org_id: str, seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> OrgView:
@@ -128,6 +131,7 @@ class OrgView:
             managers=self.managers,
             excluded_mentors=self.excluded_for(seat),
             limit=limit,
+            goals=self.semantic,
         )
 
     def why_unmatched(self, program: Program, seat: MenteeSeat, at: datetime) -> tuple[Rule, str]:

@@ -8,10 +8,11 @@ answers, goals achieved, stagnation episodes, how it ended). `label_outcome` app
 2. Ended for a reason that says nothing about the fit (`mentor_left`, `mentee_left`, `erased`,
    `other`), or still running and younger than `min_observed_days`: no label (left out of the fit).
 3. Otherwise (ended `completed`, or running long enough) the quality is the weighted mean of the
-   signals that exist: attendance = sessions held / sessions the cadence expected over the time
-   observed (capped at 1), the share of "I learned something" answers, the share of "useful"
-   answers, the share of goals achieved; minus `stagnation_penalty` per stagnation episode the pair
-   recovered from. A success when the quality reaches `success_threshold`.
+   signals that exist: attendance = sessions held / sessions expected (what the cadence expected
+   over the time observed, or the sessions held and missed when the pair scheduled more; capped at
+   1), the share of "I learned something" answers, the share of "useful" answers, the share of
+   goals achieved; minus `stagnation_penalty` per stagnation episode the pair recovered from.
+   A success when the quality reaches `success_threshold`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class PairOutcome:
     ended_at: datetime | None = None
     ending: PairEnding | None = None
     sessions_held: int = 0
+    sessions_missed: int = 0
     learned_yes: int = 0
     learned_answers: int = 0
     useful_yes: int = 0
@@ -72,7 +74,7 @@ class PairOutcome:
             raise ValueError("yes answers must lie between 0 and the number of answers")
         if not 0 <= self.goals_achieved <= self.goals_set:
             raise ValueError("goals achieved must lie between 0 and the goals set")
-        if min(self.sessions_held, self.stagnant_episodes) < 0:
+        if min(self.sessions_held, self.sessions_missed, self.stagnant_episodes) < 0:
             raise ValueError("counts must not be negative")
         if (self.ended_at is None) != (self.ending is None):
             raise ValueError("an ended pair has both an end time and an ending")
@@ -111,7 +113,9 @@ def label_outcome(outcome: PairOutcome, now: datetime, rule: LabellingRule | Non
     observed_days = (until - outcome.started_at).total_seconds() / 86_400
     if outcome.ending is None and observed_days < rule.min_observed_days:
         return PairLabel(outcome.pair_id, None, None, f"running for {observed_days:.0f} days only")
-    expected = max(1, int(observed_days // outcome.cadence_days))
+    expected = max(
+        1, int(observed_days // outcome.cadence_days), outcome.sessions_held + outcome.sessions_missed
+    )
     signals = {"attendance": min(1.0, outcome.sessions_held / expected)}
     if outcome.learned_answers:
         signals["learned"] = outcome.learned_yes / outcome.learned_answers

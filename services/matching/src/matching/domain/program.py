@@ -14,6 +14,7 @@ from mentorship_schemas.events import Cadence, PersonRole
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from servicekit.aggregates import AggregateRoot, Emitted
 
+from matching.domain.program_weights import WeightsVersion
 from matching.domain.programs import (
     COMPONENTS,
     DEFAULT_WEIGHTS,
@@ -119,6 +120,8 @@ class Program(AggregateRoot, ProgramSettings):
     program_id: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Learned weights adopted (or reverted), oldest first: the audit trail of `weights` (program_weights.py).
+    weights_history: list[WeightsVersion] = Field(default_factory=list)
 
     @classmethod
     def create(cls, org_id: str, program_id: str, settings: ProgramSettings, now: datetime) -> Program:

@@ -18,6 +18,7 @@ from matching.domain.compatibility import (
 )
 from matching.domain.programs import MatchingPolicy
 from matching.domain.rules import FOR_ONE_MENTOR, Rule
+from matching.domain.semantic_goals import SemanticGoals
 
 
 def rank_mentors(
@@ -28,6 +29,7 @@ def rank_mentors(
     managers: Mapping[str, str] | None = None,
     excluded_mentors: Iterable[str] = (),
     limit: int = 10,
+    goals: SemanticGoals | None = None,
 ) -> list[Explanation]:
     """The mentee's best `limit` mentors that pass every hard rule, with their explanations.
 
@@ -35,6 +37,8 @@ def rank_mentors(
     let a request expire). Ties are broken by mentor id, so the order is reproducible."""
     previous = [(mentee.person_id, mentor_id) for mentor_id in excluded_mentors]
     cohort = encode_cohort(policy, [mentee], mentors, managers=managers, previous_pairs=previous)
+    if goals is not None:
+        cohort = goals.applied_to(cohort)
     if cohort.mentee_count == 0 or cohort.mentor_count == 0 or limit <= 0:
         return []
     tables = contribution_tables(cohort)
@@ -45,7 +49,8 @@ def rank_mentors(
     if not ranked:
         return []
     chosen = np.asarray(ranked, dtype=np.int64)
-    return explain_pairs(cohort, tables, np.zeros(len(chosen), dtype=np.int64), chosen)
+    mentee_rows = np.zeros(len(chosen), dtype=np.int64)
+    return explain_pairs(cohort, tables, mentee_rows, chosen, goals.reason() if goals else None)
 
 
 def why_not(

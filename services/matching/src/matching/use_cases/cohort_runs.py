@@ -176,6 +176,7 @@ async def _stages(
             managers=view.managers,
             previous_pairs=previous,
             group_floor=floor,
+            goals=view.semantic,
         )
         for pair in result.pairs:
             used[pair.mentor_id] += 1

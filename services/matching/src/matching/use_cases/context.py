@@ -19,6 +19,7 @@ from matching.domain.org_view import OrgView
 from matching.domain.program import Program
 from matching.domain.seat import MenteeSeat
 from matching.domain.seat_parts import HoldKind
+from matching.use_cases.ai_ports import LearningParts, SemanticParts
 
 
 class Clock(Protocol):
@@ -112,6 +113,9 @@ class Matching:
     clock: Clock
     # Shares one continuous-matching run among the callers of a short window (None: run each time).
     coalescer: Coalescer | None = None
+    # Embeddings for the semantic goals component, and learning weights from outcomes (None: off).
+    semantic: SemanticParts | None = None
+    learning: LearningParts | None = None
 
     def now(self) -> datetime:
         return self.clock.now()

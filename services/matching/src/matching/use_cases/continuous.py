@@ -64,6 +64,7 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
             view.mentor_profiles(program, now),
             managers=view.managers,
             previous_pairs=view.previous_pairs(waiting),
+            goals=view.semantic,
         )
         by_person = {seat.person_id: seat for seat in waiting}
         offered = 0

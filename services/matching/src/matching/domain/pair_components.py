@@ -1,0 +1,43 @@
+"""The value in [0, 1] of each compatibility component for one pair, from the engine's own code, so that
+weights learned on them (domain/weight_learning.py) mean what the engine's weights mean."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from matching.domain.cohort import MatchProfile, encode_cohort
+from matching.domain.compatibility import MICRO, contribution_tables, contributions
+from matching.domain.programs import COMPONENTS, MatchingPolicy, ProgramType
+from matching.domain.semantic_goals import SemanticGoals
+
+
+def pair_components(
+    program_type: ProgramType, mentee: MatchProfile, mentor: MatchProfile, goals: SemanticGoals | None = None
+) -> dict[str, float]:
+    """Each component's value for this pair (as the engine scored it, weights left out).
+
+    The pair exists already, so the rules that decide who may be paired now (capacity, opt-ins, the
+    reporting line) are not asked again: with equal weights, a component's contribution divided by
+    its weight is its value (to 1e-5, the engine's micro-point rounding)."""
+    policy = MatchingPolicy(
+        org_id=mentee.org_id, program_type=program_type, weights=dict.fromkeys(COMPONENTS, 1.0)
+    )
+    mentee = replace(mentee, peer_mentoring=True, reverse_mentoring=True)
+    mentor = replace(
+        mentor,
+        org_id=mentee.org_id,
+        accepting_mentees=True,
+        free_capacity=1,
+        program_load=0,
+        peer_mentoring=True,
+        reverse_mentoring=True,
+    )
+    cohort = encode_cohort(policy, [mentee], [mentor])
+    if goals is not None:
+        cohort = goals.applied_to(cohort)
+    one = np.zeros(1, dtype=np.int64)
+    parts = contributions(cohort, contribution_tables(cohort), one, one, pairwise=True)
+    share = MICRO * policy.normalised_weight("skills")  # every component has this share
+    return {name: round(min(1.0, max(0.0, float(parts[name][0]) / share)), 5) for name in COMPONENTS}

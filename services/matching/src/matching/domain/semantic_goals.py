@@ -1,0 +1,147 @@
+"""The goals component a run uses: the embeddings' cosine (domain/semantic.py) for a pair whose two people
+have vectors, TF-IDF for a pair where one of them has none yet (a profile whose embedding is still being
+computed, or was made by another model), in one cohort and exactly.
+
+For people with and without vectors in one cohort, the goals value of a pair is a sum of two products
+(`FactorSum`): `h_i s_i . h_j s_j` (dense, through BLAS) plus `[(1 - h_i) t_i, h_i t_i] . [t_j, (1 - h_j)
+t_j]` (sparse, as TF-IDF alone), where `s` is the quantised semantic direction, `t` the quantised TF-IDF
+vector and `h` 1 for someone with vectors: the semantic value when both have vectors, TF-IDF otherwise.
+Every term is an integer and every partial sum stays below 2**24 (about 2e6 at most), so float32 sums
+remain exact in any order and the bulk path, the one-pair path and the certificate keep agreeing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from mentorship_schemas.events import PersonRole
+from scipy import sparse  # type: ignore[import-untyped]
+
+from matching.domain.cohort import Cohort, MatchProfile, mentor_side, tokens
+from matching.domain.compatibility import FactorSum, GoalsReason
+from matching.domain.semantic import (
+    Passage,
+    SemanticProfile,
+    direction_matrix,
+    mentee_passages,
+    mentor_passages,
+    quantised_directions,
+    semantic_reason,
+    with_semantic_goals,
+)
+
+
+class Side(StrEnum):
+    """A person's texts are embedded once per role they have: what a mentee wants, what a mentor has."""
+
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+
+
+@dataclass(frozen=True)
+class ProfileTexts:
+    """The free texts of a profile that the goals component reads (as profile events carry them)."""
+
+    goals: str | None = None
+    challenges: str | None = None
+    title: str | None = None
+    skills_offered: tuple[str, ...] = ()
+    can_help_with: tuple[str, ...] = ()
+
+    def passages(self, roles: Iterable[PersonRole]) -> dict[Side, tuple[Passage, ...]]:
+        """Each role's passages: a mentee's goals and challenges; a mentor's experience (their title),
+        offered skills and what they can help with."""
+        sides: dict[Side, tuple[Passage, ...]] = {}
+        roles = set(roles)
+        if PersonRole.MENTEE in roles:
+            sides[Side.MENTEE] = mentee_passages(self.goals or "", self.challenges or "")
+        if PersonRole.MENTOR in roles:
+            sides[Side.MENTOR] = mentor_passages(self.title or "", self.skills_offered, self.can_help_with)
+        return sides
+
+    def digest(self, roles: Iterable[PersonRole], model_id: str) -> str:
+        """Changes exactly when what would be embedded (or the model) changes."""
+        canonical = [model_id] + [
+            f"{side.value}|{p.kind.value}|{p.text}"
+            for side, passages in self.passages(roles).items()
+            for p in passages
+        ]
+        return hashlib.sha256("\n".join(canonical).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SemanticGoals:
+    """The embedded profiles a run may use, by person, for each side; anyone absent falls back to TF-IDF."""
+
+    mentees: Mapping[str, SemanticProfile]
+    mentors: Mapping[str, SemanticProfile]
+    dimensions: int
+
+    def applied_to(self, cohort: Cohort) -> Cohort:
+        """The cohort with the goals component semantic wherever both people of a pair have vectors."""
+        has_mentee = np.asarray([m.person_id in self.mentees for m in cohort.mentees], dtype=bool)
+        has_mentor = np.asarray([m.person_id in self.mentors for m in cohort.mentors], dtype=bool)
+        if has_mentee.all() and has_mentor.all():
+            return with_semantic_goals(cohort, self.mentees, self.mentors, self.dimensions)
+        if not has_mentee.any() or not has_mentor.any():
+            return cohort  # no pair has vectors on both sides: TF-IDF everywhere
+        return _mixed(cohort, self, has_mentee, has_mentor)
+
+    def reason(self) -> GoalsReason:
+        """The goals reason in words: matching passages for a semantic pair, shared words otherwise."""
+
+        def reason(mentee: MatchProfile, mentor: MatchProfile) -> str | None:
+            mentee_profile = self.mentees.get(mentee.person_id)
+            mentor_profile = self.mentors.get(mentor.person_id)
+            if mentee_profile is not None and mentor_profile is not None:
+                return semantic_reason(mentee_profile, mentor_profile)
+            common = sorted(set(tokens(mentee.goals)) & set(tokens(mentor.experience)))
+            return "experience matches your goals: " + ", ".join(common[:4]) if common else None
+
+        return reason
+
+    def fingerprint(self, mentee_ids: Iterable[str], mentor_ids: Iterable[str]) -> str:
+        """What the run's inputs digest records of the goals component: who had which vectors."""
+        digest = hashlib.sha256()
+        for label, ids, profiles in (("e", mentee_ids, self.mentees), ("r", mentor_ids, self.mentors)):
+            for person_id in sorted(set(ids)):
+                profile = profiles.get(person_id)
+                if profile is not None:
+                    digest.update(f"{label}:{person_id}:".encode())
+                    digest.update(profile.direction().tobytes())
+        return digest.hexdigest()
+
+
+def _mixed(
+    cohort: Cohort, goals: SemanticGoals, has_mentee: npt.NDArray[np.bool_], has_mentor: npt.NDArray[np.bool_]
+) -> Cohort:
+    semantic_mentees = quantised_directions(
+        direction_matrix((m.person_id for m in cohort.mentees), goals.mentees, goals.dimensions)
+    )
+    semantic_mentors = quantised_directions(
+        direction_matrix((m.person_id for m in cohort.mentors), goals.mentors, goals.dimensions)
+    )
+    tfidf_mentees = sparse.csr_array(cohort.goal_vectors, dtype=np.float32)
+    tfidf_mentors = sparse.csr_array(cohort.experience_vectors, dtype=np.float32)  # features x mentors
+    without_mentee = sparse.diags_array((~has_mentee).astype(np.float32))
+    with_mentee = sparse.diags_array(has_mentee.astype(np.float32))
+    without_mentor = sparse.diags_array((~has_mentor).astype(np.float32))
+    # [(1 - h_i) t_i, h_i t_i] . [t_j, (1 - h_j) t_j] = (1 - h_i h_j) t_i.t_j: TF-IDF unless both embedded.
+    mentee_tfidf = sparse.hstack([without_mentee @ tfidf_mentees, with_mentee @ tfidf_mentees], format="csr")
+    mentor_tfidf = sparse.vstack([tfidf_mentors, tfidf_mentors @ without_mentor], format="csr")
+    mentee_tfidf.eliminate_zeros()
+    mentor_tfidf.eliminate_zeros()
+    return dataclasses.replace(
+        cohort,
+        goal_vectors=FactorSum((semantic_mentees, mentee_tfidf.astype(np.float32))),
+        experience_vectors=(
+            np.ascontiguousarray(semantic_mentors.T),
+            mentor_side(mentor_tfidf.astype(np.float32)),
+        ),
+    )

@@ -1,0 +1,244 @@
+"""Matching's collections for the semantic goals component and learning from outcomes, and how the app's
+use-case context gets them (store.py holds the rest).
+
+- `embeddings`: one record per person (`org:person`), their embedded texts for each side (mentee,
+  mentor), stamped with the profile version and a digest of the texts; never in an event.
+- `passage_embeddings`: the embedding of each distinct passage text (`text_key`), a cache.
+- `pair_outcomes`: one record per pair (`org:pair`), fed by events (domain/outcome_record.py).
+- `weight_proposals`: the learned weights an admin previewed, until one is adopted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from servicekit.runtime import ServiceRuntime
+
+from matching.domain.org_view import OrgView
+from matching.domain.outcome_record import OutcomeChange, PairOutcomeRecord
+from matching.domain.semantic import SemanticProfile
+from matching.domain.semantic_goals import SemanticGoals, Side
+from matching.domain.weight_learning import Interval, WeightProposal
+from matching.embeddings import (
+    DIMENSIONS,
+    MODEL_ID,
+    MiniLmEncoder,
+    MongoEmbeddingCache,
+    ProfileEmbedder,
+    semantic_document,
+    semantic_profile,
+    text_key,
+)
+from matching.use_cases.ai_ports import EmbeddedProfiles, LearningParts, SemanticParts
+from matching.use_cases.context import CandidateReads, Matching
+
+Document = dict[str, Any]
+EMBEDDINGS = "embeddings"
+PASSAGE_EMBEDDINGS = "passage_embeddings"
+PAIR_OUTCOMES = "pair_outcomes"
+WEIGHT_PROPOSALS = "weight_proposals"
+# One encoder per process: the model loads on first use, in the worker thread that embeds.
+_ENCODER = MiniLmEncoder()
+
+
+def with_learning(matching: Matching, runtime: ServiceRuntime, *, semantic: bool = True) -> Matching:
+    """The context with its embeddings (when `semantic`), outcome records and weight proposals."""
+    db = runtime.db
+    runtime.on_startup(lambda: create_learning_indexes(db))
+    learning = LearningParts(
+        StoredPairOutcomes(db[PAIR_OUTCOMES]), StoredWeightProposals(db[WEIGHT_PROPOSALS])
+    )
+    if not semantic:
+        return dataclasses.replace(matching, learning=learning)
+    profiles = StoredEmbeddedProfiles(db[EMBEDDINGS], db[PASSAGE_EMBEDDINGS])
+    embedder = ProfileEmbedder(_ENCODER, MongoEmbeddingCache(db[PASSAGE_EMBEDDINGS]))
+    return dataclasses.replace(
+        matching,
+        reads=SemanticReads(matching.reads, profiles),
+        semantic=SemanticParts(embedder, _ENCODER.model_id, profiles),
+        learning=learning,
+    )
+
+
+async def create_learning_indexes(db: AsyncDatabase[Document]) -> None:
+    await db[EMBEDDINGS].create_index([("org_id", ASCENDING), ("person_id", ASCENDING)], name="org_person")
+    await db[PAIR_OUTCOMES].create_index(
+        [("org_id", ASCENDING), ("program_id", ASCENDING)], name="org_program"
+    )
+    await db[PAIR_OUTCOMES].create_index(
+        [("org_id", ASCENDING), ("participant_ids", ASCENDING)], name="org_participant"
+    )
+
+
+class SemanticReads:
+    """`CandidateReads` whose view of an org carries the org's embedded profiles, so suggestions,
+    continuous matching and cohort runs score the goals component on them."""
+
+    def __init__(self, reads: CandidateReads, profiles: EmbeddedProfiles) -> None:
+        self._reads = reads
+        self._profiles = profiles
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reads, name)
+
+    async def org(self, org_id: str) -> OrgView:
+        view = await self._reads.org(org_id)
+        view.semantic = await self._profiles.of_people(org_id)
+        return view
+
+
+def _stamp(document: Document) -> str:
+    return f"{document.get('model_id')}:{document.get('profile_version')}:{document.get('digest')}"
+
+
+def _sides(person_id: str, document: Document) -> dict[Side, SemanticProfile]:
+    return {Side(side): semantic_profile(person_id, part) for side, part in document.get("sides", {}).items()}
+
+
+class StoredEmbeddedProfiles:
+    """`EmbeddedProfiles` on the store. Reads of an org's profiles keep what they decoded in this
+    process, keyed by each record's stamp, so a view reads only the stamps and the records that changed.
+    About 1.6 KB per passage stay in memory, for the `orgs_kept` orgs read last."""
+
+    def __init__(
+        self, records: AsyncCollection[Document], passages: AsyncCollection[Document], *, orgs_kept: int = 16
+    ) -> None:
+        self._records = records
+        self._passages = passages
+        self._orgs_kept = orgs_kept
+        self._decoded: OrderedDict[str, dict[str, tuple[str, dict[Side, SemanticProfile]]]] = OrderedDict()
+
+    async def stamp_of(self, org_id: str, person_id: str) -> tuple[int, str] | None:
+        found = await self._records.find_one({"_id": f"{org_id}:{person_id}", "model_id": MODEL_ID})
+        return None if found is None else (int(found["profile_version"]), str(found["digest"]))
+
+    async def save(
+        self,
+        org_id: str,
+        person_id: str,
+        profile_version: int,
+        digest: str,
+        sides: Mapping[Side, SemanticProfile],
+    ) -> bool:
+        record = {
+            "org_id": org_id,
+            "person_id": person_id,
+            "profile_version": profile_version,
+            "digest": digest,
+            "model_id": MODEL_ID,
+            "sides": {side.value: semantic_document(profile) for side, profile in sides.items()},
+        }
+        older = {
+            "$or": [
+                {"profile_version": {"$lt": profile_version}},
+                {"profile_version": profile_version, "digest": {"$ne": digest}},
+            ]
+        }
+        try:
+            await self._records.update_one(
+                {"_id": f"{org_id}:{person_id}", **older}, {"$set": record}, upsert=True
+            )
+        except DuplicateKeyError:  # a record of this or a newer version is there
+            return False
+        return True
+
+    async def of_people(self, org_id: str, person_ids: Iterable[str] | None = None) -> SemanticGoals | None:
+        query: Document = {"org_id": org_id, "model_id": MODEL_ID}
+        if person_ids is not None:
+            query["person_id"] = {"$in": list(person_ids)}
+        projection = {"profile_version": 1, "digest": 1, "model_id": 1, "person_id": 1}
+        stamps = {d["_id"]: (d["person_id"], _stamp(d)) async for d in self._records.find(query, projection)}
+        decoded = self._decoded.setdefault(org_id, {})
+        self._decoded.move_to_end(org_id)
+        while len(self._decoded) > self._orgs_kept:
+            self._decoded.popitem(last=False)
+        stale = [key for key, (_, stamp) in stamps.items() if decoded.get(key, ("",))[0] != stamp]
+        if stale:
+            async for document in self._records.find({"_id": {"$in": stale}}):
+                decoded[document["_id"]] = (_stamp(document), _sides(document["person_id"], document))
+        if person_ids is None:  # forget what is gone (erased)
+            for key in set(decoded) - set(stamps):
+                del decoded[key]
+        if not stamps:
+            return None
+        people = [(person_id, decoded[key][1]) for key, (person_id, _) in stamps.items() if key in decoded]
+        return SemanticGoals(
+            mentees={p: sides[Side.MENTEE] for p, sides in people if Side.MENTEE in sides},
+            mentors={p: sides[Side.MENTOR] for p, sides in people if Side.MENTOR in sides},
+            dimensions=DIMENSIONS,
+        )
+
+    async def forget(self, org_id: str, person_id: str) -> None:
+        key = f"{org_id}:{person_id}"
+        record = await self._records.find_one_and_delete({"_id": key})
+        self._decoded.get(org_id, {}).pop(key, None)
+        if record is None:
+            return
+        texts = {p.text for sides in _sides(person_id, record).values() for p in sides.passages}
+        model = str(record.get("model_id", MODEL_ID))
+        await self._passages.delete_many({"_id": {"$in": [text_key(model, text) for text in texts]}})
+
+
+class StoredPairOutcomes:
+    """`PairOutcomes` on the store: one upsert per event, idempotent and commutative."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def note(self, org_id: str, pair_id: str, change: OutcomeChange) -> None:
+        update: Document = {"$setOnInsert": {"org_id": org_id, "pair_id": pair_id}}
+        if change.fields:
+            update["$set"] = {name: getattr(value, "value", value) for name, value in change.fields.items()}
+        added: Document = {}
+        if change.participants:
+            added["participant_ids"] = {"$each": list(change.participants)}
+        if change.counted is not None:
+            added[change.counted[0].value] = change.counted[1]
+        if added:
+            update["$addToSet"] = added
+        if change.highest:
+            update["$max"] = dict(change.highest)
+        await self._collection.update_one({"_id": f"{org_id}:{pair_id}"}, update, upsert=True)
+
+    async def of_program(self, org_id: str, program_id: str) -> list[PairOutcomeRecord]:
+        query = {"org_id": org_id, "program_id": program_id}
+        return [PairOutcomeRecord.model_validate(d) async for d in self._collection.find(query)]
+
+    async def forget_person(self, org_id: str, person_id: str) -> None:
+        await self._collection.delete_many({"org_id": org_id, "participant_ids": person_id})
+
+
+def proposal_document(proposal: WeightProposal) -> Document:
+    return {
+        "_id": f"{proposal.org_id}:{proposal.program_id}:{proposal.proposal_id}",
+        "proposal_id": proposal.proposal_id,
+        **asdict(proposal),
+    }
+
+
+def proposal_of(document: Document) -> WeightProposal:
+    fields = {name: document[name] for name in WeightProposal.__dataclass_fields__}
+    for name in ("current_auc", "learned_auc", "lift"):
+        fields[name] = Interval(**fields[name])
+    return WeightProposal(**fields)
+
+
+class StoredWeightProposals:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def save(self, proposal: WeightProposal) -> None:
+        document = proposal_document(proposal)
+        await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+    async def get(self, org_id: str, program_id: str, proposal_id: str) -> WeightProposal | None:
+        document = await self._collection.find_one({"_id": f"{org_id}:{program_id}:{proposal_id}"})
+        return None if document is None else proposal_of(document)

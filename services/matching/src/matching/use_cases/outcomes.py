@@ -1,0 +1,107 @@
+"""How each pair goes, as matching learns it from events: what the pair was matched on (its component
+values, computed by the engine when its PairCreated comes back), its agreed cadence, sessions held and
+missed, goals achieved, stagnation episodes and how it ended. Each use case is one event's effect on the
+pair's outcome record (domain/outcome_record.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from mentorship_schemas.events import Cadence
+
+from matching.domain.mentor import mentor_key
+from matching.domain.outcome_record import CADENCE_DAYS, Counted, OutcomeChange
+from matching.domain.outcomes import PairEnding
+from matching.domain.pair_components import pair_components
+from matching.use_cases.context import Matching
+from matching.use_cases.programs import find_program
+
+
+async def _note(m: Matching, org_id: str, pair_id: str, change: OutcomeChange) -> None:
+    if m.learning is not None:
+        await m.learning.outcomes.note(org_id, pair_id, change)
+
+
+async def component_values(
+    m: Matching,
+    org_id: str,
+    pair_id: str,
+    program_id: str,
+    people: tuple[str, str],
+    focus: str | None,
+    at: datetime,
+) -> dict[str, float] | None:
+    """Each component's value for the pair (mentee, mentor), from both people's facts and embeddings
+    now (None when either person or the program is gone)."""
+    mentee_id, mentor_id = people
+    seats = await m.reads.seats_of(org_id, mentee_id)
+    ids = [(s, [part.pair_id for part in (s.pair, s.last_pair) if part is not None]) for s in seats]
+    seat = next((s for s, pairs in ids if pair_id in pairs), seats[0] if seats else None)
+    mentor = await m.mentors.get(mentor_key(org_id, mentor_id))
+    program = await find_program(m, org_id, program_id)
+    if seat is None or mentor is None or program is None:
+        return None
+    mentee = seat.match_profile_now(at)
+    if focus:
+        mentee = replace(mentee, skills_wanted=(focus,))
+    goals = None
+    if m.semantic is not None:
+        goals = await m.semantic.profiles.of_people(org_id, [mentee_id, mentor_id])
+    return pair_components(program.type, mentee, mentor.match_profile(at), goals)
+
+
+async def pair_created(
+    m: Matching,
+    org_id: str,
+    pair_id: str,
+    program_id: str,
+    mentee_id: str,
+    mentor_id: str,
+    focus: str | None,
+    at: datetime,
+) -> None:
+    if m.learning is None:
+        return
+    people = (mentee_id, mentor_id)
+    components = await component_values(m, org_id, pair_id, program_id, people, focus, at)
+    fields = {"program_id": program_id, "started_at": at, "components": components}
+    await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
+
+
+async def pair_ended(
+    m: Matching, org_id: str, pair_id: str, participants: tuple[str, ...], reason: str, ended_at: datetime
+) -> None:
+    fields = {"ending": PairEnding(reason), "ended_at": ended_at}
+    await _note(m, org_id, pair_id, OutcomeChange(participants=participants, fields=fields))
+
+
+async def cadence_agreed(
+    m: Matching, org_id: str, pair_id: str, participants: tuple[str, ...], cadence: Cadence
+) -> None:
+    fields = {"cadence_days": CADENCE_DAYS[cadence]}
+    await _note(m, org_id, pair_id, OutcomeChange(participants=participants, fields=fields))
+
+
+async def counted(
+    m: Matching, org_id: str, pair_id: str, participants: tuple[str, ...], fact: Counted, cause_id: str
+) -> None:
+    """A session held or missed, a goal achieved, a stagnation episode begun or closed."""
+    await _note(m, org_id, pair_id, OutcomeChange(participants=participants, counted=(fact, cause_id)))
+
+
+async def session_missed(
+    m: Matching, org_id: str, pair_id: str, participants: tuple[str, ...], session_id: str, in_a_row: int
+) -> None:
+    change = OutcomeChange(
+        participants=participants,
+        counted=(Counted.SESSIONS_MISSED, session_id),
+        highest={"max_missed_in_a_row": in_a_row},
+    )
+    await _note(m, org_id, pair_id, change)
+
+
+async def forget_outcomes(m: Matching, org_id: str, person_id: str) -> None:
+    """Erasure: the records of the person's pairs go (what they were matched on is about them)."""
+    if m.learning is not None:
+        await m.learning.outcomes.forget_person(org_id, person_id)
