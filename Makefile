@@ -64,8 +64,11 @@ STEP_DAYS ?= 3
 simulate: install
 	PYTHONPATH=deploy/local $(RUN) python -m simulation --people $(PEOPLE) --months $(MONTHS) --step-days $(STEP_DAYS) $(ARGS)
 
+# Three workers, each with its own Kafka and store, one test file per worker at a time: most tests
+# wait on brokers and clocks, so three of them share two cores well (TEST_WORKERS=0 runs in one).
+TEST_WORKERS ?= 3
 test: install
-	$(RUN) pytest $(ARGS)
+	$(RUN) pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(ARGS)
 
 # Not part of make test: a private dockerd, debootstrap base images, compose and a kube-apiserver.
 test-deploy: install deploy-prereqs

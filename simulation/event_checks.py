@@ -140,7 +140,7 @@ def escalations_end_in_match_or_notice(snapshot: Snapshot, world: World, step_da
         notices = [
             n for n in _notifications(snapshot)
             if at <= n["created_at"] <= until and n.get("kind") not in ("pair_ended",)
-            and n.get("category") == "matching"
+            and n.get("category") in ("matching", "escalation")  # the admin's is an escalation
             and (n["recipient_id"] == mentee or mentee in n.get("mentions", []))
         ]  # fmt: skip
         told = {n["recipient_id"] for n in notices}

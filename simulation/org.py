@@ -44,11 +44,14 @@ GOALS = (
     "understand the business side of product decisions",
     "write cleaner, better tested code",
 )
-PERSONALITY_QUESTIONS = ("energy", "planning", "feedback")
+# The portal's questionnaire, as matching documents it (matching/domain/personality.py): each
+# answer a pole word, a Likert phrase or a number from 1 to 5.
+PERSONALITY_QUESTIONS = ("energy", "structure", "feedback", "pace")
 PERSONALITY_ANSWERS = {
-    "energy": ("recharges alone", "recharges with people"),
-    "planning": ("plans ahead", "goes with the flow"),
-    "feedback": ("prefers it blunt", "prefers it gentle"),
+    "energy": ("calm", "outgoing", "3", "energetic", "reserved"),
+    "structure": ("structured", "flexible", "agree", "strongly disagree"),
+    "feedback": ("direct", "gentle", "2", "candid"),
+    "pace": ("steady", "fast", "neutral", "4"),
 }
 
 

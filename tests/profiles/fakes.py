@@ -20,6 +20,7 @@ class InMemoryPeople(InMemoryAggregates[Person]):
     def __init__(self) -> None:
         super().__init__(Person)
         self.discarded_except: list[list[str]] = []
+        self.sealed: set[tuple[str, str]] = set()
 
     def _email_taken(self, person: Person) -> bool:
         return any(
@@ -74,6 +75,17 @@ class InMemoryPeople(InMemoryAggregates[Person]):
 
     async def discard_unsent(self, aggregate_id: str, keep: Sequence[str]) -> None:
         self.discarded_except.append(list(keep))
+
+    async def erased_before(self, org_id: str, person_id: str) -> bool:
+        return (org_id, person_id) in self.sealed
+
+    async def seal_erasures(self, limit: int = 500) -> int:
+        """Here every event counts as published at once: seal every tombstone."""
+        erased = [key for key, doc in self.documents.items() if doc.get("status") == "erased"]
+        for key in erased:
+            document = self.documents.pop(key)
+            self.sealed.add((document["org_id"], document["person_id"]))
+        return len(erased)
 
 
 class FakeClock:

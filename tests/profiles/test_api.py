@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from mentorship_schemas import InclusionAttributesChanged, ProfileErased, ProfileUpdated
+from profiles.domain.person import Person
+from profiles.store import ERASED, PeopleStore
 
 from tests.conftest import Infra
 from tests.kafka_records import read_topic
@@ -286,3 +288,25 @@ async def test_erasure_leaves_an_anonymous_tombstone_and_announces_it(
         lambda: read_topic(infra.kafka_bootstrap_servers, ProfileErased.topic(), until=erased),
         what="ProfileErased",
     )
+
+
+async def test_once_its_events_are_out_an_erased_profile_leaves_no_id_and_the_person_cannot_return(
+    profiles: ProfilesClient,
+) -> None:
+    await _register(profiles, "ada", ADA)
+    assert (await profiles.http.delete("/profiles/ada", headers=profiles.auth("ada"))).status_code == 204
+    people = PeopleStore(profiles.people, Person, profiles.runtime)
+
+    async def sealed() -> bool:
+        await people.seal_erasures()  # the sweep's step: waits for ProfileErased to be relayed
+        return await profiles.people.find_one({"org_id": profiles.org, "person_id": "ada"}) is None
+
+    await eventually(sealed, what="the tombstone sealed")
+    everything = [d async for d in profiles.people.database[ERASED].find({"org_id": profiles.org})]
+    everything += [d async for d in profiles.people.find({"org_id": profiles.org})]
+    assert everything, "a mark of the erasure stays"
+    text = json.dumps(everything, default=str).lower()
+    assert '"ada"' not in text, text
+    assert ":ada" not in text, text
+    again = await profiles.http.post("/profiles", json=ADA, headers=profiles.auth("ada"))
+    assert again.status_code == 409

@@ -254,3 +254,16 @@ def test_a_role_language_or_modality_given_twice_counts_once() -> None:
     twice = {"roles": ["mentor", "mentor"], "languages": ["en", "fr", "en"], "modalities": ["chat", "chat"]}
     profile = ProfileIn.model_validate({**ADA, **twice})
     assert (profile.roles, profile.languages, profile.modalities) == (["mentor"], ["en", "fr"], ["chat"])
+
+
+async def test_a_sealed_erasure_keeps_no_id_and_still_refuses_the_person_back() -> None:
+    profiles, people, _ = profiles_on_memory()
+    hr = actor("hr", hr=True)
+    await profiles.import_profile(hr, "e1", ProfileIn.model_validate({**ADA, "person_id": "e1"}))
+    await profiles.erase(hr, "e1")
+    assert await people.seal_erasures() == 1
+    assert not any("e1" in json.dumps(doc, default=str) for doc in people.documents.values())
+    with pytest.raises(Conflict):
+        await profiles.import_profile(hr, "e1", ProfileIn.model_validate({**ADA, "person_id": "e1"}))
+    with pytest.raises(Conflict):
+        await profiles.register(actor("e1"), ProfileIn.model_validate(ADA))

@@ -230,10 +230,10 @@ async def test_patch_changes_one_term_and_put_falls_back_to_the_prefilled_terms_
     assert [d["revision"] for d in _outbox(document, "AgreementDrafted")] == [1, 2, 3]
 
     for bad, field, words in [
-        ({"cadence": None}, "cadence", "cadence needs a value"),
-        ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus is not a known IANA timezone"),
+        ({"cadence": None}, "cadence", "Cadence needs a value"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "is not a known IANA timezone"),
         ({"local_time": "25:00"}, "local_time", "HH:MM"),
-        ({"roles": {"mallory": "mentor"}}, "roles", "mallory is not a member of this pair."),
+        ({"roles": {"mallory": "mentor"}}, "roles", "is not a member of this pair."),
     ]:
         refused = await service.http.patch(url, json=bad, headers=ada)
         assert refused.status_code == 422, (bad, refused.text)

@@ -4,10 +4,13 @@ the HTTP app."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 from mentorship_schemas import Stream
+from pydantic import Field
 from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
@@ -23,6 +26,8 @@ class ProfilesSettings(ServiceSettings):
     http_port: int = 8001
     # A JSON array of skill names; the built-in taxonomy when unset. Other skills stay free text.
     skill_taxonomy_file: str | None = None
+    # How often erased profiles whose ProfileErased is published give way to an id-free mark.
+    seal_erasures_every_seconds: float = Field(default=30.0, gt=0)
 
     def taxonomy(self) -> Taxonomy:
         if self.skill_taxonomy_file:
@@ -40,7 +45,16 @@ def build(
     runtime.on_startup(lambda: store.create_indexes(people.collection))
     profiles = Profiles(people, settings.taxonomy(), runtime.now)
     handlers.subscribe(runtime.consumer, profiles)
+    runtime.sweep("seal-erasures", settings.seal_erasures_every_seconds, _sealing(people))
     return runtime, profiles
+
+
+def _sealing(people: store.PeopleStore) -> Callable[[datetime], Awaitable[int]]:
+    async def seal(now: datetime) -> int:
+        await people.seal_erasures()
+        return 0  # it publishes nothing
+
+    return seal
 
 
 def build_runtime(settings: ProfilesSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:

@@ -3,6 +3,7 @@ the people store: the aggregate store plus the admin search, the unique email an
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -20,6 +21,9 @@ from profiles.use_cases import EmailTaken, ProfileQuery, SearchPage
 log = logging.getLogger(__name__)
 
 PEOPLE = "people"
+# Who was erased, as a keyed hash of (org, employee id) only: an erased person cannot be imported
+# again, and no store keeps their id (see `PeopleStore.seal_erasures`).
+ERASED = "erased_people"
 
 Document = dict[str, Any]
 R = TypeVar("R")
@@ -84,6 +88,31 @@ class PeopleStore(AggregateStore[Person]):
         await self.collection.update_one(
             {"_id": aggregate_id}, {"$pull": {"outbox": {"id": {"$nin": list(keep)}}}}
         )
+
+    @property
+    def _erased(self) -> AsyncCollection[Document]:
+        return self.collection.database[ERASED]
+
+    async def erased_before(self, org_id: str, person_id: str) -> bool:
+        return await self._erased.find_one({"_id": erased_mark(org_id, person_id)}, {"_id": 1}) is not None
+
+    async def seal_erasures(self, limit: int = 500) -> int:
+        """Tombstones whose events are published (ProfileErased carries the id to the other services)
+        give way to a mark that keeps no id; returns how many were sealed."""
+        query = {"status": ProfileStatus.ERASED.value, "outbox_pending": {"$ne": True}}
+        sealed = 0
+        async for tombstone in self.collection.find(query, {"org_id": 1, "person_id": 1}, limit=limit):
+            mark = erased_mark(tombstone["org_id"], tombstone["person_id"])
+            await self._erased.update_one(
+                {"_id": mark}, {"$setOnInsert": {"org_id": tombstone["org_id"]}}, upsert=True
+            )
+            deleted = await self.collection.delete_one({"_id": tombstone["_id"], **query})
+            sealed += deleted.deleted_count
+        return sealed
+
+
+def erased_mark(org_id: str, person_id: str) -> str:
+    return hashlib.sha256(f"{org_id}\x1f{person_id}".encode()).hexdigest()
 
 
 def _readable(document: Document) -> Person | None:

@@ -87,6 +87,14 @@ class People(Aggregates[Person], Protocol):
 
     async def search(self, org_id: str, query: ProfileQuery, *, skip: int, limit: int) -> SearchPage: ...
 
+    async def erased_before(self, org_id: str, person_id: str) -> bool:
+        """Whether this person was erased (and their tombstone sealed): they may not come back."""
+        ...
+
+    async def seal_erasures(self, limit: int = 500) -> int:
+        """Replace published tombstones by marks that keep no id; returns how many."""
+        ...
+
     async def discard_unsent(self, aggregate_id: str, keep: Sequence[str]) -> None:
         """Drop events still waiting in the outbox, except `keep` (erasure: they hold personal data)."""
 
@@ -169,6 +177,8 @@ class Profiles:
     async def _create(self, org_id: str, person_id: str, profile: ProfileIn) -> Person:
         if not is_employee_id(person_id):
             raise InvalidProfile("person_id", "An employee id is 1 to 128 letters, digits or . _ : @ -.")
+        if await self.people.erased_before(org_id, person_id):
+            raise Conflict("person_id", "This person was erased; they cannot be registered again.")
         person, emitted = Person.register(org_id, person_id, self._values(profile), self.now())
         if not await self.people.create(person, emitted):
             # Ask which unique key clashed: servers word the error differently (emulator vs MongoDB).
