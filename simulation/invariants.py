@@ -166,16 +166,13 @@ def _mentions(value: Any, needle: str) -> bool:
 
 
 def erased_person_forgotten(snapshot: Snapshot, world: World) -> Verdict:
-    """No store keeps an erased person's id, except profiles' anonymous tombstone (which must hold
-    nothing else about them)."""
+    """No store keeps an erased person's id (profiles keeps only a keyed hash, to refuse them back)."""
     problems = []
     for person in sorted(_erased(world)):
         for where, documents in snapshot.documents.items():
-            for doc in documents:
-                if where == "profiles.people" and doc.get("erased") and doc.get("person_id") == person:
-                    continue  # the tombstone that stops a re-import
-                if _mentions(doc, f"{person}@") or _mentions(doc, person):
-                    problems.append(f"{person} is still in {where} document {str(doc.get('_id'))[:60]}")
+            found = [str(doc.get("_id"))[:60] for doc in documents if _mentions(doc, person)]
+            if found:
+                problems.append(f"{person} is still in {where}: {len(found)} document(s), e.g. {found[0]}")
     return _verdict("erased_person_forgotten", len(_erased(world)), problems)
 
 

@@ -153,6 +153,7 @@ def _service_env(kafka: str, mongodb: str, secret: str, grace_seconds: float) ->
         "MISSED_GRACE_SECONDS": str(int(grace_seconds)),
         "MISSED_SWEEP_EVERY_SECONDS": "0.5",
         "MATCHING_SWEEP_SECONDS": "0.5",
+        "SEAL_ERASURES_EVERY_SECONDS": "0.5",
         "DELIVERY_SWEEP_EVERY_SECONDS": "0.5",
         "NOTIFICATION_RETENTION_DAYS": "3650",
         "OUTBOX_POLL_SECONDS": "0.2",

@@ -37,7 +37,12 @@ class Matching:
 
     @property
     def candidates(self) -> Any:
+        """The collection itself: a test that writes to it behind the service's back, after the
+        service read the org, calls `wrote_behind_its_back` (the service keeps a view in memory)."""
         return self.runtime.db["candidates"]
+
+    def wrote_behind_its_back(self) -> None:
+        self.context.reads.refresh(self.org)
 
     async def events(
         self, event_type: type[Event], until: Callable[[list[dict[str, Any]]], bool] | None = None

@@ -4,6 +4,7 @@ and small in-memory twins of the read queries, the deletions and the run items."
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from matching.domain.seat_parts import HoldKind
 from matching.use_cases.context import Matching, RunItemKind
 from mentorship_schemas import Event
 from servicekit.aggregates import AggregateRoot, InMemoryAggregates
+from servicekit.erasure import pseudonym, without_person
 
 A = TypeVar("A", bound=AggregateRoot)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -152,6 +154,18 @@ class MemoryForgetting:
     async def delete_inclusion(self, org_id: str, person_id: str) -> None:
         self.inclusion.documents.pop(inclusion_key(org_id, person_id), None)
 
+    async def seal_erased_seats(self, limit: int = 500) -> int:
+        """Here events count as published at once: every erased seat is sealed."""
+        erased = [
+            k for k, d in self.seats.documents.items() if d.get("status") == "erased" and not d.get("sealed")
+        ]
+        for key in erased:
+            seat = self.seats.documents.pop(key)
+            if any(seat.get(part) for part in ("pair", "last_pair", "circle")):
+                moved = f"erased:{hashlib.sha256(key.encode()).hexdigest()}"
+                self.seats.documents[moved] = {**seat, "_id": moved, "sealed": True}
+        return len(erased)
+
 
 class MemoryRunItems:
     def __init__(self) -> None:
@@ -162,6 +176,10 @@ class MemoryRunItems:
 
     async def page(self, run_id: str, kind: RunItemKind, offset: int, limit: int) -> list[dict[str, Any]]:
         return self.items.get((run_id, kind), [])[offset : offset + limit]
+
+    async def forget_person(self, org_id: str, person_id: str) -> None:
+        stand_in = pseudonym(org_id, person_id)
+        self.items = {key: without_person(items, person_id, stand_in) for key, items in self.items.items()}
 
 
 @dataclass

@@ -72,8 +72,9 @@ async def _org_with_texts() -> tuple[InMemoryMatching, Matching, WordsEncoder]:
     ):
         await _handle(context, event)
     for mentor in ("mira", "sam"):
-        available = MentorAvailable(org_id=ORG, version=1, person_id=mentor, capacity=1, active_mentees=1)
-        await _handle(context, available)  # no free place: nobody is paired by itself
+        # Capacity 0: no free place (matching counts places itself), so nobody is paired by itself.
+        available = MentorAvailable(org_id=ORG, version=1, person_id=mentor, capacity=0, active_mentees=0)
+        await _handle(context, available)
     return mem, context, encoder
 
 
@@ -115,7 +116,7 @@ async def test_profile_texts_are_embedded_once_per_change_and_suggestions_explai
 async def test_suggestions_use_the_semantic_goals_component_when_the_mentee_asks() -> None:
     mem, context, _ = await _org_with_texts()
     for mentor in ("mira", "sam"):
-        saved = await mem.mentors.change(mentor_key(ORG, mentor), lambda m: m.announce_available(5, 3, 2))
+        saved = await mem.mentors.change(mentor_key(ORG, mentor), lambda m: m.announce_available(5, 3))
         assert saved is not None
     settings = ProgramSettings(name="Ask", continuous=False, approval=Approval.MENTOR)
     await mem.programs.create(Program.create(ORG, "asking", settings, mem.clock.now()))

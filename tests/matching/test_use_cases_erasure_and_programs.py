@@ -4,6 +4,8 @@ as a whole; focus seats, circles and a run that moves pairs."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from matching.domain.candidate import ERASED, ProfileFacts
 from matching.domain.mentor import mentor_key
@@ -55,6 +57,14 @@ async def test_an_erased_mentee_has_her_pair_ended_keeps_it_anonymously_and_a_wa
     assert await mem.seats.get(seat_key(ORG, "bob")) is None, "nothing worth keeping"
     await erasure.forget_person(mem.context, ORG, "ada")  # a redelivery finds nothing left
     assert (await mem.seat(ORG, "ada")).version == ada.version
+
+    # Once its events are out, the sweep seals the seat: its history stays under an id that is
+    # not her employee id, and no document names her any more.
+    assert await mem.context.forgetting.seal_erased_seats() == 1
+    assert await mem.seats.get(seat_key(ORG, "ada")) is None
+    (kept,) = [d for d in mem.seats.documents.values() if d.get("sealed")]
+    assert kept["last_pair"]["mentor_id"] == "mira"
+    assert "ada" not in json.dumps(list(mem.seats.documents.values()), default=str).replace("data", "")
 
 
 async def test_an_erased_mentor_is_forgotten_their_requests_declined_and_their_pairs_ended_anonymously(

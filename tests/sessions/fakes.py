@@ -11,6 +11,7 @@ from typing import Any
 from servicekit.aggregates import InMemoryAggregates
 from servicekit.clock import ManualClock
 from servicekit.due_index import DueEntry
+from servicekit.erasure import is_pseudonym
 from sessions.domain import figures
 from sessions.domain.notes import Note
 from sessions.domain.people import Person
@@ -85,7 +86,8 @@ class InMemoryPeople:
         return True
 
     async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:
-        return {p: self.people[(org_id, p)] for p in person_ids if (org_id, p) in self.people}
+        found = {p: self.people[(org_id, p)] for p in person_ids if (org_id, p) in self.people}
+        return found | {p: Person.tombstone(org_id, p) for p in person_ids if is_pseudonym(p)}
 
 
 class InMemoryQueries:

@@ -19,6 +19,7 @@ from mentorship_schemas import CircleFormed, CloudEvent, PairCreated, PairEnded,
 from mentorship_schemas.events import PairEndReason
 from servicekit.auth import issue_dev_token
 from servicekit.clock import ManualClock
+from servicekit.erasure import pseudonym
 from servicekit.kafka import CloudEventPublisher, create_broker
 from servicekit.runtime import ServiceRuntime
 from sessions.app import SessionsSettings, build, http_app
@@ -597,11 +598,15 @@ async def test_profile_erased_removes_the_persons_notes_and_feedback_text(servic
         key=b"ada",
         headers=_headers(erased, "ada", service.clock.now()),
     )
-    assert (await service.http.get(f"/pairs/{pair_id}/notes", headers=ada)).json() == []
+    # She is in no pair any more: her id became a pseudonym, her notes are gone.
+    assert (await service.http.get(f"/pairs/{pair_id}/notes", headers=ada)).status_code == 404
+    assert await service.runtime.db["notes"].count_documents({"author_id": "ada"}) == 0
     document = await service.document(pair_id)
-    feedback = document["sessions"][0]["feedback"]["ada"]
+    feedback = document["sessions"][0]["feedback"][pseudonym(service.org, "ada")]
     assert feedback["text"] is None
-    assert "personal" not in json.dumps(document, default=str)
+    stored = json.dumps({k: v for k, v in document.items() if k != "outbox"}, default=str)
+    assert "personal" not in stored
+    assert '"ada"' not in stored
     assert feedback["learned"] is False  # the answer without words still counts for health
 
 

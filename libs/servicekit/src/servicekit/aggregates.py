@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from servicekit.erasure import without_person
 from servicekit.outbox import new_document, outbox_entry, with_outbox
 
 Document = dict[str, Any]
@@ -42,6 +43,16 @@ class AggregateRoot(BaseModel):
     id: str = Field(alias="_id")
     org_id: str
     version: int = 0
+
+    def forget_person_id(self, person_id: str, replacement: str) -> list[Emitted]:
+        """An erased person's id, wherever it sits in this aggregate (a member list, a key of
+        answers, an author), becomes `replacement` (see `servicekit.erasure.pseudonym`)."""
+        document = without_person(self.to_document(), person_id, replacement)
+        document.update(_id=self.id, org_id=self.org_id, version=self.version)
+        forgotten = type(self).model_validate(document)
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(forgotten, name))
+        return []
 
     def to_document(self) -> Document:
         document: Document = _plain(self.model_dump(mode="python", by_alias=True))

@@ -13,6 +13,7 @@ cases need (the only module that knows the collection names and the documents' f
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from servicekit.aggregates import AggregateStore
 from servicekit.coalesce import Coalescer
+from servicekit.erasure import pseudonym, without_person
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.formed_circle import FormedCircle
@@ -224,6 +226,24 @@ class StoredForgetting:
         await self._candidates.delete_one({"_id": seat_id, "outbox_pending": {"$ne": True}})
         self._views.forget_document(seat_id)
 
+    async def seal_erased_seats(self, limit: int = 500) -> int:
+        """Erased seats whose events are published: one that keeps history (a pair that was, a
+        circle) moves to an id derived from its own (the old one is the person's employee id plus
+        the role), one that keeps nothing goes. Returns how many were sealed."""
+        query = {"status": SeatStatus.ERASED.value, "outbox_pending": {"$ne": True}, "sealed": {"$ne": True}}
+        sealed = 0
+        async for seat in self._candidates.find(query, limit=limit):
+            old_id = seat["_id"]
+            history = any(seat.get(part) for part in ("pair", "last_pair", "circle"))
+            if history:
+                moved = {k: v for k, v in seat.items() if k not in ("outbox", "outbox_pending")}
+                moved.update(_id=f"erased:{hashlib.sha256(old_id.encode()).hexdigest()}", sealed=True)
+                await self._candidates.replace_one({"_id": moved["_id"]}, moved, upsert=True)
+            deleted = await self._candidates.delete_one({"_id": old_id, "outbox_pending": {"$ne": True}})
+            sealed += deleted.deleted_count
+            self._views.forget_document(old_id)
+        return sealed
+
     async def delete_inclusion(self, org_id: str, person_id: str) -> None:
         await self._inclusion.delete_one({"_id": inclusion_key(org_id, person_id)})
 
@@ -247,6 +267,15 @@ class StoredRunItems:
                 "items": items[start : start + ITEMS_PER_CHUNK],
             }
             await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+    async def forget_person(self, org_id: str, person_id: str) -> None:
+        """Erasure: the runs keep their pairs and reasons, under a pseudonym for the person."""
+        stand_in = pseudonym(org_id, person_id)
+        named = {"org_id": org_id, "$or": [{"items.mentee_id": person_id}, {"items.mentor_id": person_id}]}
+        async for chunk in self._collection.find(named):
+            await self._collection.replace_one(
+                {"_id": chunk["_id"]}, without_person(chunk, person_id, stand_in)
+            )
 
     async def page(self, run_id: str, kind: RunItemKind, offset: int, limit: int) -> list[Document]:
         first, last = offset // ITEMS_PER_CHUNK, (offset + max(limit, 1) - 1) // ITEMS_PER_CHUNK

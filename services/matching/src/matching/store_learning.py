@@ -20,6 +20,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit.erasure import person_mark, pseudonym
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.org_view import OrgView
@@ -44,6 +45,7 @@ Document = dict[str, Any]
 EMBEDDINGS = "embeddings"
 PASSAGE_EMBEDDINGS = "passage_embeddings"
 PAIR_OUTCOMES = "pair_outcomes"
+ERASED_PEOPLE = "erased_people"  # marks (keyed hashes) of the erased, for events that arrive late
 WEIGHT_PROPOSALS = "weight_proposals"
 # One encoder per process: the model loads on first use, in the worker thread that embeds.
 _ENCODER = MiniLmEncoder()
@@ -188,10 +190,18 @@ class StoredEmbeddedProfiles:
 
 
 class StoredPairOutcomes:
-    """`PairOutcomes` on the store: one upsert per event, idempotent and commutative."""
+    """`PairOutcomes` on the store: one upsert per event, idempotent and commutative. An erased
+    person leaves a mark (a keyed hash, no id): an event about their pair that arrives after the
+    erasure is still counted, under a pseudonym."""
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
+        self._erased = collection.database[ERASED_PEOPLE]
+
+    async def _known_ids(self, org_id: str, person_ids: Iterable[str]) -> list[str]:
+        marks = {person_mark(org_id, person): person for person in person_ids}
+        gone = {d["_id"] async for d in self._erased.find({"_id": {"$in": list(marks)}}, {"_id": 1})}
+        return [pseudonym(org_id, person) if mark in gone else person for mark, person in marks.items()]
 
     async def note(self, org_id: str, pair_id: str, change: OutcomeChange) -> None:
         update: Document = {"$setOnInsert": {"org_id": org_id, "pair_id": pair_id}}
@@ -199,7 +209,7 @@ class StoredPairOutcomes:
             update["$set"] = {name: getattr(value, "value", value) for name, value in change.fields.items()}
         added: Document = {}
         if change.participants:
-            added["participant_ids"] = {"$each": list(change.participants)}
+            added["participant_ids"] = {"$each": await self._known_ids(org_id, change.participants)}
         if change.counted is not None:
             added[change.counted[0].value] = change.counted[1]
         if added:
@@ -213,6 +223,8 @@ class StoredPairOutcomes:
         return [PairOutcomeRecord.model_validate(d) async for d in self._collection.find(query)]
 
     async def forget_person(self, org_id: str, person_id: str) -> None:
+        mark = person_mark(org_id, person_id)
+        await self._erased.update_one({"_id": mark}, {"$setOnInsert": {"org_id": org_id}}, upsert=True)
         await self._collection.delete_many({"org_id": org_id, "participant_ids": person_id})
 
 

@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit.aggregates import ConcurrentUpdate
 from servicekit.due_index import TimePartitionedDueIndex
+from servicekit.erasure import is_pseudonym, person_mark, pseudonym
 
 from sessions.domain.notes import Note
 from sessions.domain.people import Person
@@ -133,6 +134,8 @@ class MongoPeople:
     async def keep(self, person: Person) -> bool:
         key = _person_key(person.org_id, person.person_id)
         document = {"_id": key, **person.model_dump(mode="json")}
+        if person.erased:  # the tombstone keeps no id: its key is a mark, its name a pseudonym
+            document["person_id"] = pseudonym(person.org_id, person.person_id)
         for _ in range(self._attempts):
             stored = await self.people.find_one({"_id": key})
             if not person.newer_than(None if stored is None else _person(stored)):
@@ -149,8 +152,10 @@ class MongoPeople:
         raise ConcurrentUpdate(f"gave up keeping person {key} after conflicts")
 
     async def of(self, org_id: str, person_ids: Iterable[str]) -> dict[str, Person]:
-        keys = [_person_key(org_id, person_id) for person_id in dict.fromkeys(person_ids)]
-        found = {}
+        wanted = list(dict.fromkeys(person_ids))
+        keys = [_person_key(org_id, person_id) for person_id in wanted]
+        # Someone erased appears in the records they were in under a pseudonym: a former participant.
+        found = {p: Person.tombstone(org_id, p) for p in wanted if is_pseudonym(p)}
         async for document in self.people.find({"_id": {"$in": keys}}):
             person = _person(document)
             found[person.person_id] = person
@@ -158,7 +163,7 @@ class MongoPeople:
 
 
 def _person_key(org_id: str, person_id: str) -> str:
-    return f"{org_id}:{person_id}"
+    return f"{org_id}:{person_mark(org_id, person_id)}"
 
 
 def _person(document: Document) -> Person:

@@ -84,6 +84,10 @@ class Forgetting(Protocol):
 
     async def delete_inclusion(self, org_id: str, person_id: str) -> None: ...
 
+    async def seal_erased_seats(self, limit: int = 500) -> int:
+        """Erased seats whose events are out keep no employee id (history moves, the rest goes)."""
+        ...
+
 
 class RunItemKind(StrEnum):
     PAIRS = "pairs"
@@ -97,6 +101,10 @@ class RunItems(Protocol):
     async def store(self, run: MatchRun, kind: RunItemKind, items: list[dict[str, Any]]) -> None: ...
 
     async def page(self, run_id: str, kind: RunItemKind, offset: int, limit: int) -> list[dict[str, Any]]: ...
+
+    async def forget_person(self, org_id: str, person_id: str) -> None:
+        """The runs keep their pairs and reasons, under a pseudonym for an erased person."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ async def forget_person(m: Matching, org_id: str, person_id: str) -> None:
         await m.circles.change(circle.id, lambda c: c.forget_person(person_id))
     await m.forgetting.delete_mentor(org_id, person_id)
     await m.forgetting.delete_inclusion(org_id, person_id)
+    await m.run_items.forget_person(org_id, person_id)
     # Mentees who waited on them wait again, and the places they held are free.
     await match_continuously(m, org_id)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from mentorship_schemas.events import PairEndReason
 from servicekit.aggregates import Emitted
+from servicekit.erasure import pseudonym
 
 from sessions.domain.people import Person
 from sessions.domain.relationship import MIN_CIRCLE, Relationship
@@ -108,14 +109,19 @@ async def keep_person(ctx: SessionsContext, person: Person, *, moved: bool = Fal
 
 async def erase_person(ctx: SessionsContext, org_id: str, person_id: str) -> None:
     """The person is in no active relationship any more (a pair ends and its future sessions are
-    cancelled, a circle carries on without them), and their private notes, feedback text, agenda
-    words and our copy of their profile go (a tombstone stays). Repeating it changes nothing."""
+        cancelled, a circle carries on without them), and their private notes, feedback text, agenda
+        words and our copy of their profile go (a tombstone stays), and their id becomes a pseudonym in
+    every relationship they were in. Repeating it changes nothing."""
     await ctx.people.keep(Person.tombstone(org_id, person_id))
     await ctx.notes.erase_author(org_id, person_id)
+    stand_in = pseudonym(org_id, person_id)
+
+    def erase(relationship: Relationship, now: datetime) -> list[Emitted]:
+        # The events name the person as they were (they are on their way); what stays, doesn't.
+        return relationship.erase_person(person_id, now) + relationship.forget_person_id(person_id, stand_in)
+
     for pair_id in await ctx.queries.pairs_of_person(org_id, person_id):
-        await change(
-            ctx, pair_id, lambda relationship, now: relationship.erase_person(person_id, now), org_id=org_id
-        )
+        await change(ctx, pair_id, erase, org_id=org_id)
 
 
 async def miss_session(ctx: SessionsContext, pair_id: str, session_id: str) -> int:
