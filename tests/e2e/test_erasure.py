@@ -66,10 +66,16 @@ async def test_erased_person_leaves_no_name_email_or_free_text_in_any_service(
         erased = await http.delete(f"{profiles}/profiles/ada", headers=_auth(org, "ada"))
         assert erased.status_code == 204
 
-        async def forgotten() -> bool:
-            return not await _traces_of(mongo, platform.database_prefix, needles)
+        left: list[str] = []
 
-        await eventually(forgotten, timeout=120, interval=0.5, what="every service to forget ada")
+        async def forgotten() -> bool:
+            left[:] = await _traces_of(mongo, platform.database_prefix, needles)
+            return not left
+
+        try:
+            await eventually(forgotten, timeout=120, interval=0.5, what="every service to forget ada")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; still there: {left}") from None
     candidates = mongo[f"{platform.database_prefix}matching"]["candidates"]
 
     async def anonymised() -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ import icalendar
 import pytest
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
+from servicekit.erasure import pseudonym
 
 from tests.conftest import Infra
 from tests.e2e.fleet import SECRET, fleet, fleet_env, new_database_prefix
@@ -167,7 +168,11 @@ async def test_an_erased_mentee_leaves_no_active_pair_and_no_session_on_anyones_
         assert str(calendar["METHOD"]) == "CANCEL"
         assert "Ada Lovelace" not in text
         assert "ada@example.com" not in text
-    assert [p["name"] for p in pair["participants"] if p["person_id"] == "ada"] == ["A former participant"]
+    # Her id became a pseudonym in the pair; she reads as a former participant.
+    assert [p["name"] for p in pair["participants"] if p["person_id"] == pseudonym(org, "ada")] == [
+        "A former participant"
+    ]
+    assert "ada" not in [p["person_id"] for p in pair["participants"]]
     (item,) = health["items"]
     assert (item["status"], item["at_risk"]) == ("ended", False)
     assert health["totals"]["pairs_at_risk"] == 0

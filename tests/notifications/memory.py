@@ -128,6 +128,11 @@ class MemoryPairs:
     async def mentee_of(self, org_id: str, pair_id: str) -> str | None:
         return self.mentees.get((org_id, pair_id))
 
+    async def forget_person(self, org_id: str, person_id: str, stand_in: str) -> None:
+        for key, mentee in self.mentees.items():
+            if key[0] == org_id and mentee == person_id:
+                self.mentees[key] = stand_in
+
 
 @dataclass
 class RecordingChannel:

@@ -29,6 +29,7 @@ from mentorship_schemas.events import PersonRole, Severity
 from notifications import store
 from notifications.app import NotificationsService, NotificationsSettings, build_service
 from notifications.domain.calendar import unfold
+from notifications.domain.recipient import recipient_id
 from pydantic import SecretStr
 from servicekit.auth import issue_dev_token
 from servicekit.clock import ManualClock
@@ -457,7 +458,7 @@ async def test_profile_erasure_removes_the_recipient_and_their_messages(harness:
     await h.receive(ProfileErased(org_id=h.org, version=3, person_id="ada", erased_at=START))
     assert await h.of("ada") == []
     assert await h.db["delivery_queue"].count_documents({"recipient_id": "ada"}) == 0
-    tombstone = await h.db["recipients"].find_one({"_id": f"{h.org}:ada"})
+    tombstone = await h.db["recipients"].find_one({"_id": recipient_id(h.org, "ada")})
     assert tombstone is not None
     assert tombstone.get("email") is None
     assert tombstone["erased"] is True
@@ -632,12 +633,17 @@ async def test_a_recipient_stored_before_versioning_takes_changes_after_start(
     harness: HarnessFactory,
 ) -> None:
     h = await harness()
-    legacy = {"_id": f"{h.org}:ada", "org_id": h.org, "person_id": "ada", "display_name": "Ada Lovelace"}
+    legacy = {
+        "_id": recipient_id(h.org, "ada"),
+        "org_id": h.org,
+        "person_id": "ada",
+        "display_name": "Ada Lovelace",
+    }
     await h.db["recipients"].insert_one({**legacy, "email": h.address("ada"), "profile_version": 1})
     await store.prepare(h.db)
     response = await h.http.put("/preferences/me", headers=h.auth("ada"), json={"default": {"chat": False}})
     assert response.status_code == 200, response.text
-    stored = await h.db["recipients"].find_one({"_id": f"{h.org}:ada"})
+    stored = await h.db["recipients"].find_one({"_id": recipient_id(h.org, "ada")})
     assert stored is not None
     assert (stored["version"], stored["preferences"]["default"]["chat"]) == (1, False)
 
@@ -657,7 +663,7 @@ async def test_invalid_preferences_are_a_problem_and_write_nothing(harness: Harn
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     assert (await h.http.put("/preferences/me", json={})).status_code == 401
-    stored = await h.db["recipients"].find_one({"_id": f"{h.org}:ada"})
+    stored = await h.db["recipients"].find_one({"_id": recipient_id(h.org, "ada")})
     assert stored is not None
     assert stored.get("preferences") is None, "nothing was written"
     assert (await h.http.get("/preferences/me", headers=h.auth("ada"))).json()["default"]["digest"] == "off"

@@ -17,6 +17,7 @@ from mentorship_schemas import (
 )
 from notifications import handlers
 from notifications.domain.notification import DeliveryStatus
+from notifications.domain.recipient import recipient_id
 from servicekit.consumer import Handler
 
 from tests.kafka_records import cloud_event
@@ -104,7 +105,7 @@ async def test_the_erasure_handler_forgets_the_person() -> None:
     await w.register("ada", "Ada Lovelace")
     erased = ProfileErased(org_id=w.org, version=2, person_id="ada", erased_at=START)
     await handlers.on_profile_erased(erased, _envelope(erased), w.use_cases)
-    tombstone = await w.recipients.get(f"{w.org}:ada")
+    tombstone = await w.recipients.get(recipient_id(w.org, "ada"))
     assert tombstone is not None
     assert tombstone.erased
 

@@ -16,6 +16,7 @@ from mentorship_schemas import (
 )
 from mentorship_schemas.events import PersonRole
 from notifications.app import NotificationsSettings, build_service
+from notifications.domain.recipient import recipient_id
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import CloudEventPublisher
 from servicekit.runtime import ServiceRuntime
@@ -157,7 +158,7 @@ async def test_expired_request_reaches_the_mentee_and_a_redelivered_circle_each_
 
 async def _all_known(runtime: ServiceRuntime, org: str) -> bool:
     for person in PEOPLE:
-        known = await runtime.db["recipients"].find_one({"_id": f"{org}:{person}"})
+        known = await runtime.db["recipients"].find_one({"_id": recipient_id(org, person)})
         if known is None or not known.get("display_name"):
             return False
     return True

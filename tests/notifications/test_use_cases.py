@@ -3,6 +3,8 @@ delivering with retries, restraint rules, digests, reminders, erasure and the fe
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +22,7 @@ from notifications.channels import DeliveryError
 from notifications.domain.messages import Directory, for_session_missed
 from notifications.domain.notification import DeliveryStatus, Notification, Planning, sent_event_id
 from notifications.domain.preferences import CategoryPreference, DigestMode, Preferences, QuietHours
-from notifications.domain.recipient import RecipientErased
+from notifications.domain.recipient import RecipientErased, recipient_id
 from notifications.use_cases import ContactDetails
 
 from tests.notifications.memory import CHAT, EMAIL, IN_APP, START, World, cause, world
@@ -232,7 +234,7 @@ async def test_a_daily_digest_sends_one_summary_and_a_late_joiner_goes_out_alone
         message,
         org_id=w.org,
         cause=cause(late, "missed-late"),
-        recipient=await w.recipients.get(f"{w.org}:ada"),
+        recipient=await w.recipients.get(recipient_id(w.org, "ada")),
         mentions=[],
         planning=Planning(available=frozenset(NotificationChannel)),
         now=w.clock.now(),
@@ -303,7 +305,7 @@ async def test_profile_updates_apply_in_version_order_only() -> None:
         roles=[PersonRole.MENTEE],
     )
     await w.use_cases.people.keep_profile(stale)
-    recipient = await w.recipients.get(f"{w.org}:ada")
+    recipient = await w.recipients.get(recipient_id(w.org, "ada"))
     assert recipient is not None
     assert (recipient.display_name, recipient.profile_version) == ("Ada Lovelace", 2)
     newer = ProfileUpdated(
@@ -315,7 +317,7 @@ async def test_profile_updates_apply_in_version_order_only() -> None:
         roles=[PersonRole.MENTEE],
     )
     await w.use_cases.people.keep_profile(newer)
-    recipient = await w.recipients.get(f"{w.org}:ada")
+    recipient = await w.recipients.get(recipient_id(w.org, "ada"))
     assert recipient is not None
     assert (recipient.display_name, recipient.email) == ("Ada King", "ada@king.example")
 
@@ -332,7 +334,7 @@ async def test_erasure_forgets_the_person_scrubs_other_messages_and_stays_forgot
     grace = await w.one("grace", "pair_created")
     assert grace.title == "You have a new mentee: a former participant"
     assert "ada" not in grace.mentions
-    tombstone = await w.recipients.get(f"{w.org}:ada")
+    tombstone = await w.recipients.get(recipient_id(w.org, "ada"))
     assert tombstone is not None
     assert (tombstone.erased, tombstone.email, tombstone.display_name) == (True, None, None)
     # Late events bring nothing back.
@@ -342,6 +344,8 @@ async def test_erasure_forgets_the_person_scrubs_other_messages_and_stays_forgot
     assert await w.of("ada") == []
     with pytest.raises(RecipientErased):
         await w.use_cases.people.set_preferences(w.org, "ada", Preferences())
+    # Nothing kept names her id: the late event's notice to grace mentions her pseudonym.
+    assert '"ada"' not in json.dumps([w.notifications.documents, w.recipients.documents], default=str)
 
 
 async def test_the_second_missed_session_in_a_row_escalates_to_the_registered_contacts() -> None:
@@ -366,7 +370,7 @@ async def test_contact_details_never_override_a_profile() -> None:
     await w.register("pat", "Pat Admin")
     details = ContactDetails(display_name="Someone Else", email="else@example.com")
     await w.use_cases.people.register_escalation_contact(w.org, "pat", details)
-    recipient = await w.recipients.get(f"{w.org}:pat")
+    recipient = await w.recipients.get(recipient_id(w.org, "pat"))
     assert recipient is not None
     assert (recipient.display_name, recipient.email) == ("Pat Admin", "pat@example.com")
     assert await w.use_cases.people.escalation_contacts(w.org) == ["pat"]

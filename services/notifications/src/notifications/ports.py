@@ -74,6 +74,10 @@ class Pairs(Protocol):
 
     async def mentee_of(self, org_id: str, pair_id: str) -> str | None: ...
 
+    async def forget_person(self, org_id: str, person_id: str, stand_in: str) -> None:
+        """An erased person's pairs keep a pseudonym instead of their id."""
+        ...
+
 
 @dataclass(frozen=True)
 class Stores:

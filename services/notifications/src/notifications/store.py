@@ -191,3 +191,7 @@ class MongoPairs:
     async def mentee_of(self, org_id: str, pair_id: str) -> str | None:
         found = await self.collection.find_one({"_id": f"{org_id}:{pair_id}"})
         return found.get("mentee_id") if found is not None else None
+
+    async def forget_person(self, org_id: str, person_id: str, stand_in: str) -> None:
+        for role in ("mentor_id", "mentee_id"):
+            await self.collection.update_many({"org_id": org_id, role: person_id}, {"$set": {role: stand_in}})

@@ -14,6 +14,7 @@ from mentorship_schemas import ProfileRegistered, ProfileUpdated
 from mentorship_schemas.events import NotificationChannel
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 from servicekit.aggregates import AggregateRoot, Emitted
+from servicekit.erasure import person_mark, pseudonym
 
 from notifications.domain.messages import Person
 from notifications.domain.preferences import (
@@ -41,8 +42,9 @@ class SentToday(BaseModel):
 
 
 def recipient_id(org_id: str, person_id: str) -> str:
-    """Recipients are per org: the same employee id in two orgs is two people."""
-    return f"{org_id}:{person_id}"
+    """Recipients are per org (the same employee id in two orgs is two people), keyed by a mark of
+    the id rather than the id, so an erased person's tombstone keeps no id."""
+    return f"{org_id}:{person_mark(org_id, person_id)}"
 
 
 class Recipient(AggregateRoot):
@@ -129,6 +131,7 @@ class Recipient(AggregateRoot):
         self.caps = {}
         self.erased = True
         self.erased_at = at
+        self.person_id = pseudonym(self.org_id, self.person_id)
         return []
 
     def take_send_slot(

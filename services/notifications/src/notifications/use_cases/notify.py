@@ -15,6 +15,7 @@ from datetime import datetime
 
 from mentorship_schemas import PairCreated, SessionCancelled, SessionScheduled
 from mentorship_schemas.events import NotificationChannel
+from servicekit.erasure import pseudonym
 
 from notifications.domain import messages
 from notifications.domain.announcements import Announced, Audience, audience, messages_for, occasion
@@ -115,16 +116,22 @@ class Notify:
         """The people a message names and, when asked, the org's escalation contacts; one lookup
         per person, by id."""
         admins = await self._stores.contacts.admins(org_id) if who.with_admins else []
-        people = {}
+        people, erased = {}, set()
         for person_id in dict.fromkeys([*who.person_ids, *admins]):
             known = await self._stores.recipients.get(recipient_id(org_id, person_id))
             people[person_id] = known.person() if known is not None else messages.Person(person_id)
-        return Directory(people, admins)
+            if known is not None and known.erased:
+                erased.add(person_id)
+        return Directory(people, admins, frozenset(erased))
 
     async def notify(self, org_id: str, cause: Cause, found: Sequence[Message], directory: Directory) -> None:
         """Store each message once; the directory's people are the ones it may name, so an
         erasure can find and scrub them later."""
-        mentions = sorted(directory.people)
+        # An erased person is mentioned under their pseudonym (a late event may still name them).
+        mentions = sorted(
+            pseudonym(org_id, person_id) if person_id in directory.erased else person_id
+            for person_id in directory.people
+        )
         for message in found:
             await self.store_message(org_id, cause, message, mentions)
 

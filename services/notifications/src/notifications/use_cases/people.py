@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mentorship_schemas import ProfileErased, ProfileRegistered, ProfileUpdated
+from servicekit.erasure import pseudonym
 
 from notifications.domain.preferences import Preferences
 from notifications.domain.recipient import Recipient, recipient_id
@@ -38,17 +39,23 @@ class People:
         )
 
     async def erase(self, event: ProfileErased) -> None:
-        """Remove the person's contact points, preferences and messages, and their name and email
-        from other people's messages; keep a tombstone so a late event cannot bring them back."""
+        """Remove the person's contact points, preferences and messages, their name and email from
+        other people's messages and their id from everything kept (a pseudonym stands in); keep a
+        tombstone so a late event cannot bring them back."""
         org_id, person_id = event.org_id, event.person_id
         # Scrub first, while we still know their name (a redelivery after a crash still finds it).
         known = await self._stores.recipients.get(recipient_id(org_id, person_id))
         names = [name for name in (known.display_name, known.email) if name] if known is not None else []
-        if names:
-            for mentioning in await self._stores.index.mentioning(org_id, person_id):
-                await self._stores.notifications.change(
-                    mentioning, lambda n: n.forget_person(person_id, names)
-                )
+        stand_in = pseudonym(org_id, person_id)
+        for mentioning in await self._stores.index.mentioning(org_id, person_id):
+            await self._stores.notifications.change(
+                mentioning,
+                lambda n: (
+                    (n.forget_person(person_id, names) if names else [])
+                    + n.forget_person_id(person_id, stand_in)
+                ),
+            )
+        await self._stores.pairs.forget_person(org_id, person_id, stand_in)
         await change_or_create(
             self._stores.recipients, Recipient.new(org_id, person_id), lambda r: r.erase(event.erased_at)
         )

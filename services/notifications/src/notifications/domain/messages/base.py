@@ -51,6 +51,7 @@ class Directory:
 
     people: Mapping[str, Person] = field(default_factory=dict)
     admins: Sequence[str] = ()
+    erased: frozenset[str] = frozenset()  # people among them who were erased
 
     def texts(self, person_id: str) -> Texts:
         """The words for this recipient: their locale's, English for an unknown one."""
