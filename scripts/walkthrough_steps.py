@@ -120,7 +120,7 @@ def _decided(output: str, shell: Variables) -> None:
     rejected = next((a for a in answers if a.get("outcome") == "rejected"), {})
     expect((rejected.get("next") or {}).get("outcome") == "proposed", "bob's next mentor is proposed at once")
     audit = next((a for a in answers if a.get("action") == "proposal_rejected"), {})
-    expect("Maria mentors two people" in str(audit.get("note")), "the audit keeps the reason")
+    expect("Bob would rather learn from an engineer" in str(audit.get("note")), "the audit keeps the reason")
 
 
 def _paired_feed(output: str, _: Variables) -> None:
