@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.walkthrough import Platform, WalkthroughFailed, run
+from scripts.walkthrough import README, Platform, WalkthroughFailed, run, walkthrough_blocks
 from scripts.walkthrough_steps import STEPS
 from tests.conftest import Infra
 from tests.e2e.fleet import SECRET, fleet, fleet_env, new_database_prefix
-
-pytestmark = pytest.mark.e2e
 
 # make run's time rules (the kick-off 2 to 7 days after pairing in working hours, an hour long, an
 # hour's grace); only the sweeps run more often than make run's 30 s, so the test waits less.
@@ -26,6 +24,14 @@ AS_MAKE_RUN = {
 }
 
 
+@pytest.mark.fast
+def test_every_walkthrough_block_in_the_readme_has_its_check() -> None:
+    blocks = walkthrough_blocks(README.read_text())
+    assert len(blocks) == len(STEPS)
+    assert [step.marker in block for block, step in zip(blocks, STEPS, strict=True)] == [True] * len(STEPS)
+
+
+@pytest.mark.e2e
 def test_the_readme_walkthrough_runs_as_written_from_import_to_erasure(infra: Infra, tmp_path: Path) -> None:
     services = fleet(fleet_env(infra, new_database_prefix("walkthrough"), **AS_MAKE_RUN), tmp_path / "logs")
     try:
