@@ -3,9 +3,8 @@ delivering with retries, restraint rules, digests, reminders, erasure and the fe
 
 from __future__ import annotations
 
-import json
-
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
