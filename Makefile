@@ -15,7 +15,7 @@ LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
 TOOLS := PYTHONPATH=deploy/local $(RUN) python -m localstack.tools
 ARGS ?=
 
-.PHONY: help install python-deps servers deploy-tools run token clock simulate test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
+.PHONY: help install run-deps python-deps servers deploy-tools run token clock simulate test test-fast test-deploy deploy-prereqs lint format docs check-asyncapi bench bench-sessions bench-matching clean stop status reset
 
 help:
 	@echo "make run     start Kafka, the store and the four services (Ctrl-C stops all)"
@@ -33,6 +33,10 @@ help:
 
 install: python-deps servers deploy-tools
 
+# What `make run` needs: the servers and the trace UI (Zipkin's jar), no Go toolchain.
+run-deps: python-deps servers
+	@$(TOOLS) zipkin >/dev/null
+
 python-deps:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
 	@$(UV) sync --frozen --quiet
@@ -44,7 +48,7 @@ servers: python-deps
 deploy-tools: python-deps
 	@$(TOOLS) helm compose zipkin
 
-run: install
+run: run-deps
 	@$(RUN) python deploy/local/run_platform.py
 
 # A development token for anyone: make -s token PERSON=bob ORG=demo ROLES=employee,program_admin
