@@ -3,7 +3,6 @@ stored runs with their pairs and unmatched mentees in pages."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import forbid_unless
 
 from matching.api.deps import CallerDep, MatchingDep, problems
-from matching.domain.match_run import PairChange
+from matching.domain.match_run import PairChange, RunSummary
 from matching.use_cases import cohort_runs
 from matching.use_cases.cohort_runs import FIRST_PAGE, PolicyOverrides, RunReport
 from matching.use_cases.context import RunItemKind
@@ -59,30 +58,7 @@ class UnmatchedOut(BaseModel):
     reason: str
 
 
-class CohortRunOut(BaseModel):
-    run_id: str
-    program_id: str
-    created_at: datetime
-    approval: str
-    preview: bool
-    keep_existing_pairs: bool = True
-    input_digest: str
-    weights: dict[str, float]
-    mentees: int
-    mentors: int
-    matched: int
-    objective: float
-    total_score: float
-    optimal: bool
-    optimality: str
-    blocking_pairs: int
-    greedy_matched: int
-    greedy_objective: float
-    fairness: dict[str, float]
-    fairness_group_size: int | None
-    seconds: float
-    pair_count: int = 0
-    unmatched_count: int = 0
+class CohortRunOut(RunSummary):
     pairs: list[CohortPairOut] = Field(description=f"The first {FIRST_PAGE}; the rest: GET .../pairs.")
     unmatched: list[UnmatchedOut] = Field(description=f"The first {FIRST_PAGE}; the rest: GET .../unmatched.")
     applied: dict[str, Any] | None = Field(

@@ -142,7 +142,9 @@ class Applied(BaseModel):
     skipped: list[str] = []
 
 
-class MatchRun(AggregateRoot):
+class RunSummary(BaseModel):
+    """What a cohort run found, as the audit keeps it and the admin reads it."""
+
     run_id: str
     program_id: str
     created_at: datetime
@@ -166,6 +168,9 @@ class MatchRun(AggregateRoot):
     seconds: float
     pair_count: int = 0
     unmatched_count: int = 0
+
+
+class MatchRun(AggregateRoot, RunSummary):
     applied: Applied | None = None
 
     @classmethod

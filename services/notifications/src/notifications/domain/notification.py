@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from enum import StrEnum
+from typing import Any
 
 from mentorship_schemas import NotificationFailed, NotificationSent
 from mentorship_schemas.events import NotificationChannel
@@ -276,17 +277,7 @@ class Notification(AggregateRoot):
             delivery.next_attempt_at = retry_at
             return retry_at, []
         delivery.status = DeliveryStatus.FAILED
-        failed = NotificationFailed(
-            org_id=self.org_id,
-            version=self.version + 1,
-            notification_id=self.id,
-            recipient_id=self.recipient_id,
-            kind=self.kind,
-            channel=channel,
-            cause_event_id=self.cause_event_id,
-            attempts=attempts,
-            error=error[:1000],
-        )
+        failed = NotificationFailed(**self._about(channel), attempts=attempts, error=error[:1000])
         return None, [Emitted(failed, failed_event_id(self.id, channel))]
 
     def skip(self, channel: NotificationChannel, reason: str) -> list[Emitted]:
@@ -309,17 +300,21 @@ class Notification(AggregateRoot):
         return []
 
     def _sent(self, channel: NotificationChannel, now: datetime) -> Emitted:
-        sent = NotificationSent(
-            org_id=self.org_id,
-            version=self.version + 1,
-            notification_id=self.id,
-            recipient_id=self.recipient_id,
-            kind=self.kind,
-            channel=channel,
-            cause_event_id=self.cause_event_id,
-            sent_at=now,
-        )
+        sent = NotificationSent(**self._about(channel), sent_at=now)
         return Emitted(sent, sent_event_id(self.id, channel))
+
+    def _about(self, channel: NotificationChannel) -> dict[str, Any]:
+        """What NotificationSent and NotificationFailed both say: which message, to whom, on which
+        channel, caused by what (at the version this change makes)."""
+        return {
+            "org_id": self.org_id,
+            "version": self.version + 1,
+            "notification_id": self.id,
+            "recipient_id": self.recipient_id,
+            "kind": self.kind,
+            "channel": channel,
+            "cause_event_id": self.cause_event_id,
+        }
 
     # ------------------------------------------------------------------ digests
 
