@@ -20,7 +20,7 @@ from mentorship_schemas.events import NotificationChannel, PersonRole
 from notifications.channels import DeliveryError, Outgoing
 from notifications.domain.delivery import QueuedDelivery
 from notifications.domain.notification import Cause, Notification, Planning, RetryPolicy
-from notifications.domain.recipient import Recipient
+from notifications.domain.recipient import Recipient, recipient_id
 from notifications.domain.reminders import SessionReminders
 from notifications.ports import FeedPage, Stores
 from notifications.use_cases import DeliveryPolicy, NotificationsUseCases, NotifyPolicy
@@ -67,8 +67,18 @@ class MemoryQueue:
 class MemoryIndex:
     """Queries over the notifications an `InMemoryAggregates` holds."""
 
-    def __init__(self, notifications: InMemoryAggregates[Notification]) -> None:
+    def __init__(
+        self, notifications: InMemoryAggregates[Notification], recipients: InMemoryAggregates[Recipient]
+    ) -> None:
         self._notifications = notifications
+        self._recipients = recipients
+
+    async def erased_among(self, org_id: str, person_ids: list[str]) -> list[str]:
+        return [
+            p
+            for p in person_ids
+            if self._recipients.documents.get(recipient_id(org_id, p), {}).get("erased") is True
+        ]
 
     def _all(self) -> list[Notification]:
         return [Notification.model_validate(doc) for doc in self._notifications.documents.values()]
@@ -230,7 +240,7 @@ def world(
         recipients=recipients,
         reminders=InMemoryAggregates(SessionReminders),
         queue=queue,
-        index=MemoryIndex(notifications),
+        index=MemoryIndex(notifications, recipients),
         contacts=contacts,
         pairs=MemoryPairs(),
     )

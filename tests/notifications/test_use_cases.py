@@ -18,6 +18,7 @@ from mentorship_schemas import (
 )
 from mentorship_schemas.events import NotificationChannel, PersonRole
 from notifications.channels import DeliveryError
+from notifications.domain.announcements import audience, messages_for
 from notifications.domain.messages import Directory, for_session_missed
 from notifications.domain.notification import DeliveryStatus, Notification, Planning, sent_event_id
 from notifications.domain.preferences import CategoryPreference, DigestMode, Preferences, QuietHours
@@ -418,3 +419,18 @@ async def test_time_critical_messages_overtake_a_backlog() -> None:
     await w.sweep()
     [first] = w.email.sent + w.chat.sent
     assert first.kind in ("session_invite", "session_reminder")
+
+
+async def test_a_message_written_while_its_subject_is_erased_is_taken_back_after_the_write() -> None:
+    """The handler read ada as not erased, her erasure ran, then the handler wrote: the check it
+    makes after its write finds her tombstone and takes back what names her."""
+    w = world()
+    await _paired(w)
+    event = _missed(w, session="s9")
+    directory = await w.use_cases.notify.directory(w.org, audience(event))  # read before the erasure
+    await w.use_cases.people.erase(ProfileErased(org_id=w.org, version=3, person_id="ada", erased_at=START))
+    await w.use_cases.notify.notify(w.org, cause(event, "racing"), messages_for(event, directory), directory)
+    assert await w.of("ada") == []
+    stored = json.dumps([w.notifications.documents], default=str)
+    assert '"ada"' not in stored
+    assert "Ada Lovelace" not in stored

@@ -52,6 +52,10 @@ class NotificationIndex(Protocol):
     async def unread(self, org_id: str, recipient_id: str) -> list[str]:
         """Ids of the unread notifications in a person's feed."""
 
+    async def erased_among(self, org_id: str, person_ids: list[str]) -> list[str]:
+        """Those of `person_ids` whose recipient is a tombstone now."""
+        ...
+
     async def mentioning(self, org_id: str, person_id: str) -> list[str]:
         """Ids of the notifications that name a person."""
 

@@ -29,7 +29,7 @@ from servicekit.aggregates import AggregateStore, Outbox
 
 from notifications.domain.delivery import QueuedDelivery
 from notifications.domain.notification import Notification
-from notifications.domain.recipient import Recipient
+from notifications.domain.recipient import Recipient, recipient_id
 from notifications.domain.reminders import SessionReminders
 from notifications.ports import FeedPage, Stores
 
@@ -146,6 +146,12 @@ class MongoNotificationIndex:
     async def unread(self, org_id: str, recipient_id: str) -> list[str]:
         query = {"org_id": org_id, "recipient_id": recipient_id, "in_feed": True, "read_at": None}
         return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1})]
+
+    async def erased_among(self, org_id: str, person_ids: list[str]) -> list[str]:
+        by_key = {recipient_id(org_id, person_id): person_id for person_id in person_ids}
+        recipients = self.collection.database[RECIPIENTS]
+        query = {"_id": {"$in": list(by_key)}, "erased": True}
+        return [by_key[document["_id"]] async for document in recipients.find(query, {"_id": 1})]
 
     async def mentioning(self, org_id: str, person_id: str) -> list[str]:
         # A scan on the emulator, but erasure is rare.

@@ -33,6 +33,7 @@ from notifications.domain.notification import (
 from notifications.domain.recipient import recipient_id
 from notifications.domain.reminders import SessionReminders, reminders_id
 from notifications.ports import Stores
+from notifications.use_cases.people import scrub_person
 from notifications.use_cases.upsert import change_or_create
 
 
@@ -134,6 +135,16 @@ class Notify:
         )
         for message in found:
             await self.store_message(org_id, cause, message, mentions)
+        await self._erased_meanwhile(org_id, directory)
+
+    async def _erased_meanwhile(self, org_id: str, directory: Directory) -> None:
+        """Someone named here was erased while these messages were written (their erasure scrubs
+        what it finds, and then this finds their tombstone): take back what names them."""
+        named = [person_id for person_id in directory.people if person_id not in directory.erased]
+        for person_id in await self._stores.index.erased_among(org_id, named):
+            person = directory.people[person_id]
+            names = [name for name in (person.display_name, person.email) if name]
+            await scrub_person(self._stores, org_id, person_id, names)
 
     async def store_message(self, org_id: str, cause: Cause, message: Message, mentions: list[str]) -> bool:
         """One message as a notification with its follow-ups; False when nobody is to be told."""

@@ -43,24 +43,16 @@ class People:
         other people's messages and their id from everything kept (a pseudonym stands in); keep a
         tombstone so a late event cannot bring them back."""
         org_id, person_id = event.org_id, event.person_id
-        # Scrub first, while we still know their name (a redelivery after a crash still finds it).
         known = await self._stores.recipients.get(recipient_id(org_id, person_id))
         names = [name for name in (known.display_name, known.email) if name] if known is not None else []
-        stand_in = pseudonym(org_id, person_id)
-        for mentioning in await self._stores.index.mentioning(org_id, person_id):
-            await self._stores.notifications.change(
-                mentioning,
-                lambda n: (
-                    (n.forget_person(person_id, names) if names else [])
-                    + n.forget_person_id(person_id, stand_in)
-                ),
-            )
-        await self._stores.pairs.forget_person(org_id, person_id, stand_in)
+        # Scrub before the tombstone, while we still know their name (a redelivery after a crash
+        # still finds it), and again after it: a message written meanwhile by a handler that read
+        # them as not erased is found then (a handler checks the tombstone after its write).
+        await scrub_person(self._stores, org_id, person_id, names)
         await change_or_create(
             self._stores.recipients, Recipient.new(org_id, person_id), lambda r: r.erase(event.erased_at)
         )
-        await self._stores.queue.forget_recipient(org_id, person_id)
-        await self._stores.index.forget_recipient(org_id, person_id)
+        await scrub_person(self._stores, org_id, person_id, names)
         await self._stores.contacts.remove(org_id, person_id)
 
     async def preferences(self, org_id: str, person_id: str) -> Preferences:
@@ -96,3 +88,18 @@ class People:
 
     async def unregister_escalation_contact(self, org_id: str, person_id: str) -> None:
         await self._stores.contacts.remove(org_id, person_id)
+
+
+async def scrub_person(stores: Stores, org_id: str, person_id: str, names: list[str]) -> None:
+    """The person's own messages and deliveries go; other messages keep no name and no id."""
+    stand_in = pseudonym(org_id, person_id)
+    for mentioning in await stores.index.mentioning(org_id, person_id):
+        await stores.notifications.change(
+            mentioning,
+            lambda n: (
+                (n.forget_person(person_id, names) if names else []) + n.forget_person_id(person_id, stand_in)
+            ),
+        )
+    await stores.pairs.forget_person(org_id, person_id, stand_in)
+    await stores.queue.forget_recipient(org_id, person_id)
+    await stores.index.forget_recipient(org_id, person_id)
