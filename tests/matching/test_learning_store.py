@@ -72,6 +72,30 @@ async def test_embedded_profiles_keep_the_newest_version_and_an_orgs_view_sees_a
     assert [d["_id"] async for d in db["passage_embeddings"].find()] == [text_key(MODEL_ID, "kept")]
 
 
+async def test_an_orgs_embedded_profiles_follow_this_process_at_once_and_other_replicas_at_the_resync(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    now = [0.0]
+    ours = StoredEmbeddedProfiles(
+        db["embeddings"], db["passage_embeddings"], resync_seconds=30, clock=lambda: now[0]
+    )
+    replica = StoredEmbeddedProfiles(db["embeddings"], db["passage_embeddings"])
+    assert await ours.save(ORG, "ada", 1, "d1", {Side.MENTEE: _profile("lead a data team", 1)})
+    assert await ours.of_people(ORG) is not None  # the org is read once and kept from here on
+    assert await ours.save(ORG, "bo", 1, "d1", {Side.MENTOR: _profile("managed analytics teams", 2)})
+    assert await replica.save(ORG, "cy", 1, "d1", {Side.MENTEE: _profile("write a book", 3)})
+    await ours.forget(ORG, "ada")
+
+    seen = await ours.of_people(ORG)
+    assert seen is not None
+    assert set(seen.mentees) == set(), "its own erasure is seen at once; the replica's save not yet"
+    assert set(seen.mentors) == {"bo"}, "its own save is seen without reading the org again"
+    now[0] = 31.0
+    seen = await ours.of_people(ORG)
+    assert seen is not None
+    assert (set(seen.mentees), set(seen.mentors)) == ({"cy"}, {"bo"}), "after the resync, the store's set"
+
+
 async def test_an_outcome_record_is_the_same_whatever_the_order_and_repeats_of_its_events(
     db: AsyncDatabase[dict[str, Any]],
 ) -> None:

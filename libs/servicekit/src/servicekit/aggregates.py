@@ -29,10 +29,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from servicekit.erasure import without_person
+from servicekit.grouped import WRITE_IDS, Grouped
 from servicekit.outbox import new_document, outbox_entry, with_outbox
 
 Document = dict[str, Any]
-_OUTBOX_FIELDS = ("_id", "outbox", "outbox_pending")
+# Fields the store keeps beside the aggregate's own (a change never sets or removes them).
+_STORE_FIELDS = ("_id", "outbox", "outbox_pending", WRITE_IDS)
 
 
 class AggregateRoot(BaseModel):
@@ -59,8 +61,19 @@ class AggregateRoot(BaseModel):
         return document
 
 
+# What BSON stores as it is: a document's leaves are mostly these, and skipping the call for them
+# is most of the cost of `_plain` on a large aggregate.
+_LEAVES = frozenset({str, int, float, bool, type(None), datetime, bytes})
+
+
 def _plain(value: Any) -> Any:
-    """BSON-ready values: enums become their values (the driver does not encode Enum)."""
+    """BSON-ready values: enums become their values (the driver does not encode Enum), tuples lists
+    (as they read back, so an unchanged field compares equal)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: item if type(item) in _LEAVES else _plain(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [item if type(item) in _LEAVES else _plain(item) for item in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
@@ -147,6 +160,7 @@ class AggregateStore(Generic[A]):
     ) -> None:
         self.collection = collection
         self.model = model
+        self._grouped = Grouped(collection)
         self._outbox = outbox
         self._attempts = attempts
         # Changes of one aggregate in this process wait for each other instead of racing (a
@@ -169,7 +183,7 @@ class AggregateStore(Generic[A]):
             saved(aggregate)
 
     async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None:
-        document = await self.collection.find_one({"_id": aggregate_id})
+        document = await self._grouped.find_by_id(aggregate_id)
         if document is None or (org_id is not None and document.get("org_id") != org_id):
             return None
         return self.model.model_validate(document)
@@ -182,7 +196,7 @@ class AggregateStore(Generic[A]):
         if before_write is not None:
             await before_write(aggregate)
         try:
-            await self.collection.insert_one(new_document(aggregate.to_document(), entries))
+            await self._grouped.insert(new_document(aggregate.to_document(), entries))
         except DuplicateKeyError:
             return False
         if entries:
@@ -205,9 +219,8 @@ class AggregateStore(Generic[A]):
         """
         async with self._turn(aggregate_id):
             for attempt in range(1, self._attempts + 1):
-                document = self._written.pop(aggregate_id, None) or await self.collection.find_one(
-                    {"_id": aggregate_id}
-                )
+                document = self._written.pop(aggregate_id, None)
+                document = document or await self._grouped.find_by_id(aggregate_id)
                 if document is None or (org_id is not None and document.get("org_id") != org_id):
                     return None
                 aggregate = self.model.model_validate(document)
@@ -251,9 +264,9 @@ class AggregateStore(Generic[A]):
         fields = {
             key: value
             for key, value in after.items()
-            if key not in _OUTBOX_FIELDS and key != "version" and value != before.get(key)
+            if key not in _STORE_FIELDS and key != "version" and value != before.get(key)
         }
-        removed = [key for key in before if key not in after and key not in _OUTBOX_FIELDS]
+        removed = [key for key in before if key not in after and key not in _STORE_FIELDS]
         if not fields and not removed and not emitted:
             return before
         if before_write is not None:
@@ -268,12 +281,11 @@ class AggregateStore(Generic[A]):
             update = with_outbox(update, entries)
         # A document written before it had a version counter matches "no version yet".
         unchanged = before.get("version", {"$exists": False})
-        written = await self.collection.update_one({"_id": before["_id"], "version": unchanged}, update)
-        if written.modified_count != 1:
+        if not await self._grouped.update({"_id": before["_id"], "version": unchanged}, update):
             return None
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id)
-        stored = {key: value for key, value in after.items() if key not in _OUTBOX_FIELDS}
+        stored = {key: value for key, value in after.items() if key not in _STORE_FIELDS}
         stored["_id"], stored["version"] = before["_id"], aggregate.version
         return stored
 

@@ -12,6 +12,7 @@ keeps failing goes there after `max_attempts`. Either way the consumer moves on.
 
 Handlers must themselves be idempotent (conditional updates, ids derived from the cause): the
 ledger skips repeats cheaply, but a crash between the effect and the ledger write replays the event.
+That is also what lets a batch's handlers group their reads and writes (`servicekit.grouped`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 from servicekit import metrics
+from servicekit.grouped import grouping
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -118,7 +120,7 @@ class EventConsumer:
         retry: RetryPolicy | None = None,
         start_from: Literal["earliest", "latest"] = "earliest",
         batch_size: int = 500,
-        concurrency: int = 64,
+        concurrency: int = 500,
     ) -> None:
         self.group_id = group_id
         self._start_from = start_from
@@ -223,7 +225,8 @@ class EventConsumer:
                 assert route is not None
                 seen.add(envelope.id)  # the same event twice in one batch runs once
                 work.append(_Work(index, record, route, envelope, event))
-        await asyncio.gather(*(self._run_in_order(group, outcomes) for group in _by_key(work)))
+        with grouping():  # the batch's handlers share round trips to the store (servicekit.grouped)
+            await asyncio.gather(*(self._run_in_order(group, outcomes) for group in _by_key(work)))
         await self._remember(work, outcomes)
         return outcomes
 

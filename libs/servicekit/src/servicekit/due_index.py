@@ -29,6 +29,8 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from servicekit.grouped import Grouped
+
 Document = dict[str, Any]
 _FORMAT = "%Y%m%d%H%M"
 
@@ -55,6 +57,7 @@ class TimePartitionedDueIndex:
             raise ValueError("partition width must divide a day and be at least a minute")
         self._db = db
         self._prefix = f"{prefix}_"
+        self._partitions: dict[str, Grouped] = {}  # each partition's writes, grouped in a consumer
         self._width = width
         self._retention = retention
         self._relist_seconds = relist_every.total_seconds()
@@ -98,9 +101,8 @@ class TimePartitionedDueIndex:
         """Record that `key` falls due at `due_at` (idempotent). An entry already due goes into the
         partition of `now`, so nothing is ever written into a partition a sweep may have dropped."""
         name = self.partition_name(max(due_at, now))
-        await self._db[name].update_one(
-            {"_id": key}, {"$set": {"due_at": due_at, **(payload or {})}}, upsert=True
-        )
+        partition = self._partitions.get(name) or self._partitions.setdefault(name, Grouped(self._db[name]))
+        await partition.upsert({"_id": key}, {"$set": {"due_at": due_at, **(payload or {})}})
         return name
 
     async def remove(self, entry: DueEntry) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from mentorship_schemas import CloudEvent, Event
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import InvalidOperation
 
@@ -168,17 +168,22 @@ class OutboxRelay:
                 metrics.EVENTS_PUBLISHED.labels(type=entry["type"]).inc()
         await asyncio.gather(*deliveries)
 
-        # Only now, with every event acknowledged, remove them from the outboxes.
-        for document in documents:
-            entries: list[Document] = document.get("outbox") or []
-            cleared = await collection.update_one(
-                {"_id": document["_id"], "outbox": entries},  # unchanged since we read it
-                {"$set": {"outbox": [], "outbox_pending": False}},
-            )
-            if cleared.matched_count == 0 and entries:
-                # Events were added meanwhile: remove exactly ours, leave theirs pending.
-                await collection.update_one({"_id": document["_id"]}, {"$pullAll": {"outbox": entries}})
-        return sum(len(document.get("outbox") or []) for document in documents)
+        # Only now, with every event acknowledged, remove them from the outboxes: in one request,
+        # each document cleared only if its outbox is still what we read.
+        sent = [(document["_id"], document.get("outbox") or []) for document in documents]
+        cleared = await collection.bulk_write(
+            [
+                UpdateOne({"_id": key, "outbox": entries}, {"$set": {"outbox": [], "outbox_pending": False}})
+                for key, entries in sent
+            ],
+            ordered=False,
+        )
+        ours = [UpdateOne({"_id": key}, {"$pullAll": {"outbox": items}}) for key, items in sent if items]
+        if cleared.matched_count < len(sent) and ours:
+            # Events were added to some meanwhile: remove exactly ours, leave theirs pending
+            # (a no-op where the outbox was cleared above).
+            await collection.bulk_write(ours, ordered=False)
+        return sum(len(entries) for _, entries in sent)
 
     async def run(self) -> None:
         """Relay until cancelled; a failing pass is logged and retried after the poll interval."""

@@ -43,9 +43,10 @@ class ServiceSettings(BaseSettings):
     # backoff before the record goes to the dead-letter topic.
     consumer_max_attempts: int = Field(default=5, ge=1, le=50)
     # Records are fetched and handled in batches (one ledger query and write per batch); records
-    # of different aggregates run concurrently, up to `consumer_concurrency`.
+    # of different aggregates run concurrently, up to `consumer_concurrency` (a whole batch by
+    # default, so its handlers share their round trips to the store: servicekit.grouped).
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
-    consumer_concurrency: int = Field(default=64, ge=1, le=1_000)
+    consumer_concurrency: int = Field(default=500, ge=1, le=10_000)
     # Where a new consumer group starts: "earliest" so a first deployment misses no event; a test
     # that only needs what happens after it starts sets "latest" and skips the topics' history.
     consumer_start_from: Literal["earliest", "latest"] = "earliest"

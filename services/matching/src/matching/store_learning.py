@@ -11,9 +11,10 @@ use-case context gets them (store.py holds the rest).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pymongo import ASCENDING
@@ -97,26 +98,34 @@ class SemanticReads:
         return view
 
 
-def _stamp(document: Document) -> str:
-    return f"{document.get('model_id')}:{document.get('profile_version')}:{document.get('digest')}"
-
-
 def _sides(person_id: str, document: Document) -> dict[Side, SemanticProfile]:
     return {Side(side): semantic_profile(person_id, part) for side, part in document.get("sides", {}).items()}
 
 
 class StoredEmbeddedProfiles:
-    """`EmbeddedProfiles` on the store. Reads of an org's profiles keep what they decoded in this
-    process, keyed by each record's stamp, so a view reads only the stamps and the records that changed.
-    About 1.6 KB per passage stay in memory, for the `orgs_kept` orgs read last."""
+    """`EmbeddedProfiles` on the store. An org's whole set (what every engine run scores goals with)
+    is kept in memory like the org views (`org_views.py`): read once, then kept current by this
+    process's own saves and erasures, and read afresh every `resync_seconds` (other replicas' saves
+    arrive then; meanwhile their people score on TF-IDF or an older embedding, never wrongly
+    matched). About 1.6 KB per passage stay in memory, for the `orgs_kept` orgs read last."""
 
     def __init__(
-        self, records: AsyncCollection[Document], passages: AsyncCollection[Document], *, orgs_kept: int = 16
+        self,
+        records: AsyncCollection[Document],
+        passages: AsyncCollection[Document],
+        *,
+        orgs_kept: int = 16,
+        resync_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._records = records
         self._passages = passages
         self._orgs_kept = orgs_kept
-        self._decoded: OrderedDict[str, dict[str, tuple[str, dict[Side, SemanticProfile]]]] = OrderedDict()
+        self._resync_seconds = resync_seconds
+        self._clock = clock
+        self._orgs: OrderedDict[str, _OrgVectors] = OrderedDict()
+        # Saves and erasures that happened while an org was being read, applied over what it read.
+        self._during_load: dict[str, list[_Vectors]] = {}
 
     async def stamp_of(self, org_id: str, person_id: str) -> tuple[int, str] | None:
         found = await self._records.find_one({"_id": f"{org_id}:{person_id}", "model_id": MODEL_ID})
@@ -150,43 +159,94 @@ class StoredEmbeddedProfiles:
             )
         except DuplicateKeyError:  # a record of this or a newer version is there
             return False
+        self._follow(org_id, _Vectors(person_id, profile_version, dict(sides)))
         return True
 
     async def of_people(self, org_id: str, person_ids: Iterable[str] | None = None) -> SemanticGoals | None:
-        query: Document = {"org_id": org_id, "model_id": MODEL_ID}
         if person_ids is not None:
-            query["person_id"] = {"$in": list(person_ids)}
-        projection = {"profile_version": 1, "digest": 1, "model_id": 1, "person_id": 1}
-        stamps = {d["_id"]: (d["person_id"], _stamp(d)) async for d in self._records.find(query, projection)}
-        decoded = self._decoded.setdefault(org_id, {})
-        self._decoded.move_to_end(org_id)
-        while len(self._decoded) > self._orgs_kept:
-            self._decoded.popitem(last=False)
-        stale = [key for key, (_, stamp) in stamps.items() if decoded.get(key, ("",))[0] != stamp]
-        if stale:
-            async for document in self._records.find({"_id": {"$in": stale}}):
-                decoded[document["_id"]] = (_stamp(document), _sides(document["person_id"], document))
-        if person_ids is None:  # forget what is gone (erased)
-            for key in set(decoded) - set(stamps):
-                del decoded[key]
-        if not stamps:
+            query = {"org_id": org_id, "model_id": MODEL_ID, "person_id": {"$in": list(person_ids)}}
+            people = [_vectors(document) async for document in self._records.find(query)]
+            return _goals(people) if people else None
+        cached = self._orgs.get(org_id)
+        if cached is None or self._clock() - cached.loaded_at > self._resync_seconds:
+            cached = await self._load(org_id)
+        self._orgs.move_to_end(org_id)
+        if not cached.people:
             return None
-        people = [(person_id, decoded[key][1]) for key, (person_id, _) in stamps.items() if key in decoded]
-        return SemanticGoals(
-            mentees={p: sides[Side.MENTEE] for p, sides in people if Side.MENTEE in sides},
-            mentors={p: sides[Side.MENTOR] for p, sides in people if Side.MENTOR in sides},
-            dimensions=DIMENSIONS,
-        )
+        # A copy: the engine reads it in a worker thread while saves go on changing the cached one.
+        return _goals(list(cached.people.values()))
 
     async def forget(self, org_id: str, person_id: str) -> None:
         key = f"{org_id}:{person_id}"
         record = await self._records.find_one_and_delete({"_id": key})
-        self._decoded.get(org_id, {}).pop(key, None)
+        self._follow(org_id, _Vectors(person_id, _FORGOTTEN, {}))
         if record is None:
             return
         texts = {p.text for sides in _sides(person_id, record).values() for p in sides.passages}
         model = str(record.get("model_id", MODEL_ID))
         await self._passages.delete_many({"_id": {"$in": [text_key(model, text) for text in texts]}})
+
+    async def _load(self, org_id: str) -> _OrgVectors:
+        self._during_load.setdefault(org_id, [])
+        started = self._clock()
+        try:
+            query = {"org_id": org_id, "model_id": MODEL_ID}
+            loaded = _OrgVectors(started, {})
+            async for document in self._records.find(query):
+                loaded.apply(_vectors(document))
+        finally:
+            during = self._during_load.pop(org_id, [])
+        for vectors in during:
+            loaded.apply(vectors)
+        self._orgs[org_id] = loaded
+        while len(self._orgs) > self._orgs_kept:
+            self._orgs.popitem(last=False)
+        return loaded
+
+    def _follow(self, org_id: str, vectors: _Vectors) -> None:
+        """This process saved (or erased) someone's vectors: the org's cached set follows."""
+        if (during := self._during_load.get(org_id)) is not None:
+            during.append(vectors)
+        if (cached := self._orgs.get(org_id)) is not None:
+            cached.apply(vectors)
+
+
+_FORGOTTEN = 2**62  # the version of an erasure: no later save of the person counts
+
+
+@dataclass(frozen=True)
+class _Vectors:
+    person_id: str
+    profile_version: int
+    sides: dict[Side, SemanticProfile]
+
+
+@dataclass
+class _OrgVectors:
+    loaded_at: float
+    people: dict[str, _Vectors]
+
+    def apply(self, vectors: _Vectors) -> None:
+        known = self.people.get(vectors.person_id)
+        if known is not None and known.profile_version > vectors.profile_version:
+            return
+        if vectors.profile_version == _FORGOTTEN:
+            self.people.pop(vectors.person_id, None)
+        else:
+            self.people[vectors.person_id] = vectors
+
+
+def _vectors(document: Document) -> _Vectors:
+    person_id = str(document["person_id"])
+    return _Vectors(person_id, int(document["profile_version"]), _sides(person_id, document))
+
+
+def _goals(people: list[_Vectors]) -> SemanticGoals:
+    return SemanticGoals(
+        mentees={v.person_id: v.sides[Side.MENTEE] for v in people if Side.MENTEE in v.sides},
+        mentors={v.person_id: v.sides[Side.MENTOR] for v in people if Side.MENTOR in v.sides},
+        dimensions=DIMENSIONS,
+    )
 
 
 class StoredPairOutcomes:

@@ -26,6 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit.aggregates import AggregateStore, Outbox
+from servicekit.grouped import Grouped
 
 from notifications.domain.delivery import QueuedDelivery
 from notifications.domain.notification import Notification
@@ -130,6 +131,7 @@ class MongoDeliveryQueue:
 class MongoNotificationIndex:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self._recipients = Grouped(collection.database[RECIPIENTS])
 
     async def feed(
         self, org_id: str, recipient_id: str, *, unread_only: bool, offset: int, limit: int
@@ -149,9 +151,8 @@ class MongoNotificationIndex:
 
     async def erased_among(self, org_id: str, person_ids: list[str]) -> list[str]:
         by_key = {recipient_id(org_id, person_id): person_id for person_id in person_ids}
-        recipients = self.collection.database[RECIPIENTS]
-        query = {"_id": {"$in": list(by_key)}, "erased": True}
-        return [by_key[document["_id"]] async for document in recipients.find(query, {"_id": 1})]
+        found = await self._recipients.find_by_ids(list(by_key))
+        return [by_key[document["_id"]] for document in found if document.get("erased")]
 
     async def mentioning(self, org_id: str, person_id: str) -> list[str]:
         # A scan on the emulator, but erasure is rare.

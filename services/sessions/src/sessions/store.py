@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 from servicekit.aggregates import ConcurrentUpdate
 from servicekit.due_index import TimePartitionedDueIndex
 from servicekit.erasure import is_pseudonym, person_mark, pseudonym
+from servicekit.grouped import Grouped
 
 from sessions.domain.notes import Note
 from sessions.domain.people import Person
@@ -129,6 +130,7 @@ class MongoPeople:
 
     def __init__(self, people: AsyncCollection[Document], attempts: int = 10) -> None:
         self.people = people
+        self._grouped_people = Grouped(people)
         self._attempts = attempts
 
     async def keep(self, person: Person) -> bool:
@@ -156,7 +158,7 @@ class MongoPeople:
         keys = [_person_key(org_id, person_id) for person_id in wanted]
         # Someone erased appears in the records they were in under a pseudonym: a former participant.
         found = {p: Person.tombstone(org_id, p) for p in wanted if is_pseudonym(p)}
-        async for document in self.people.find({"_id": {"$in": keys}}):
+        for document in await self._grouped_people.find_by_ids(keys):
             person = _person(document)
             found[person.person_id] = person
         return found

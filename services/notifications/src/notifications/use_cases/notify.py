@@ -9,6 +9,7 @@ enters the feed with its NotificationSent in the same write.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -118,8 +119,9 @@ class Notify:
         per person, by id."""
         admins = await self._stores.contacts.admins(org_id) if who.with_admins else []
         people, erased = {}, set()
-        for person_id in dict.fromkeys([*who.person_ids, *admins]):
-            known = await self._stores.recipients.get(recipient_id(org_id, person_id))
+        named = list(dict.fromkeys([*who.person_ids, *admins]))
+        found = await asyncio.gather(*(self._stores.recipients.get(recipient_id(org_id, p)) for p in named))
+        for person_id, known in zip(named, found, strict=True):
             people[person_id] = known.person() if known is not None else messages.Person(person_id)
             if known is not None and known.erased:
                 erased.add(person_id)

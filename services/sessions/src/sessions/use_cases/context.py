@@ -9,6 +9,7 @@ change created are indexed first (`before_write`): an index entry without its se
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,8 +148,9 @@ async def change(
 
 async def index_due_dates(ctx: SessionsContext, relationship: Relationship, now: datetime) -> None:
     payload = {"pair_id": relationship.id}
-    for due in relationship.due_dates():
-        await ctx.due.of(due.kind).put(due.key, due.at, payload, now=now)
+    await asyncio.gather(
+        *(ctx.due.of(due.kind).put(due.key, due.at, payload, now=now) for due in relationship.due_dates())
+    )
 
 
 async def visible(ctx: SessionsContext, actor: Actor, pair_id: str) -> Relationship:

@@ -3,8 +3,6 @@ package mentorship.store;
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.bson.Document;
 import io.netty.channel.Channel;
 import java.util.List;
@@ -41,7 +39,7 @@ public final class StoreLauncher {
             "drop", "dropdatabase", "create", "renamecollection");
 
     /** H2 file backend that commits its MVStore after every acknowledged write. */
-    static final class DurableH2Backend extends H2Backend {
+    static final class DurableH2Backend extends IndexedH2Backend {
         DurableH2Backend(String fileName) {
             super(fileName);
         }
@@ -76,7 +74,7 @@ public final class StoreLauncher {
                 }
             }
         }
-        MongoBackend backend = h2File == null ? new MemoryBackend() : new DurableH2Backend(h2File);
+        MongoBackend backend = h2File == null ? new IndexedMemoryBackend() : new DurableH2Backend(h2File);
         backend.version(REPORTED_VERSION);
         MongoServer server = new MongoServer(backend);
         server.bind(host, port);

@@ -1,0 +1,73 @@
+package mentorship.store;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
+import de.bwaldvogel.mongo.bson.Document;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+/**
+ * The H2 file backend, with queries that pin an _id looked up by it (see {@link IdLookup}).
+ */
+class IndexedH2Backend extends H2Backend {
+
+    IndexedH2Backend(String fileName) {
+        super(fileName);
+    }
+
+    @Override
+    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+        return new Database(databaseName, getMvStore(), getCursorRegistry());
+    }
+
+    static final class Database extends H2Database {
+        // The parent's map names (package-private there).
+        private static final String DATA_PREFIX = "databases.";
+        private static final String META_PREFIX = "meta.";
+        // Collections are opened from the parent's constructor, before a field of ours is set.
+        private static MVStore store;
+
+        Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
+            super(databaseName, remember(mvStore), cursorRegistry);
+        }
+
+        private static MVStore remember(MVStore mvStore) {
+            store = mvStore;
+            return mvStore;
+        }
+
+        @Override
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+            String fullName = getFullCollectionNamespace(collectionName);
+            MVMap<Object, Document> dataMap = store.openMap(DATA_PREFIX + fullName);
+            MVMap<String, Object> metaMap = store.openMap(META_PREFIX + fullName);
+            return new Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+    }
+
+    static final class Collection extends H2Collection {
+        Collection(MongoDatabase database, String name, CollectionOptions options,
+                   MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursors) {
+            super(database, name, options, dataMap, metaMap, cursors);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(
+                Document query, Document orderBy, int skip, int limit, int batchSize, Document fieldSelector) {
+            Object id = IdLookup.pinnedId(query);
+            if (id == null) {
+                return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);
+            }
+            return IdLookup.query(
+                    id,
+                    byId -> super.queryDocuments(byId, null, 0, 0, 0, null),
+                    found -> matchDocumentsFromStream(found, query, orderBy, skip, limit, batchSize, fieldSelector));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+"""Reads by `_id` and conditional single-document updates of one collection, sent together.
+
+A consumer's batch runs hundreds of handlers at once, each reading one aggregate and writing it
+back conditionally on its version. Sent one by one, that is hundreds of round trips, and the
+driver's cost per command (about 0.2 ms of Python each) bounds the whole service. Here every read
+or write asked for while the previous group is on its way joins the next group, sent as ONE
+`find {_id: {$in}}` or ONE unordered `bulk_write`: nothing waits for a timer, a lone request goes
+at once, and the groups grow with the load.
+
+What a grouped update must tell its caller is whether IT was applied (another writer may have
+changed the document first). A bulk write reports only totals, so each update also appends an id
+of its own to the document's `write_ids` (the last 16 kept); when the totals say some update
+matched nothing, the documents are read back, and an update was applied exactly when its
+document holds its id. Only a document written more than 16 times more between the bulk write
+and the read-back (milliseconds) would leave its fate unknown: it then counts as lost, and the
+caller applies its change again to what is stored. Grouping is on only where changes must be
+idempotent anyway (`grouping()`: a consumer's handlers, which a crash may replay), so even that
+would double nothing; elsewhere every call is its own command.
+
+Errors keep their meaning: an update that breaks a unique index raises `DuplicateKeyError` to its
+own caller only; an error of the whole command (the store unreachable) raises to every caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import InsertOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+
+from servicekit.ids import new_id
+
+Document = dict[str, Any]
+WRITE_IDS = "write_ids"  # the ids of the last grouped updates of a document
+_KEPT_WRITE_IDS = 16
+
+_grouping: ContextVar[bool] = ContextVar("servicekit_grouping", default=False)
+
+
+@contextlib.contextmanager
+def grouping() -> Iterator[None]:
+    """Within this context (and the tasks it starts), reads and writes through `Grouped` join groups."""
+    token = _grouping.set(True)
+    try:
+        yield
+    finally:
+        _grouping.reset(token)
+
+
+@dataclass
+class _Write:
+    operation: InsertOne[Document] | UpdateOne
+    document_id: Any
+    write_id: str | None  # set for a conditional update, whose outcome the caller needs
+    done: asyncio.Future[bool]
+
+
+@dataclass
+class _Read:
+    document_ids: list[Any]
+    done: asyncio.Future[list[Document]]
+
+
+@dataclass
+class _Queue:
+    reads: list[_Read] = field(default_factory=list)
+    writes: list[_Write] = field(default_factory=list)
+    sending: bool = False
+
+
+class Grouped:
+    """One collection's reads by `_id`, inserts, upserts and conditional updates, grouped while in
+    `grouping()` (one command each otherwise)."""
+
+    def __init__(self, collection: AsyncCollection[Document], *, max_group: int = 500) -> None:
+        self.collection = collection
+        self._max_group = max_group
+        self._queue = _Queue()
+        self._sender: asyncio.Task[None] | None = None
+
+    async def find_by_id(self, document_id: Any) -> Document | None:
+        if not _grouping.get():
+            return await self.collection.find_one({"_id": document_id})
+        found = await self.find_by_ids([document_id])
+        return found[0] if found else None
+
+    async def find_by_ids(self, document_ids: list[Any]) -> list[Document]:
+        """The documents with these ids (those that exist, in no particular order)."""
+        if not _grouping.get():
+            return [d async for d in self.collection.find({"_id": {"$in": document_ids}})]
+        read = _Read(document_ids, asyncio.get_running_loop().create_future())
+        self._queue.reads.append(read)
+        self._start()
+        return await read.done
+
+    async def insert(self, document: Document) -> None:
+        """Insert one document; DuplicateKeyError as `insert_one` would raise it."""
+        if not _grouping.get():
+            await self.collection.insert_one(document)
+            return
+        await self._join(InsertOne(document), document.get("_id"), None)
+
+    async def upsert(self, filter: Document, update: Document) -> None:
+        """Update the one document `filter` matches (it names its `_id`), creating it if absent."""
+        if not _grouping.get():
+            await self.collection.update_one(filter, update, upsert=True)
+            return
+        await self._join(UpdateOne(filter, update, upsert=True), filter["_id"], None)
+
+    async def update(self, filter: Document, update: Document) -> bool:
+        """Apply `update` to the one document `filter` matches (the filter names its `_id`);
+        whether it was applied (False: nothing matched, or, grouped, the outcome is unknown)."""
+        if not _grouping.get():
+            return (await self.collection.update_one(filter, update)).matched_count == 1
+        write_id = new_id()
+        appended = {WRITE_IDS: {"$each": [write_id], "$slice": -_KEPT_WRITE_IDS}}
+        update = {**update, "$push": {**update.get("$push", {}), **appended}}
+        return await self._join(UpdateOne(filter, update), filter["_id"], write_id)
+
+    async def _join(
+        self, operation: InsertOne[Document] | UpdateOne, document_id: Any, write_id: str | None
+    ) -> bool:
+        item = _Write(operation, document_id, write_id, asyncio.get_running_loop().create_future())
+        self._queue.writes.append(item)
+        self._start()
+        return await item.done
+
+    def _start(self) -> None:
+        if not self._queue.sending:
+            self._queue.sending = True
+            self._sender = asyncio.get_running_loop().create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        queue = self._queue
+        try:
+            while queue.reads or queue.writes:
+                reads, queue.reads = queue.reads[: self._max_group], queue.reads[self._max_group :]
+                writes, queue.writes = queue.writes[: self._max_group], queue.writes[self._max_group :]
+                await asyncio.gather(self._read(reads), self._write(writes))
+        finally:
+            queue.sending = False
+
+    async def _read(self, reads: list[_Read]) -> None:
+        if not reads:
+            return
+        try:
+            ids = list({document_id for read in reads for document_id in read.document_ids})
+            cursor = self.collection.find({"_id": {"$in": ids}})
+            found = {document["_id"]: document async for document in cursor}
+        except Exception as error:
+            _fail(reads, error)
+            return
+        for read in reads:
+            wanted = dict.fromkeys(read.document_ids)
+            _settle(read.done, [found[key] for key in wanted if key in found])
+
+    async def _write(self, writes: list[_Write]) -> None:
+        if not writes:
+            return
+        failed: dict[int, BaseException] = {}
+        try:
+            result = await self.collection.bulk_write([item.operation for item in writes], ordered=False)
+            matched, upserted = result.matched_count, result.upserted_count
+        except BulkWriteError as error:
+            for write_error in error.details.get("writeErrors", []):
+                failed[write_error["index"]] = _as_error(write_error)
+            matched, upserted = error.details.get("nMatched", 0), error.details.get("nUpserted", 0)
+        except Exception as error:
+            _fail(writes, error)
+            return
+        for index, reason in failed.items():
+            _settle(writes[index].done, error=reason)
+        done = [item for index, item in enumerate(writes) if index not in failed]
+        upserts = sum(1 for item in done if isinstance(item.operation, UpdateOne) and item.write_id is None)
+        conditional = [item for item in done if item.write_id is not None]
+        for item in done:
+            if item.write_id is None:
+                _settle(item.done, True)
+        # Matches counted for upserts that found their document belong to them, not to ours.
+        if matched - (upserts - upserted) == len(conditional):
+            for item in conditional:
+                _settle(item.done, True)
+            return
+        try:
+            applied = await self._applied(conditional)
+        except Exception as error:
+            _fail(conditional, error)
+            return
+        for item in conditional:
+            _settle(item.done, item.write_id in applied)
+
+    async def _applied(self, writes: list[_Write]) -> set[str]:
+        """The write ids that their documents hold now (read back after a group that missed)."""
+        query = {"_id": {"$in": [item.document_id for item in writes]}}
+        cursor = self.collection.find(query, {WRITE_IDS: 1})
+        return {str(write_id) async for document in cursor for write_id in document.get(WRITE_IDS) or []}
+
+
+def _settle(done: asyncio.Future[Any], result: Any = None, *, error: BaseException | None = None) -> None:
+    if done.done():  # its caller was cancelled
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(result)
+
+
+def _fail(items: list[_Read] | list[_Write], error: BaseException) -> None:
+    for item in items:
+        _settle(item.done, error=error)
+
+
+def _as_error(write_error: Document) -> BaseException:
+    if write_error.get("code") == 11000:
+        return DuplicateKeyError(write_error.get("errmsg", "duplicate key"), 11000, write_error)
+    return WriteError(write_error.get("errmsg", "write error"), write_error.get("code"), write_error)

@@ -1,0 +1,121 @@
+"""Grouped round trips on the real store: within `grouping()` many callers share one command, and
+each still learns its own outcome: a conditional update that lost says so, a duplicate key is
+raised to its own caller only, and two replicas' changes of one aggregate are both kept."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+from servicekit.aggregates import AggregateStore
+from servicekit.grouped import Grouped, grouping
+
+from tests.servicekit.test_aggregates import Mentor, RecordingOutbox
+
+
+@pytest.fixture
+async def collection(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
+    database = mongo[f"test_grouped_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield database["items"]
+    finally:
+        await mongo.drop_database(database.name)
+
+
+class CountingCollection:
+    """The collection, counting the commands sent through it."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self._collection = collection
+        self.commands: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"find", "find_one", "bulk_write", "update_one", "insert_one"}:
+            self.commands.append(name)
+        return getattr(self._collection, name)
+
+
+async def test_grouped_updates_share_one_command_and_each_learns_whether_it_won(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    await collection.insert_many([{"_id": f"d{n}", "version": 1} for n in range(50)])
+    counting = CountingCollection(collection)
+    grouped = Grouped(counting)  # type: ignore[arg-type]
+    with grouping():
+        # Even documents are asked at their current version, odd ones at a stale one.
+        outcomes = await asyncio.gather(
+            *(
+                grouped.update({"_id": f"d{n}", "version": 1 if n % 2 == 0 else 0}, {"$set": {"version": 2}})
+                for n in range(50)
+            )
+        )
+        found = await asyncio.gather(*(grouped.find_by_id(f"d{n}") for n in range(50)))
+    assert outcomes == [n % 2 == 0 for n in range(50)]
+    assert [doc["version"] if doc else None for doc in found] == [2 if n % 2 == 0 else 1 for n in range(50)]
+    # One bulk write, one read-back of the group that missed, one read for the 50 finds.
+    assert counting.commands.count("bulk_write") == 1
+    assert counting.commands.count("find") == 2
+    assert "update_one" not in counting.commands
+    assert "find_one" not in counting.commands
+
+
+async def test_a_duplicate_key_fails_only_its_own_insert_and_upserts_count_as_done(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    await collection.insert_one({"_id": "taken"})
+    await collection.insert_one({"_id": "counted", "version": 3})
+    grouped = Grouped(collection)
+    with grouping():
+        outcomes = await asyncio.gather(
+            grouped.insert({"_id": "taken"}),
+            grouped.insert({"_id": "fresh"}),
+            grouped.upsert({"_id": "counted"}, {"$set": {"seen": True}}),
+            grouped.upsert({"_id": "new"}, {"$set": {"seen": True}}),
+            grouped.update({"_id": "counted", "version": 3}, {"$set": {"version": 4}}),
+            return_exceptions=True,
+        )
+    assert isinstance(outcomes[0], DuplicateKeyError)
+    assert outcomes[1:] == [None, None, None, True]
+    stored = {doc["_id"]: doc async for doc in collection.find()}
+    assert set(stored) == {"taken", "fresh", "counted", "new"}
+    assert (stored["counted"]["version"], stored["counted"]["seen"]) == (4, True)
+
+
+async def test_outside_grouping_each_call_is_its_own_command(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    await collection.insert_one({"_id": "a", "version": 1})
+    counting = CountingCollection(collection)
+    grouped = Grouped(counting)  # type: ignore[arg-type]
+    assert await grouped.update({"_id": "a", "version": 1}, {"$set": {"version": 2}})
+    assert not await grouped.update({"_id": "a", "version": 1}, {"$set": {"version": 3}})
+    assert counting.commands == ["update_one", "update_one"]
+    stored = await collection.find_one({"_id": "a"})
+    assert stored is not None
+    assert "write_ids" not in stored
+
+
+async def test_two_replicas_changing_the_same_aggregates_in_groups_lose_no_change(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    here = AggregateStore(collection, Mentor, RecordingOutbox())
+    there = AggregateStore(collection, Mentor, RecordingOutbox())  # another process
+    for n in range(20):
+        await here.create(Mentor(id=f"m{n}", org_id="acme", capacity=10))
+
+    async def take(store: AggregateStore[Mentor], times: int) -> None:
+        with grouping():
+            for _ in range(times):
+                await asyncio.gather(*(store.change(f"m{n}", lambda m: m.take_mentee()) for n in range(20)))
+
+    await asyncio.gather(take(here, 5), take(there, 5))
+    stored = [doc async for doc in collection.find()]
+    assert sorted((doc["active"], doc["version"]) for doc in stored) == [(10, 10)] * 20
