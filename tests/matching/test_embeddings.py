@@ -4,6 +4,7 @@ matching's real MongoDB-protocol store), and read-model documents round-trip."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -82,6 +83,18 @@ async def test_each_distinct_passage_is_encoded_once_across_profiles_and_calls()
     )
     assert encoder.encoded[-1:] == ["Write a book"]
     assert np.array_equal(again["twin"].vectors, first["mentee"].vectors[:1])
+
+
+@pytest.mark.fast
+async def test_callers_at_the_same_time_share_the_encoding_of_a_passage_they_all_miss() -> None:
+    encoder = CountingEncoder()
+    embedder = ProfileEmbedder(encoder, InMemoryEmbeddingCache())
+    mentors = [ProfileText(f"mentor-{n}", mentee_passages("Lead a data team.")) for n in range(50)]
+    embedded = await asyncio.gather(*(embedder.embed([mentor]) for mentor in mentors))
+    assert encoder.encoded == ["Lead a data team"], "fifty callers missed the cache; one encoding"
+    first = embedded[0]["mentor-0"].vectors
+    for person, mentor in zip(embedded, mentors, strict=True):
+        assert np.array_equal(person[mentor.person_id].vectors, first)
 
 
 async def test_passage_embeddings_are_cached_in_matchings_store_and_survive_a_new_embedder(

@@ -27,7 +27,8 @@ import asyncio
 import hashlib
 import importlib.util
 import threading
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from servicekit.grouped import Grouped
 
 from matching.domain.semantic import Passage, PassageKind, SemanticProfile, Vectors
 
@@ -164,18 +166,37 @@ class MongoEmbeddingCache:
     """Passage embeddings in a collection of matching's database, `_id` = `text_key`. An embedding
     depends only on its key, so concurrent writers write the same thing (insert if absent)."""
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], *, kept: int = 4096) -> None:
         self._collection = collection
+        self._grouped = Grouped(collection)  # a consumer batch's lookups in one read
+        # The passages read or written last (skills and short phrases recur across an org): ~1.5 KB each.
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._kept = kept
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, Vectors]:
-        found: dict[str, Vectors] = {}
-        async for document in self._collection.find({"_id": {"$in": list(keys)}}):
+        found = {key: self._recent[key] for key in keys if key in self._recent}
+        missing = [key for key in keys if key not in found]
+        for document in await self._grouped.find_by_ids(missing) if missing else []:
             found[document["_id"]] = np.frombuffer(document["vector"], dtype=np.float32)
+        self._remember(found)
         return found
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """An erased person's passages leave memory too (the store's copies are deleted by the caller)."""
+        for key in keys:
+            self._recent.pop(key, None)
+
+    def _remember(self, vectors: Mapping[str, Vectors]) -> None:
+        for key, vector in vectors.items():
+            self._recent[key] = vector
+            self._recent.move_to_end(key)
+        while len(self._recent) > self._kept:
+            self._recent.popitem(last=False)
 
     async def put_many(self, vectors: Mapping[str, Vectors]) -> None:
         if not vectors:
             return
+        self._remember(vectors)
         await self._collection.bulk_write(
             [
                 UpdateOne(
@@ -198,23 +219,26 @@ class ProfileText:
 
 
 class ProfileEmbedder:
-    """Embeds many profiles at once: every distinct passage is looked up in the cache, the misses are
-    encoded in one batched call (in a worker thread: it is CPU work) and stored."""
+    """Embeds many profiles at once: every distinct passage is looked up in the cache, and the misses
+    of all callers at a time are encoded together (in a worker thread: it is CPU work) and stored.
+    A passage asked for again while it is being encoded waits for that encoding: a consumer batch
+    of 500 mentors who all offer "python" encodes it once, not 500 times."""
 
-    def __init__(self, encoder: SentenceEncoder, cache: EmbeddingCache) -> None:
+    def __init__(self, encoder: SentenceEncoder, cache: EmbeddingCache, *, max_batch: int = 64) -> None:
         self._encoder = encoder
         self._cache = cache
+        self._max_batch = max_batch
+        self._encoding: dict[str, asyncio.Future[Vectors]] = {}  # asked for, not yet stored
+        self._queued: dict[str, str] = {}  # key -> text, for the next encoding
+        self._worker: asyncio.Task[None] | None = None
 
     async def embed(self, profiles: Sequence[ProfileText]) -> dict[str, SemanticProfile]:
         model = self._encoder.model_id
         texts = {text_key(model, p.text): p.text for profile in profiles for p in profile.passages}
         known = await self._cache.get_many(list(texts))
-        missing = [key for key in texts if key not in known]
+        missing = {key: text for key, text in texts.items() if key not in known}
         if missing:
-            encoded = await asyncio.to_thread(self._encoder.encode, [texts[key] for key in missing])
-            fresh = {key: encoded[row] for row, key in enumerate(missing)}
-            await self._cache.put_many(fresh)
-            known.update(fresh)
+            known.update(await self._encoded(missing))
         dimensions = self._encoder.dimensions
         return {
             profile.person_id: SemanticProfile(
@@ -226,6 +250,36 @@ class ProfileEmbedder:
             )
             for profile in profiles
         }
+
+    async def _encoded(self, texts: Mapping[str, str]) -> dict[str, Vectors]:
+        loop = asyncio.get_running_loop()
+        waiting: dict[str, asyncio.Future[Vectors]] = {}
+        for key, text in texts.items():
+            if key not in self._encoding:
+                self._encoding[key] = loop.create_future()
+                self._queued[key] = text
+            waiting[key] = self._encoding[key]
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._encode_queued())
+        return {key: await asyncio.shield(done) for key, done in waiting.items()}
+
+    async def _encode_queued(self) -> None:
+        while self._queued:
+            batch = dict(list(self._queued.items())[: self._max_batch])
+            for key in batch:
+                del self._queued[key]
+            try:
+                encoded = await asyncio.to_thread(self._encoder.encode, list(batch.values()))
+                fresh = {key: encoded[row] for row, key in enumerate(batch)}
+                await self._cache.put_many(fresh)
+            except Exception as error:  # every caller waiting for these passages gets it
+                for key in batch:
+                    done = self._encoding.pop(key)
+                    done.set_exception(error)
+                    done.add_done_callback(lambda future: future.exception())  # retrieved or not
+                continue
+            for key, vector in fresh.items():
+                self._encoding.pop(key).set_result(vector)
 
 
 def semantic_document(profile: SemanticProfile, model_id: str = MODEL_ID) -> Document:

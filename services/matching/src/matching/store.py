@@ -31,8 +31,8 @@ from matching.domain.inclusion import InclusionRecord, inclusion_key
 from matching.domain.match_run import MatchRun
 from matching.domain.mentor import MentorCandidate, mentor_key
 from matching.domain.org_view import OrgView
-from matching.domain.program import Program
-from matching.domain.seat import MenteeSeat, SeatStatus
+from matching.domain.program import MAX_MENTORS_PER_MENTEE, Program
+from matching.domain.seat import MenteeSeat, SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind
 from matching.org_views import OrgViews
 from matching.use_cases.context import Matching, RunItemKind
@@ -135,7 +135,10 @@ class StoredCandidates:
         return seats, mentors
 
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
-        return await self._seats({"org_id": org_id, "person_id": person_id})
+        # By id (a person's seats are numbered): an index lookup on any server.
+        ids = [seat_key(org_id, person_id, n) for n in range(1, MAX_MENTORS_PER_MENTEE + 1)]
+        found = await self._seats({"_id": {"$in": ids}, "org_id": org_id})
+        return sorted(found, key=lambda seat: seat.seat)
 
     async def held_seat(self, org_id: str, hold_id: str, kind: HoldKind) -> MenteeSeat | None:
         return await self._seat(

@@ -22,6 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit.erasure import person_mark, pseudonym
+from servicekit.grouped import Grouped
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.org_view import OrgView
@@ -61,8 +62,9 @@ def with_learning(matching: Matching, runtime: ServiceRuntime, *, semantic: bool
     )
     if not semantic:
         return dataclasses.replace(matching, learning=learning)
-    profiles = StoredEmbeddedProfiles(db[EMBEDDINGS], db[PASSAGE_EMBEDDINGS])
-    embedder = ProfileEmbedder(_ENCODER, MongoEmbeddingCache(db[PASSAGE_EMBEDDINGS]))
+    cache = MongoEmbeddingCache(db[PASSAGE_EMBEDDINGS])
+    profiles = StoredEmbeddedProfiles(db[EMBEDDINGS], db[PASSAGE_EMBEDDINGS], passage_cache=cache)
+    embedder = ProfileEmbedder(_ENCODER, cache)
     return dataclasses.replace(
         matching,
         reads=SemanticReads(matching.reads, profiles),
@@ -115,12 +117,15 @@ class StoredEmbeddedProfiles:
         passages: AsyncCollection[Document],
         *,
         orgs_kept: int = 16,
+        passage_cache: MongoEmbeddingCache | None = None,
         resync_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._records = records
+        self._grouped_records = Grouped(records)  # a consumer batch's lookups in one read
         self._passages = passages
         self._orgs_kept = orgs_kept
+        self._passage_cache = passage_cache
         self._resync_seconds = resync_seconds
         self._clock = clock
         self._orgs: OrderedDict[str, _OrgVectors] = OrderedDict()
@@ -128,8 +133,10 @@ class StoredEmbeddedProfiles:
         self._during_load: dict[str, list[_Vectors]] = {}
 
     async def stamp_of(self, org_id: str, person_id: str) -> tuple[int, str] | None:
-        found = await self._records.find_one({"_id": f"{org_id}:{person_id}", "model_id": MODEL_ID})
-        return None if found is None else (int(found["profile_version"]), str(found["digest"]))
+        found = await self._grouped_records.find_by_id(f"{org_id}:{person_id}")
+        if found is None or found.get("model_id") != MODEL_ID:
+            return None
+        return int(found["profile_version"]), str(found["digest"])
 
     async def save(
         self,
@@ -184,7 +191,10 @@ class StoredEmbeddedProfiles:
             return
         texts = {p.text for sides in _sides(person_id, record).values() for p in sides.passages}
         model = str(record.get("model_id", MODEL_ID))
-        await self._passages.delete_many({"_id": {"$in": [text_key(model, text) for text in texts]}})
+        keys = [text_key(model, text) for text in texts]
+        await self._passages.delete_many({"_id": {"$in": keys}})
+        if self._passage_cache is not None:
+            self._passage_cache.forget(keys)
 
     async def _load(self, org_id: str) -> _OrgVectors:
         self._during_load.setdefault(org_id, [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from mentorship_schemas.events import PersonRole
@@ -31,6 +31,7 @@ class OrgView:
     managers: dict[str, str]
     # The org's embedded profiles, when it has any: the goals component is semantic for them.
     semantic: SemanticGoals | None = None
+    _by_person: dict[str, list[MenteeSeat]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, org_id: str, seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> OrgView:
@@ -47,7 +48,11 @@ class OrgView:
         return self.seats.get(seat_key(self.org_id, person_id, number))
 
     def seats_of(self, person_id: str) -> list[MenteeSeat]:
-        return sorted((s for s in self.seats.values() if s.person_id == person_id), key=lambda s: s.seat)
+        if self._by_person is None:  # built once per view: a run asks for every waiting seat's person
+            self._by_person = {}
+            for seat in sorted(self.seats.values(), key=lambda s: s.seat):
+                self._by_person.setdefault(seat.person_id, []).append(seat)
+        return list(self._by_person.get(person_id, []))
 
     def waiting_in(self, program: Program, seat: int | None = None) -> list[MenteeSeat]:
         """The program's waiting seats (at `seat`, or all), longest waiting first."""

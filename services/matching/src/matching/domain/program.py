@@ -27,6 +27,10 @@ DEFAULT_PROGRAM = "open"
 PersonId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 
 
+# A mentee has one seat per focus area, so at most this many seats (their ids are numbered).
+MAX_MENTORS_PER_MENTEE = 5
+
+
 class Approval(StrEnum):
     """What happens to a match the engine makes."""
 
@@ -79,7 +83,7 @@ class ProgramSettings(BaseModel):
     mentors_per_mentee: int = Field(
         default=1,
         ge=1,
-        le=5,
+        le=MAX_MENTORS_PER_MENTEE,
         description="Above 1: a mentee gets up to this many mentors, one per focus area (their wanted "
         "skills, in the order they listed them).",
     )
