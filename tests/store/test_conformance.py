@@ -257,3 +257,26 @@ async def test_the_aggregation_stages_the_services_use(collections: list[Collect
     ]
     counted = await (await collection.aggregate([{"$match": {"status": "held"}}, {"$count": "n"}])).to_list()
     assert counted == [{"n": 4}]
+
+
+async def test_a_find_larger_than_one_reply_comes_in_batches_and_misses_nothing(
+    collections: list[Collection],
+) -> None:
+    # 600 documents of 100 KB: 60 MB, more than one reply may carry (48 MB).
+    blob = "x" * 100_000
+    for first in range(0, 600, 100):
+        await collections[0].insert_many([{"_id": n, "blob": blob} for n in range(first, first + 100)])
+    found = [doc["_id"] async for doc in collections[0].find({}, {"_id": 1, "blob": 1})]
+    assert sorted(found) == list(range(600))
+
+
+async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
+    collections: list[Collection],
+) -> None:
+    await collections[0].insert_many([{"_id": f"d{n}", "version": n % 3, "tag": "t"} for n in range(30)])
+    assert await collections[0].count_documents({"_id": "d4", "version": 1}) == 1
+    assert await collections[0].count_documents({"_id": "d4", "version": 2}) == 0
+    in_ids = {"_id": {"$in": ["d1", "d2", "d3", "nope"]}, "version": {"$gte": 1}}
+    assert sorted([doc["_id"] async for doc in collections[0].find(in_ids)]) == ["d1", "d2"]
+    updated = await collections[0].update_one({"_id": "d5", "version": 0}, {"$set": {"tag": "u"}})
+    assert updated.matched_count == 0

@@ -8,6 +8,7 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
+import java.util.List;
 
 /** The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}). */
 final class IndexedMemoryBackend extends MemoryBackend {
@@ -15,6 +16,11 @@ final class IndexedMemoryBackend extends MemoryBackend {
     @Override
     public MemoryDatabase openOrCreateDatabase(String databaseName) {
         return new Database(databaseName, getCursorRegistry());
+    }
+
+    @Override
+    protected Document handleGetMore(String databaseName, String command, Document query) {
+        return super.handleGetMore(databaseName, command, Batches.withBatchSize(query));
     }
 
     static final class Database extends MemoryDatabase {
@@ -31,6 +37,11 @@ final class IndexedMemoryBackend extends MemoryBackend {
     static final class Collection extends MemoryCollection {
         Collection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors) {
             super(database, name, options, cursors);
+        }
+
+        @Override
+        protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
+            return super.createQueryResult(matchedDocuments, Batches.firstBatch(batchSize));
         }
 
         @Override

@@ -1,0 +1,34 @@
+package mentorship.store;
+
+import de.bwaldvogel.mongo.bson.Document;
+
+/**
+ * mongo-java-server answers a query without a batch size with every matching document in one
+ * reply; past 48 MB the driver refuses the reply (a simulation's read of a year of notifications
+ * hit it). MongoDB sends at most 101 documents first, then batches of up to 16 MB. This does the
+ * same by count: 101 first, then {@link #MORE} per getMore that names no batch size (the emulator
+ * would refuse such a getMore outright).
+ */
+final class Batches {
+
+    static final int FIRST = 101;
+    static final int MORE = 200;
+
+    private Batches() {
+    }
+
+    static int firstBatch(int batchSize) {
+        return batchSize > 0 ? batchSize : FIRST;
+    }
+
+    /** A getMore command with a batch size (ours when it named none). */
+    static Document withBatchSize(Document getMore) {
+        Object size = getMore.get("batchSize");
+        if (size instanceof Number number && number.intValue() > 0) {
+            return getMore;
+        }
+        Document copy = new Document(getMore);
+        copy.put("batchSize", MORE);
+        return copy;
+    }
+}
