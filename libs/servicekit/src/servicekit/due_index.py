@@ -168,5 +168,6 @@ class TimePartitionedDueIndex:
                 break
             if await self._db[name].find_one({}, {"_id": 1}) is None:
                 await self._db.drop_collection(name)
+                self._partitions.pop(name, None)
                 dropped += 1
         return dropped

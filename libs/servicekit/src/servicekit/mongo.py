@@ -9,7 +9,11 @@ not do, and so what the code keeps away from:
   single-document write (the outbox), and time-driven work comes from sweeps;
 - non-unique indexes are accepted and ignored: a query on a field other than `_id` or a unique
   index scans its collection in memory. The services still create every index a MongoDB
-  deployment needs; hot paths read by `_id` or keep their read sets small (`due_index`);
+  deployment needs; hot paths read by `_id` (a mentee's seats have numbered ids, a batch's
+  aggregates are read with `$in`: `servicekit.grouped`) or keep their read sets small
+  (`due_index`). Two gaps our launcher closes, as MongoDB behaves: out of the box a query that
+  names `_id` AND another field (every conditional write) scanned the collection, and a query
+  without a batch size came back in one reply however large (past 48 MB the driver refuses it);
 - no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent).
 What the services do rely on is pinned by `tests/store`, against whichever server the suite uses.
 """
