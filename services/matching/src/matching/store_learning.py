@@ -170,9 +170,9 @@ class StoredEmbeddedProfiles:
         return True
 
     async def of_people(self, org_id: str, person_ids: Iterable[str] | None = None) -> SemanticGoals | None:
-        if person_ids is not None:
-            query = {"org_id": org_id, "model_id": MODEL_ID, "person_id": {"$in": list(person_ids)}}
-            people = [_vectors(document) async for document in self._records.find(query)]
+        if person_ids is not None:  # by id: an index lookup on any server, grouped in a batch
+            found = await self._grouped_records.find_by_ids([f"{org_id}:{p}" for p in person_ids])
+            people = [_vectors(document) for document in found if document.get("model_id") == MODEL_ID]
             return _goals(people) if people else None
         cached = self._orgs.get(org_id)
         if cached is None or self._clock() - cached.loaded_at > self._resync_seconds:
@@ -266,6 +266,7 @@ class StoredPairOutcomes:
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
+        self._grouped = Grouped(collection)
         self._erased = collection.database[ERASED_PEOPLE]
 
     async def _known_ids(self, org_id: str, person_ids: Iterable[str]) -> list[str]:
@@ -286,7 +287,7 @@ class StoredPairOutcomes:
             update["$addToSet"] = added
         if change.highest:
             update["$max"] = dict(change.highest)
-        await self._collection.update_one({"_id": f"{org_id}:{pair_id}"}, update, upsert=True)
+        await self._grouped.upsert({"_id": f"{org_id}:{pair_id}"}, update)
 
     async def of_program(self, org_id: str, program_id: str) -> list[PairOutcomeRecord]:
         query = {"org_id": org_id, "program_id": program_id}
