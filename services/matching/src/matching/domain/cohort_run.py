@@ -19,6 +19,7 @@ from matching.domain.assignment import (
     IntArray,
     RowOracle,
     ScoreArray,
+    Shortlist,
     blocking_pairs,
     greedy,
     shortlist,
@@ -144,7 +145,21 @@ def capacities_of(cohort: Cohort) -> Capacities:
     )
 
 
-def run_cohort(
+@dataclass(frozen=True)
+class SolvedCohort:
+    """A cohort's optimum: who is paired with whom, why, and the proof it is optimal."""
+
+    cohort: Cohort
+    candidates: Shortlist
+    capacities: Capacities
+    solution: Assignment
+    optimal: bool
+    optimality: str
+    fairness: dict[str, float]
+    pairs: list[Explanation]
+
+
+def solve_cohort(
     policy: MatchingPolicy,
     mentees: list[MatchProfile],
     mentors: list[MatchProfile],
@@ -155,12 +170,13 @@ def run_cohort(
     reserve_size: int = 36,
     group_floor: GroupFloor | None = None,
     goals: SemanticGoals | None = None,
-) -> CohortRunResult:
-    """Match a cohort. Mentees already paired in the program should not be passed (minimal
-    disruption: their pairs stay, and their mentors' `program_load` counts them). With `goals`, the
-    goals component is semantic for the people who have embeddings (domain/semantic_goals.py)."""
-    previous = list(previous_pairs)
-    cohort = encode_cohort(policy, mentees, mentors, managers=managers, previous_pairs=previous)
+) -> SolvedCohort:
+    """The certified optimum and its explained pairs, without the audit a stored run keeps (input
+    digest, greedy baseline, blocking pairs, reasons for the unmatched): what continuous matching,
+    which stores no run, needs. Mentees already paired in the program should not be passed
+    (minimal disruption: their pairs stay, and their mentors' `program_load` counts them). With
+    `goals`, the goals component is semantic for the people who have embeddings."""
+    cohort = encode_cohort(policy, mentees, mentors, managers=managers, previous_pairs=list(previous_pairs))
     if goals is not None:
         cohort = goals.applied_to(cohort)
     oracle = row_oracle(cohort)
@@ -183,9 +199,32 @@ def run_cohort(
         solution, optimal, how, fairness = solve_with_group_floor(
             cohort.mentee_count, capacities, candidates, members, group_floor
         )
-    baseline = greedy(cohort.mentee_count, capacities, candidates.mentee, candidates.mentor, candidates.score)
     tables = contribution_tables(cohort)
     pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor, goals.reason() if goals else None)
+    return SolvedCohort(cohort, candidates, capacities, solution, optimal, how, fairness, pairs)
+
+
+def run_cohort(
+    policy: MatchingPolicy,
+    mentees: list[MatchProfile],
+    mentors: list[MatchProfile],
+    *,
+    managers: Mapping[str, str] | None = None,
+    previous_pairs: Iterable[tuple[str, str]] = (),
+    shortlist_size: int = 12,
+    reserve_size: int = 36,
+    group_floor: GroupFloor | None = None,
+    goals: SemanticGoals | None = None,
+) -> CohortRunResult:
+    """Match a cohort (`solve_cohort`) and audit the result as a stored run keeps it."""
+    previous = list(previous_pairs)
+    solved = solve_cohort(
+        policy, mentees, mentors, managers=managers, previous_pairs=previous, shortlist_size=shortlist_size,
+        reserve_size=reserve_size, group_floor=group_floor, goals=goals,
+    )  # fmt: skip
+    cohort, candidates, capacities = solved.cohort, solved.candidates, solved.capacities
+    solution = solved.solution
+    baseline = greedy(cohort.mentee_count, capacities, candidates.mentee, candidates.mentor, candidates.score)
     matched = np.zeros(cohort.mentee_count, dtype=bool)
     matched[solution.mentee] = True
     unmatched = unmatched_entries(
@@ -201,17 +240,17 @@ def run_cohort(
     return CohortRunResult(
         input_digest=input_digest(policy, mentees, mentors, previous, group_floor, goals),
         weights={name: policy.normalised_weight(name) for name in policy.weights},
-        pairs=pairs,
+        pairs=solved.pairs,
         unmatched=unmatched,
         matched=solution.matched,
         objective=solution.objective / MICRO,
         total_score=solution.total_score / MICRO,
-        optimal=optimal,
-        optimality=how,
+        optimal=solved.optimal,
+        optimality=solved.optimality,
         blocking_pairs=blocking_pairs(
             solution, capacities, candidates.mentee, candidates.mentor, candidates.score
         ),
         greedy_matched=baseline.matched,
         greedy_objective=baseline.objective / MICRO,
-        fairness=fairness,
+        fairness=solved.fairness,
     )

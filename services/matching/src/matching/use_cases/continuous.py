@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from matching.domain.cohort_run import run_cohort
+from matching.domain.cohort_run import solve_cohort
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
@@ -58,7 +58,7 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
         if not view.offers_possible(program, now):
             break
         result = await asyncio.to_thread(
-            run_cohort,
+            solve_cohort,
             program.policy(),
             [seat.match_profile_now(now) for seat in waiting],
             view.mentor_profiles(program, now),
