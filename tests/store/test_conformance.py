@@ -280,3 +280,14 @@ async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
     assert sorted([doc["_id"] async for doc in collections[0].find(in_ids)]) == ["d1", "d2"]
     updated = await collections[0].update_one({"_id": "d5", "version": 0}, {"$set": {"tag": "u"}})
     assert updated.matched_count == 0
+
+
+async def test_updates_and_deletes_of_many_documents_reach_every_match(collections: list[Collection]) -> None:
+    # More than one reply's worth of a find (101): the store's own queries must not stop there.
+    await collections[0].insert_many([{"_id": n, "due": n % 2 == 0} for n in range(500)])
+    updated = await collections[0].update_many({"due": True}, {"$set": {"seen": True}})
+    assert updated.modified_count == 250
+    assert await collections[0].count_documents({"seen": True}) == 250
+    deleted = await collections[0].delete_many({"seen": True})
+    assert deleted.deleted_count == 250
+    assert await collections[0].count_documents({}) == 250

@@ -6,8 +6,8 @@ import de.bwaldvogel.mongo.bson.Document;
  * mongo-java-server answers a query without a batch size with every matching document in one
  * reply; past 48 MB the driver refuses the reply (a simulation's read of a year of notifications
  * hit it). MongoDB sends at most 101 documents first, then batches of up to 16 MB. This does the
- * same by count: 101 first, then {@link #MORE} per getMore that names no batch size (the emulator
- * would refuse such a getMore outright).
+ * same by count for a client's find: 101 first, then {@link #MORE} per getMore that names no batch
+ * size (the emulator would refuse such a getMore outright).
  */
 final class Batches {
 
@@ -17,8 +17,22 @@ final class Batches {
     private Batches() {
     }
 
-    static int firstBatch(int batchSize) {
-        return batchSize > 0 ? batchSize : FIRST;
+    /**
+     * A client's find command with a first batch size (ours when it named none). Only the client's
+     * command: the emulator's own queries (a multi-document update, listing its namespaces) read
+     * every document of their first batch and nothing more.
+     */
+    static Document ofFind(String command, Document find) {
+        if (!"find".equalsIgnoreCase(command)) {
+            return find;
+        }
+        Object size = find.get("batchSize");
+        if (size instanceof Number number && number.intValue() > 0) {
+            return find;
+        }
+        Document copy = new Document(find);
+        copy.put("batchSize", FIRST);
+        return copy;
     }
 
     /** A getMore command with a batch size (ours when it named none). */

@@ -9,7 +9,7 @@ import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
-import java.util.List;
+import io.netty.channel.Channel;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
@@ -25,6 +25,11 @@ class IndexedH2Backend extends H2Backend {
     @Override
     protected MongoDatabase openOrCreateDatabase(String databaseName) {
         return new Database(databaseName, getMvStore(), getCursorRegistry());
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        return super.handleCommand(channel, databaseName, command, Batches.ofFind(command, query));
     }
 
     @Override
@@ -61,11 +66,6 @@ class IndexedH2Backend extends H2Backend {
         Collection(MongoDatabase database, String name, CollectionOptions options,
                    MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursors) {
             super(database, name, options, dataMap, metaMap, cursors);
-        }
-
-        @Override
-        protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
-            return super.createQueryResult(matchedDocuments, Batches.firstBatch(batchSize));
         }
 
         @Override

@@ -8,7 +8,7 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
-import java.util.List;
+import io.netty.channel.Channel;
 
 /** The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}). */
 final class IndexedMemoryBackend extends MemoryBackend {
@@ -16,6 +16,11 @@ final class IndexedMemoryBackend extends MemoryBackend {
     @Override
     public MemoryDatabase openOrCreateDatabase(String databaseName) {
         return new Database(databaseName, getCursorRegistry());
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        return super.handleCommand(channel, databaseName, command, Batches.ofFind(command, query));
     }
 
     @Override
@@ -37,11 +42,6 @@ final class IndexedMemoryBackend extends MemoryBackend {
     static final class Collection extends MemoryCollection {
         Collection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors) {
             super(database, name, options, cursors);
-        }
-
-        @Override
-        protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
-            return super.createQueryResult(matchedDocuments, Batches.firstBatch(batchSize));
         }
 
         @Override
