@@ -23,26 +23,21 @@ final class Batches {
      * every document of their first batch and nothing more.
      */
     static Document ofFind(String command, Document find) {
-        if (!"find".equalsIgnoreCase(command)) {
-            return find;
-        }
-        Object size = find.get("batchSize");
-        if (size instanceof Number number && number.intValue() > 0) {
-            return find;
-        }
-        Document copy = new Document(find);
-        copy.put("batchSize", FIRST);
-        return copy;
+        return "find".equalsIgnoreCase(command) ? withSize(find, FIRST) : find;
     }
 
     /** A getMore command with a batch size (ours when it named none). */
     static Document withBatchSize(Document getMore) {
-        Object size = getMore.get("batchSize");
-        if (size instanceof Number number && number.intValue() > 0) {
-            return getMore;
+        return withSize(getMore, MORE);
+    }
+
+    private static Document withSize(Document command, int size) {
+        Object given = command.get("batchSize");
+        if (given instanceof Number number && number.intValue() > 0) {
+            return command;
         }
-        Document copy = new Document(getMore);
-        copy.put("batchSize", MORE);
+        Document copy = new Document(command);
+        copy.put("batchSize", size);
         return copy;
     }
 }
