@@ -13,7 +13,8 @@ measured in the same run, on the same broker and store (started here, fresh, unl
    a steady rate in one org; registration -> PairCreated and -> notification readable, p50/p95/p99
    (targets: every mentee paired, p99 <= 2 s and <= 3 s);
 5. the resident memory of every process at the end.
-Sizes: BENCH_RECORDS, BENCH_MENTORS, BENCH_MENTEES, BENCH_RATE. The last line is one JSON object.
+Sizes: BENCH_RECORDS, BENCH_MENTORS, BENCH_MENTEES, BENCH_RATE; BENCH_SERVICES picks part 2's services.
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ RECORDS = int(os.environ.get("BENCH_RECORDS", 20_000))
 MENTORS = int(os.environ.get("BENCH_MENTORS", 2_000))
 MENTEES = int(os.environ.get("BENCH_MENTEES", 4_000))
 RATE = float(os.environ.get("BENCH_RATE", 50))
+# The services of part 2, all by default (BENCH_SERVICES=notifications,sessions measures those only).
+SERVICES = [
+    name for name in os.environ.get("BENCH_SERVICES", ",".join(services.MAIN_EVENTS)).split(",") if name
+]
 
 
 async def main(bootstrap: str, mongo_url: str, work: Path, rss: dict[str, float]) -> dict[str, Any]:
@@ -45,7 +50,7 @@ async def main(bootstrap: str, mongo_url: str, work: Path, rss: dict[str, float]
     passthrough = await services.passthrough(bootstrap, RECORDS, work)
     print(f"passthrough  : {passthrough:8.0f} records/s (raw aiokafka consume -> produce acks=all -> commit)")
     per_service: dict[str, dict[str, float]] = {}
-    for name in services.MAIN_EVENTS:
+    for name in SERVICES:
         per_s, memory = await services.service_pace(name, bootstrap, mongo_url, RECORDS, work)
         per_service[name] = {"per_s": round(per_s), "ratio": round(per_s / passthrough, 3)}
         rss[name] = memory
