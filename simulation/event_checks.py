@@ -127,7 +127,7 @@ def stagnant_pairs_notified(snapshot: Snapshot, world: World) -> Verdict:
 def escalations_end_in_match_or_notice(snapshot: Snapshot, world: World, step_days: float = 1.0) -> Verdict:
     """After an escalation the platform itself matches the mentee again (a pair, a proposal, a
     request it made), or tells the mentee and the admin why not, by the next step of the clock."""
-    asked_by_people = set(world.journal.requests)
+    asked_by_people = world.journal.asked  # not the platform's own requests the mentee saw listed
     problems = []
     for escalation in world.journal.escalations:
         mentee, at = escalation["mentee"], escalation["at"]

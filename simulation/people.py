@@ -127,6 +127,7 @@ async def mentee_requests(portal: Portal, world: World, plan: ProgramPlan, now: 
         status, made = await portal.call("matching", "POST", "/requests", person=mentee, json=body)
         if status == 201:
             world.journal.requests[made["id"]] = {"mentee": mentee, "mentor": made["mentor_id"]}
+            world.journal.asked.add(made["id"])
             world.journal.count("requests made")
 
 

@@ -49,6 +49,9 @@ class Journal:
     erasures: list[dict[str, Any]] = field(default_factory=list)  # person, at, pairs, role
     escalations: list[dict[str, Any]] = field(default_factory=list)  # pair, mentee, program, at
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # request id -> mentee, mentor
+    # The requests mentees made themselves (`requests` also holds those the platform made for
+    # them, which they saw in their list: an escalation's follow-up is one).
+    asked: set[str] = field(default_factory=set)
     joined_at: dict[str, datetime] = field(default_factory=dict)  # mentee -> when they started waiting
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  # month, invariant -> evidence
     actions: dict[str, int] = field(default_factory=dict)  # what people did, counted

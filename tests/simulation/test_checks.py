@@ -1,0 +1,57 @@
+"""The simulation's checks judge what the platform did, not what the simulation itself did: a
+request the platform made after an escalation counts as its follow-up, even once the mentee has
+seen it in their list of requests (the default run's checker counted it as the mentee's own)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from simulation.event_checks import escalations_end_in_match_or_notice
+from simulation.observe import Record, Snapshot
+from simulation.programs import ProgramPlan
+from simulation.world import World
+
+AT = datetime(2027, 3, 1, 9, tzinfo=UTC)
+
+
+def _world() -> World:
+    settings = {"approval": "mentor_acceptance", "continuous": False}
+    plan = ProgramPlan("ask-a-mentor", settings, 0.1, requests=True)
+    world = World(random.Random(1), 1, {}, {plan.program_id: plan}, {"ada": plan.program_id}, AT)
+    world.journal.escalations.append(
+        {
+            "pair": "p1",
+            "mentee": "ada",
+            "mentor": "bo",
+            "program": plan.program_id,
+            "at": AT,
+            "rematching": True,
+        }
+    )
+    return world
+
+
+def _request(request_id: str) -> Record:
+    time = (AT + timedelta(minutes=1)).isoformat()
+    data = {"request_id": request_id, "mentee_id": "ada", "mentor_id": "cy"}
+    return Record("mentorship.matching.v1", "MentorshipRequested", "e1", data, {"ce_time": time})
+
+
+@pytest.mark.fast
+def test_the_platforms_request_after_an_escalation_is_its_follow_up_even_once_listed() -> None:
+    world = _world()
+    world.journal.requests["r-platform"] = {"mentee": "ada", "mentor": "cy"}  # seen in her list
+    verdict = escalations_end_in_match_or_notice(Snapshot(records=[_request("r-platform")]), world, 3.0)
+    assert verdict.held, verdict.evidence
+
+
+@pytest.mark.fast
+def test_a_request_the_mentee_made_herself_is_not_the_platforms_follow_up() -> None:
+    world = _world()
+    world.journal.requests["r-hers"] = {"mentee": "ada", "mentor": "cy"}
+    world.journal.asked.add("r-hers")
+    verdict = escalations_end_in_match_or_notice(Snapshot(records=[_request("r-hers")]), world, 3.0)
+    assert not verdict.held
