@@ -53,11 +53,13 @@ def active_relationships(snapshot: Snapshot) -> list[Document]:
 
 
 def mentor_load_consistent(snapshot: Snapshot, world: World) -> Verdict:
-    """A mentor's load is the same in profiles, matching and sessions, and never above capacity."""
+    """A mentor's load is the same in profiles, matching and sessions, and never above capacity.
+    Someone who stopped mentoring keeps the mentees they have until those pairs end: their load
+    still counts (the default run flagged such a former mentor when only mentors were compared)."""
     profiles = {
         doc["person_id"]: doc
         for doc in snapshot.collection("profiles", "people")
-        if "mentor" in doc.get("roles", []) and not doc.get("erased")
+        if ("mentor" in doc.get("roles", []) or doc.get("active_pair_ids")) and doc.get("status") != "erased"
     }
     matching = Counter(doc["pair"]["mentor_id"] for doc in current_pairs(snapshot).values())
     sessions = Counter(
@@ -75,7 +77,7 @@ def mentor_load_consistent(snapshot: Snapshot, world: World) -> Verdict:
                 f"{mentor}: profiles {counts[0]}, matching {counts[1]}, sessions {counts[2]} mentees"
             )
         capacity = doc.get("mentor_capacity", 0)
-        if doc and max(counts) > capacity:
+        if "mentor" in doc.get("roles", []) and max(counts) > capacity:
             problems.append(f"{mentor}: {max(counts)} mentees above capacity {capacity}")
     return _verdict("mentor_load_consistent", len(profiles), problems)
 
@@ -94,7 +96,11 @@ def mentor_free_places_agree(snapshot: Snapshot, world: World) -> Verdict:
     }
     problems, checked = [], 0
     for doc in snapshot.collection("profiles", "people"):
-        if doc.get("erased") or "mentor" not in doc.get("roles", []) or not doc.get("accepting_mentees"):
+        if (
+            doc.get("status") == "erased"
+            or "mentor" not in doc.get("roles", [])
+            or not doc.get("accepting_mentees")
+        ):
             continue
         checked += 1
         free = doc["mentor_capacity"] - len(doc.get("active_pair_ids", [])) - holds[doc["person_id"]]

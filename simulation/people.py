@@ -94,12 +94,12 @@ async def monthly(portal: Portal, world: World, month: int, now: datetime) -> No
 async def approvals(portal: Portal, world: World) -> None:
     """The admin answers the proposals waiting for approval: most approved, some rejected."""
     for proposal in await portal.ok("matching", "GET", "/proposals", admin=True):
-        verdict = "approve" if world.rng.random() < 0.85 else "reject"
+        verdict, done = ("approve", "approved") if world.rng.random() < 0.85 else ("reject", "rejected")
         status, _ = await portal.call(
             "matching", "POST", f"/proposals/{proposal['id']}/{verdict}", admin=True
         )
         if status == 200:
-            world.journal.count(f"proposals {verdict}d")
+            world.journal.count(f"proposals {done}")
 
 
 async def mentee_requests(portal: Portal, world: World, plan: ProgramPlan, now: datetime) -> None:
@@ -140,12 +140,12 @@ async def mentor_answers(portal: Portal, world: World) -> None:
         roll = world.rng.random()
         if roll < 0.15 or request["mentor"] not in world.present:
             continue  # never answered: it expires
-        verdict = "accept" if roll < 0.8 else "decline"
+        verdict, done = ("accept", "accepted") if roll < 0.8 else ("decline", "declined")
         status, _ = await portal.call(
             "matching", "POST", f"/requests/{request_id}/{verdict}", person=request["mentor"]
         )
         if status == 200:
-            world.journal.count(f"requests {verdict}ed")
+            world.journal.count(f"requests {done}")
 
 
 async def mentor_moods(portal: Portal, world: World, now: datetime) -> None:

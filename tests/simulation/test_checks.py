@@ -1,6 +1,7 @@
 """The simulation's checks judge what the platform did, not what the simulation itself did: a
 request the platform made after an escalation counts as its follow-up, even once the mentee has
-seen it in their list of requests (the default run's checker counted it as the mentee's own)."""
+seen it in their list of requests (the default run's checker counted it as the mentee's own); a
+mentor who stopped mentoring keeps their current mentees, and their load still counts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from simulation.event_checks import escalations_end_in_match_or_notice
+from simulation.invariants import mentor_load_consistent
 from simulation.observe import Record, Snapshot
+from simulation.org import Person
 from simulation.programs import ProgramPlan
 from simulation.world import World
 
@@ -55,3 +58,46 @@ def test_a_request_the_mentee_made_herself_is_not_the_platforms_follow_up() -> N
     world.journal.asked.add("r-hers")
     verdict = escalations_end_in_match_or_notice(Snapshot(records=[_request("r-hers")]), world, 3.0)
     assert not verdict.held
+
+
+def _stores(roles: list[str], profiles_pairs: list[str], matching_pairs: int) -> Snapshot:
+    """Profiles' person "bo", matching's paired mentees of bo, sessions' active relationships."""
+    person = {"person_id": "bo", "roles": roles, "mentor_capacity": 2, "active_pair_ids": profiles_pairs}
+    mentees = [
+        {"role": "mentee", "status": "paired", "pair": {"pair_id": f"p{n}", "mentor_id": "bo"}}
+        for n in range(matching_pairs)
+    ]
+    relationships = [
+        {"_id": f"p{n}", "status": "active", "kind": "pair", "mentor_id": "bo"} for n in range(matching_pairs)
+    ]
+    documents = {
+        "profiles.people": [person],
+        "matching.candidates": mentees,
+        "sessions.relationships": relationships,
+    }
+    return Snapshot(documents=documents)
+
+
+def _world_with_bo() -> World:
+    world = _world()
+    world.people["bo"] = Person("bo", "eng", "senior", None, "UTC", "Berlin", ["en"], ["mentee"])
+    return world
+
+
+@pytest.mark.fast
+def test_a_former_mentor_keeps_the_load_of_the_pairs_still_running() -> None:
+    verdict = mentor_load_consistent(_stores(["mentee"], ["p0"], 1), _world_with_bo())
+    assert verdict.held, verdict.evidence
+
+
+@pytest.mark.fast
+def test_a_former_mentor_whose_pair_profiles_forgot_is_a_disagreement() -> None:
+    verdict = mentor_load_consistent(_stores(["mentee"], [], 1), _world_with_bo())
+    assert not verdict.held
+    assert verdict.evidence == ["bo: profiles 0, matching 1, sessions 1 mentees"]
+
+
+@pytest.mark.fast
+def test_a_mentor_above_capacity_is_reported() -> None:
+    verdict = mentor_load_consistent(_stores(["mentor"], ["p0", "p1", "p2"], 3), _world_with_bo())
+    assert verdict.evidence == ["bo: 3 mentees above capacity 2"]
