@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 from mentorship_schemas import NotificationSent, PairCreated, ProfileRegistered
+from mentorship_schemas.topics import all_topic_names
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 
-from throughput.kafka_lag import until_caught_up
+from throughput.kafka_lag import start_group_at_end, until_caught_up
 from throughput.services import SECRET, _import_mentors, free_port, rss_mb, service_env
 
 
@@ -107,6 +108,8 @@ async def run(
 ) -> dict[str, Any]:
     org = f"bench-journey-{uuid.uuid4().hex[:6]}"
     names = ("profiles", "matching", "sessions", "notifications")
+    for name in names:  # the events of the phases before are not this journey's
+        await start_group_at_end(bootstrap, f"mentorship.{name}", [topic for topic, _ in all_topic_names()])
     fleet = ServiceFleet(
         env=service_env(bootstrap, mongo_url, f"bench_{uuid.uuid4().hex[:6]}_"),
         log_dir=work / "journey-logs",

@@ -75,3 +75,28 @@ async def until_caught_up(bootstrap: str, group: str, topics: Sequence[str], tim
                 f"group {group} still {left} records behind on {list(topics)} after {timeout:.0f} s"
             )
         await asyncio.sleep(0.2)
+
+
+async def start_group_at_end(bootstrap: str, group: str, topics: Sequence[str]) -> None:
+    """Commit `group`'s offsets at the current end of `topics` before any member joins, so a
+    service measured after others starts where they stopped instead of working through the
+    events the earlier phases left on the shared topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    ]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()

@@ -25,11 +25,12 @@ from mentorship_schemas import (
     SessionMissed,
 )
 from mentorship_schemas.events import PersonRole
+from mentorship_schemas.topics import all_topic_names
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import ensure_topics
 
-from throughput.kafka_lag import Outgoing, produce, until_caught_up
+from throughput.kafka_lag import Outgoing, produce, start_group_at_end, until_caught_up
 
 SECRET = "bench-development-secret-0123456789-abcdef"
 PASSTHROUGH_IN, PASSTHROUGH_OUT = "bench.passthrough.in", "bench.passthrough.out"
@@ -119,6 +120,9 @@ async def service_pace(
     """Start `name` alone as a process, give it what its main event needs, then measure; returns
     records/s and the process's resident memory at the end (MB)."""
     org = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    group = f"mentorship.{name}"
+    # Earlier phases left their events on the shared topics: this group starts after them.
+    await start_group_at_end(bootstrap, group, [topic for topic, _ in all_topic_names()])
     fleet = ServiceFleet(
         env=service_env(bootstrap, mongo_url, f"bench_{uuid.uuid4().hex[:6]}_"),
         log_dir=work / "logs",
@@ -126,7 +130,6 @@ async def service_pace(
     )
     fleet.start(timeout=120)
     try:
-        group = f"mentorship.{name}"
         topics = sorted({event.topic() for event in MAIN_EVENTS[name]})
         await PREPARE[name](org, count, bootstrap, fleet.services[name].url)
         await until_caught_up(bootstrap, group, topics, timeout=300)

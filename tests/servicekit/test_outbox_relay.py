@@ -185,3 +185,25 @@ async def test_event_added_while_relaying_stays_pending(
     assert [e["id"] for e in stored["outbox"]] == [late["id"]]
     assert stored["outbox_pending"] is True
     assert await OutboxRelay([aggregates], publisher.publish).run_once() == 1
+
+
+async def test_outbox_emptied_and_refilled_to_the_same_length_meanwhile_keeps_the_new_events(
+    aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+) -> None:
+    """Another replica's relay publishes and empties the outbox, and a write adds as many events
+    as were read: this relay must not take the new ones for those it sent."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    first, late = _entries(org, "mentor-5", 2)
+    await aggregates.insert_one(new_document({"_id": "mentor-5", "version": 1}, [first]))
+
+    async def publish_and_race(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
+        await publisher.publish(topic, event, headers)
+        if event.id == first["id"]:
+            await aggregates.update_one({"_id": "mentor-5"}, {"$set": {"outbox": [], "outbox_pending": False}})
+            await aggregates.update_one({"_id": "mentor-5"}, with_outbox({"$set": {"version": 2}}, [late]))
+
+    assert await OutboxRelay([aggregates], publish_and_race).run_once() == 1
+    stored = await aggregates.find_one({"_id": "mentor-5"})
+    assert stored is not None
+    assert [e["id"] for e in stored["outbox"]] == [late["id"]]
+    assert stored["outbox_pending"] is True

@@ -1,5 +1,6 @@
 """Kafka: the broker factory (idempotent producer, acks=all, tracing middleware), CloudEvents
-publishing, dead-letter publishing and explicit, idempotent topic creation."""
+publishing (through FastStream, and straight through aiokafka for the outbox relay), dead-letter
+publishing and explicit, idempotent topic creation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -72,7 +74,7 @@ class CloudEventPublisher:
         """Queue the record; the returned future resolves when the broker acknowledged it."""
         headers = {**extra_headers, **event.kafka_headers()}
         delivery = await self._broker.publish(
-            json.dumps(event.data, separators=(",", ":")).encode(),
+            record_value(event),
             topic,
             key=event.key,
             headers=headers,
@@ -82,6 +84,54 @@ class CloudEventPublisher:
 
     async def dead_letter(self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
         await self._broker.publish(value, topic, key=key, headers=headers)
+
+
+def record_value(event: CloudEvent) -> bytes:
+    return json.dumps(event.data, separators=(",", ":")).encode()
+
+
+class EventProducer:
+    """Sends CloudEvents in binary content mode straight through aiokafka: the outbox relay's path.
+
+    The same records as `CloudEventPublisher` (JSON value, `ce_*` headers, partition key), from an
+    idempotent producer with acks=all, but without FastStream's publish middleware: that adds a
+    correlation id and two spans per record, where the relay already makes the one producer span of
+    each event and puts its trace context in the headers.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, client_id: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._client_id = f"{client_id}-outbox"
+        self._producer: AIOKafkaProducer | None = None  # aiokafka needs the running loop: made in start
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers,
+            client_id=self._client_id,
+            enable_idempotence=True,
+            acks="all",
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def send(
+        self, topic: str, event: CloudEvent, extra_headers: Mapping[str, str]
+    ) -> asyncio.Future[Any]:
+        """Queue the record; the returned future resolves when the broker acknowledged it."""
+        if self._producer is None:
+            raise RuntimeError("the event producer is not started")
+        headers = {**extra_headers, **event.kafka_headers()}
+        delivery: asyncio.Future[Any] = await self._producer.send(
+            topic,
+            record_value(event),
+            key=event.key,
+            headers=[(name, value.encode()) for name, value in headers.items()],
+        )
+        return delivery
 
 
 async def ensure_topics(

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -81,7 +82,8 @@ async def ensure_outbox_index(collection: AsyncCollection[Document]) -> None:
 
 
 def cloud_event_of(entry: Document) -> CloudEvent:
-    return CloudEvent(
+    # The entry was built from a validated event by `outbox_entry`: no second validation per send.
+    return CloudEvent.model_construct(
         id=entry["id"],
         source=entry["source"],
         type=entry["type"],
@@ -153,36 +155,57 @@ class OutboxRelay:
         # Send everything first and wait for the acks together: the idempotent producer keeps
         # each partition's order (so each aggregate's), and one round trip serves the batch.
         deliveries = []
+        types: Counter[str] = Counter()
         for document in documents:
             for entry in document.get("outbox") or []:
-                parent = propagate.extract(entry.get("trace") or {})
+                # The one producer span of the event, a child of the change that wrote it.
                 with tracer.start_as_current_span(
-                    f"outbox relay {entry['type']}", context=parent, kind=SpanKind.PRODUCER
-                ) as span:
-                    span.set_attribute("messaging.message.id", entry["id"])
+                    f"outbox relay {entry['type']}",
+                    context=propagate.extract(entry.get("trace") or {}),
+                    kind=SpanKind.PRODUCER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.operation.type": "send",
+                        "messaging.destination.name": entry["topic"],
+                        "messaging.message.id": entry["id"],
+                    },
+                ):
                     headers: dict[str, str] = {}
                     propagate.inject(headers)
                     sent = await self._publish(entry["topic"], cloud_event_of(entry), headers)
-                    if inspect.isawaitable(sent):
-                        deliveries.append(sent)
-                metrics.EVENTS_PUBLISHED.labels(type=entry["type"]).inc()
+                if inspect.isawaitable(sent):
+                    deliveries.append(sent)
+                types[entry["type"]] += 1
         await asyncio.gather(*deliveries)
+        for name, count in types.items():
+            metrics.EVENTS_PUBLISHED.labels(type=name).inc(count)
 
         # Only now, with every event acknowledged, remove them from the outboxes: in one request,
-        # each document cleared only if its outbox is still what we read.
+        # each document cleared only if its outbox is still what we read. Writers only append to an
+        # outbox and relays only empty it, so its first id and its length say it is unchanged.
         sent = [(document["_id"], document.get("outbox") or []) for document in documents]
         cleared = await collection.bulk_write(
             [
-                UpdateOne({"_id": key, "outbox": entries}, {"$set": {"outbox": [], "outbox_pending": False}})
+                UpdateOne(
+                    {"_id": key, "outbox.0.id": entries[0]["id"], "outbox": {"$size": len(entries)}},
+                    {"$set": {"outbox": [], "outbox_pending": False}},
+                )
+                if entries
+                else UpdateOne({"_id": key, "outbox": []}, {"$set": {"outbox_pending": False}})
                 for key, entries in sent
             ],
             ordered=False,
         )
-        ours = [UpdateOne({"_id": key}, {"$pullAll": {"outbox": items}}) for key, items in sent if items]
-        if cleared.matched_count < len(sent) and ours:
+        if cleared.matched_count < len(sent):
             # Events were added to some meanwhile: remove exactly ours, leave theirs pending
             # (a no-op where the outbox was cleared above).
-            await collection.bulk_write(ours, ordered=False)
+            ours = [
+                UpdateOne({"_id": key}, {"$pull": {"outbox": {"id": {"$in": [e["id"] for e in entries]}}}})
+                for key, entries in sent
+                if entries
+            ]
+            if ours:
+                await collection.bulk_write(ours, ordered=False)
         return sum(len(entries) for _, entries in sent)
 
     async def run(self) -> None:

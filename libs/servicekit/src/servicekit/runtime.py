@@ -31,7 +31,13 @@ from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
 from servicekit.dev_clock import shared_clock_router
 from servicekit.docs import install_docs
 from servicekit.http import ServiceApp, operations_router
-from servicekit.kafka import GRACEFUL_STOP_SECONDS, CloudEventPublisher, create_broker, ensure_topics
+from servicekit.kafka import (
+    GRACEFUL_STOP_SECONDS,
+    CloudEventPublisher,
+    EventProducer,
+    create_broker,
+    ensure_topics,
+)
 from servicekit.mongo import create_mongo_client, ping
 from servicekit.openapi import install_problem_documentation
 from servicekit.outage import kafka_client_log
@@ -82,9 +88,10 @@ class ServiceRuntime:
             concurrency=settings.consumer_concurrency,
         )
         self._outbox_collections: list[AsyncCollection[Document]] = []
+        self.events_out = EventProducer(settings.kafka_bootstrap_servers, client_id=settings.service_name)
         self.relay = OutboxRelay(
             self._outbox_collections,
-            self.publisher.send,
+            self.events_out.send,
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
             scan_seconds=settings.outbox_scan_seconds,
@@ -153,6 +160,7 @@ class ServiceRuntime:
         kafka_client_log().starting()
         self.consumer.bind(self.broker)
         await self.broker.start()
+        await self.events_out.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self._tasks.append(asyncio.create_task(self._watch_kafka(), name="kafka-watch"))
         for name, every, run in self._sweeps:
@@ -174,6 +182,7 @@ class ServiceRuntime:
         # out, and a replacement would get no partitions meanwhile.
         steps = (
             ("kafka", self.broker.stop, GRACEFUL_STOP_SECONDS + timeout),
+            ("the outbox's producer", self.events_out.stop, timeout),
             ("mongodb", self.mongo.close, timeout),
         )
         for name, close, bound in steps:
