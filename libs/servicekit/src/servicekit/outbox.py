@@ -7,7 +7,8 @@ then removes them. No multi-document transaction is needed (the local emulator h
 
 The relay does not scan every collection on every pass: a write that added events names its
 document (`wake(collection, id)`), and the relay reads those documents by `_id`. A full scan runs
-at start and every `scan_seconds`, for events a crashed process or another replica left behind.
+at start and every `scan_seconds`, for events a crashed process or another replica left behind;
+it leaves named documents to the hinted pass and goes on only while it finds unnamed ones.
 
 Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
 every consumer downstream) continues the trace of the request that caused the change.
@@ -130,13 +131,23 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """One full pass over every collection; returns how many events were published."""
-        published = 0
+        return (await self._scan())[0]
+
+    async def _scan(self) -> tuple[int, bool]:
+        """Publish up to a batch of pending documents per collection, leaving those named by
+        `wake` to the hinted pass. Returns (events published, whether a collection may hold more
+        pending documents nobody named): only then is another scan worth its cost (the emulator
+        scans the whole collection for it)."""
+        published, more = 0, False
         for collection in self._collections:
             cursor = collection.find({"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size)
-            documents = [document async for document in cursor]
+            found = [document async for document in cursor]
+            hinted = self._hinted.get(collection.name, set())
+            documents = [document for document in found if document["_id"] not in hinted]
             if documents:
                 published += await self._relay(collection, documents)
-        return published
+            more = more or (len(found) >= self._batch_size and len(documents) == len(found))
+        return published, more
 
     async def run_hinted(self) -> int:
         """Publish the events of the documents named by `wake`; returns how many."""
@@ -219,8 +230,10 @@ class OutboxRelay:
                 if self._scan_due or loop.time() >= next_scan:
                     self._scan_due = False
                     next_scan = loop.time() + self._scan_seconds
-                    while await self.run_once() >= self._batch_size:
-                        pass
+                    # Under load most pending documents are named already: the scan then stops
+                    # after one pass instead of racing the hinted pass batch by batch.
+                    while (await self._scan())[1]:
+                        await self.run_hinted()
             except asyncio.CancelledError:
                 raise
             except InvalidOperation:

@@ -24,10 +24,10 @@ from servicekit.ids import derived_id
 
 from notifications.domain.messages import Message
 from notifications.domain.preferences import (
+    DEFAULT_PREFERENCES,
     Category,
     DigestMode,
     JoinDigest,
-    Preferences,
     Skip,
     next_attempt_at,
     plan_delivery,
@@ -399,7 +399,7 @@ def _plan_channel(
     if channel is NotificationChannel.EMAIL and recipient is not None and not recipient.email:
         # (An unknown recipient may still be registered by the time the sweep delivers.)
         return Delivery(status=DeliveryStatus.SKIPPED, reason=SkipReason.NO_EMAIL)
-    preferences = Preferences() if recipient is None else recipient.preferences or Preferences()
+    preferences = DEFAULT_PREFERENCES if recipient is None else recipient.preferences or DEFAULT_PREFERENCES
     plan = plan_delivery(
         channel,
         preferences.for_category(message.category),

@@ -73,6 +73,10 @@ class Preferences(BaseModel):
         return self.categories.get(category, self.default)
 
 
+# Everyone's until they choose (frozen, so one instance serves every recipient without their own).
+DEFAULT_PREFERENCES = Preferences()
+
+
 def zone(name: str | None) -> tzinfo:
     """The IANA zone of that name; UTC for an unknown or missing one (never fails a delivery)."""
     try:

@@ -18,6 +18,7 @@ from servicekit.erasure import person_mark, pseudonym
 
 from notifications.domain.messages import Person
 from notifications.domain.preferences import (
+    DEFAULT_PREFERENCES,
     CapCounter,
     CapDecision,
     Category,
@@ -92,7 +93,7 @@ class Recipient(AggregateRoot):
         )
 
     def preference_for(self, category: Category) -> CategoryPreference:
-        return (self.preferences or Preferences()).for_category(category)
+        return (self.preferences or DEFAULT_PREFERENCES).for_category(category)
 
     # ------------------------------------------------------------------ changes
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from mentorship_schemas import ProfileErased, ProfileRegistered, ProfileUpdated
 from servicekit.erasure import pseudonym
 
-from notifications.domain.preferences import Preferences
+from notifications.domain.preferences import DEFAULT_PREFERENCES, Preferences
 from notifications.domain.recipient import Recipient, recipient_id
 from notifications.ports import Stores
 from notifications.use_cases.upsert import change_or_create
@@ -57,7 +57,7 @@ class People:
 
     async def preferences(self, org_id: str, person_id: str) -> Preferences:
         known = await self._stores.recipients.get(recipient_id(org_id, person_id))
-        return (known.preferences if known is not None else None) or Preferences()
+        return (known.preferences if known is not None else None) or DEFAULT_PREFERENCES
 
     async def set_preferences(self, org_id: str, person_id: str, preferences: Preferences) -> Preferences:
         """Raises RecipientErased for an erased person."""
