@@ -3,7 +3,7 @@ slot that fits everyone (the kick-off, a pair's usual time). Pure: instants in, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,16 +29,15 @@ class WorkingHours:
                 return False
         return True
 
-    def starts_on(self, day: date, tz: ZoneInfo, preferred: time | None) -> list[datetime]:
-        """The candidate starts on `day` (UTC instants), the preferred local time first."""
-        wall = datetime.combine(day, self.start)
-        starts = []
-        while wall.time() < self.end and wall.date() == day:
-            starts.append(wall)
-            wall += STEP
+    def starts_on(self, day: date, tz: ZoneInfo, preferred: time | None) -> Iterator[datetime]:
+        """The candidate starts on `day` (UTC instants), the preferred local time first; made one
+        at a time (the first usually fits, and each costs a timezone conversion)."""
         if preferred is not None:
-            starts.insert(0, datetime.combine(day, preferred))
-        return [to_utc(start, tz) for start in starts]
+            yield to_utc(datetime.combine(day, preferred), tz)
+        wall = datetime.combine(day, self.start)
+        while wall.time() < self.end and wall.date() == day:
+            yield to_utc(wall, tz)
+            wall += STEP
 
 
 def first_slot(
