@@ -1,7 +1,8 @@
 """OpenTelemetry set-up from the standard `OTEL_*` variables.
 
-Spans come from FastAPI (requests), PyMongo (commands) and FastStream's Kafka middleware (publish
-and process, with W3C trace context in the record headers), plus the outbox relay and sweeps.
+Spans come from FastAPI (requests), PyMongo (commands), FastStream's Kafka middleware (process,
+and the rare direct publish such as a dead letter), the outbox relay (one producer span per event,
+with W3C trace context in the record headers) and sweeps.
 Export is OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is
 set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `zipkin` sends Zipkin v2 JSON to
 `OTEL_EXPORTER_ZIPKIN_ENDPOINT` (Zipkin accepts no OTLP: this is how `make run` and compose reach
