@@ -36,6 +36,15 @@ async def produce(bootstrap: str, records: Sequence[Outgoing]) -> None:
         await producer.stop()
 
 
+async def _partitions(admin: AIOKafkaAdminClient, topics: Sequence[str]) -> list[TopicPartition]:
+    described = await admin.describe_topics(list(topics))
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    ]
+
+
 async def lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     """Records of `topics` the group has not committed yet (from the start where it has none)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -43,12 +52,7 @@ async def lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     await admin.start()
     await consumer.start()
     try:
-        described = await admin.describe_topics(list(topics))
-        partitions = [
-            TopicPartition(topic["topic"], partition["partition"])
-            for topic in described
-            for partition in topic["partitions"]
-        ]
+        partitions = await _partitions(admin, topics)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
         committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
@@ -84,14 +88,9 @@ async def start_group_at_end(bootstrap: str, group: str, topics: Sequence[str]) 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics(list(topics))
+        partitions = await _partitions(admin, topics)
     finally:
         await admin.close()
-    partitions = [
-        TopicPartition(topic["topic"], partition["partition"])
-        for topic in described
-        for partition in topic["partitions"]
-    ]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:

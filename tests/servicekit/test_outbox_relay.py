@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 from faststream.kafka import KafkaBroker
 from mentorship_schemas import CloudEvent, MentorAvailable
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from servicekit.consumer import EventConsumer
-from servicekit.kafka import CloudEventPublisher, create_broker
+from servicekit.kafka import CloudEventPublisher, EventProducer, create_broker
 from servicekit.outbox import (
     OutboxRelay,
     ensure_outbox_index,
@@ -22,6 +26,7 @@ from servicekit.outbox import (
     outbox_entry,
     with_outbox,
 )
+from servicekit.telemetry import setup_telemetry
 
 from tests.conftest import Infra
 from tests.kafka_records import read_topic
@@ -199,7 +204,9 @@ async def test_outbox_emptied_and_refilled_to_the_same_length_meanwhile_keeps_th
     async def publish_and_race(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
         await publisher.publish(topic, event, headers)
         if event.id == first["id"]:
-            await aggregates.update_one({"_id": "mentor-5"}, {"$set": {"outbox": [], "outbox_pending": False}})
+            await aggregates.update_one(
+                {"_id": "mentor-5"}, {"$set": {"outbox": [], "outbox_pending": False}}
+            )
             await aggregates.update_one({"_id": "mentor-5"}, with_outbox({"$set": {"version": 2}}, [late]))
 
     assert await OutboxRelay([aggregates], publish_and_race).run_once() == 1
@@ -207,3 +214,50 @@ async def test_outbox_emptied_and_refilled_to_the_same_length_meanwhile_keeps_th
     assert stored is not None
     assert [e["id"] for e in stored["outbox"]] == [late["id"]]
     assert stored["outbox_pending"] is True
+
+
+async def test_the_relays_producer_sends_each_event_in_one_span_that_continues_the_writers_trace(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]]
+) -> None:
+    """Through the services' own producer: one producer span per event, a child of the span that
+    wrote it, and the record's traceparent names that producer span (the consumer continues it)."""
+    spans = InMemorySpanExporter()
+    setup_telemetry("outbox-tests").add_span_processor(SimpleSpanProcessor(spans))
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    with trace.get_tracer("tests").start_as_current_span("the request") as request:
+        entries = _entries(org, "mentor-6", 2)  # each keeps the trace context of this request
+    await aggregates.insert_one(new_document({"_id": "mentor-6", "version": 2}, entries))
+    producer = EventProducer(infra.kafka_bootstrap_servers, client_id="test-outbox")
+    await producer.start()
+    try:
+        assert await OutboxRelay([aggregates], producer.send).run_once() == 2
+    finally:
+        await producer.stop()
+
+    ids = [e["id"] for e in entries]
+    records = await read_topic(
+        infra.kafka_bootstrap_servers,
+        TOPIC,
+        until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 2,
+    )
+    mine = [r for r in records if r.headers.get("ce_id") in ids]
+    assert [r.headers["ce_id"] for r in mine] == ids
+    relayed = [
+        s for s in spans.get_finished_spans() if s.name.startswith("outbox relay") and s.attributes
+        and s.attributes.get("messaging.message.id") in ids
+    ]  # fmt: skip
+    assert len(relayed) == 2, [s.name for s in relayed]
+    request_context = request.get_span_context()
+    by_id = {str(span.attributes["messaging.message.id"]): span for span in relayed if span.attributes}
+    for record in mine:
+        span = by_id[record.headers["ce_id"]]
+        assert span.kind is SpanKind.PRODUCER
+        assert span.parent is not None
+        assert span.parent.span_id == request_context.span_id
+        assert span.context.trace_id == request_context.trace_id
+        trace_id, span_id = record.headers["traceparent"].split("-")[1:3]
+        assert (int(trace_id, 16), int(span_id, 16)) == (span.context.trace_id, span.context.span_id)
+        assert record.headers["ce_specversion"] == "1.0"
+        assert json.loads(record.value) == next(
+            e["data"] for e in entries if e["id"] == record.headers["ce_id"]
+        )

@@ -27,7 +27,7 @@ from typing import Any
 
 from mentorship_schemas import CloudEvent, Event
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import InvalidOperation
@@ -169,8 +169,9 @@ class OutboxRelay:
         types: Counter[str] = Counter()
         for document in documents:
             for entry in document.get("outbox") or []:
-                # The one producer span of the event, a child of the change that wrote it.
-                with tracer.start_as_current_span(
+                # The one producer span of the event, a child of the change that wrote it (not made
+                # current: its context goes into the headers, and nothing else runs inside it).
+                span = tracer.start_span(
                     f"outbox relay {entry['type']}",
                     context=propagate.extract(entry.get("trace") or {}),
                     kind=SpanKind.PRODUCER,
@@ -180,10 +181,17 @@ class OutboxRelay:
                         "messaging.destination.name": entry["topic"],
                         "messaging.message.id": entry["id"],
                     },
-                ):
-                    headers: dict[str, str] = {}
-                    propagate.inject(headers)
+                )
+                headers: dict[str, str] = {}
+                propagate.inject(headers, context=trace.set_span_in_context(span))
+                try:
                     sent = await self._publish(entry["topic"], cloud_event_of(entry), headers)
+                except Exception as error:
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, str(error)))
+                    raise
+                finally:
+                    span.end()
                 if inspect.isawaitable(sent):
                     deliveries.append(sent)
                 types[entry["type"]] += 1
