@@ -48,6 +48,7 @@ class MemoryReads:
     programs: InMemoryAggregates[Program]
     circles_: InMemoryAggregates[FormedCircle]
     inclusion: InMemoryAggregates[InclusionRecord]
+    runs: InMemoryAggregates[MatchRun]
 
     def _seats(self, org_id: str | None = None, status: SeatStatus | None = None) -> list[MenteeSeat]:
         return [
@@ -123,6 +124,10 @@ class MemoryReads:
 
     async def programs_of(self, org_id: str) -> list[Program]:
         return [p for p in _all(self.programs) if p.org_id == org_id]
+
+    async def runs_naming(self, org_id: str, person_id: str) -> list[str]:
+        skipping = [r for r in _all(self.runs) if r.org_id == org_id and r.applied is not None]
+        return [r.id for r in skipping if r.applied is not None and person_id in r.applied.skipped]
 
     async def circles(
         self, org_id: str, *, program_id: str | None = None, member_id: str | None = None, limit: int = 1000
@@ -208,7 +213,7 @@ class InMemoryMatching:
             runs=runs,
             circles=circles,
             inclusion=inclusion,
-            reads=MemoryReads(seats, mentors, programs, circles, inclusion),
+            reads=MemoryReads(seats, mentors, programs, circles, inclusion, runs),
             forgetting=MemoryForgetting(seats, mentors, inclusion),
             run_items=MemoryRunItems(),
             clock=clock,

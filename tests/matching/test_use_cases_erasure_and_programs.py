@@ -8,6 +8,7 @@ import json
 
 import pytest
 from matching.domain.candidate import ERASED, ProfileFacts
+from matching.domain.match_run import MatchRun
 from matching.domain.mentor import mentor_key
 from matching.domain.program import ProgramSettings
 from matching.domain.seat import SeatStatus, seat_key
@@ -18,6 +19,8 @@ from matching.use_cases.context import Caller, Conflict, NotAllowed, NotFound, R
 from matching.use_cases.continuous import match_continuously
 from mentorship_schemas import CircleFormed, PairCreated, PairDeclined, PairEnded
 from mentorship_schemas.events import PairEndReason, PersonRole
+from servicekit.aggregates import Emitted
+from servicekit.erasure import pseudonym
 
 from tests.matching.fakes import START, InMemoryMatching
 from tests.matching.test_use_cases import ORG, add_mentee, add_mentor, add_program
@@ -227,3 +230,29 @@ async def test_a_run_not_keeping_pairs_moves_only_what_the_optimum_changes(mem: 
     assert stored.applied == run.run.applied
     with pytest.raises(NotFound):
         await cohort_runs.stored_run(mem.context, "other-org", run.run.run_id)
+
+
+async def test_an_erased_mentee_a_run_skipped_is_named_there_by_a_pseudonym(mem: InMemoryMatching) -> None:
+    """The default simulation found an erased person still named in `match_runs`: the audit of an
+    applied run lists the mentees it skipped, and the erasure did not look there."""
+    await add_program(mem, "p2", continuous=False)
+    await add_mentee(mem, "ada", program_id="p2", skills_wanted=["python"])
+    await add_mentee(mem, "bob", program_id="p2", skills_wanted=["python"])
+    await add_mentor(mem, "mira", skills_offered=["python"], level="lead")
+    run = await cohort_runs.run_cohort_now(
+        mem.context, ORG, "p2", PolicyOverrides(), keep_existing_pairs=True
+    )
+    assert run.run.applied is not None
+
+    def skipped_both(stored: MatchRun) -> list[Emitted]:
+        assert stored.applied is not None
+        stored.applied = stored.applied.model_copy(update={"skipped": ["ada", "bob"]})
+        return []
+
+    await mem.runs.change(run.run.id, skipped_both)  # as when their seats changed since the run
+    await erasure.forget_person(mem.context, ORG, "ada")
+
+    stored = await cohort_runs.stored_run(mem.context, ORG, run.run.run_id)
+    assert stored.applied is not None
+    assert stored.applied.skipped == [pseudonym(ORG, "ada"), "bob"]
+    assert '"ada"' not in json.dumps(list(mem.runs.documents.values()), default=str)

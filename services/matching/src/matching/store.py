@@ -108,6 +108,7 @@ class StoredCandidates:
         self._programs = db[PROGRAMS]
         self._circles = db[CIRCLES]
         self._inclusion = db[INCLUSION]
+        self._runs = db[MATCH_RUNS]
         self.views = OrgViews(self._load_org, resync_seconds)
 
     async def _seats(self, query: Document, limit: int = 0) -> list[MenteeSeat]:
@@ -206,6 +207,10 @@ class StoredCandidates:
         return [
             FormedCircle.model_validate(document) async for document in self._circles.find(query, limit=limit)
         ]
+
+    async def runs_naming(self, org_id: str, person_id: str) -> list[str]:
+        query = {"org_id": org_id, "applied.skipped": person_id}
+        return [str(document["_id"]) async for document in self._runs.find(query, {"_id": 1})]
 
     async def inclusion_of(self, org_id: str, person_ids: list[str]) -> list[InclusionRecord]:
         query = {"org_id": org_id, "person_id": {"$in": person_ids}}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from servicekit.aggregates import Emitted
+from servicekit.erasure import pseudonym
 
 from matching.domain.cohort_run import run_cohort
 from matching.domain.fairness import GroupFloor
@@ -22,7 +23,7 @@ from matching.domain.match_run import Applied, MatchRun, MergedRun, PairChange, 
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
 from matching.domain.programs import MatchingPolicy, MatchingRules, ProgramType
-from matching.domain.seat import MenteeSeat
+from matching.domain.seat import MenteeSeat, SeatStatus
 from matching.domain.seat_parts import Match
 from matching.use_cases import pool
 from matching.use_cases.context import Matching, NotFound, Refused, RunItemKind
@@ -229,6 +230,9 @@ async def _apply(
             current = await m.seats.get(seat.id)
             if current is not None and current.status is seat.status:
                 retry.append((change, current, match))  # only the mentor's place was missing
+            elif current is None or current.status is SeatStatus.ERASED:
+                # Erased while the run was applied: the audit names them as the erasure would.
+                skipped.append(pseudonym(program.org_id, seat.person_id))
             else:
                 skipped.append(seat.person_id)
         if len(retry) == len(pending):  # no progress: these keep their state

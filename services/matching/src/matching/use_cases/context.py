@@ -74,6 +74,10 @@ class CandidateReads(Protocol):
 
     async def inclusion_of(self, org_id: str, person_ids: list[str]) -> list[InclusionRecord]: ...
 
+    async def runs_naming(self, org_id: str, person_id: str) -> list[str]:
+        """The audited runs whose application names the person (a mentee it skipped)."""
+        ...
+
 
 class Forgetting(Protocol):
     """Deletions an erasure needs (documents that carry no pending events)."""

@@ -5,6 +5,7 @@ and circles existed, without who or why."""
 from __future__ import annotations
 
 from mentorship_schemas.events import PairEndReason
+from servicekit.erasure import pseudonym
 
 from matching.domain.seat import SeatStatus
 from matching.use_cases import pool
@@ -34,6 +35,10 @@ async def forget_person(m: Matching, org_id: str, person_id: str) -> None:
     await m.forgetting.delete_mentor(org_id, person_id)
     await m.forgetting.delete_inclusion(org_id, person_id)
     await m.run_items.forget_person(org_id, person_id)
+    # The audited runs keep whom they skipped, under a pseudonym for the person.
+    stand_in = pseudonym(org_id, person_id)
+    for run_id in await m.reads.runs_naming(org_id, person_id):
+        await m.runs.change(run_id, lambda run: run.forget_person_id(person_id, stand_in))
     # Mentees who waited on them wait again, and the places they held are free.
     await match_continuously(m, org_id)
 
