@@ -256,3 +256,17 @@ async def test_an_erased_mentee_a_run_skipped_is_named_there_by_a_pseudonym(mem:
     assert stored.applied is not None
     assert stored.applied.skipped == [pseudonym(ORG, "ada"), "bob"]
     assert '"ada"' not in json.dumps(list(mem.runs.documents.values()), default=str)
+
+
+async def test_an_erased_person_leaves_the_invitation_lists_of_programs(mem: InMemoryMatching) -> None:
+    invited = ProgramSettings(
+        name="Invited",
+        enrollment="invite",  # type: ignore[arg-type]
+        enrolled_mentees=["ada", "bob"],
+        enrolled_mentors=["ada"],
+    )
+    await programs.create_program(mem.context, ORG, "invited", invited)
+    await erasure.forget_person(mem.context, ORG, "ada")
+    program = await programs.require_program(mem.context, ORG, "invited")
+    assert (program.enrolled_mentees, program.enrolled_mentors) == (["bob"], [])
+    assert '"ada"' not in json.dumps(list(mem.programs.documents.values()), default=str)

@@ -202,6 +202,15 @@ class Program(AggregateRoot, ProgramSettings):
         listed = self.enrolled_mentees if role is PersonRole.MENTEE else self.enrolled_mentors
         return person_id in listed
 
+    def lists(self, person_id: str) -> bool:
+        return person_id in self.enrolled_mentees or person_id in self.enrolled_mentors
+
+    def forget_enrolled(self, person_id: str) -> list[Emitted]:
+        """Erasure: the person leaves the program's invitation lists (nobody is invited any more)."""
+        self.enrolled_mentees = [p for p in self.enrolled_mentees if p != person_id]
+        self.enrolled_mentors = [p for p in self.enrolled_mentors if p != person_id]
+        return []
+
     def pair_ends_at(self, created_at: datetime) -> datetime | None:
         """When a pair made now ends by itself: the program's end date or its duration, the earlier."""
         ends = [self.ends_on] if self.ends_on else []

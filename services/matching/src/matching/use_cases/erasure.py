@@ -35,6 +35,9 @@ async def forget_person(m: Matching, org_id: str, person_id: str) -> None:
     await m.forgetting.delete_mentor(org_id, person_id)
     await m.forgetting.delete_inclusion(org_id, person_id)
     await m.run_items.forget_person(org_id, person_id)
+    for program in await m.reads.programs_of(org_id):
+        if program.stored and program.lists(person_id):
+            await m.programs.change(program.id, lambda p: p.forget_enrolled(person_id))
     # The audited runs keep whom they skipped, under a pseudonym for the person.
     stand_in = pseudonym(org_id, person_id)
     for run_id in await m.reads.runs_naming(org_id, person_id):
