@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mentorship_schemas import (
     CloudEvent,
@@ -26,6 +27,7 @@ from mentorship_schemas import (
 )
 from mentorship_schemas.events import PersonRole
 from mentorship_schemas.topics import all_topic_names
+from pymongo import AsyncMongoClient
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import ensure_topics
@@ -120,11 +122,12 @@ async def service_pace(
     """Start `name` alone as a process, give it what its main event needs, then measure; returns
     records/s and the process's resident memory at the end (MB)."""
     org = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    prefix = f"bench_{uuid.uuid4().hex[:6]}_"
     group = f"mentorship.{name}"
     # Earlier phases left their events on the shared topics: this group starts after them.
     await start_group_at_end(bootstrap, group, [topic for topic, _ in all_topic_names()])
     fleet = ServiceFleet(
-        env=service_env(bootstrap, mongo_url, f"bench_{uuid.uuid4().hex[:6]}_"),
+        env=service_env(bootstrap, mongo_url, prefix),
         log_dir=work / "logs",
         ports={name: free_port()},
     )
@@ -139,6 +142,18 @@ async def service_pace(
         return per_s, memory
     finally:
         fleet.stop()
+        await drop_databases(mongo_url, prefix)
+
+
+async def drop_databases(mongo_url: str, prefix: str) -> None:
+    """Each phase starts on an empty store: what an earlier phase stored is dropped after it."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        for name in await mongo.list_database_names():
+            if name.startswith(prefix):
+                await mongo.drop_database(name)
+    finally:
+        await mongo.close()
 
 
 # ---------------------------------------------------------------- what each service is fed
