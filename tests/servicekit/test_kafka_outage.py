@@ -11,7 +11,7 @@ from pathlib import Path
 import localstack
 from mentorship_schemas import PairCreated, Stream
 from servicekit.kafka import ensure_topics
-from servicekit.outage import kafka_client_log
+from servicekit.outage import KafkaClientLog, KafkaState, kafka_client_log
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
@@ -78,3 +78,24 @@ async def test_a_broker_outage_is_one_line_when_it_starts_and_one_when_it_ends(
         await runtime.stop()
         await asyncio.to_thread(kafka.stop)
         await drop_database(infra, runtime.db.name)
+
+
+def _client_warning(message: str) -> logging.LogRecord:
+    return logging.LogRecord(
+        "aiokafka.consumer.group_coordinator", logging.WARNING, __file__, 1, message, None, None
+    )
+
+
+def test_the_coordinator_settling_after_an_outage_is_not_a_second_outage() -> None:
+    """A CI run printed a second "unreachable" line right after "reachable again": the consumer's
+    first heartbeat found the coordinator not yet valid. Those warnings are settling, not an outage;
+    a failed ping still is."""
+    outage = KafkaClientLog()
+    outage.state = KafkaState.UP
+    outage.unreachable("no answer to a ping")
+    outage.reachable()
+    outage.emit(_client_warning("Heartbeat failed for group g: coordinator (node 1) is either not started"))
+    outage.emit(_client_warning("Marking the coordinator dead (node 1)for group g."))
+    assert outage.state is KafkaState.STARTING
+    outage.unreachable("no answer to a ping")
+    assert outage.state is KafkaState.DOWN
