@@ -1,17 +1,23 @@
 """What the services rely on MongoDB to do, pinned against whatever server the suite uses (the local
 mongo-java-server, a MongoDB behind `MONGODB_URL`, or a testcontainers MongoDB). A behaviour that
-a future store lacks fails here, by name, before it fails somewhere deep in a service."""
+a future store lacks fails here, by name, before it fails somewhere deep in a service.
+
+With the local store, every case also runs against our launcher's H2 file backend (what `make run`
+and the simulation use), whose storage code is its own: until now only its restarts were tested
+(`test_launcher_restart.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from localstack import MongoStore
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -21,11 +27,35 @@ from tests.conftest import Infra
 Collection = AsyncCollection[dict[str, Any]]
 
 
+@pytest.fixture(scope="module")
+def file_store(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoStore | None]:
+    """Our launcher's H2 file backend, when the suite's store is our launcher (else None)."""
+    if os.environ.get("MONGODB_URL") or infra.origin == "containers":
+        yield None
+        return
+    store = MongoStore(tmp_path_factory.mktemp("file-store"), persistent=True)
+    store.start()
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+@pytest.fixture(params=["suite store", "file backend"])
+def store_url(request: pytest.FixtureRequest, infra: Infra) -> str:
+    if request.param == "suite store":
+        return infra.mongodb_url
+    store: MongoStore | None = request.getfixturevalue("file_store")
+    if store is None:
+        pytest.skip("the suite's store is a MongoDB, not our launcher")
+    return store.url
+
+
 @pytest.fixture
-async def clients(infra: Infra) -> AsyncIterator[list[AsyncMongoClient[dict[str, Any]]]]:
+async def clients(store_url: str) -> AsyncIterator[list[AsyncMongoClient[dict[str, Any]]]]:
     """Three clients, so concurrent writers use separate connections as separate services would."""
     made: list[AsyncMongoClient[dict[str, Any]]] = [
-        AsyncMongoClient(infra.mongodb_url, tz_aware=True, maxPoolSize=50) for _ in range(3)
+        AsyncMongoClient(store_url, tz_aware=True, maxPoolSize=50) for _ in range(3)
     ]
     try:
         yield made
@@ -163,6 +193,26 @@ async def test_concurrent_upserts_of_one_key_make_one_document(collections: list
 
     await asyncio.gather(*(record(collections[i % 3]) for i in range(40)))
     assert await collections[0].count_documents({"ce_id": "event-1"}) == 1
+
+
+async def test_concurrent_inserts_of_one_id_keep_one_and_refuse_the_others_as_duplicates(
+    collections: list[Collection],
+) -> None:
+    """Two consumers handling one event after a redelivery insert the same document at once."""
+
+    async def insert(collection: Collection, n: int) -> str:
+        try:
+            await collection.insert_one({"_id": "reminder", "by": n})
+        except DuplicateKeyError as error:
+            return f"duplicate {error.code}"
+        return "inserted"
+
+    for _ in range(5):
+        await collections[0].delete_many({})
+        outcomes = await asyncio.gather(*(insert(collections[n % 3], n) for n in range(30)))
+        assert sorted(set(outcomes)) == ["duplicate 11000", "inserted"]
+        assert outcomes.count("inserted") == 1
+        assert await collections[0].count_documents({}) == 1
 
 
 async def test_a_unique_compound_index_refuses_a_duplicate_on_insert_and_on_update(

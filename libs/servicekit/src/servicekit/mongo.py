@@ -14,7 +14,9 @@ not do, and so what the code keeps away from:
   (`due_index`). Two gaps our launcher closes, as MongoDB behaves: out of the box a query that
   names `_id` AND another field (every conditional write) scanned the collection, and a query
   without a batch size came back in one reply however large (past 48 MB the driver refuses it);
-- no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent).
+- no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent);
+- an unordered insert that meets duplicates counts every document as inserted (`nInserted`): the
+  services read only which writes failed and their codes.
 What the services do rely on is pinned by `tests/store`, against whichever server the suite uses.
 """
 

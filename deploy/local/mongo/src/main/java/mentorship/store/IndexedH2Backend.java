@@ -18,8 +18,8 @@ import org.h2.mvstore.MVStore;
  */
 class IndexedH2Backend extends H2Backend {
 
-    IndexedH2Backend(String fileName) {
-        super(fileName);
+    IndexedH2Backend(MVStore mvStore) {
+        super(mvStore);
     }
 
     @Override

@@ -7,6 +7,9 @@ import de.bwaldvogel.mongo.bson.Document;
 import io.netty.channel.Channel;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.h2.mvstore.MVStore;
 
 /**
  * Starts mongo-java-server for local runs and tests: the memory backend (tests, CI, benchmarks)
@@ -38,19 +41,42 @@ public final class StoreLauncher {
             "insert", "update", "delete", "findandmodify", "createindexes", "dropindexes",
             "drop", "dropdatabase", "create", "renamecollection");
 
-    /** H2 file backend that commits its MVStore after every acknowledged write. */
+    /**
+     * H2 file backend that commits its MVStore after every write, before the write is acknowledged,
+     * and only between whole writes.
+     *
+     * <p>A write changes several maps one after another (a document, then each index; a new
+     * collection, then its _id index). A commit that lands in between, from another connection's
+     * write or from the MVStore's own background thread, makes that half a durable version; a kill
+     * -9 before the next commit then leaves, say, a document its _id index does not know, and every
+     * later insert of that id fails with "Document with key ... already existed" instead of a
+     * duplicate-key error (the default simulation dead-lettered an event on it after the store was
+     * killed). So writes share a lock that a commit takes alone, and the background commit is off.
+     */
     static final class DurableH2Backend extends IndexedH2Backend {
+        private final ReadWriteLock commits = new ReentrantReadWriteLock();
+
         DurableH2Backend(String fileName) {
-            super(fileName);
+            super(new MVStore.Builder().fileName(fileName).autoCommitDisabled().open());
         }
 
         @Override
         public Document handleCommand(Channel channel, String database, String command, Document query) {
-            Document result = super.handleCommand(channel, database, command, query);
-            if (WRITE_COMMANDS.contains(command.toLowerCase())) {
-                commit();
+            if (!WRITE_COMMANDS.contains(command.toLowerCase())) {
+                return super.handleCommand(channel, database, command, query);
             }
-            return result;
+            commits.readLock().lock();
+            try {
+                return super.handleCommand(channel, database, command, query);
+            } finally {
+                commits.readLock().unlock();
+                commits.writeLock().lock();
+                try {
+                    commit(); // also after a failed write: what it did apply is answered as applied
+                } finally {
+                    commits.writeLock().unlock();
+                }
+            }
         }
     }
 
