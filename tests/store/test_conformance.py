@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -281,6 +282,75 @@ async def test_find_with_range_in_or_exists_and_regex_filters_sort_skip_and_limi
     assert (
         await collection.count_documents({"_id": {"$in": ["p1", "p2", "nobody"]}, "level": {"$ne": 2}}) == 1
     )
+
+
+async def test_queries_on_indexed_fields_find_what_a_scan_finds_through_every_kind_of_write(
+    collections: list[Collection],
+) -> None:
+    """The same writes on a collection with non-unique indexes (single, compound, on a dotted path,
+    on an array) and on one without: every query, and each update or delete it selects for, sees
+    the same documents in the same order, whatever the server does with the indexes."""
+    indexed, plain = collections[0], collections[1].database[f"{collections[1].name}_plain"]
+    await indexed.create_index([("org_id", ASCENDING), ("status", ASCENDING)])
+    await indexed.create_index([("org_id", ASCENDING), ("hold.mentor_id", ASCENDING)])
+    await indexed.create_index([("member_ids", ASCENDING)])
+    await indexed.create_index([("level", ASCENDING)])
+    rng = random.Random(7)
+    orgs, statuses, people = ["acme", "globex"], ["waiting", "held", "paired"], [f"p{n}" for n in range(6)]
+
+    def document(n: int) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "_id": f"d{n:03d}",
+            "org_id": rng.choice(orgs),
+            "status": rng.choice(statuses),
+            "member_ids": rng.sample(people, rng.randint(0, 3)),
+            "level": rng.choice([1, 2, 2.0, 3]),
+        }
+        if rng.random() < 0.7:
+            doc["hold"] = {"mentor_id": rng.choice(people), "kind": "offer"}
+        return doc
+
+    async def both(write: Any) -> None:
+        for collection in (indexed, plain):
+            await write(collection)
+
+    def queries() -> list[dict[str, Any]]:
+        org, status, person = rng.choice(orgs), rng.choice(statuses), rng.choice(people)
+        return [
+            {"org_id": org, "status": status},
+            {"org_id": org, "hold.mentor_id": person, "status": status},
+            {"org_id": org, "hold.mentor_id": person},
+            {"member_ids": person},
+            {"member_ids": person, "org_id": org},
+            {"level": 2},
+            {"level": {"$gte": 2}, "org_id": org},
+        ]
+
+    docs = [document(n) for n in range(60)]
+    await both(lambda c: c.insert_many([dict(d) for d in docs]))
+    for round_ in range(40):
+        query = rng.choice(queries())
+        change = rng.choice(
+            [
+                {"$set": {"status": rng.choice(statuses)}},
+                {"$set": {"hold.mentor_id": rng.choice(people)}},
+                {"$unset": {"hold": ""}},
+                {"$push": {"member_ids": rng.choice(people)}},
+                {"$pull": {"member_ids": rng.choice(people)}},
+                {"$set": {"org_id": rng.choice(orgs), "level": rng.choice([1, 3.0])}},
+            ]
+        )
+        if round_ % 5 == 4:
+            await both(lambda c, q=query: c.delete_one(q))
+            late = document(100 + round_)
+            await both(lambda c, d=late: c.insert_one(dict(d)))
+        elif round_ % 2:
+            await both(lambda c, q=query, u=change: c.update_many(q, u))
+        else:
+            await both(lambda c, q=query, u=change: c.update_one(q, u))
+        for check in queries():
+            assert await indexed.find(check).to_list() == await plain.find(check).to_list(), check
+    await plain.drop()
 
 
 async def test_the_aggregation_stages_the_services_use(collections: list[Collection]) -> None:

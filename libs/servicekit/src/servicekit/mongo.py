@@ -7,13 +7,17 @@ mongo-java-server (`deploy/local/mongo`). This is the one place that says what t
 not do, and so what the code keeps away from:
 - no multi-document transactions and no change streams: a change and its events are one
   single-document write (the outbox), and time-driven work comes from sweeps;
-- non-unique indexes are accepted and ignored: a query on a field other than `_id` or a unique
-  index scans its collection in memory. The services still create every index a MongoDB
-  deployment needs; hot paths read by `_id` (a mentee's seats have numbered ids, a batch's
-  aggregates are read with `$in`: `servicekit.grouped`) or keep their read sets small
-  (`due_index`). Two gaps our launcher closes, as MongoDB behaves: out of the box a query that
-  names `_id` AND another field (every conditional write) scanned the collection, and a query
-  without a batch size came back in one reply however large (past 48 MB the driver refuses it);
+- non-unique indexes are accepted and ignored out of the box: a query on a field other than `_id`
+  or a unique index scans its collection in memory. Our launcher's memory backend (tests, CI,
+  benchmarks) keeps them, for equality only: a query with a plain value for every key of such an
+  index reads the documents filed under those values; a range, `$in` or null still scans, and
+  so does every such query on the H2 file backend (`make run`, the simulation). The services
+  create every index a MongoDB deployment needs; hot paths read by `_id` (a mentee's seats have
+  numbered ids, a batch's aggregates are read with `$in`: `servicekit.grouped`) or keep their
+  read sets small (`due_index`). Two more gaps our launcher closes, as MongoDB behaves: out of
+  the box a query that names `_id` AND another field (every conditional write) scanned the
+  collection, and a query without a batch size came back in one reply however large (past 48 MB
+  the driver refuses it);
 - no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent);
 - an unordered insert that meets duplicates counts every document as inserted (`nInserted`): the
   services read only which writes failed and their codes.

@@ -3,14 +3,20 @@ package mentorship.store;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
 import io.netty.channel.Channel;
+import java.util.List;
 
-/** The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}). */
+/**
+ * The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}) and
+ * non-unique indexes that narrow equality queries (see {@link EqualityIndex}).
+ */
 final class IndexedMemoryBackend extends MemoryBackend {
 
     @Override
@@ -37,6 +43,12 @@ final class IndexedMemoryBackend extends MemoryBackend {
         protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
             return new Collection(this, collectionName, options, cursorRegistry);
         }
+
+        @Override
+        protected Index<Integer> openOrCreateSecondaryIndex(
+                String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
+            return new EqualityIndex(indexName, keys);
+        }
     }
 
     static final class Collection extends MemoryCollection {
@@ -49,12 +61,26 @@ final class IndexedMemoryBackend extends MemoryBackend {
                 Document query, Document orderBy, int skip, int limit, int batchSize, Document fieldSelector) {
             Object id = IdLookup.pinnedId(query);
             if (id == null) {
-                return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);
+                EqualityIndex narrowing = EqualityIndex.best(getIndexes(), query);
+                if (narrowing == null || uniqueIndexAnswers(query)) {
+                    return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);
+                }
+                return matchDocuments(
+                        query, narrowing.getPositions(query), orderBy, skip, limit, batchSize, fieldSelector);
             }
             return IdLookup.query(
                     id,
                     byId -> super.queryDocuments(byId, null, 0, 0, 0, null),
                     found -> matchDocumentsFromStream(found, query, orderBy, skip, limit, batchSize, fieldSelector));
+        }
+
+        private boolean uniqueIndexAnswers(Document query) {
+            for (Index<Integer> index : getIndexes()) {
+                if (index.isUnique() && index.canHandle(query)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 }

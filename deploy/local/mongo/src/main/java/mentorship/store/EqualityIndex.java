@@ -1,0 +1,180 @@
+package mentorship.store;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+
+/**
+ * A non-unique index of the memory backend, kept in memory: a query with an equality on every key
+ * of the index reads only the documents filed under those values (mongo-java-server ignores
+ * non-unique indexes, so such a query scanned the collection, and a service's hot read on a large
+ * collection cost as much as the collection).
+ *
+ * <p>It only narrows: the documents it returns are matched against the whole query, as any
+ * candidate of a scan is, so a query it cannot narrow (a range, {@code $in}, an array or
+ * subdocument value, null) takes the scan as before. A document with an array under a key is filed
+ * under each element (what MongoDB's multikey indexes do), and a document whose keys hold parallel
+ * arrays is refused, as MongoDB refuses it. Positions come back in collection order, so a result
+ * without a sort is in the order a scan gives.
+ */
+final class EqualityIndex extends Index<Integer> {
+
+    private static final String ID = "_id";
+
+    private final Map<KeyValue, TreeSet<Integer>> byValues = new HashMap<>();
+    private final Map<Object, Integer> positionsById = new HashMap<>();
+
+    EqualityIndex(String name, List<IndexKey> keys) {
+        // Sparse in the emulator's sense: a document need not be found here for its removal.
+        super(name, keys, true);
+    }
+
+    /** The index of {@code candidates} with the most keys that can narrow {@code query}, or null. */
+    static EqualityIndex best(List<? extends Index<Integer>> candidates, Document query) {
+        EqualityIndex best = null;
+        for (Index<Integer> index : candidates) {
+            if (index instanceof EqualityIndex equality && equality.canHandle(query)
+                    && (best == null || equality.getKeys().size() > best.getKeys().size())) {
+                best = equality;
+            }
+        }
+        return best;
+    }
+
+    @Override
+    public synchronized boolean canHandle(Document query) {
+        for (String key : keys()) {
+            if (!query.containsKey(key) || !isPlainValue(query.get(key))) {
+                return false;
+            }
+        }
+        return probe(query) != null;
+    }
+
+    /**
+     * The query's values as a document holds them ({@code "a.b": v} as {@code {a: {b: v}}}), so
+     * they are filed as a document's are (the emulator's value normalisation is not public);
+     * null if the keys overlap (one a prefix of another).
+     */
+    private Document probe(Document query) {
+        Document probe = new Document();
+        for (String key : keys()) {
+            String[] parts = key.split("\\.");
+            Document parent = probe;
+            for (int i = 0; i < parts.length - 1; i++) {
+                Object child = parent.computeIfAbsent(parts[i], ignored -> new Document());
+                if (!(child instanceof Document)) {
+                    return null;
+                }
+                parent = (Document) child;
+            }
+            if (parent.containsKey(parts[parts.length - 1])) {
+                return null;
+            }
+            parent.put(parts[parts.length - 1], query.get(key));
+        }
+        return probe;
+    }
+
+    private static boolean isPlainValue(Object value) {
+        return value instanceof String || value instanceof Number || value instanceof Boolean
+                || value instanceof Instant || value instanceof Date || value instanceof ObjectId
+                || value instanceof UUID;
+    }
+
+    @Override
+    public synchronized Iterable<Integer> getPositions(Document query) {
+        // Plain values: the probe files under exactly one key.
+        KeyValue values = getKeyValues(probe(query)).iterator().next();
+        TreeSet<Integer> positions = byValues.get(values);
+        return positions == null ? List.of() : new ArrayList<>(positions);
+    }
+
+    @Override
+    public synchronized Integer getPosition(Document document) {
+        return positionsById.get(idOf(document));
+    }
+
+    @Override
+    public void checkAdd(Document document, MongoCollection<Integer> collection) {
+        getKeyValues(document); // refuses parallel arrays before anything is written
+    }
+
+    @Override
+    public synchronized void add(Document document, Integer position, MongoCollection<Integer> collection) {
+        file(getKeyValues(document), position);
+        positionsById.put(idOf(document), position);
+    }
+
+    @Override
+    public synchronized Integer remove(Document document) {
+        Integer position = positionsById.remove(idOf(document));
+        if (position != null) {
+            unfile(getKeyValues(document), position);
+        }
+        return position;
+    }
+
+    @Override
+    public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Integer> collection) {
+        getKeyValues(newDocument);
+    }
+
+    @Override
+    public synchronized void updateInPlace(
+            Document oldDocument, Document newDocument, Integer position, MongoCollection<Integer> collection) {
+        Set<KeyValue> before = getKeyValues(oldDocument);
+        Set<KeyValue> after = getKeyValues(newDocument);
+        if (!before.equals(after)) {
+            unfile(before, position);
+            file(after, position);
+        }
+    }
+
+    private void file(Set<KeyValue> values, Integer position) {
+        for (KeyValue value : values) {
+            byValues.computeIfAbsent(value, ignored -> new TreeSet<>()).add(position);
+        }
+    }
+
+    private void unfile(Set<KeyValue> values, Integer position) {
+        for (KeyValue value : values) {
+            TreeSet<Integer> positions = byValues.get(value);
+            if (positions != null && positions.remove(position) && positions.isEmpty()) {
+                byValues.remove(value);
+            }
+        }
+    }
+
+    private static Object idOf(Document document) {
+        return document.get(ID);
+    }
+
+    @Override
+    public synchronized long getCount() {
+        return positionsById.size();
+    }
+
+    @Override
+    public long getDataSize() {
+        return 0;
+    }
+
+    @Override
+    public synchronized void drop() {
+        byValues.clear();
+        positionsById.clear();
+    }
+}
