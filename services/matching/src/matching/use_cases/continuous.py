@@ -9,11 +9,14 @@ given back)."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 
 from matching.domain.cohort_run import solve_cohort
+from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
+from matching.domain.seat import MenteeSeat
 from matching.use_cases import pool
 from matching.use_cases.context import Matching
 from matching.use_cases.programs import find_program, programs_of
@@ -67,17 +70,32 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
             goals=view.semantic,
         )
         by_person = {seat.person_id: seat for seat in waiting}
-        offered = 0
+        by_mentor: dict[str, list[Explanation]] = defaultdict(list)
         for pair in result.pairs:
-            match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown)
-            if await pool.offer(m, program, by_person[pair.mentee_id], match, automatic=True):
-                offered += 1
+            by_mentor[pair.mentor_id].append(pair)
+
+        # Each seat is offered once; a mentor's offers go one after another (each takes one of
+        # their places), different mentors' at once, so their reads and writes go in groups.
+        offers = (_offer_each(m, program, by_person, pairs) for pairs in by_mentor.values())
+        offered = sum(await asyncio.gather(*offers))
         if offered < len(result.pairs):
             m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
         made += offered
         if offered and stage < program.mentors_per_mentee:
             view = await m.reads.org(program.org_id)  # the next stage must see these mentors taken
     return made
+
+
+async def _offer_each(
+    m: Matching, program: Program, seats: dict[str, MenteeSeat], pairs: list[Explanation]
+) -> int:
+    """Offer the pairs in turn; how many were made."""
+    offered = 0
+    for pair in pairs:
+        match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown)
+        if await pool.offer(m, program, seats[pair.mentee_id], match, automatic=True):
+            offered += 1
+    return offered
 
 
 async def match_where_places_freed(m: Matching, org_ids: set[str]) -> None:
