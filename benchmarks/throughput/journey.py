@@ -15,13 +15,14 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from localstack import free_port
 from mentorship_schemas import NotificationSent, PairCreated, ProfileRegistered
 from mentorship_schemas.topics import all_topic_names
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 
 from throughput.kafka_lag import start_group_at_end, until_caught_up
-from throughput.services import SECRET, _import_mentors, free_port, rss_mb, service_env
+from throughput.services import SECRET, _import_mentors, rss_mb, service_env
 
 
 class Arrivals:

@@ -3,21 +3,15 @@ the test's Kafka and store, with seconds instead of days, and free ports for the
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
+from localstack import free_port
 from service_fleet import SERVICES, ServiceFleet
 
 from tests.conftest import Infra
 
 SECRET = "end-to-end-development-secret-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fleet_env(infra: Infra, database_prefix: str, **overrides: str) -> dict[str, str]:

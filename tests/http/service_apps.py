@@ -4,7 +4,6 @@ pass alike (tokens, traces, errors, docs); and a real uvicorn server for those t
 from __future__ import annotations
 
 import importlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from localstack import free_port
 from servicekit.auth import issue_dev_token
 from servicekit.settings import ServiceSettings
 
@@ -52,13 +52,6 @@ def operations(app: FastAPI) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, item in app.openapi()["paths"].items():
         for method, operation in item.items():
             yield path, method, operation
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

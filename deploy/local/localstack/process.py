@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import struct
@@ -18,10 +19,29 @@ from localstack.errors import StartupError
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now (racy by nature, good enough locally)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A TCP port on 127.0.0.1 that is free right now, below the range the kernel hands out to
+    outgoing connections: a port from that range (what binding port 0 gives) can be taken by any
+    client's connection between this check and the server's bind (a test run beside a simulation
+    saw Kafka fail to bind so). Between servers of ours it stays racy, at one chance in thousands."""
+    low, high = _listening_ports()
+    for _ in range(200):
+        port = random.randint(low, high)
+        if _port_is_free(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # a crowded machine: any port
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _listening_ports() -> tuple[int, int]:
+    """Ports for our servers: from 10000 to just below the ephemeral range (Linux's is 32768-60999)."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    if ephemeral_low <= 11_000:  # an unusual range: above it, then
+        return 61_000, 65_000
+    return 10_000, ephemeral_low - 1
 
 
 def _port_is_free(port: int) -> bool:
