@@ -291,3 +291,36 @@ def test_same_inputs_give_the_same_digest_and_result() -> None:
     assert first.summary()["matched"] == 1
     changed = run_cohort(MatchingPolicy(org_id=ORG, load_spread_penalty=0.02), mentees, mentors)
     assert changed.input_digest != first.input_digest
+
+
+def test_text_scores_do_not_depend_on_the_texts_encoded_before() -> None:
+    """Words get their ids once per process, in the order texts arrive: a cohort's goal and
+    experience scores must be the same whatever other runs taught the vocabulary first."""
+    from matching.domain import cohort as encoding
+
+    policy = MatchingPolicy(org_id=ORG, weights=dict.fromkeys(COMPONENTS, 1.0))
+    mentees = [
+        person("e1", goals="grow into engineering leadership and coach a data team"),
+        person("e2", goals="learn kubernetes operations, then platform design"),
+    ]
+    mentors = [
+        person("m1", experience="engineering leadership, coaching and data teams", free_capacity=1),
+        person("m2", experience="platform design on kubernetes; operations", free_capacity=1),
+        person("m3", experience="tax audits", free_capacity=1),
+    ]
+
+    def scores() -> np.ndarray:
+        encoded = encode_cohort(policy, mentees, mentors)
+        return block_scores(encoded, contribution_tables(encoded), np.arange(2))
+
+    encoding._word_ids.cache_clear()
+    encoding._VOCABULARY.clear()
+    first = scores()
+    encoding._word_ids.cache_clear()
+    encoding._VOCABULARY.clear()
+    # Another run first, naming the same words in another order (and words of its own).
+    words = "audits platform design engineering leadership coach data team gardening"
+    encode_cohort(policy, [person("x", goals=words)], [person("y", experience="cooking")])
+    assert (scores() == first).all()
+    assert first[0, 0] > first[0, 2]
+    assert first[1, 1] > first[1, 2]

@@ -3,8 +3,10 @@ mentor score can be computed in bulk (numpy) and explained one pair at a time fr
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -133,10 +135,26 @@ def timezone_overlap_hours(offset_a_minutes: int, offset_b_minutes: int) -> floa
     return max(0.0, 8.0 - difference / 60.0)
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def tokens(text: str) -> list[str]:
-    return [
-        word for word in re.findall(r"[a-z0-9]+", text.lower()) if len(word) > 2 and word not in STOP_WORDS
-    ]
+    return [word for word in _WORD.findall(text.lower()) if len(word) > 2 and word not in STOP_WORDS]
+
+
+# Every text's words as ids in one vocabulary of the process: a mentor's experience is encoded in
+# every run, so its words are looked up once, not once per run (runs go on worker threads).
+_VOCABULARY: dict[str, int] = {}
+_VOCABULARY_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=32_768)
+def _word_ids(text: str) -> IntArray:
+    words = tokens(text)
+    with _VOCABULARY_LOCK:
+        ids = np.asarray([_VOCABULARY.setdefault(word, len(_VOCABULARY)) for word in words], dtype=np.int64)
+    ids.flags.writeable = False
+    return ids
 
 
 def _codes(values: Iterable[str | None]) -> tuple[IntArray, list[str | None]]:
@@ -451,18 +469,15 @@ def _encode_skills(
 
 def _encode_texts(goals: list[str], experiences: list[str]) -> tuple[sparse.csr_array, MentorSide]:
     """TF-IDF vectors, unit length, quantised to integers (so dot products are exact)."""
-    vocabulary: dict[str, int] = {}
-    word_ids: list[int] = []
-    lengths: list[int] = []
-    for text in goals + experiences:
-        words = tokens(text)
-        lengths.append(len(words))
-        word_ids.extend(vocabulary.setdefault(word, len(vocabulary)) for word in words)
+    ids = [_word_ids(text) for text in goals + experiences]
+    lengths = [len(words) for words in ids]
+    # Columns are the words these texts use, in the order of their ids.
+    used, word_ids = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *ids]), return_inverse=True)
     document_count = len(lengths)
-    width = max(len(vocabulary), 1)
+    width = max(len(used), 1)
     documents = np.repeat(np.arange(document_count, dtype=np.int64), lengths)
     # (document, word) pairs with their term counts, then document frequency per word.
-    pairs, counts = np.unique(documents * width + np.asarray(word_ids, dtype=np.int64), return_counts=True)
+    pairs, counts = np.unique(documents * width + word_ids.reshape(-1), return_counts=True)
     rows, cols = pairs // width, pairs % width
     frequency = np.bincount(cols, minlength=width)
     idf = np.log((1 + document_count) / (1 + frequency)) + 1.0

@@ -27,6 +27,7 @@ from matching.domain.assignment import (
 )
 from matching.domain.cohort import Cohort, MatchProfile, encode_cohort
 from matching.domain.compatibility import (
+    ContributionTables,
     Explanation,
     allowed_block,
     block_scores,
@@ -128,8 +129,8 @@ def input_digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def row_oracle(cohort: Cohort) -> RowOracle:
-    tables = contribution_tables(cohort)
+def row_oracle(cohort: Cohort, tables: ContributionTables | None = None) -> RowOracle:
+    tables = tables or contribution_tables(cohort)
 
     def oracle(rows: IntArray, cols: IntArray | None) -> tuple[ScoreArray, BoolArray]:
         return block_scores(cohort, tables, rows, cols), allowed_block(cohort, rows, cols)
@@ -179,7 +180,8 @@ def solve_cohort(
     cohort = encode_cohort(policy, mentees, mentors, managers=managers, previous_pairs=list(previous_pairs))
     if goals is not None:
         cohort = goals.applied_to(cohort)
-    oracle = row_oracle(cohort)
+    tables = contribution_tables(cohort)
+    oracle = row_oracle(cohort, tables)
     capacities = capacities_of(cohort)
     candidates = shortlist(
         oracle, cohort.mentee_count, cohort.mentor_count, shortlist_size, reserve=reserve_size
@@ -199,7 +201,6 @@ def solve_cohort(
         solution, optimal, how, fairness = solve_with_group_floor(
             cohort.mentee_count, capacities, candidates, members, group_floor
         )
-    tables = contribution_tables(cohort)
     pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor, goals.reason() if goals else None)
     return SolvedCohort(cohort, candidates, capacities, solution, optimal, how, fairness, pairs)
 

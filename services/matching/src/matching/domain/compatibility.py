@@ -330,18 +330,25 @@ def _points(raw: npt.NDArray[np.float32], factor: float) -> npt.NDArray[np.float
 
 
 def _fuse(parts: list[tuple[Index, Index, Points]]) -> tuple[Index, Index, npt.NDArray[np.int32]]:
-    """One table over combined codes whose entries are the sums of the parts' entries (exact)."""
-    mentee_code = np.zeros_like(parts[0][0])
-    mentor_code = np.zeros_like(parts[0][1])
-    table = np.zeros((1, 1), dtype=np.int64)
-    for mentee_values, mentor_values, part in parts:
-        rows, cols = part.shape
-        mentee_code = mentee_code * rows + mentee_values
-        mentor_code = mentor_code * cols + mentor_values
-        table = (table[:, None, :, None] + part[None, :, None, :]).reshape(
-            table.shape[0] * rows, table.shape[1] * cols
-        )
+    """One table over combined codes whose entries are the sums of the parts' entries (exact).
+
+    Only the code combinations that occur get a row or a column: a run of a few mentees against
+    thousands of mentors builds a table of a few rows, not one over every combination possible."""
+    mentee_rows, mentee_code = _combinations([values for values, _, _ in parts])
+    mentor_rows, mentor_code = _combinations([values for _, values, _ in parts])
+    table = np.zeros((len(mentee_rows), len(mentor_rows)), dtype=np.int64)
+    for k, (_, _, part) in enumerate(parts):
+        table += np.asarray(part, dtype=np.int64)[mentee_rows[:, k][:, None], mentor_rows[:, k][None, :]]
     return mentee_code, mentor_code, table.astype(np.int32)
+
+
+def _combinations(columns: list[Index]) -> tuple[npt.NDArray[np.int64], Index]:
+    """The distinct rows of the columns side by side, and each person's row among them."""
+    stacked = np.stack([np.asarray(column, dtype=np.int64) for column in columns], axis=1)
+    if len(stacked) == 0:
+        return stacked, np.zeros(0, dtype=np.int64)
+    distinct, code = np.unique(stacked, axis=0, return_inverse=True)
+    return distinct, code.reshape(-1).astype(np.int64)
 
 
 def block_scores(

@@ -120,7 +120,11 @@ class OrgView:
         ]
 
     def offers_possible(self, program: Program, at: datetime) -> bool:
-        return any(m.accepting_mentees and m.free_capacity > 0 for m in self.mentor_profiles(program, at))
+        """Some mentor of the program has a free place (free places imply taking mentees)."""
+        return any(
+            mentor.free_slots > 0 and program.admits(mentor.person_id, PersonRole.MENTOR)
+            for mentor in self.mentors.values()
+        )
 
     def previous_pairs(self, seats: Iterable[MenteeSeat]) -> list[tuple[str, str]]:
         return [(seat.person_id, mentor) for seat in seats for mentor in self.excluded_for(seat)]
