@@ -427,9 +427,11 @@ async def test_a_message_written_while_its_subject_is_erased_is_taken_back_after
     w = world()
     await _paired(w)
     event = _missed(w, session="s9")
-    directory = await w.use_cases.notify.directory(w.org, audience(event))  # read before the erasure
+    # Read before the erasure: the directory, and the recipients the messages go to.
+    directory, recipients = await w.use_cases.notify.look_up(w.org, audience(event))
     await w.use_cases.people.erase(ProfileErased(org_id=w.org, version=3, person_id="ada", erased_at=START))
-    await w.use_cases.notify.notify(w.org, cause(event, "racing"), messages_for(event, directory), directory)
+    found = messages_for(event, directory)
+    await w.use_cases.notify.notify(w.org, cause(event, "racing"), found, directory, recipients)
     assert await w.of("ada") == []
     stored = json.dumps([w.notifications.documents], default=str)
     assert '"ada"' not in stored

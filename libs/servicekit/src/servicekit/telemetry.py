@@ -1,8 +1,8 @@
 """OpenTelemetry set-up from the standard `OTEL_*` variables.
 
-Spans come from FastAPI (requests), PyMongo (commands), FastStream's Kafka middleware (process,
-and the rare direct publish such as a dead letter), the outbox relay (one producer span per event,
-with W3C trace context in the record headers) and sweeps.
+Spans come from FastAPI (requests), PyMongo (commands; only when spans are exported), FastStream's
+Kafka middleware (process, and the rare direct publish such as a dead letter), the outbox relay
+(one producer span per event, with W3C trace context in the record headers) and sweeps.
 Export is OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is
 set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `zipkin` sends Zipkin v2 JSON to
 `OTEL_EXPORTER_ZIPKIN_ENDPOINT` (Zipkin accepts no OTLP: this is how `make run` and compose reach
@@ -53,10 +53,13 @@ def setup_telemetry(service_name: str) -> TracerProvider:
     )
     provider = TracerProvider(resource=resource)
     exporter = _exporter()
+    trace.set_tracer_provider(provider)
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    PymongoInstrumentor().instrument(tracer_provider=provider)
+        # A span per store command, the most numerous of all, made only when someone reads them:
+        # without an exporter they cost a busy consumer several per cent of its CPU for nothing
+        # (the others stay: they carry the trace context from one service to the next).
+        PymongoInstrumentor().instrument(tracer_provider=provider)
     _configured = provider
     return provider
 

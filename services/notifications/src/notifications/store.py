@@ -75,6 +75,7 @@ def mongo_stores(
 class MongoDeliveryQueue:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self._grouped = Grouped(collection)  # a consumer batch's entries go in one bulk write
 
     async def enqueue(self, entry: QueuedDelivery) -> None:
         fields = {
@@ -87,7 +88,7 @@ class MongoDeliveryQueue:
             "urgent": entry.urgent,
         }
         with contextlib.suppress(DuplicateKeyError):  # two upserts raced: the other one inserted it
-            await self.collection.update_one({"_id": entry.id}, {"$setOnInsert": fields}, upsert=True)
+            await self._grouped.upsert({"_id": entry.id}, {"$setOnInsert": fields})
 
     async def due(self, now: datetime, limit: int) -> list[QueuedDelivery]:
         found = self.collection.find(

@@ -10,7 +10,7 @@ enters the feed with its NotificationSent in the same write.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -31,11 +31,13 @@ from notifications.domain.notification import (
     SkipReason,
     notification_id,
 )
-from notifications.domain.recipient import recipient_id
+from notifications.domain.recipient import Recipient, recipient_id
 from notifications.domain.reminders import SessionReminders, reminders_id
 from notifications.ports import Stores
 from notifications.use_cases.people import scrub_person
 from notifications.use_cases.upsert import change_or_create
+
+Recipients = Mapping[str, Recipient | None]  # by person id: what the store holds (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ class Notify:
     async def announce(self, event: Announced, cause: Cause) -> None:
         """Tell the people an event concerns what it means for them (domain/announcements.py)."""
         cause = replace(cause, occasion=occasion(event))
-        directory = await self.directory(event.org_id, audience(event))
-        await self.notify(event.org_id, cause, messages_for(event, directory), directory)
+        directory, recipients = await self.look_up(event.org_id, audience(event))
+        await self.notify(event.org_id, cause, messages_for(event, directory), directory, recipients)
 
     async def pair_created(self, event: PairCreated, cause: Cause) -> None:
         """Remember who is the mentee (for the agenda prompts), then tell both."""
@@ -74,7 +76,7 @@ class Notify:
             return  # an older schedule arriving late: the newer one already set the reminders
         if known is not None:
             await self.withdraw(known.superseded_by(event.version), SkipReason.RESCHEDULED)
-        directory = await self.directory(event.org_id, Audience(tuple(event.participant_ids)))
+        directory, recipients = await self.look_up(event.org_id, Audience(tuple(event.participant_ids)))
         found = messages.for_session_scheduled(
             event,
             directory,
@@ -84,7 +86,7 @@ class Notify:
             organizer_email=self._policy.organizer_email,
             moved=known is not None and 0 < known.session_version < event.version,
         )
-        await self.notify(event.org_id, cause, found, directory)
+        await self.notify(event.org_id, cause, found, directory, recipients)
         pending = [
             notification_id(m.recipient_id, cause.key, m.kind)
             for m in found
@@ -114,9 +116,10 @@ class Notify:
 
     # ------------------------------------------------------------------ the steps
 
-    async def directory(self, org_id: str, who: Audience) -> Directory:
-        """The people a message names and, when asked, the org's escalation contacts; one lookup
-        per person, by id."""
+    async def look_up(self, org_id: str, who: Audience) -> tuple[Directory, Recipients]:
+        """The people a message names and, when asked, the org's escalation contacts (one lookup
+        per person, by id); and the recipients read for it (the messages go to some of them, who
+        are then not read again)."""
         admins = await self._stores.contacts.admins(org_id) if who.with_admins else []
         people, erased = {}, set()
         named = list(dict.fromkeys([*who.person_ids, *admins]))
@@ -125,18 +128,26 @@ class Notify:
             people[person_id] = known.person() if known is not None else messages.Person(person_id)
             if known is not None and known.erased:
                 erased.add(person_id)
-        return Directory(people, admins, frozenset(erased))
+        return Directory(people, admins, frozenset(erased)), dict(zip(named, found, strict=True))
 
-    async def notify(self, org_id: str, cause: Cause, found: Sequence[Message], directory: Directory) -> None:
+    async def notify(
+        self,
+        org_id: str,
+        cause: Cause,
+        found: Sequence[Message],
+        directory: Directory,
+        recipients: Recipients | None = None,
+    ) -> None:
         """Store each message once; the directory's people are the ones it may name, so an
-        erasure can find and scrub them later."""
+        erasure can find and scrub them later. `recipients`: those already read for the
+        directory (an erasure since then is caught after the writes, by `_erased_meanwhile`)."""
         # An erased person is mentioned under their pseudonym (a late event may still name them).
         mentions = sorted(
             pseudonym(org_id, person_id) if person_id in directory.erased else person_id
             for person_id in directory.people
         )
         for message in found:
-            await self.store_message(org_id, cause, message, mentions)
+            await self.store_message(org_id, cause, message, mentions, recipients or {})
         await self._erased_meanwhile(org_id, directory)
 
     async def _erased_meanwhile(self, org_id: str, directory: Directory) -> None:
@@ -148,9 +159,14 @@ class Notify:
             names = [name for name in (person.display_name, person.email) if name]
             await scrub_person(self._stores, org_id, person_id, names)
 
-    async def store_message(self, org_id: str, cause: Cause, message: Message, mentions: list[str]) -> bool:
+    async def store_message(
+        self, org_id: str, cause: Cause, message: Message, mentions: list[str], known: Recipients
+    ) -> bool:
         """One message as a notification with its follow-ups; False when nobody is to be told."""
-        recipient = await self._stores.recipients.get(recipient_id(org_id, message.recipient_id))
+        if message.recipient_id in known:
+            recipient = known[message.recipient_id]
+        else:
+            recipient = await self._stores.recipients.get(recipient_id(org_id, message.recipient_id))
         if recipient is not None and recipient.erased:
             return False
         notification, emitted = Notification.plan(
