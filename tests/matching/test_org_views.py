@@ -96,3 +96,37 @@ async def test_a_conflict_or_a_deletion_makes_the_next_run_read_the_org_afresh()
     views.forget_document("acme:ada:mentee")
     assert (await views.org("acme")).seats == {}
     assert store.loads == 3
+
+
+def _mentor(person: str, version: int, **facts: object) -> MentorCandidate:
+    mentor = MentorCandidate.new("acme", person)
+    mentor.update_facts(ProfileFacts(**facts), profile_version=version)  # type: ignore[arg-type]
+    mentor.version = version
+    return mentor
+
+
+async def test_a_mentor_s_match_profile_is_built_again_only_when_the_mentor_offset_or_load_changes() -> None:
+    store, clock = Store(), Clock()
+    store.mentors["mira"] = _mentor("mira", 1, skills_offered=["python"], timezone="Europe/Berlin")
+    views = OrgViews(store.load, resync_seconds=30, clock=clock)
+
+    first = await views.org("acme")
+    built = first.profiles.of(first.mentors["mira"], NOW, 0)
+    again = await views.org("acme")  # another view of the same load: the same profile object
+    assert again.profiles.of(again.mentors["mira"], NOW, 0) is built
+    assert built.skills_offered == ("python",)
+    assert built.utc_offset_minutes == 60
+
+    assert again.profiles.of(again.mentors["mira"], NOW, 1).program_load == 1
+    summer = datetime(2026, 7, 1, 9, tzinfo=UTC)  # daylight saving time in Berlin
+    assert again.profiles.of(again.mentors["mira"], summer, 0).utc_offset_minutes == 120
+
+    views.saved(_mentor("mira", 2, skills_offered=["go"], timezone="Europe/Berlin"))  # written here
+    changed = await views.org("acme")
+    assert changed.profiles.of(changed.mentors["mira"], NOW, 0).skills_offered == ("go",)
+
+    del store.mentors["mira"]  # deleted (an erasure): the next load keeps nothing of her
+    views.refresh("acme")
+    reloaded = await views.org("acme")
+    assert "mira" not in reloaded.mentors
+    assert reloaded.profiles is not changed.profiles

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from matching.domain.mentor import MentorCandidate
-from matching.domain.org_view import OrgView
+from matching.domain.org_view import MentorProfiles, OrgView
 from matching.domain.seat import MenteeSeat
 
 Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]]
@@ -24,6 +24,8 @@ class _Org:
     seats: dict[str, MenteeSeat]
     mentors: dict[str, MentorCandidate]
     loaded_at: float
+    # Built from these mentors' copies; a load starts afresh (an erased mentor's goes with it).
+    profiles: MentorProfiles = field(default_factory=MentorProfiles)
 
 
 @dataclass
@@ -40,7 +42,7 @@ class OrgViews:
         cached = self._orgs.get(org_id)
         if cached is None or self.clock() - cached.loaded_at > self.resync_seconds:
             cached = await self._reload(org_id)
-        return OrgView.of(org_id, cached.seats.values(), cached.mentors.values())
+        return OrgView.of(org_id, cached.seats.values(), cached.mentors.values(), cached.profiles)
 
     async def _reload(self, org_id: str) -> _Org:
         self._recent.setdefault(org_id, {})

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from mentorship_schemas.events import PersonRole
 
+from matching.domain.candidate import utc_offset_minutes
 from matching.domain.cohort import MatchProfile
 from matching.domain.compatibility import Explanation
 from matching.domain.mentor import MentorCandidate
@@ -22,6 +23,25 @@ from matching.domain.unmatched import explain_unmatched
 
 
 @dataclass
+class MentorProfiles:
+    """Mentors' match profiles as last built, by person, for views that hold their mentors as
+    copies replaced (never changed) when a mentor is saved: a profile is built again only for
+    another mentor object, UTC offset or program load. Every continuous run needs every mentor's
+    profile, and between two runs few mentors change."""
+
+    _built: dict[str, tuple[MentorCandidate, int, int, MatchProfile]] = field(default_factory=dict)
+
+    def of(self, mentor: MentorCandidate, at: datetime, program_load: int) -> MatchProfile:
+        offset = utc_offset_minutes(mentor.timezone, at)
+        known = self._built.get(mentor.person_id)
+        if known is not None and known[0] is mentor and known[1:3] == (offset, program_load):
+            return known[3]
+        profile = mentor.match_profile_in(at, program_load)
+        self._built[mentor.person_id] = (mentor, offset, program_load, profile)
+        return profile
+
+
+@dataclass
 class OrgView:
     """Mentee seats are keyed by their id (a person has one per focus area), mentors by person."""
 
@@ -31,10 +51,18 @@ class OrgView:
     managers: dict[str, str]
     # The org's embedded profiles, when it has any: the goals component is semantic for them.
     semantic: SemanticGoals | None = None
+    # Shared by the views of one load of the org (see `MentorProfiles`); a view of its own otherwise.
+    profiles: MentorProfiles = field(default_factory=MentorProfiles, repr=False)
     _by_person: dict[str, list[MenteeSeat]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def of(cls, org_id: str, seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> OrgView:
+    def of(
+        cls,
+        org_id: str,
+        seats: Iterable[MenteeSeat],
+        mentors: Iterable[MentorCandidate],
+        profiles: MentorProfiles | None = None,
+    ) -> OrgView:
         seat_list, mentor_list = list(seats), list(mentors)
         managers = {c.person_id: c.manager_id for c in [*seat_list, *mentor_list] if c.manager_id}
         return cls(
@@ -42,6 +70,7 @@ class OrgView:
             {seat.id: seat for seat in seat_list},
             {mentor.person_id: mentor for mentor in mentor_list},
             managers,
+            profiles=profiles or MentorProfiles(),
         )
 
     def seat(self, person_id: str, number: int = 1) -> MenteeSeat | None:
@@ -114,7 +143,7 @@ class OrgView:
     def mentor_profiles(self, program: Program, at: datetime) -> list[MatchProfile]:
         load = self.program_load(program.program_id)
         return [
-            mentor.match_profile_in(at, load[mentor.person_id])
+            self.profiles.of(mentor, at, load[mentor.person_id])
             for mentor in self.mentors.values()
             if program.admits(mentor.person_id, PersonRole.MENTOR)
         ]
