@@ -83,6 +83,7 @@ async def main(bootstrap: str, mongo_url: str, work: Path, rss: dict[str, float]
 
 
 if __name__ == "__main__":
+    localstack.interrupt_on_sigterm()  # a stopped bench stops the servers and services it started
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

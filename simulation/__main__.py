@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+import localstack
+
 from simulation import report
 from simulation.run import FAULTS, Options, simulate
 
@@ -29,6 +31,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-faults", action="store_true")
     parser.add_argument("--state", type=Path, default=Path(".local/simulation"))
     args = parser.parse_args(argv)
+    localstack.interrupt_on_sigterm()  # a stopped run stops the platform it started
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for chatty in ("httpx", "aiokafka"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

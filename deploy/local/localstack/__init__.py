@@ -9,7 +9,7 @@ before anything else is installed. One module per job: `install` (cache and buil
 from localstack.errors import InstallError, MissingTool, StartupError
 from localstack.install import KAFKA_VERSION, STORE_VERSION, cache_dir, install_kafka, install_store
 from localstack.kafka import KafkaServer, kafka_protocol_ready
-from localstack.process import ManagedServer, free_port
+from localstack.process import ManagedServer, free_port, interrupt_on_sigterm
 from localstack.store import MongoStore, mongo_ping
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "free_port",
     "install_kafka",
     "install_store",
+    "interrupt_on_sigterm",
     "kafka_protocol_ready",
     "mongo_ping",
 ]

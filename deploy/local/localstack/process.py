@@ -44,6 +44,13 @@ def _listening_ports() -> tuple[int, int]:
     return 10_000, ephemeral_low - 1
 
 
+def interrupt_on_sigterm() -> None:
+    """Let SIGTERM (a `kill`, `timeout`, a CI job stopped) unwind the process like Ctrl-C, so its
+    `finally` blocks stop the servers and services it started (they run in sessions of their own
+    and outlive a process that dies at once)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         # As the servers bind (Java sets SO_REUSEADDR): a port whose last connections sit in
