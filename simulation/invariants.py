@@ -130,8 +130,12 @@ def no_active_relationship_for_ended_pair(snapshot: Snapshot, world: World) -> V
 
 
 def no_active_relationship_for_erased_person(snapshot: Snapshot, world: World) -> Verdict:
+    """An erased person's pairs have ended, and no active relationship lists them. A circle they
+    were in carries on without them (it ends below two members), so it may stay active."""
     erased = _erased(world)
-    erased_pairs = {pair for e in world.journal.erasures for pair in e["pairs"]}
+    erased_pairs = {
+        pair for e in world.journal.erasures for pair in e["pairs"] if _kind(world, pair) == "pair"
+    }
     problems = [
         f"relationship {doc['_id']} is active with participants {doc.get('participant_ids')}"
         + (" (a pair of an erased person)" if doc["_id"] in erased_pairs else "")
@@ -139,6 +143,11 @@ def no_active_relationship_for_erased_person(snapshot: Snapshot, world: World) -
         if doc["_id"] in erased_pairs or erased & set(doc.get("participant_ids", []))
     ]
     return _verdict("no_active_relationship_for_erased_person", len(erased), problems)
+
+
+def _kind(world: World, pair_id: str) -> str:
+    pair = world.pairs.get(pair_id)
+    return pair.kind if pair is not None else "pair"
 
 
 STORE_INVARIANTS: tuple[Callable[[Snapshot, World], Verdict], ...] = (
@@ -187,11 +196,14 @@ def _notifications(snapshot: Snapshot) -> list[Document]:
 
 
 def erased_persons_partner_told(snapshot: Snapshot, world: World) -> Verdict:
-    """When a paired person is erased, the other side of each of their pairs is told."""
+    """When a paired person is erased, the other side of each of their pairs is told. (Not the
+    other members of a circle that carries on without them: no event says a member left.)"""
     problems, checked = [], 0
     for erasure in world.journal.erasures:
         for pair_id in erasure["pairs"]:
             pair = world.pairs[pair_id]
+            if pair.kind != "pair":
+                continue
             for partner in pair.participants:
                 if partner == erasure["person"] or partner in _erased(world):
                     continue

@@ -118,7 +118,9 @@ class MemoryReads:
         def names(seat: MenteeSeat) -> bool:
             mentors = {part.mentor_id for part in (seat.hold, seat.pair, seat.last_pair) if part is not None}
             circle = set(seat.circle.member_ids) if seat.circle else set()
-            return person_id in mentors | set(seat.previous_mentors) | set(seat.declined_mentors) | circle
+            audit = {name for entry in seat.audit for name in (entry.mentor_id, entry.by)}
+            named = mentors | set(seat.previous_mentors) | set(seat.declined_mentors) | circle | audit
+            return person_id in named
 
         return [s for s in self._seats(org_id) if s.person_id != person_id and names(s)]
 

@@ -1,11 +1,16 @@
-"""On the store: the audited runs that name a person as skipped, which an erasure pseudonymises."""
+"""On the store: the audited runs that name a person as skipped, and the seats that name a person
+(which an erasure pseudonymises or clears)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from matching.store import MATCH_RUNS, StoredCandidates
+from matching.domain.candidate import ProfileFacts
+from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import AuditEntry
+from matching.store import CANDIDATES, MATCH_RUNS, StoredCandidates
 from pymongo import AsyncMongoClient
 
 
@@ -25,3 +30,24 @@ async def test_the_runs_that_skipped_a_person_are_found_by_their_id(
     assert await reads.runs_naming("acme", "ada") == ["r1"]
     assert sorted(await reads.runs_naming("acme", "bob")) == ["r1", "r2"]
     assert await reads.runs_naming("acme", "cy") == []
+
+
+async def test_the_seats_naming_a_person_include_those_whose_audit_alone_names_them(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    db = mongo[f"test_seats_naming_{uuid.uuid4().hex[:8]}"]
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    seats = []
+    for person, audit in [
+        ("ada", [AuditEntry(at=at, by="adm", action="proposal_rejected", mentor_id="mira")]),
+        ("bob", [AuditEntry(at=at, by="mira", action="paired_by_hand", mentor_id="sam")]),
+        ("cy", []),
+    ]:
+        seat = MenteeSeat.register("acme", person, ProfileFacts(skills_wanted=["python"]), 1, at)
+        seat.audit = audit
+        seats.append(seat.to_document())
+    await db[CANDIDATES].insert_many(seats)
+    reads = StoredCandidates(db)
+    assert sorted(s.person_id for s in await reads.seats_naming("acme", "mira")) == ["ada", "bob"]
+    assert [s.person_id for s in await reads.seats_naming("acme", "sam")] == ["bob"]
+    assert await reads.seats_naming("acme", "cy") == []

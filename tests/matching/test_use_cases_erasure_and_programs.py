@@ -12,7 +12,7 @@ from matching.domain.match_run import MatchRun
 from matching.domain.mentor import mentor_key
 from matching.domain.program import ProgramSettings
 from matching.domain.seat import SeatStatus, seat_key
-from matching.domain.seat_parts import Match
+from matching.domain.seat_parts import AuditEntry, Match
 from matching.use_cases import circles, cohort_runs, erasure, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotAllowed, NotFound, Refused
@@ -270,3 +270,21 @@ async def test_an_erased_person_leaves_the_invitation_lists_of_programs(mem: InM
     program = await programs.require_program(mem.context, ORG, "invited")
     assert (program.enrolled_mentees, program.enrolled_mentors) == (["bob"], [])
     assert '"ada"' not in json.dumps(list(mem.programs.documents.values()), default=str)
+
+
+async def test_an_erased_person_named_only_in_another_seat_s_audit_leaves_it(mem: InMemoryMatching) -> None:
+    """The default simulation found an erased mentor still named in a mentee's seat: an admin had
+    rejected a proposal of him (the audit keeps whom it was about), and the erasure looked for
+    seats naming him everywhere but there."""
+    rejected = AuditEntry(at=START, by="adm", action="proposal_rejected", mentor_id="mira", note="not now")
+    await add_mentee(mem, "ada", skills_wanted=["python"], audit=[rejected])
+    await add_mentor(mem, "mira", skills_offered=["python"])
+    await erasure.forget_person(mem.context, ORG, "mira")
+    seat = await mem.seats.get(seat_key(ORG, "ada"))
+    assert seat is not None
+    assert [(entry.mentor_id, entry.by, entry.note) for entry in seat.audit] == [(ERASED, "adm", None)]
+    await erasure.forget_person(mem.context, ORG, "adm")  # the admin who decided, erased in turn
+    seat = await mem.seats.get(seat_key(ORG, "ada"))
+    assert seat is not None
+    assert [(entry.mentor_id, entry.by) for entry in seat.audit] == [(ERASED, ERASED)]
+    assert '"mira"' not in json.dumps(list(mem.seats.documents.values()), default=str)

@@ -11,11 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from simulation.event_checks import escalations_end_in_match_or_notice
-from simulation.invariants import mentor_load_consistent
+from simulation.invariants import (
+    erased_persons_partner_told,
+    mentor_load_consistent,
+    no_active_relationship_for_erased_person,
+)
 from simulation.observe import Record, Snapshot
 from simulation.org import Person
 from simulation.programs import ProgramPlan
-from simulation.world import World
+from simulation.world import PairState, World
 
 AT = datetime(2027, 3, 1, 9, tzinfo=UTC)
 
@@ -101,3 +105,48 @@ def test_a_former_mentor_whose_pair_profiles_forgot_is_a_disagreement() -> None:
 def test_a_mentor_above_capacity_is_reported() -> None:
     verdict = mentor_load_consistent(_stores(["mentor"], ["p0", "p1", "p2"], 3), _world_with_bo())
     assert verdict.evidence == ["bo: 3 mentees above capacity 2"]
+
+
+def _world_with_an_erased_circle_member() -> World:
+    """cy was erased while in circle c1 (with ada, bo and di) and in pair p1 (with ed)."""
+    world = _world()
+    for pair_id, kind, members in [("c1", "circle", ["ada", "bo", "cy", "di"]), ("p1", "pair", ["cy", "ed"])]:
+        world.pairs[pair_id] = PairState(
+            pair_id, "prog", kind, members, None, None, 1.0, random.Random(1), ended=True
+        )
+    world.journal.erasures.append(
+        {
+            "person": "cy",
+            "at": AT,
+            "why": "test",
+            "pairs": ["c1", "p1"],
+            "partners": ["ada", "bo", "di", "ed"],
+        }
+    )
+    return world
+
+
+@pytest.mark.fast
+def test_a_circle_carries_on_without_an_erased_member_but_must_not_list_her() -> None:
+    """The default run at c01fac5 flagged a circle that had rightly carried on without an erased
+    member, because it had been one of her "pairs"."""
+    world = _world_with_an_erased_circle_member()
+    without = {"_id": "c1", "kind": "circle", "status": "active", "participant_ids": ["ada", "bo", "di"]}
+    held = no_active_relationship_for_erased_person(Snapshot({"sessions.relationships": [without]}), world)
+    assert held.held, held.evidence
+    listing = {**without, "participant_ids": ["ada", "bo", "cy", "di"]}
+    pair = {"_id": "p1", "kind": "pair", "status": "active", "participant_ids": ["ed"]}
+    broken = no_active_relationship_for_erased_person(
+        Snapshot({"sessions.relationships": [listing, pair]}), world
+    )
+    assert len(broken.evidence) == 2  # the circle still lists her; her pair is still active
+
+
+@pytest.mark.fast
+def test_an_erased_person_s_pair_partner_must_be_told_not_her_circle_s_members() -> None:
+    world = _world_with_an_erased_circle_member()
+    verdict = erased_persons_partner_told(Snapshot({"notifications.notifications": []}), world)
+    assert (verdict.checked, verdict.evidence) == (1, ["ed was not told that cy left pair p1 (test)"])
+    told = {"recipient_id": "ed", "created_at": AT, "kind": "pair_ended", "subject_id": "p1"}
+    verdict = erased_persons_partner_told(Snapshot({"notifications.notifications": [told]}), world)
+    assert verdict.held, verdict.evidence

@@ -187,6 +187,8 @@ class StoredCandidates:
             "last_pair.mentor_id",
             "previous_mentors",
             "declined_mentors",
+            "audit.mentor_id",  # an admin's decision about them (a proposal rejected, a pair by hand)
+            "audit.by",  # or theirs, as an admin
         )
         naming = [{path: person_id} for path in (*paths, "circle.member_ids")]
         return await self._seats({"org_id": org_id, "person_id": {"$ne": person_id}, "$or": naming})
