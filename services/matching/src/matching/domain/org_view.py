@@ -148,7 +148,7 @@ class OrgView:
             if program.admits(mentor.person_id, PersonRole.MENTOR)
         ]
 
-    def offers_possible(self, program: Program, at: datetime) -> bool:
+    def offers_possible(self, program: Program) -> bool:
         """Some mentor of the program has a free place (free places imply taking mentees)."""
         return any(
             mentor.free_slots > 0 and program.admits(mentor.person_id, PersonRole.MENTOR)

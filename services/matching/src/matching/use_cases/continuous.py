@@ -58,7 +58,7 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
         waiting = view.waiting_in(program, stage)
         if not waiting:
             continue
-        if not view.offers_possible(program, now):
+        if not view.offers_possible(program):
             break
         result = await asyncio.to_thread(
             solve_cohort,

@@ -136,7 +136,7 @@ class Notify:
         cause: Cause,
         found: Sequence[Message],
         directory: Directory,
-        recipients: Recipients | None = None,
+        recipients: Recipients,
     ) -> None:
         """Store each message once; the directory's people are the ones it may name, so an
         erasure can find and scrub them later. `recipients`: those already read for the
@@ -147,7 +147,7 @@ class Notify:
             for person_id in directory.people
         )
         for message in found:
-            await self.store_message(org_id, cause, message, mentions, recipients or {})
+            await self.store_message(org_id, cause, message, mentions, recipients)
         await self._erased_meanwhile(org_id, directory)
 
     async def _erased_meanwhile(self, org_id: str, directory: Directory) -> None:
