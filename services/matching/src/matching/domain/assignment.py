@@ -110,31 +110,31 @@ class _BlockShortlist:
 
 
 def _shortlist_block(
-    oracle: RowOracle, rows: IntArray, mentor_count: int, per_mentee: int, keep: int
+    oracle: RowOracle, rows: IntArray, mentor_count: int, per_mentee: int, keep: int, first_slot: IntArray
 ) -> _BlockShortlist:
     score, allowed = oracle(rows, None)
     masked = np.where(allowed, score, -1)
+    rank = _rank(masked, allowed, rows, first_slot, stride=per_mentee)
     best_pruned = np.full(len(rows), -1, dtype=np.int64)
     if keep < mentor_count:
-        top = np.argpartition(masked, mentor_count - keep - 1, axis=1)
-        best_pruned = np.take_along_axis(masked, top[:, mentor_count - keep - 1 : mentor_count - keep], 1)[
-            :, 0
-        ]
-        top = top[:, mentor_count - keep :]
+        top = np.argpartition(rank, mentor_count - keep, axis=1)[:, mentor_count - keep :]
+        # The best raw score left out bounds every pruned arc (the rank is not the raw order).
+        left_out = masked.copy()
+        np.put_along_axis(left_out, top, -1, 1)
+        best_pruned = left_out.max(axis=1)
     else:
         top = np.broadcast_to(np.arange(mentor_count), (len(rows), mentor_count))
-    values = np.take_along_axis(masked, top, 1)
     # Best first within the kept columns: the first `per_mentee` go to the flow, the rest wait.
-    order = np.argsort(-values, axis=1, kind="stable")
+    order = np.argsort(-np.take_along_axis(rank, top, 1), axis=1, kind="stable")
     top = np.take_along_axis(top, order, 1)
-    values = np.take_along_axis(values, order, 1)
+    values = np.take_along_axis(masked, top, 1)
     row_grid = np.broadcast_to(rows[:, None], top.shape)
     ok = values >= 0
     ok_flow = ok.copy()
     ok_flow[:, per_mentee:] = False
     ok[:, :per_mentee] = False
     # Each mentor's best mentee of this block (a column reduction, cheap).
-    block_best = masked.argmax(axis=0)
+    block_best = rank.argmax(axis=0)
     return _BlockShortlist(
         rows=rows,
         flow=(row_grid[ok_flow], top[ok_flow], values[ok_flow].astype(np.int64)),
@@ -147,6 +147,26 @@ def _shortlist_block(
     )
 
 
+def _rank(
+    masked: ScoreArray, allowed: BoolArray, rows: IntArray, first_slot: IntArray, stride: int
+) -> IntArray:
+    """Which arcs a shortlist keeps first: the score less what the mentor's next place costs (the
+    flow's own trade-off); among equal ones, row i prefers the mentors from i * stride on, so that
+    mentees who score many mentors alike (a cohort of similar people) are not all shortlisted to the
+    same few mentors: the flow has room to spread them, and the certificate little to add back (it
+    added every tied arc). Not allowed: the lowest rank."""
+    mentor_count = masked.shape[1]
+    rank = np.multiply(masked, mentor_count, dtype=np.int64)
+    rank -= first_slot[None, :] * mentor_count
+    # Row i's tie-break for mentor j is (i * stride - j) mod mentor_count: a window of a descending
+    # sequence repeated twice, so no division per element.
+    descending = np.tile(np.arange(mentor_count - 1, -1, -1, dtype=np.int64), 2)
+    windows = np.lib.stride_tricks.sliding_window_view(descending, mentor_count)
+    rank += windows[mentor_count - 1 - (rows * stride) % mentor_count]
+    np.copyto(rank, np.iinfo(np.int64).min, where=~allowed)
+    return rank
+
+
 def shortlist(
     oracle: RowOracle,
     mentee_count: int,
@@ -156,16 +176,21 @@ def shortlist(
     block: int = 1024,
     reserve: int = 0,
     workers: int = 2,
+    first_slot: IntArray | None = None,
 ) -> Shortlist:
     """Each mentee's `per_mentee` best allowed mentors, plus each mentor's `per_mentor` best allowed
     mentees (so that a mentor nobody ranks first still has candidates), a block of rows at a time.
-    Blocks are scored on `workers` threads (numpy and scipy release the GIL in the heavy parts)."""
+    "Best" counts `first_slot`, what each mentor's next place costs (the load-spread penalty), when
+    given. Blocks are scored on `workers` threads (numpy and scipy release the GIL in the heavy parts)."""
     keep = min(per_mentee + reserve, mentor_count)
+    slot_cost = np.zeros(mentor_count, dtype=np.int64) if first_slot is None else first_slot
     starts = range(0, mentee_count if mentor_count else 0, block)
     blocks = [np.arange(start, min(start + block, mentee_count)) for start in starts]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         parts = list(
-            pool.map(lambda rows: _shortlist_block(oracle, rows, mentor_count, per_mentee, keep), blocks)
+            pool.map(
+                lambda rows: _shortlist_block(oracle, rows, mentor_count, per_mentee, keep, slot_cost), blocks
+            )
         )
     empty = np.zeros(0, dtype=np.int64)
     mentees = [empty] + [p.flow[0] for p in parts]
@@ -403,10 +428,14 @@ def solve_certified(
     block: int = 1024,
     max_rounds: int = 50,
     margin: int = 20_000,
+    per_row: int = 16,
 ) -> Assignment:
     """Solve on the shortlist, then prove optimality over every allowed pair (adding back pruned
     arcs that could improve the solution and re-solving until none can). Arcs within `margin`
-    micro-points of improving are added too: it saves rounds, and never affects the proof."""
+    micro-points of improving are added too: it saves rounds, and never affects the proof. A round
+    adds at most `per_row` rescored arcs per mentee (the ones closest to improving, ties spread over
+    the mentors as the shortlist does): in a cohort of alike people every arc ties, and adding them
+    all made the flow as large as the whole cohort."""
     mentee, mentor, score = candidates.mentee, candidates.mentor, candidates.score
     reserve_mentee, reserve_mentor = candidates.reserve_mentee, candidates.reserve_mentor
     reserve_score = candidates.reserve_score
@@ -452,9 +481,12 @@ def solve_certified(
             rescored += len(rows)
             row_score, allowed = oracle(rows, cols)
             _drop_known(allowed, rows, cols, known_start, known_mentor, column_of)
-            slack_block = row_score + mentor_potential[cols][None, :] - limit[rows][:, None]
-            near = allowed & (slack_block > -margin)
-            violations += int((near & (slack_block > 0)).sum())
+            # Slack above `limit` (which is `margin` below the potential's): near, or above margin: violated.
+            above_limit = row_score + mentor_potential[cols][None, :] - limit[rows][:, None]
+            near = allowed & (above_limit > 0)
+            violations += int((near & (above_limit > margin)).sum())
+            if len(cols) > per_row:
+                near &= _best_per_row(above_limit, near, rows, cols, mentor_count, per_row)
             r, c = np.nonzero(near)
             new_mentee.append(rows[r])
             new_mentor.append(cols[c].astype(np.int64))
@@ -471,6 +503,20 @@ def solve_certified(
         known_start, known_mentor = _known_arcs(mentee, mentor, reserve_mentee, reserve_mentor, mentee_count)
     solution.certificate = Certificate(False, max_rounds, added, rescored, len(mentee))
     return solution
+
+
+def _best_per_row(
+    above_limit: IntArray, near: BoolArray, rows: IntArray, cols: IntArray, mentor_count: int, per_row: int
+) -> BoolArray:
+    """The `per_row` arcs of each row closest to improving (highest slack); among equal ones, row i
+    takes the mentors from i * per_row on, so that rows tied on the same mentors add different ones."""
+    spread = (rows[:, None] * per_row - cols[None, :]) % mentor_count
+    # Clipped so the key cannot overflow (a slack past 2**40 micro-points is near-certain anyway).
+    key = np.where(near, np.minimum(above_limit, 1 << 40) * mentor_count + spread, np.iinfo(np.int64).min)
+    top = np.argpartition(key, key.shape[1] - per_row, axis=1)[:, key.shape[1] - per_row :]
+    best = np.zeros_like(near)
+    np.put_along_axis(best, top, True, 1)
+    return best
 
 
 def blocking_pairs(

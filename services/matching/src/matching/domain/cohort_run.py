@@ -184,8 +184,9 @@ def solve_cohort(
     oracle = row_oracle(cohort, tables)
     capacities = capacities_of(cohort)
     candidates = shortlist(
-        oracle, cohort.mentee_count, cohort.mentor_count, shortlist_size, reserve=reserve_size
-    )
+        oracle, cohort.mentee_count, cohort.mentor_count, shortlist_size, reserve=reserve_size,
+        first_slot=capacities.spread_penalty * capacities.existing_load,
+    )  # fmt: skip
     fairness: dict[str, float] = {}
     solution: Assignment
     if group_floor is None:
