@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from localstack import MongoStore
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -400,6 +400,31 @@ async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
     assert sorted([doc["_id"] async for doc in collections[0].find(in_ids)]) == ["d1", "d2"]
     updated = await collections[0].update_one({"_id": "d5", "version": 0}, {"$set": {"tag": "u"}})
     assert updated.matched_count == 0
+
+
+async def test_an_id_in_list_finds_each_document_once_whatever_the_list_repeats(
+    collections: list[Collection],
+) -> None:
+    """`{_id: {$in: [...]}}`, alone or with other conditions, as a consumer reads its batch: every
+    listed document once (a value listed twice, or a number listed as 2 and 2.0, is one document),
+    nothing unlisted, the other conditions still applied, and sort, skip, limit and projection kept."""
+    await collections[0].insert_many([{"_id": n, "even": n % 2 == 0} for n in range(1, 41)])
+    await collections[0].insert_many([{"_id": f"s{n}", "even": n % 2 == 0} for n in range(1, 11)])
+    listed = [2, 2, 2.0, 3, 10.0, 41, "s4", "s4", "s5", "missing"]
+    found = [doc["_id"] async for doc in collections[0].find({"_id": {"$in": listed}})]
+    assert sorted(map(str, found)) == sorted(["2", "3", "10", "s4", "s5"])
+    assert len(found) == 5
+    only_even = {"_id": {"$in": listed}, "even": True}
+    assert sorted(map(str, [doc["_id"] async for doc in collections[0].find(only_even)])) == ["10", "2", "s4"]
+    page = collections[0].find(
+        {"_id": {"$in": list(range(1, 41))}}, {"even": 0}, sort=[("_id", DESCENDING)], skip=2, limit=3
+    )
+    assert [doc async for doc in page] == [{"_id": 38}, {"_id": 37}, {"_id": 36}]
+    assert await collections[0].count_documents({"_id": {"$in": [1, 1, 1.0, 5]}}) == 2
+    updated = await collections[0].update_many({"_id": {"$in": [4, 4, 6, 7.0]}, "even": True}, {"$set": {"u": 1}})
+    assert updated.matched_count == 2
+    deleted = await collections[0].delete_many({"_id": {"$in": [8, 8.0, 9, "s1"]}})
+    assert deleted.deleted_count == 3
 
 
 async def test_updates_and_deletes_of_many_documents_reach_every_match(collections: list[Collection]) -> None:

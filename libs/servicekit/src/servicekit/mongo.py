@@ -17,7 +17,10 @@ not do, and so what the code keeps away from:
   read sets small (`due_index`). Two more gaps our launcher closes, as MongoDB behaves: out of
   the box a query that names `_id` AND another field (every conditional write) scanned the
   collection, and a query without a batch size came back in one reply however large (past 48 MB
-  the driver refuses it);
+  the driver refuses it); and it matched every document an `_id: {$in: [...]}` found against the
+  whole list again (a batch's read of n ids cost n x n comparisons);
+- the memory backend reports no data sizes (collStats, dbStats): keeping them encoded every
+  written document to BSON, a third of the store's time; nothing of ours reads them;
 - no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent);
 - an unordered insert that meets duplicates counts every document as inserted (`nInserted`): the
   services read only which writes failed and their codes.

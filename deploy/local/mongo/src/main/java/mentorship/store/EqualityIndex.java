@@ -35,6 +35,12 @@ final class EqualityIndex extends Index<Integer> {
 
     private final Map<KeyValue, TreeSet<Integer>> byValues = new HashMap<>();
     private final Map<Object, Integer> positionsById = new HashMap<>();
+    // What each filed document is filed under: an update or a removal need not work it out again.
+    private final Map<Integer, Set<KeyValue>> valuesByPosition = new HashMap<>();
+    // The values the last check worked out, for the write that follows it (a collection checks
+    // every index, then writes, under its own lock): each written document is looked at once.
+    private Document checked;
+    private Set<KeyValue> checkedValues;
 
     EqualityIndex(String name, List<IndexKey> keys) {
         // Sparse in the emulator's sense: a document need not be found here for its removal.
@@ -108,13 +114,15 @@ final class EqualityIndex extends Index<Integer> {
     }
 
     @Override
-    public void checkAdd(Document document, MongoCollection<Integer> collection) {
-        getKeyValues(document); // refuses parallel arrays before anything is written
+    public synchronized void checkAdd(Document document, MongoCollection<Integer> collection) {
+        remember(document); // refuses parallel arrays before anything is written
     }
 
     @Override
     public synchronized void add(Document document, Integer position, MongoCollection<Integer> collection) {
-        file(getKeyValues(document), position);
+        Set<KeyValue> values = valuesOf(document);
+        file(values, position);
+        valuesByPosition.put(position, values);
         positionsById.put(idOf(document), position);
     }
 
@@ -122,25 +130,44 @@ final class EqualityIndex extends Index<Integer> {
     public synchronized Integer remove(Document document) {
         Integer position = positionsById.remove(idOf(document));
         if (position != null) {
-            unfile(getKeyValues(document), position);
+            Set<KeyValue> values = valuesByPosition.remove(position);
+            unfile(values != null ? values : getKeyValues(document), position);
         }
         return position;
     }
 
     @Override
-    public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Integer> collection) {
-        getKeyValues(newDocument);
+    public synchronized void checkUpdate(
+            Document oldDocument, Document newDocument, MongoCollection<Integer> collection) {
+        remember(newDocument);
     }
 
     @Override
     public synchronized void updateInPlace(
             Document oldDocument, Document newDocument, Integer position, MongoCollection<Integer> collection) {
-        Set<KeyValue> before = getKeyValues(oldDocument);
-        Set<KeyValue> after = getKeyValues(newDocument);
+        Set<KeyValue> before = valuesByPosition.get(position);
+        if (before == null) {
+            before = getKeyValues(oldDocument);
+        }
+        Set<KeyValue> after = valuesOf(newDocument);
         if (!before.equals(after)) {
             unfile(before, position);
             file(after, position);
         }
+        valuesByPosition.put(position, after);
+    }
+
+    private void remember(Document document) {
+        checkedValues = getKeyValues(document);
+        checked = document;
+    }
+
+    /** The document's values: the last check's when it looked at this very document. */
+    private Set<KeyValue> valuesOf(Document document) {
+        Set<KeyValue> values = document == checked ? checkedValues : getKeyValues(document);
+        checked = null;
+        checkedValues = null;
+        return values;
     }
 
     private void file(Set<KeyValue> values, Integer position) {
@@ -176,5 +203,8 @@ final class EqualityIndex extends Index<Integer> {
     public synchronized void drop() {
         byValues.clear();
         positionsById.clear();
+        valuesByPosition.clear();
+        checked = null;
+        checkedValues = null;
     }
 }

@@ -3,8 +3,13 @@ package mentorship.store;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.bson.ObjectId;
+import java.math.BigDecimal;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -15,7 +20,10 @@ import java.util.stream.Stream;
  * MongoDB uses the _id index for both. This finds the document by its _id first and then matches
  * the rest of the query against it, which gives the same answer: a query's top-level {@code _id}
  * condition must hold for any document it returns. The same for {@code {_id: {$in: [...]}, ...}}
- * (the outbox relay's and the consumers' reads of the documents they were told about).
+ * (the outbox relay's and the consumers' reads of the documents they were told about): each value
+ * is looked up on its own, and only the rest of the query is matched. The emulator itself matched
+ * every document the index found against the whole {@code $in} list, value by value: a consumer's
+ * read of a batch's 500 documents cost 500 x 500 comparisons (43 ms; 2,000 ids: 190 ms).
  */
 final class IdLookup {
 
@@ -27,12 +35,12 @@ final class IdLookup {
      * ObjectId) or {@code {$in: [values]}}; null otherwise.
      */
     static Object pinnedId(Document query) {
-        if (query == null || query.size() < 2) {
-            return null; // {_id: ...} alone already uses the index
+        if (query == null) {
+            return null;
         }
         Object id = query.get("_id");
         if (isPlain(id)) {
-            return id;
+            return query.size() < 2 ? null : id; // {_id: X} alone already uses the index
         }
         if (id instanceof Document in && in.size() == 1 && in.get("$in") instanceof Collection<?> values
                 && values.stream().allMatch(IdLookup::isPlain)) {
@@ -45,13 +53,43 @@ final class IdLookup {
         return value instanceof String || value instanceof Number || value instanceof ObjectId;
     }
 
+    /** One key for the values MongoDB takes as the same _id (1, 1L and 1.0 are one number). */
+    private static Object sameKey(Object value) {
+        if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+            return new BigDecimal(((Number) value).longValue()).stripTrailingZeros();
+        }
+        if (value instanceof Double || value instanceof Float) {
+            double number = ((Number) value).doubleValue();
+            return Double.isFinite(number) ? new BigDecimal(number).stripTrailingZeros() : number;
+        }
+        if (value instanceof Number number) {
+            return new BigDecimal(number.toString()).stripTrailingZeros();
+        }
+        return value;
+    }
+
     /**
-     * {@code byId} runs the query {_id: id} (the index lookup, returning the stored documents);
-     * {@code matchAll} matches the whole query, order, skip, limit and projection over a stream.
+     * {@code byId} runs the query {_id: value} (the index lookup, returning the stored documents);
+     * {@code matchAll} matches a query (the whole one, or what is left of it beside a {@code $in}
+     * the lookups answered), with the order, skip, limit and projection, over a stream.
      */
     static QueryResult query(
-            Object id, Function<Document, QueryResult> byId, Function<Stream<Document>, QueryResult> matchAll) {
-        List<Document> found = byId.apply(new Document("_id", id)).collectDocuments();
-        return matchAll.apply(found.stream());
+            Object id,
+            Document query,
+            Function<Document, QueryResult> byId,
+            BiFunction<Stream<Document>, Document, QueryResult> matchAll) {
+        if (!(id instanceof Document in)) {
+            return matchAll.apply(byId.apply(new Document("_id", id)).collectDocuments().stream(), query);
+        }
+        List<Document> found = new ArrayList<>();
+        Set<Object> looked = new HashSet<>();
+        for (Object value : (Collection<?>) in.get("$in")) {
+            if (looked.add(sameKey(value))) {
+                found.addAll(byId.apply(new Document("_id", value)).collectDocuments());
+            }
+        }
+        Document rest = new Document(query);
+        rest.remove("_id");
+        return matchAll.apply(found.stream(), rest);
     }
 }

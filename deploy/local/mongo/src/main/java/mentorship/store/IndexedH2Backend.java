@@ -77,8 +77,9 @@ class IndexedH2Backend extends H2Backend {
             }
             return IdLookup.query(
                     id,
+                    query,
                     byId -> super.queryDocuments(byId, null, 0, 0, 0, null),
-                    found -> matchDocumentsFromStream(found, query, orderBy, skip, limit, batchSize, fieldSelector));
+                    (found, rest) -> matchDocumentsFromStream(found, rest, orderBy, skip, limit, batchSize, fieldSelector));
         }
     }
 }
