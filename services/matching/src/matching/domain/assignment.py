@@ -158,13 +158,20 @@ def _rank(
     mentor_count = masked.shape[1]
     rank = np.multiply(masked, mentor_count, dtype=np.int64)
     rank -= first_slot[None, :] * mentor_count
-    # Row i's tie-break for mentor j is (i * stride - j) mod mentor_count: a window of a descending
-    # sequence repeated twice, so no division per element.
-    descending = np.tile(np.arange(mentor_count - 1, -1, -1, dtype=np.int64), 2)
-    windows = np.lib.stride_tricks.sliding_window_view(descending, mentor_count)
-    rank += windows[mentor_count - 1 - (rows * stride) % mentor_count]
+    rank += _tie_break(rows, stride, mentor_count)
     np.copyto(rank, np.iinfo(np.int64).min, where=~allowed)
     return rank
+
+
+def _tie_break(rows: IntArray, stride: int, mentor_count: int, cols: IntArray | None = None) -> IntArray:
+    """Among equal arcs, row i prefers mentor j by (i * stride - j) mod mentor_count (highest
+    first): rows tied on the same mentors each start from their own. For every mentor (`cols`
+    None), each row is a window of a descending sequence repeated twice: no division per element."""
+    if cols is not None:
+        return (rows[:, None] * stride - cols[None, :]) % mentor_count
+    descending = np.tile(np.arange(mentor_count - 1, -1, -1, dtype=np.int64), 2)
+    windows = np.lib.stride_tricks.sliding_window_view(descending, mentor_count)
+    return windows[mentor_count - 1 - (rows * stride) % mentor_count]
 
 
 def shortlist(
@@ -510,7 +517,7 @@ def _best_per_row(
 ) -> BoolArray:
     """The `per_row` arcs of each row closest to improving (highest slack); among equal ones, row i
     takes the mentors from i * per_row on, so that rows tied on the same mentors add different ones."""
-    spread = (rows[:, None] * per_row - cols[None, :]) % mentor_count
+    spread = _tie_break(rows, per_row, mentor_count, cols)
     # Clipped so the key cannot overflow (a slack past 2**40 micro-points is near-certain anyway).
     key = np.where(near, np.minimum(above_limit, 1 << 40) * mentor_count + spread, np.iinfo(np.int64).min)
     top = np.argpartition(key, key.shape[1] - per_row, axis=1)[:, key.shape[1] - per_row :]
