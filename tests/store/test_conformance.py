@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from bson import Int64
 from localstack import MongoStore
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -236,6 +237,34 @@ async def test_a_unique_compound_index_refuses_a_duplicate_on_insert_and_on_upda
     bob = await collection.find_one({"_id": "bob"})
     assert bob is not None
     assert bob["email"] == "b@example.com"
+
+
+async def test_a_unique_index_takes_equal_numbers_as_one_key_and_missing_as_null(
+    collections: list[Collection],
+) -> None:
+    """MongoDB's unique keys: 1, 1.0 and a 64-bit 1 are one value (2**53 and 2**53 + 1 are two);
+    a field that is missing, null, or under a plain value is null, so only one such document fits."""
+    collection = collections[0]
+    await collection.create_index([("org_id", ASCENDING), ("seat.n", ASCENDING)], unique=True, name="one_seat")
+    await collection.insert_one({"_id": 1, "org_id": "acme", "seat": {"n": 2}})
+    for same_id in (1.0, Int64(1)):
+        with pytest.raises(DuplicateKeyError):
+            await collection.insert_one({"_id": same_id, "org_id": "other"})
+    with pytest.raises(DuplicateKeyError):
+        await collection.insert_one({"_id": 2, "org_id": "acme", "seat": {"n": 2.0}})
+    await collection.insert_one({"_id": Int64(2**53), "org_id": "big"})
+    await collection.insert_one({"_id": Int64(2**53 + 1), "org_id": "bigger"})
+    await collection.insert_one({"_id": 3, "org_id": "acme"})  # seat.n missing: null
+    for no_seat in ({"seat": {"n": None}}, {"seat": "none"}, {"seat": {}}):
+        with pytest.raises(DuplicateKeyError):
+            await collection.insert_one({"_id": 4, "org_id": "acme", **no_seat})
+    with pytest.raises(DuplicateKeyError):
+        await collection.update_one({"_id": 3}, {"$set": {"seat.n": 2.0}})
+    await collection.update_one({"_id": 3}, {"$set": {"seat.n": 3, "note": "kept"}})
+    await collection.update_one({"_id": 1.0}, {"$set": {"note": "same key"}})
+    await collection.insert_one({"_id": 4, "org_id": "acme", "seat": {"n": None}})  # null is free again
+    found = {doc["_id"]: doc.get("note") async for doc in collection.find({}, {"note": 1})}
+    assert found == {1: "same key", 2**53: None, 2**53 + 1: None, 3: "kept", 4: None}
 
 
 async def test_an_unordered_bulk_write_applies_every_operation_and_reports_the_duplicates(

@@ -41,10 +41,18 @@ final class EqualityIndex extends Index<Integer> {
     // every index, then writes, under its own lock): each written document is looked at once.
     private Document checked;
     private Set<KeyValue> checkedValues;
+    private final IndexPaths paths;
 
     EqualityIndex(String name, List<IndexKey> keys) {
         // Sparse in the emulator's sense: a document need not be found here for its removal.
         super(name, keys, true);
+        paths = new IndexPaths(keys);
+    }
+
+    @Override
+    public Set<KeyValue> getKeyValues(Document document) {
+        Set<KeyValue> values = paths.of(document);
+        return values != null ? values : super.getKeyValues(document);
     }
 
     /** The index of {@code candidates} with the most keys that can narrow {@code query}, or null. */

@@ -14,8 +14,9 @@ import io.netty.channel.Channel;
 import java.util.List;
 
 /**
- * The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}) and
- * non-unique indexes that narrow equality queries (see {@link EqualityIndex}).
+ * The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}),
+ * non-unique indexes that narrow equality queries (see {@link EqualityIndex}), and indexes that
+ * work out a written document's keys the short way (see {@link IndexPaths}).
  */
 final class IndexedMemoryBackend extends MemoryBackend {
 
@@ -42,6 +43,12 @@ final class IndexedMemoryBackend extends MemoryBackend {
         @Override
         protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
             return new Collection(this, collectionName, options, cursorRegistry);
+        }
+
+        @Override
+        protected Index<Integer> openOrCreateUniqueIndex(
+                String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
+            return new FastUniqueIndex(indexName, keys, sparse);
         }
 
         @Override

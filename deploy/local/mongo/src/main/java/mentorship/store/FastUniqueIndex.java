@@ -1,0 +1,39 @@
+package mentorship.store;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.memory.index.MemoryUniqueIndex;
+import de.bwaldvogel.mongo.bson.Document;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The memory backend's unique index (every collection's _id, and our unique compound indexes),
+ * working out a document's key the short way when it can (see {@link IndexPaths}). A write that
+ * would break uniqueness, and a sparse index, take the emulator's own path, so its checks and its
+ * error (with the key as the client wrote it) are unchanged.
+ */
+final class FastUniqueIndex extends MemoryUniqueIndex {
+
+    private final IndexPaths paths;
+
+    FastUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
+        super(name, keys, sparse);
+        paths = new IndexPaths(keys);
+    }
+
+    @Override
+    public Set<KeyValue> getKeyValues(Document document) {
+        Set<KeyValue> values = paths.of(document);
+        return values != null ? values : super.getKeyValues(document);
+    }
+
+    @Override
+    public synchronized void checkAdd(Document document, MongoCollection<Integer> collection) {
+        Set<KeyValue> values = isSparse() ? null : paths.of(document);
+        if (values == null || values.stream().anyMatch(this::containsKey)) {
+            super.checkAdd(document, collection); // raises the emulator's DuplicateKeyError
+        }
+    }
+}
