@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from servicekit.aggregates import AggregateStore
 from servicekit.coalesce import Coalescer
 from servicekit.erasure import pseudonym, without_person
+from servicekit.grouped import Grouped
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.formed_circle import FormedCircle
@@ -105,6 +106,7 @@ class StoredCandidates:
 
     def __init__(self, db: AsyncDatabase[Document], *, resync_seconds: float = 30.0) -> None:
         self._candidates = db[CANDIDATES]
+        self._grouped = Grouped(self._candidates)  # a consumer batch's lookups by id in one read
         self._programs = db[PROGRAMS]
         self._circles = db[CIRCLES]
         self._inclusion = db[INCLUSION]
@@ -136,9 +138,14 @@ class StoredCandidates:
         return seats, mentors
 
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
-        # By id (a person's seats are numbered): an index lookup on any server.
+        # By id (a person's seats are numbered): an index lookup on any server, and the lookups of
+        # a consumer batch's records (every registration and every PairCreated asks) in one read.
         ids = [seat_key(org_id, person_id, n) for n in range(1, MAX_MENTORS_PER_MENTEE + 1)]
-        found = await self._seats({"_id": {"$in": ids}, "org_id": org_id})
+        found = [
+            MenteeSeat.model_validate(document)
+            for document in await self._grouped.find_by_ids(ids)
+            if document.get("role") == MENTEE and document.get("org_id") == org_id
+        ]
         return sorted(found, key=lambda seat: seat.seat)
 
     async def held_seat(self, org_id: str, hold_id: str, kind: HoldKind) -> MenteeSeat | None:

@@ -268,10 +268,11 @@ class StoredPairOutcomes:
         self._collection = collection
         self._grouped = Grouped(collection)
         self._erased = collection.database[ERASED_PEOPLE]
+        self._grouped_erased = Grouped(self._erased)  # a consumer batch's checks in one read
 
     async def _known_ids(self, org_id: str, person_ids: Iterable[str]) -> list[str]:
         marks = {person_mark(org_id, person): person for person in person_ids}
-        gone = {d["_id"] async for d in self._erased.find({"_id": {"$in": list(marks)}}, {"_id": 1})}
+        gone = {d["_id"] for d in await self._grouped_erased.find_by_ids(list(marks))}
         return [pseudonym(org_id, person) if mark in gone else person for mark, person in marks.items()]
 
     async def note(self, org_id: str, pair_id: str, change: OutcomeChange) -> None:
