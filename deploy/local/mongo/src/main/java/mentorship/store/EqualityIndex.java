@@ -51,8 +51,7 @@ final class EqualityIndex extends Index<Integer> {
 
     @Override
     public Set<KeyValue> getKeyValues(Document document) {
-        Set<KeyValue> values = paths.of(document);
-        return values != null ? values : super.getKeyValues(document);
+        return paths.keysOf(document, super::getKeyValues);
     }
 
     /** The index of {@code candidates} with the most keys that can narrow {@code query}, or null. */

@@ -25,8 +25,7 @@ final class FastUniqueIndex extends MemoryUniqueIndex {
 
     @Override
     public Set<KeyValue> getKeyValues(Document document) {
-        Set<KeyValue> values = paths.of(document);
-        return values != null ? values : super.getKeyValues(document);
+        return paths.keysOf(document, super::getKeyValues);
     }
 
     @Override
