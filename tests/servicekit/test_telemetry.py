@@ -40,3 +40,52 @@ def test_store_command_spans_are_made_only_when_spans_are_exported(exporter: str
     # Either way the other spans exist with a valid context: trace ids still reach problem
     # documents and ride in Kafka headers from service to service.
     assert valid_context == "True"
+
+
+# What a span carries when nothing exports: the ids a recorded one would have, nothing recorded.
+CONTEXT_PROBE = """
+from opentelemetry import propagate, trace
+from servicekit.telemetry import setup_telemetry
+setup_telemetry("probe")
+tracer = trace.get_tracer("probe")
+root = tracer.start_span("root")
+incoming = propagate.extract({"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+                              "tracestate": "vendor=value"})
+with tracer.start_as_current_span("process", context=incoming) as child:
+    headers = {}
+    propagate.inject(headers)
+    grandchild = tracer.start_span("send")
+print(root.is_recording(), child.is_recording())
+print(format(root.get_span_context().trace_flags, "02x"))
+print(headers["traceparent"], headers["tracestate"])
+sent = grandchild.get_span_context()
+print(format(sent.trace_id, "032x"), format(sent.span_id, "016x"))
+print(format(child.get_span_context().span_id, "016x"))
+"""
+
+
+def test_without_an_exporter_spans_carry_the_context_a_recorded_span_would_and_record_nothing() -> None:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("OTEL_EXPORTER_OTLP") and name != "OTEL_TRACES_EXPORTER"
+    }
+    env["OTEL_TRACES_EXPORTER"] = "none"
+    found = subprocess.run(
+        [sys.executable, "-c", CONTEXT_PROBE], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    recording, root_flags, injected, grandchild, child_span = found.stdout.splitlines()
+    assert recording == "False False"
+    # A new trace is sampled (a service downstream that exports records it) with a random id.
+    assert root_flags == "03"
+    # A record's span continues the incoming trace with its flags (here: not sampled) and state,
+    # under a span id of its own, and passes that on.
+    traceparent, tracestate = injected.split()
+    version, trace_id, span_id, flags = traceparent.split("-")
+    assert (version, trace_id, flags) == ("00", "0af7651916cd43dd8448eb211c80319c", "00")
+    assert span_id == child_span
+    assert span_id != "b7ad6b7169203331"
+    assert tracestate == "vendor=value"
+    grandchild_trace, grandchild_span = grandchild.split()
+    assert grandchild_trace == trace_id
+    assert grandchild_span not in (span_id, "0" * 16)

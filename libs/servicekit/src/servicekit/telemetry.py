@@ -7,17 +7,30 @@ Export is OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-speci
 set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `zipkin` sends Zipkin v2 JSON to
 `OTEL_EXPORTER_ZIPKIN_ENDPOINT` (Zipkin accepts no OTLP: this is how `make run` and compose reach
 their trace UI); `console` prints spans; otherwise nothing is exported.
+
+When nothing is exported, spans are still made with the ids and flags a recorded span would have
+(a root gets a new trace id and is sampled; a child keeps its parent's trace, flags and state), so
+trace ids still reach problem documents and ride in Kafka headers to services that do export; but
+they record nothing (no attributes, events or timings that nobody would read). A recorded span cost
+a consumer about 12 microseconds more, two to three per record: a tenth of notifications' CPU.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
+from opentelemetry.util.types import Attributes
 
 _configured: TracerProvider | None = None
 
@@ -40,6 +53,92 @@ def _exporter() -> SpanExporter | None:
     return OTLPSpanExporter()
 
 
+class _Provider(TracerProvider):
+    """The SDK's provider, whose tracers record only once a span processor is registered."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.read = False  # a span processor is registered: spans are recorded, as the SDK does
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self.read = True
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        tracer = super().get_tracer(*args, **kwargs)
+        return _Tracer(tracer, self) if isinstance(tracer, SdkTracer) else tracer
+
+
+class _Tracer(trace.Tracer):
+    """The SDK's tracer while anything reads spans; until then, spans with the context the SDK
+    would give them (its ids, the parent's trace, flags and state) that record nothing."""
+
+    def __init__(self, recording: SdkTracer, provider: _Provider) -> None:
+        self._recording = recording
+        self._provider = provider
+
+    def start_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> Span:
+        if self._provider.read:
+            return self._recording.start_span(
+                name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+            )
+        ids = self._recording.id_generator
+        parent = trace.get_current_span(context).get_span_context()
+        if parent.is_valid:
+            return NonRecordingSpan(
+                SpanContext(
+                    parent.trace_id,
+                    ids.generate_span_id(),
+                    is_remote=False,
+                    trace_flags=parent.trace_flags,
+                    trace_state=parent.trace_state,
+                )
+            )
+        flags = TraceFlags.SAMPLED | (TraceFlags.RANDOM_TRACE_ID if ids.is_trace_id_random() else 0)
+        return NonRecordingSpan(
+            SpanContext(
+                ids.generate_trace_id(),
+                ids.generate_span_id(),
+                is_remote=False,
+                trace_flags=TraceFlags(flags),
+            )
+        )
+
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> AbstractContextManager[Span]:
+        span = self.start_span(
+            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+        )
+        # `use_span` is a context manager that also decorates functions, sync or async, as the
+        # SDK's `start_as_current_span` is.
+        return trace.use_span(
+            span,
+            end_on_exit=end_on_exit,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+        )
+
+
 def setup_telemetry(service_name: str) -> TracerProvider:
     """Install the global tracer provider once per process; later calls return it."""
     global _configured
@@ -51,7 +150,7 @@ def setup_telemetry(service_name: str) -> TracerProvider:
             "service.namespace": "mentorship",
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = _Provider(resource=resource)
     exporter = _exporter()
     trace.set_tracer_provider(provider)
     if exporter is not None:
