@@ -21,11 +21,8 @@ print(PymongoInstrumentor().is_instrumented_by_opentelemetry, span.get_span_cont
 """
 
 
-@pytest.mark.parametrize(
-    ("exporter", "store_spans"),
-    [("none", False), ("", False), ("console", True), ("zipkin", True), ("otlp", True)],
-)
-def test_store_command_spans_are_made_only_when_spans_are_exported(exporter: str, store_spans: bool) -> None:
+def _probe(script: str, exporter: str) -> str:
+    """What `script` prints in a fresh process with only `exporter` configured for spans."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -33,9 +30,17 @@ def test_store_command_spans_are_made_only_when_spans_are_exported(exporter: str
     }
     env["OTEL_TRACES_EXPORTER"] = exporter
     found = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
     )
-    instrumented, valid_context = found.stdout.split()
+    return found.stdout
+
+
+@pytest.mark.parametrize(
+    ("exporter", "store_spans"),
+    [("none", False), ("", False), ("console", True), ("zipkin", True), ("otlp", True)],
+)
+def test_store_command_spans_are_made_only_when_spans_are_exported(exporter: str, store_spans: bool) -> None:
+    instrumented, valid_context = _probe(PROBE, exporter).split()
     assert instrumented == str(store_spans)
     # Either way the other spans exist with a valid context: trace ids still reach problem
     # documents and ride in Kafka headers from service to service.
@@ -65,16 +70,7 @@ print(format(child.get_span_context().span_id, "016x"))
 
 
 def test_without_an_exporter_spans_carry_the_context_a_recorded_span_would_and_record_nothing() -> None:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("OTEL_EXPORTER_OTLP") and name != "OTEL_TRACES_EXPORTER"
-    }
-    env["OTEL_TRACES_EXPORTER"] = "none"
-    found = subprocess.run(
-        [sys.executable, "-c", CONTEXT_PROBE], env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    recording, root_flags, injected, grandchild, child_span = found.stdout.splitlines()
+    recording, root_flags, injected, grandchild, child_span = _probe(CONTEXT_PROBE, "none").splitlines()
     assert recording == "False False"
     # A new trace is sampled (a service downstream that exports records it) with a random id.
     assert root_flags == "03"
