@@ -58,6 +58,12 @@ def service_url(request: pytest.FixtureRequest, viewer_installed: None) -> Itera
         yield service, base_url
 
 
+def _get(url: str) -> httpx.Response:
+    # The first /openapi.json builds the schema (0.5 s for matching on a quiet machine); beside the
+    # other test worker and a browser it once took longer than httpx's default 5 s.
+    return httpx.get(url, timeout=60)
+
+
 def _rendered(chromium: str, url: str) -> str:
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
@@ -76,10 +82,10 @@ def _external_assets(page: str) -> list[str]:
 
 def test_swagger_ui_renders_every_operation_offline(chromium: str, service_url: tuple[str, str]) -> None:
     service, base_url = service_url
-    page = httpx.get(f"{base_url}/docs")
+    page = _get(f"{base_url}/docs")
     assert page.status_code == 200
     assert _external_assets(page.text) == []
-    document = httpx.get(f"{base_url}/openapi.json").json()
+    document = _get(f"{base_url}/openapi.json").json()
 
     dom = _rendered(chromium, f"{base_url}/docs")
     rendered_paths = set(re.findall(r'class="opblock-summary-path" data-path="([^"]+)"', dom))
@@ -90,10 +96,10 @@ def test_asyncapi_viewer_renders_every_channel_and_operation_offline(
     chromium: str, service_url: tuple[str, str]
 ) -> None:
     service, base_url = service_url
-    page = httpx.get(f"{base_url}/docs/asyncapi")
+    page = _get(f"{base_url}/docs/asyncapi")
     assert page.status_code == 200
     assert _external_assets(page.text) == []
-    document = httpx.get(f"{base_url}/docs/asyncapi.json").json()
+    document = _get(f"{base_url}/docs/asyncapi.json").json()
 
     dom = _rendered(chromium, f"{base_url}/docs/asyncapi")
     missing_channels = [c["address"] for c in document["channels"].values() if c["address"] not in dom]
