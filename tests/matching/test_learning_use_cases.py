@@ -173,6 +173,7 @@ async def test_a_pairs_outcome_record_comes_from_events_in_any_order_and_repeate
             pair.breakdown[name] / DEFAULT_WEIGHTS[name], abs=1e-4
         )
     assert record.components["goals"] > 0.3
+    assert record.components == pair.components  # as the run that made the pair valued them
     assert record.started_at is not None
     ended_at = record.started_at + timedelta(days=21)
     ended = PairEnded(
@@ -188,6 +189,24 @@ async def test_a_pairs_outcome_record_comes_from_events_in_any_order_and_repeate
     # Attendance 1 of 3 weekly sessions and the goal achieved: (0.4 x 1/3 + 0.3 x 1) / 0.7.
     assert (label.success, label.quality) == (True, pytest.approx((0.4 / 3 + 0.3) / 0.7, abs=1e-4))
     assert "1 of 3 expected sessions" in label.reason
+
+
+async def test_a_pair_no_run_valued_is_valued_from_both_people_when_its_pair_created_comes() -> None:
+    """A pair stored without its values (made before runs kept them): worked out from the people."""
+    mem, context, _ = await _org_with_texts()
+    await _handle(
+        context, MentorAvailable(org_id=ORG, version=2, person_id="mira", capacity=2, active_mentees=1)
+    )
+    (created,) = mem.published(PairCreated)
+    seat = await mem.seat(ORG, "ada")
+    valued = mem.seats.documents[seat.id]["pair"].pop("components")
+    assert (await mem.seat(ORG, "ada")).pair.components is None  # type: ignore[union-attr]
+    await _handle(context, created, "matching")
+    assert context.learning is not None
+    (record,) = await context.learning.outcomes.of_program(ORG, "open")
+    assert record.components is not None
+    # The same people alone in the run: the same values, worked out again.
+    assert record.components == pytest.approx(valued, abs=1e-5)
 
 
 async def test_erasure_forgets_the_persons_embeddings_and_the_outcome_records_of_their_pairs() -> None:

@@ -1,7 +1,7 @@
 """The goals component when only some people have embeddings yet (domain, no model): each pair gets the
 semantic value when both people have vectors and TF-IDF otherwise, exactly (bulk = one pair, certified
 optimum), explained in passages or shared words; the run's digest records the embeddings; the value of
-each component of a pair comes from the engine."""
+each component of a pair comes from the engine, in the run that made the pair."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from matching.domain.cohort import MatchProfile, encode_cohort
-from matching.domain.cohort_run import input_digest, run_cohort
-from matching.domain.compatibility import MICRO, block_scores, contribution_tables, contributions
+from matching.domain.cohort_run import input_digest, run_cohort, solve_cohort
+from matching.domain.compatibility import (
+    MICRO,
+    block_scores,
+    contribution_tables,
+    contributions,
+    explain_pairs,
+)
 from matching.domain.pair_components import pair_components
 from matching.domain.programs import COMPONENTS, MatchingPolicy, ProgramType
 from matching.domain.semantic import Passage, PassageKind, SemanticProfile
@@ -159,6 +165,29 @@ def test_pair_components_are_the_engines_values_with_the_weights_left_out() -> N
     policy = MatchingPolicy(org_id=ORG, weights={"goals": 1.0})
     result = run_cohort(policy, [mentee], [replace(mentor, accepting_mentees=True, free_capacity=1)])
     assert result.pairs[0].score == pytest.approx(values["goals"], abs=1e-5)
+
+
+def test_a_runs_pairs_carry_each_components_value_in_that_run_even_where_the_weight_is_zero() -> None:
+    mentees, mentors, goals = _org(seed=5)
+    # Only goals weighted: the score is the goals value, and the other values are there all the same.
+    policy = MatchingPolicy(org_id=ORG, weights={"goals": 1.0})
+    result = solve_cohort(policy, mentees, mentors, goals=goals)
+    assert len(result.pairs) == len(mentees)
+    for pair in result.pairs:
+        assert pair.components is not None
+        assert set(pair.components) == set(COMPONENTS)
+        assert all(0.0 <= value <= 1.0 for value in pair.components.values())
+        assert pair.components["goals"] == pytest.approx(pair.score, abs=2e-5)  # both rounded
+        assert pair.components["language"] == 1.0  # everyone speaks English, weighted or not
+    # The values are the run's: in a run of the two alone, the same as for a pair valued on its own.
+    mentee, mentor = mentees[0], mentors[0]
+    (alone,) = solve_cohort(MatchingPolicy(org_id=ORG), [mentee], [mentor], goals=goals).pairs
+    assert alone.components == pair_components(ProgramType.ONE_TO_ONE, mentee, mentor, goals)
+    # Explanations for the portal (suggestions) do not pay for them.
+    cohort = encode_cohort(policy, mentees, mentors)
+    one = np.zeros(1, dtype=np.int64)
+    (explained,) = explain_pairs(cohort, contribution_tables(cohort), one, one)
+    assert explained.components is None
 
 
 def test_each_role_embeds_its_own_texts() -> None:

@@ -202,7 +202,9 @@ def solve_cohort(
         solution, optimal, how, fairness = solve_with_group_floor(
             cohort.mentee_count, capacities, candidates, members, group_floor
         )
-    pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor, goals.reason() if goals else None)
+    # Valued here, in the run that made them, for learning from how they go (use_cases/outcomes.py).
+    reason = goals.reason() if goals else None
+    pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor, reason, with_components=True)
     return SolvedCohort(cohort, candidates, capacities, solution, optimal, how, fairness, pairs)
 
 

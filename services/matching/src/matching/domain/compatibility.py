@@ -9,7 +9,7 @@ single pairs (for the explanation), so the two always agree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -419,6 +419,9 @@ class Explanation:
     score: float
     breakdown: dict[str, float]
     reasons: tuple[str, ...]
+    # Each component's value in [0, 1] with the weights left out (what outcomes are learned on),
+    # when the caller asked for it.
+    components: dict[str, float] | None = None
 
 
 # The goals reason in words for a (mentee, mentor) pair, or None; by default the shared words.
@@ -431,9 +434,13 @@ def explain_pairs(
     mentees: Index,
     mentors: Index,
     goals_reason: GoalsReason | None = None,
+    *,
+    with_components: bool = False,
 ) -> list[Explanation]:
-    """`goals_reason` words the goals component when it is not word overlap (domain/semantic.py)."""
+    """`goals_reason` words the goals component when it is not word overlap (domain/semantic.py);
+    `with_components` adds each pair's unweighted component values (`component_values`)."""
     parts = contributions(cohort, tables, mentees, mentors, pairwise=True)
+    values = component_values(cohort, mentees, mentors) if with_components else None
     explanations = []
     for k, (i, j) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
         points = {name: int(parts[name][k]) for name in COMPONENTS}
@@ -444,9 +451,24 @@ def explain_pairs(
                 score=sum(points.values()) / MICRO,
                 breakdown={name: value / MICRO for name, value in points.items()},
                 reasons=_reasons(cohort, i, j, points, goals_reason),
+                components=None if values is None else values[k],
             )
         )
     return explanations
+
+
+def component_values(cohort: Cohort, mentees: Index, mentors: Index) -> list[dict[str, float]]:
+    """Each component's value in [0, 1] for these (mentee, mentor) pairs of the cohort, as the
+    engine scores them with the weights left out: with equal weights, a component's contribution
+    divided by its weight is its value (to 1e-5, the micro-point rounding). In the cohort the pairs
+    were matched in, so word and skill rarity are the run's own."""
+    even = replace(cohort, policy=replace(cohort.policy, weights=dict.fromkeys(COMPONENTS, 1.0)))
+    parts = contributions(even, contribution_tables(even), mentees, mentors, pairwise=True)
+    share = MICRO * even.policy.normalised_weight("skills")  # every component has this share
+    return [
+        {name: round(min(1.0, max(0.0, float(parts[name][k]) / share)), 5) for name in COMPONENTS}
+        for k in range(len(mentees))
+    ]
 
 
 def _reasons(

@@ -44,9 +44,10 @@ class RunPair(BaseModel):
     score: float
     breakdown: dict[str, float]
     reasons: list[str]
+    components: dict[str, float] | None = None  # unweighted, for learning (not shown to admins)
 
     def as_match(self) -> Match:
-        return as_match(self.mentor_id, self.score, tuple(self.reasons), self.breakdown)
+        return as_match(self.mentor_id, self.score, tuple(self.reasons), self.breakdown, self.components)
 
 
 class RunUnmatched(BaseModel):
@@ -56,9 +57,15 @@ class RunUnmatched(BaseModel):
     reason: str
 
 
-def as_match(mentor_id: str, score: float, reasons: tuple[str, ...], breakdown: dict[str, float]) -> Match:
+def as_match(
+    mentor_id: str,
+    score: float,
+    reasons: tuple[str, ...],
+    breakdown: dict[str, float],
+    components: dict[str, float] | None = None,
+) -> Match:
     """An engine result as an offer (its score kept within [0, 1] for the event contract)."""
-    return Match(mentor_id, min(1.0, max(0.0, round(score, 6))), reasons, breakdown)
+    return Match(mentor_id, min(1.0, max(0.0, round(score, 6))), reasons, breakdown, components)
 
 
 @dataclass

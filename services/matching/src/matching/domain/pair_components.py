@@ -8,22 +8,20 @@ from dataclasses import replace
 import numpy as np
 
 from matching.domain.cohort import MatchProfile, encode_cohort
-from matching.domain.compatibility import MICRO, contribution_tables, contributions
-from matching.domain.programs import COMPONENTS, MatchingPolicy, ProgramType
+from matching.domain.compatibility import component_values
+from matching.domain.programs import MatchingPolicy, ProgramType
 from matching.domain.semantic_goals import SemanticGoals
 
 
 def pair_components(
     program_type: ProgramType, mentee: MatchProfile, mentor: MatchProfile, goals: SemanticGoals | None = None
 ) -> dict[str, float]:
-    """Each component's value for this pair (as the engine scored it, weights left out).
+    """Each component's value for this pair, weights left out, in a cohort of the two alone: for a
+    pair no engine run valued (`component_values` does it for the pairs of a run, in their run).
 
     The pair exists already, so the rules that decide who may be paired now (capacity, opt-ins, the
-    reporting line) are not asked again: with equal weights, a component's contribution divided by
-    its weight is its value (to 1e-5, the engine's micro-point rounding)."""
-    policy = MatchingPolicy(
-        org_id=mentee.org_id, program_type=program_type, weights=dict.fromkeys(COMPONENTS, 1.0)
-    )
+    reporting line) are not asked again."""
+    policy = MatchingPolicy(org_id=mentee.org_id, program_type=program_type)
     mentee = replace(mentee, peer_mentoring=True, reverse_mentoring=True)
     mentor = replace(
         mentor,
@@ -38,6 +36,4 @@ def pair_components(
     if goals is not None:
         cohort = goals.applied_to(cohort)
     one = np.zeros(1, dtype=np.int64)
-    parts = contributions(cohort, contribution_tables(cohort), one, one, pairwise=True)
-    share = MICRO * policy.normalised_weight("skills")  # every component has this share
-    return {name: round(min(1.0, max(0.0, float(parts[name][0]) / share)), 5) for name in COMPONENTS}
+    return component_values(cohort, one, one)[0]

@@ -25,6 +25,7 @@ class Match:
     score: float
     reasons: tuple[str, ...] = ()
     breakdown: dict[str, float] = field(default_factory=dict)
+    components: dict[str, float] | None = None  # unweighted values, when the engine's run gave them
 
 
 class Hold(BaseModel):
@@ -37,6 +38,7 @@ class Hold(BaseModel):
     score: float
     reasons: list[str] = []
     breakdown: dict[str, float] = {}
+    components: dict[str, float] | None = None
     run_id: str | None = None
     message: str | None = None
     automatic: bool = False
@@ -45,7 +47,7 @@ class Hold(BaseModel):
     expires_at: datetime | None = None
 
     def as_match(self) -> Match:
-        return Match(self.mentor_id, self.score, tuple(self.reasons), dict(self.breakdown))
+        return Match(self.mentor_id, self.score, tuple(self.reasons), dict(self.breakdown), self.components)
 
 
 class Stagnation(BaseModel):
@@ -65,6 +67,9 @@ class Pair(BaseModel):
     score: float
     reasons: list[str] = []
     breakdown: dict[str, float] = {}
+    # Each component's value with the weights left out, as the run that made the pair valued it
+    # (what matching learns weights on); None for a pair no run valued.
+    components: dict[str, float] | None = None
     created_at: datetime
     ends_at: datetime | None = None
     via: str | None = None  # the run, proposal or request that made it
@@ -72,7 +77,7 @@ class Pair(BaseModel):
     stagnation: Stagnation | None = None
 
     def anonymised(self, mentor_erased: bool = False) -> None:
-        self.reasons, self.breakdown = [], {}
+        self.reasons, self.breakdown, self.components = [], {}, None
         if mentor_erased:
             self.mentor_id = ERASED
         else:

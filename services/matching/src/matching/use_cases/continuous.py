@@ -92,7 +92,7 @@ async def _offer_each(
     """Offer the pairs in turn; how many were made."""
     offered = 0
     for pair in pairs:
-        match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown)
+        match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown, pair.components)
         if await pool.offer(m, program, seats[pair.mentee_id], match, automatic=True):
             offered += 1
     return offered

@@ -1,5 +1,5 @@
 """How each pair goes, as matching learns it from events: what the pair was matched on (its component
-values, computed by the engine when its PairCreated comes back), its agreed cadence, sessions held and
+values, as the engine run that made it valued them), its agreed cadence, sessions held and
 missed, goals achieved, stagnation episodes and how it ended. Each use case is one event's effect on the
 pair's outcome record (domain/outcome_record.py)."""
 
@@ -32,12 +32,15 @@ async def component_values(
     focus: str | None,
     at: datetime,
 ) -> dict[str, float] | None:
-    """Each component's value for the pair (mentee, mentor), from both people's facts and embeddings
-    now (None when either person or the program is gone)."""
+    """Each component's value for the pair (mentee, mentor): as the engine run that made the pair
+    valued them, kept on the pair; for a pair no run valued (an admin's, a mentee's request), from
+    both people's facts and embeddings now (None when either person or the program is gone)."""
     mentee_id, mentor_id = people
     seats = await m.reads.seats_of(org_id, mentee_id)
-    ids = [(s, [part.pair_id for part in (s.pair, s.last_pair) if part is not None]) for s in seats]
-    seat = next((s for s, pairs in ids if pair_id in pairs), seats[0] if seats else None)
+    found = [(s, p) for s in seats for p in (s.pair, s.last_pair) if p is not None and p.pair_id == pair_id]
+    if found and found[0][1].components is not None:
+        return dict(found[0][1].components)
+    seat = found[0][0] if found else seats[0] if seats else None
     mentor = await m.mentors.get(mentor_key(org_id, mentor_id))
     program = await find_program(m, org_id, program_id)
     if seat is None or mentor is None or program is None:
