@@ -42,12 +42,14 @@ class Portal:
 
     def headers(self, person: str, admin: bool = False) -> dict[str, str]:
         key = f"{person}:{admin}"
-        token, issued = self._tokens.get(key, ("", 0.0))
-        if time.monotonic() - issued > 3600:  # tokens live 12 h in real time
+        kept = self._tokens.get(key)
+        # Renewed after an hour of real time (they live 12 h). Not "monotonic() - 0 > 3600" for a
+        # first token: the monotonic clock counts from boot, so that held for an hour after it.
+        if kept is None or time.monotonic() - kept[1] > 3600:
             roles = ["employee", "program_admin", "hr_admin"] if admin else ["employee"]
-            token = issue_dev_token(self._secret, sub=person, org=self.org, roles=roles)
-            self._tokens[key] = (token, time.monotonic())
-        return {"Authorization": f"Bearer {token}"}
+            kept = (issue_dev_token(self._secret, sub=person, org=self.org, roles=roles), time.monotonic())
+            self._tokens[key] = kept
+        return {"Authorization": f"Bearer {kept[0]}"}
 
     async def call(
         self,
