@@ -245,7 +245,8 @@ async def test_a_unique_index_takes_equal_numbers_as_one_key_and_missing_as_null
     """MongoDB's unique keys: 1, 1.0 and a 64-bit 1 are one value (2**53 and 2**53 + 1 are two);
     a field that is missing, null, or under a plain value is null, so only one such document fits."""
     collection = collections[0]
-    await collection.create_index([("org_id", ASCENDING), ("seat.n", ASCENDING)], unique=True, name="one_seat")
+    keys = [("org_id", ASCENDING), ("seat.n", ASCENDING)]
+    await collection.create_index(keys, unique=True, name="one_seat")
     await collection.insert_one({"_id": 1, "org_id": "acme", "seat": {"n": 2}})
     for same_id in (1.0, Int64(1)):
         with pytest.raises(DuplicateKeyError):
@@ -450,7 +451,8 @@ async def test_an_id_in_list_finds_each_document_once_whatever_the_list_repeats(
     )
     assert [doc async for doc in page] == [{"_id": 38}, {"_id": 37}, {"_id": 36}]
     assert await collections[0].count_documents({"_id": {"$in": [1, 1, 1.0, 5]}}) == 2
-    updated = await collections[0].update_many({"_id": {"$in": [4, 4, 6, 7.0]}, "even": True}, {"$set": {"u": 1}})
+    chosen = {"_id": {"$in": [4, 4, 6, 7.0]}, "even": True}
+    updated = await collections[0].update_many(chosen, {"$set": {"u": 1}})
     assert updated.matched_count == 2
     deleted = await collections[0].delete_many({"_id": {"$in": [8, 8.0, 9, "s1"]}})
     assert deleted.deleted_count == 3
