@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,13 @@ async def until_caught_up(bootstrap: str, group: str, topics: Sequence[str], tim
     """Wait until the group's lag on `topics` is 0; returns the monotonic time it was seen."""
     deadline = time.monotonic() + timeout
     while True:
-        if await lag(bootstrap, group, topics) == 0:
-            return time.monotonic()
+        try:
+            if await lag(bootstrap, group, topics) == 0:
+                return time.monotonic()
+        except KafkaError as error:
+            # A fresh broker on a busy machine may not have the group's coordinator yet: ask again.
+            if not error.retriable or time.monotonic() > deadline:
+                raise
         if time.monotonic() > deadline:
             left = await lag(bootstrap, group, topics)
             raise TimeoutError(
