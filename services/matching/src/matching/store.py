@@ -90,6 +90,10 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
     await candidates.create_index(
         [("org_id", ASCENDING), ("hold.mentor_id", ASCENDING)], name="org_hold_mentor"
     )
+    # A mentor's pairs (places taken, erasure, a mentor who left, the portal's list of pairs).
+    await candidates.create_index(
+        [("org_id", ASCENDING), ("pair.mentor_id", ASCENDING)], name="org_pair_mentor"
+    )
     # The sweeps: requests past their deadline, pairs past their end date.
     await candidates.create_index([("status", ASCENDING), ("hold.expires_at", ASCENDING)], name="hold_expiry")
     await candidates.create_index([("status", ASCENDING), ("pair.ends_at", ASCENDING)], name="pair_end")
