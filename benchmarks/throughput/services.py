@@ -79,11 +79,23 @@ def service_env(bootstrap: str, mongo_url: str, prefix: str) -> dict[str, str]:
 
 
 async def _pace(
-    bootstrap: str, group: str, topics: list[str], records: list[Outgoing], timeout: float = 900
+    bootstrap: str,
+    group: str,
+    topics: list[str],
+    records: list[Outgoing],
+    timeout: float = 900,
+    settled: Callable[[], Awaitable[bool]] | None = None,
 ) -> float:
+    """Records/s from the first produced until the group has committed them all and, if given,
+    `settled` says their effects are all there (work a service does after committing counts)."""
     started = time.monotonic()
     await produce(bootstrap, records)
     finished = await until_caught_up(bootstrap, group, topics, timeout)
+    while settled is not None and not await settled():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"group {group} committed its records but their effects are not all there")
+        await asyncio.sleep(0.1)
+        finished = time.monotonic()
     return len(records) / (finished - started)
 
 
@@ -130,7 +142,9 @@ async def service_pace(
         topics = sorted({event.topic() for event in MAIN_EVENTS[name]})
         await PREPARE[name](org, count, bootstrap, fleet.services[name].url)
         await until_caught_up(bootstrap, group, topics, timeout=300)
-        per_s = await _pace(bootstrap, group, topics, RECORDS[name](org, count))
+        records = RECORDS[name](org, count)
+        settled = SETTLED[name](mongo_url, f"{prefix}{name}", org, count) if name in SETTLED else None
+        per_s = await _pace(bootstrap, group, topics, records, settled=settled)
         process = fleet.services[name].process
         memory = rss_mb(process.pid) if process is not None else 0.0
         return per_s, memory
@@ -244,6 +258,22 @@ def _matching_records(org: str, count: int) -> list[Outgoing]:
     return records
 
 
+def _all_paired(mongo_url: str, database: str, org: str, count: int) -> Callable[[], Awaitable[bool]]:
+    """Matching is done when every mentee of `_matching_records` has their pair stored (with its
+    PairCreated in the outbox): the consumer may commit before continuous matching has run."""
+    mentees = count - 2 * (count // 4)
+
+    async def settled() -> bool:
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+        try:
+            query = {"org_id": org, "role": "mentee", "status": "paired"}
+            return await mongo[database]["candidates"].count_documents(query) >= mentees
+        finally:
+            await mongo.close()
+
+    return settled
+
+
 PREPARE: dict[str, Callable[[str, int, str, str], Awaitable[None]]] = {
     "profiles": _prepare_profiles,
     "matching": _prepare_nothing,
@@ -256,4 +286,9 @@ RECORDS: dict[str, Callable[[str, int], list[Outgoing]]] = {
     "matching": _matching_records,
     "sessions": lambda org, count: [outgoing(_pair_created(org, n, count // 10)) for n in range(count)],
     "notifications": lambda org, count: [outgoing(_session_missed(org, n)) for n in range(count)],
+}
+
+# What must be there, besides the committed offsets, before a service's records count as handled.
+SETTLED: dict[str, Callable[[str, str, str, int], Callable[[], Awaitable[bool]]]] = {
+    "matching": _all_paired,
 }

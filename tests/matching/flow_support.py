@@ -3,6 +3,7 @@ the matching service to see them, and reading the events it published."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -47,12 +48,15 @@ async def publish_as(matching: Matching, source: str, *events: Event) -> list[st
 
 
 async def processed(matching: Matching, event_id: str) -> None:
-    """Wait until the service's consumer has handled the event (its ledger holds the id)."""
+    """Wait until the service's consumer has handled the event (its ledger holds the id) and the
+    continuous matching it caused, which runs behind the consumer, is done."""
 
     async def in_ledger() -> bool:
         return await matching.runtime.db["processed_events"].find_one({"_id": event_id}) is not None
 
     await eventually(in_ledger, timeout=WAIT, what=f"event {event_id} to be processed")
+    assert matching.context.coalescer is not None
+    await asyncio.wait_for(matching.context.coalescer.settled(), WAIT)
 
 
 async def outbox_drained(matching: Matching) -> None:

@@ -64,3 +64,73 @@ async def test_a_failed_run_fails_every_caller_in_it_and_the_next_run_starts_afr
     assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
     await coalescer.run("acme", flaky)
     assert attempts == 2
+
+
+async def test_an_ask_does_not_wait_and_the_asks_of_a_window_share_one_run() -> None:
+    coalescer = Coalescer(window=0.01)
+    ran: list[str] = []
+    release = asyncio.Event()
+
+    async def run() -> None:
+        await release.wait()
+        ran.append("acme")
+
+    for _ in range(10):
+        coalescer.ask("acme", run)  # returns at once: nothing has run yet
+    assert ran == []
+    release.set()
+    await asyncio.wait_for(coalescer.settled(), 1)
+    assert (ran, coalescer.asks, coalescer.runs) == (["acme"], 10, 1)
+
+
+async def test_a_failed_run_of_an_ask_runs_again_until_it_succeeds() -> None:
+    coalescer = Coalescer(window=0.001, retry_seconds=0.01)
+    attempts = 0
+
+    async def flaky() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise ConnectionError("store briefly unreachable")
+
+    coalescer.ask("acme", flaky)
+    await asyncio.wait_for(coalescer.settled(), 1)
+    assert (attempts, coalescer.runs) == (3, 3)
+
+
+async def test_a_caller_waiting_with_run_shares_the_run_of_an_ask_and_sees_its_failure() -> None:
+    coalescer = Coalescer(window=0.01, retry_seconds=0.01)
+    attempts = 0
+
+    async def flaky() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("store briefly unreachable")
+
+    coalescer.ask("acme", flaky)
+    with pytest.raises(ConnectionError):
+        await coalescer.run("acme", flaky)  # joins the asked run, which fails
+    await asyncio.wait_for(coalescer.settled(), 1)
+    assert attempts == 2, "the ask is retried even though the waiting caller saw the failure"
+
+
+async def test_close_lets_a_run_in_progress_finish_and_cancels_one_that_overruns() -> None:
+    finished: list[str] = []
+
+    async def quick() -> None:
+        await asyncio.sleep(0.01)
+        finished.append("quick")
+
+    async def stuck() -> None:
+        await asyncio.Event().wait()
+
+    coalescer = Coalescer(window=0.001)
+    coalescer.ask("acme", quick)
+    coalescer.ask("globex", stuck)
+    await asyncio.wait_for(coalescer.close(timeout=0.2), 2)
+    assert finished == ["quick"]
+    coalescer.ask("acme", quick)  # closed: no new run starts
+    await asyncio.sleep(0.05)
+    assert finished == ["quick"] and coalescer.runs == 2
+    await asyncio.wait_for(coalescer.settled(), 1)

@@ -409,6 +409,29 @@ async def test_the_aggregation_stages_the_services_use(collections: list[Collect
     assert counted == [{"n": 4}]
 
 
+async def test_distinct_with_a_filter_gives_each_value_once(collections: list[Collection]) -> None:
+    await collections[0].insert_many(
+        [
+            {
+                "_id": f"c{i}",
+                "org_id": f"org-{i % 3}",
+                "role": "mentee",
+                "status": "waiting" if i % 4 else "paired",
+            }
+            for i in range(12)
+        ]
+    )
+    await collections[0].insert_many(
+        [
+            {"_id": "m", "org_id": "org-9", "role": "mentor", "status": "waiting"},
+            {"_id": "p", "org_id": "org-7", "role": "mentee", "status": "paired"},
+        ]
+    )
+    waiting = await collections[0].distinct("org_id", {"role": "mentee", "status": "waiting"})
+    assert sorted(waiting) == ["org-0", "org-1", "org-2"]
+    assert await collections[0].distinct("org_id", {"role": "nobody"}) == []
+
+
 async def test_a_find_larger_than_one_reply_comes_in_batches_and_misses_nothing(
     collections: list[Collection],
 ) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
@@ -97,6 +98,7 @@ class ServiceRuntime:
             scan_seconds=settings.outbox_scan_seconds,
         )
         self._startup: list[Callable[[], Awaitable[None]]] = []
+        self._stopping: list[Callable[[float], Awaitable[None]]] = []
         self._sweeps: list[tuple[str, float, Sweep]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.authenticator = Authenticator(settings)
@@ -118,6 +120,11 @@ class ServiceRuntime:
     def on_startup(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run at start, before consuming (index creation, for example)."""
         self._startup.append(hook)
+
+    def on_stop(self, hook: Callable[[float], Awaitable[None]]) -> None:
+        """Run at stop, once no record is handled any more and before the store's client closes
+        (work a service runs behind its handlers finishing, bounded by the given seconds)."""
+        self._stopping.append(hook)
 
     def sweep(self, name: str, every_seconds: float, run: Sweep) -> None:
         """A time-driven sweep: `run(now)` is called every `every_seconds` with the clock's time."""
@@ -180,11 +187,16 @@ class ServiceRuntime:
         # Kafka first waits for running handlers (GRACEFUL_STOP_SECONDS), then leaves the consumer
         # groups: cutting that short would leave this member in its group until the session times
         # out, and a replacement would get no partitions meanwhile.
-        steps = (
+        steps: list[tuple[str, Callable[[], Awaitable[Any]], float]] = [
             ("kafka", self.broker.stop, GRACEFUL_STOP_SECONDS + timeout),
+        ]
+        steps += [
+            ("work behind the handlers", partial(hook, timeout), timeout + 1) for hook in self._stopping
+        ]
+        steps += [
             ("the outbox's producer", self.events_out.stop, timeout),
             ("mongodb", self.mongo.close, timeout),
-        )
+        ]
         for name, close, bound in steps:
             try:
                 await asyncio.wait_for(close(), timeout=bound)

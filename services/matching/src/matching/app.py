@@ -3,6 +3,8 @@ handlers table, the sweep and the HTTP app."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import FastAPI
 from mentorship_schemas import Stream
 from pydantic import Field
@@ -16,6 +18,7 @@ from matching.api.deps import on_matching_error
 from matching.store import matching_of
 from matching.store_learning import with_learning
 from matching.use_cases.context import Matching, MatchingError
+from matching.use_cases.continuous import match_waiting_orgs
 from matching.use_cases.sweep import sweep
 
 
@@ -26,6 +29,8 @@ class MatchingSettings(ServiceSettings):
     matching_sweep_seconds: float = 30.0
     # Continuous matching runs once for the changes of this window in one org (a batch of events).
     matching_coalesce_seconds: float = Field(default=0.05, ge=0, le=5)
+    # How often every org where someone waits is matched again (besides after each change).
+    matching_waiting_sweep_seconds: float = Field(default=60.0, gt=0)
     # The in-memory view of each org follows this process's writes and is re-read this often (for
     # other replicas' writes).
     matching_view_resync_seconds: float = Field(default=30.0, gt=0)
@@ -45,10 +50,16 @@ def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[Serv
         coalesce_seconds=settings.matching_coalesce_seconds,
         resync_seconds=settings.matching_view_resync_seconds,
     )
-    matching = matching_of(runtime, coalesce_seconds=settings.matching_coalesce_seconds)
     matching = with_learning(matching, runtime, semantic=settings.matching_semantic_goals)
-    handlers.subscribe(runtime.consumer, matching)
+    # The consumer's records are committed once their facts are stored; continuous matching runs
+    # behind them, and a sweep (at start, then every matching_waiting_sweep_seconds) runs it where
+    # someone waits, for the runs a stop or a crash cut short.
+    behind = dataclasses.replace(matching, behind=True)
+    handlers.subscribe(runtime.consumer, behind)
     runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
+    runtime.sweep(
+        "waiting-seats", settings.matching_waiting_sweep_seconds, lambda now: match_waiting_orgs(behind)
+    )
     return runtime, matching
 
 

@@ -63,6 +63,8 @@ def matching_of(
     seats = AggregateStore(candidates, MenteeSeat, runtime)
     mentors = AggregateStore(candidates, MentorCandidate, runtime)
     seats.observe(reads.views.saved)  # the org views follow this process's own writes
+    coalescer = Coalescer(window=coalesce_seconds)
+    runtime.on_stop(coalescer.close)  # runs behind the handlers finish before the store closes
     mentors.observe(reads.views.saved)
     return Matching(
         seats=seats,
@@ -75,7 +77,7 @@ def matching_of(
         forgetting=StoredForgetting(db, reads.views),
         run_items=StoredRunItems(db[MATCH_RUN_ITEMS]),
         clock=runtime.clock,
-        coalescer=Coalescer(window=coalesce_seconds),
+        coalescer=coalescer,
     )
 
 
@@ -203,6 +205,10 @@ class StoredCandidates:
         )
         naming = [{path: person_id} for path in (*paths, "circle.member_ids")]
         return await self._seats({"org_id": org_id, "person_id": {"$ne": person_id}, "$or": naming})
+
+    async def orgs_with_waiting_seats(self) -> list[str]:
+        query = {"role": MENTEE, "status": SeatStatus.WAITING.value}
+        return sorted(str(org) for org in await self._candidates.distinct("org_id", query))
 
     async def programs_of(self, org_id: str) -> list[Program]:
         return [

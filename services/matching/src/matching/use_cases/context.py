@@ -68,6 +68,10 @@ class CandidateReads(Protocol):
 
     async def programs_of(self, org_id: str) -> list[Program]: ...
 
+    async def orgs_with_waiting_seats(self) -> list[str]:
+        """Every org where a mentee's seat waits (continuous matching's work, found again)."""
+        ...
+
     async def circles(
         self, org_id: str, *, program_id: str | None = None, member_id: str | None = None, limit: int = 1000
     ) -> list[FormedCircle]: ...
@@ -125,6 +129,9 @@ class Matching:
     clock: Clock
     # Shares one continuous-matching run among the callers of a short window (None: run each time).
     coalescer: Coalescer | None = None
+    # Continuous matching runs behind the caller instead of before it returns (the consumer's
+    # handlers: what a run needs is the waiting seats they stored, and a sweep finds those again).
+    behind: bool = False
     # Embeddings for the semantic goals component, and learning weights from outcomes (None: off).
     semantic: SemanticParts | None = None
     learning: LearningParts | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from datetime import datetime
 
 from matching.domain.cohort_run import solve_cohort
 from matching.domain.compatibility import Explanation
@@ -23,13 +24,25 @@ from matching.use_cases.programs import find_program, programs_of
 
 
 async def match_continuously(m: Matching, org_id: str) -> None:
-    """Run continuous matching for the org after this call, and wait for it. Callers of one short
-    window share one run (a consumer's batch of registrations in one org costs one engine run);
-    the run starts after every one of them asked, so it sees their writes."""
+    """Run continuous matching for the org after this call, and wait for it (or not, for a context
+    `behind` the caller). Callers of one short window share one run (a consumer's batch of
+    registrations in one org costs one engine run); the run starts after every one of them asked,
+    so it sees their writes."""
     if m.coalescer is None:
         await match_org_now(m, org_id)
+    elif m.behind:
+        m.coalescer.ask(org_id, lambda: match_org_now(m, org_id))
     else:
         await m.coalescer.run(org_id, lambda: match_org_now(m, org_id))
+
+
+async def match_waiting_orgs(m: Matching, now: datetime | None = None) -> int:
+    """Continuous matching in every org where someone waits: what a run behind a consumer's
+    handlers would have paired had the process not stopped or crashed before it (their offsets
+    were committed when the seats were stored). Returns 0: the runs emit, not this sweep."""
+    for org_id in await m.reads.orgs_with_waiting_seats():
+        await match_continuously(m, org_id)
+    return 0
 
 
 async def match_org_now(m: Matching, org_id: str) -> int:
