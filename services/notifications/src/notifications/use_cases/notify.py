@@ -146,8 +146,11 @@ class Notify:
             pseudonym(org_id, person_id) if person_id in directory.erased else person_id
             for person_id in directory.people
         )
-        for message in found:
-            await self.store_message(org_id, cause, message, mentions, recipients)
+        # Each message is its own notification: stored side by side (a consumer's batch then sends
+        # its handlers' writes in fewer, larger groups).
+        await asyncio.gather(
+            *(self.store_message(org_id, cause, message, mentions, recipients) for message in found)
+        )
         await self._erased_meanwhile(org_id, directory)
 
     async def _erased_meanwhile(self, org_id: str, directory: Directory) -> None:
@@ -188,8 +191,7 @@ class Notify:
 
     async def follow_up(self, notification: Notification) -> None:
         """Queue entries for its scheduled deliveries and its place in digests; safe to repeat."""
-        for entry in queue_entries(notification):
-            await self._stores.queue.enqueue(entry)
+        await asyncio.gather(*(self._stores.queue.enqueue(entry) for entry in queue_entries(notification)))
         for channel, delivery in notification.deliveries.items():
             if delivery.status is DeliveryStatus.DIGESTED:
                 await self._join_digest(notification, channel, delivery)
