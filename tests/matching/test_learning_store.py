@@ -4,6 +4,7 @@ outcome records (events in any order and repeated give one record) and weight pr
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from matching.embeddings import MODEL_ID, text_key
 from matching.store_learning import StoredEmbeddedProfiles, StoredPairOutcomes, StoredWeightProposals
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from servicekit.grouped import grouping
 
 from tests.conftest import Infra, drop_database
 
@@ -70,6 +72,26 @@ async def test_embedded_profiles_keep_the_newest_version_and_an_orgs_view_sees_a
     assert await profiles.stamp_of(ORG, "ada") is None
     assert await profiles.of_people(ORG) is None
     assert [d["_id"] async for d in db["passage_embeddings"].find()] == [text_key(MODEL_ID, "kept")]
+
+
+async def test_a_consumer_batchs_saves_go_together_and_each_learns_whether_it_was_kept(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    profiles = StoredEmbeddedProfiles(db["embeddings"], db["passage_embeddings"])
+    assert await profiles.save(ORG, "ada", 3, "d3", {Side.MENTEE: _profile("lead a data team", 1)})
+    with grouping():  # as in a consumer's batch: one bulk write for all of them
+        kept = await asyncio.gather(
+            profiles.save(ORG, "ada", 2, "d2", {Side.MENTEE: _profile("stale", 2)}),
+            profiles.save(ORG, "ada", 3, "d3", {Side.MENTEE: _profile("repeat", 3)}),
+            profiles.save(ORG, "bo", 1, "d1", {Side.MENTOR: _profile("managed analytics teams", 4)}),
+            profiles.save(ORG, "cy", 1, "d1", {Side.MENTEE: _profile("write a book", 5)}),
+        )
+    assert kept == [False, False, True, True]
+    assert await profiles.stamp_of(ORG, "ada") == (3, "d3")
+    seen = await profiles.of_people(ORG, ["ada", "bo", "cy"])
+    assert seen is not None
+    assert (set(seen.mentees), set(seen.mentors)) == ({"ada", "cy"}, {"bo"})
+    assert seen.mentees["ada"].passages == _profile("lead a data team", 1).passages
 
 
 async def test_an_orgs_embedded_profiles_follow_this_process_at_once_and_other_replicas_at_the_resync(

@@ -160,10 +160,8 @@ class StoredEmbeddedProfiles:
                 {"profile_version": profile_version, "digest": {"$ne": digest}},
             ]
         }
-        try:
-            await self._records.update_one(
-                {"_id": f"{org_id}:{person_id}", **older}, {"$set": record}, upsert=True
-            )
+        try:  # grouped with the consumer batch's other saves
+            await self._grouped_records.upsert({"_id": f"{org_id}:{person_id}", **older}, {"$set": record})
         except DuplicateKeyError:  # a record of this or a newer version is there
             return False
         self._follow(org_id, _Vectors(person_id, profile_version, dict(sides)))
