@@ -132,5 +132,5 @@ async def test_close_lets_a_run_in_progress_finish_and_cancels_one_that_overruns
     assert finished == ["quick"]
     coalescer.ask("acme", quick)  # closed: no new run starts
     await asyncio.sleep(0.05)
-    assert finished == ["quick"] and coalescer.runs == 2
+    assert (finished, coalescer.runs) == (["quick"], 2)
     await asyncio.wait_for(coalescer.settled(), 1)
