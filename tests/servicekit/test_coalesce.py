@@ -10,6 +10,19 @@ from servicekit.coalesce import Coalescer
 pytestmark = pytest.mark.fast
 
 
+class Flaky:
+    """Work whose first `failures` runs fail (the store briefly unreachable), then succeed."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts = 0
+
+    async def __call__(self) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionError("store briefly unreachable")
+
+
 async def test_callers_of_one_window_share_one_run_and_each_key_runs_apart() -> None:
     coalescer = Coalescer(window=0.01)
     ran: list[str] = []
@@ -52,18 +65,11 @@ async def test_a_caller_arriving_during_a_run_waits_for_the_next_one_which_sees_
 
 async def test_a_failed_run_fails_every_caller_in_it_and_the_next_run_starts_afresh() -> None:
     coalescer = Coalescer(window=0.001)
-    attempts = 0
-
-    async def flaky() -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
-            raise ConnectionError("store briefly unreachable")
-
+    flaky = Flaky(failures=1)
     outcomes = await asyncio.gather(*(coalescer.run("acme", flaky) for _ in range(3)), return_exceptions=True)
     assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
     await coalescer.run("acme", flaky)
-    assert attempts == 2
+    assert flaky.attempts == 2
 
 
 async def test_an_ask_does_not_wait_and_the_asks_of_a_window_share_one_run() -> None:
@@ -85,34 +91,20 @@ async def test_an_ask_does_not_wait_and_the_asks_of_a_window_share_one_run() -> 
 
 async def test_a_failed_run_of_an_ask_runs_again_until_it_succeeds() -> None:
     coalescer = Coalescer(window=0.001, retry_seconds=0.01)
-    attempts = 0
-
-    async def flaky() -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts < 3:
-            raise ConnectionError("store briefly unreachable")
-
+    flaky = Flaky(failures=2)
     coalescer.ask("acme", flaky)
     await asyncio.wait_for(coalescer.settled(), 1)
-    assert (attempts, coalescer.runs) == (3, 3)
+    assert (flaky.attempts, coalescer.runs) == (3, 3)
 
 
 async def test_a_caller_waiting_with_run_shares_the_run_of_an_ask_and_sees_its_failure() -> None:
     coalescer = Coalescer(window=0.01, retry_seconds=0.01)
-    attempts = 0
-
-    async def flaky() -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
-            raise ConnectionError("store briefly unreachable")
-
+    flaky = Flaky(failures=1)
     coalescer.ask("acme", flaky)
     with pytest.raises(ConnectionError):
         await coalescer.run("acme", flaky)  # joins the asked run, which fails
     await asyncio.wait_for(coalescer.settled(), 1)
-    assert attempts == 2, "the ask is retried even though the waiting caller saw the failure"
+    assert flaky.attempts == 2, "the ask is retried even though the waiting caller saw the failure"
 
 
 async def test_close_lets_a_run_in_progress_finish_and_cancels_one_that_overruns() -> None:

@@ -63,9 +63,9 @@ def matching_of(
     seats = AggregateStore(candidates, MenteeSeat, runtime)
     mentors = AggregateStore(candidates, MentorCandidate, runtime)
     seats.observe(reads.views.saved)  # the org views follow this process's own writes
+    mentors.observe(reads.views.saved)
     coalescer = Coalescer(window=coalesce_seconds)
     runtime.on_stop(coalescer.close)  # runs behind the handlers finish before the store closes
-    mentors.observe(reads.views.saved)
     return Matching(
         seats=seats,
         mentors=mentors,

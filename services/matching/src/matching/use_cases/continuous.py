@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import datetime
 
 from matching.domain.cohort_run import solve_cohort
 from matching.domain.compatibility import Explanation
@@ -36,7 +35,7 @@ async def match_continuously(m: Matching, org_id: str) -> None:
         await m.coalescer.run(org_id, lambda: match_org_now(m, org_id))
 
 
-async def match_waiting_orgs(m: Matching, now: datetime | None = None) -> int:
+async def match_waiting_orgs(m: Matching) -> int:
     """Continuous matching in every org where someone waits: what a run behind a consumer's
     handlers would have paired had the process not stopped or crashed before it (their offsets
     were committed when the seats were stored). Returns 0: the runs emit, not this sweep."""
