@@ -82,7 +82,8 @@ async def matching(infra: Infra) -> AsyncIterator[Matching]:
         auth_allow_dev_hs256=True,
         auth_dev_hs256_secret=SECRET,
         outbox_poll_seconds=0.1,
-        matching_sweep_seconds=3600,  # the tests call the sweep themselves, with the clock
+        matching_sweep_seconds=3600,  # the tests call the sweeps themselves, with the clock
+        matching_waiting_sweep_seconds=3600,
     )
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = create_app(settings, clock)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 
+from matching.domain.mentor import mentor_key
+from matching.domain.seat import seat_key
 from matching.use_cases.continuous import match_waiting_orgs
 from mentorship_schemas import PairCreated, ProfileRegistered
 from mentorship_schemas.events import PersonRole
@@ -74,3 +77,33 @@ async def test_a_registration_is_committed_before_its_run_and_the_pair_follows(m
     await holding
     await processed(matching, event_id)  # the run it asked for is done too
     assert (await mentee(matching, "ada"))["pair"]["mentor_id"] == "grace"
+
+
+async def test_a_place_a_crash_left_taken_by_no_seat_goes_back_at_the_sweep_after_the_grace(
+    matching: Matching,
+) -> None:
+    org, now = matching.org, matching.clock.now()
+    # grace's two places: one a killed process reserved 11 minutes ago and never wrote an offer
+    # for, one an offer under way right now (reserved a minute ago, its seat not yet written).
+    places = [
+        {"seat_id": seat_key(org, "lost"), "taken_at": now - timedelta(minutes=11)},
+        {"seat_id": seat_key(org, "in-flight"), "taken_at": now - timedelta(minutes=1)},
+    ]
+    await matching.candidates.insert_many(
+        [
+            candidate(org, "ada", "mentee", skills_wanted=["python"]),
+            candidate(org, "grace", "mentor", skills_offered=["python"], capacity=2, places=places),
+        ]
+    )
+    matching.wrote_behind_its_back()
+
+    assert await match_waiting_orgs(dataclasses.replace(matching.context, behind=True)) == 0
+    assert matching.context.coalescer is not None
+    await asyncio.wait_for(matching.context.coalescer.settled(), WAIT)
+
+    assert (await mentee(matching, "ada"))["pair"]["mentor_id"] == "grace", "the freed place was offered"
+    grace = await matching.candidates.find_one({"_id": mentor_key(org, "grace")})
+    assert grace is not None
+    assert sorted(place["seat_id"] for place in grace["places"]) == sorted(
+        [seat_key(org, "ada"), seat_key(org, "in-flight")]
+    ), "the place within the grace period stays"

@@ -13,7 +13,7 @@ from mentorship_schemas.events import PersonRole
 from matching.domain.candidate import utc_offset_minutes
 from matching.domain.cohort import MatchProfile
 from matching.domain.compatibility import Explanation
-from matching.domain.mentor import MentorCandidate
+from matching.domain.mentor import UNBACKED_PLACE_GRACE, MentorCandidate
 from matching.domain.program import Program
 from matching.domain.rules import Rule
 from matching.domain.seat import MenteeSeat, SeatStatus, seat_key
@@ -72,6 +72,22 @@ class OrgView:
             managers,
             profiles=profiles or MentorProfiles(),
         )
+
+    def mentors_with_unbacked_places(self, now: datetime) -> list[str]:
+        """Mentors holding a place, past the grace period, that no seat of this view holds with
+        them (a crash between an offer's two writes): candidates for `reconcile_places`, which
+        checks them against the store."""
+
+        def unbacked(mentor: MentorCandidate) -> bool:
+            for place in mentor.places:
+                if now - place.taken_at < UNBACKED_PLACE_GRACE:
+                    continue
+                seat = self.seats.get(place.seat_id)
+                if seat is None or seat.current_mentor() != mentor.person_id:
+                    return True
+            return False
+
+        return sorted(mentor.person_id for mentor in self.mentors.values() if unbacked(mentor))
 
     def seat(self, person_id: str, number: int = 1) -> MenteeSeat | None:
         return self.seats.get(seat_key(self.org_id, person_id, number))

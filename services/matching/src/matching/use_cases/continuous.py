@@ -38,8 +38,10 @@ async def match_continuously(m: Matching, org_id: str) -> None:
 async def match_waiting_orgs(m: Matching) -> int:
     """Continuous matching in every org where someone waits: what a run behind a consumer's
     handlers would have paired had the process not stopped or crashed before it (their offsets
-    were committed when the seats were stored). Returns 0: the runs emit, not this sweep."""
+    were committed when the seats were stored). Places a crash left taken by no seat go back
+    first, so the run can offer them. Returns 0: the runs emit, not this sweep."""
     for org_id in await m.reads.orgs_with_waiting_seats():
+        await pool.give_back_unbacked_places(m, org_id)
         await match_continuously(m, org_id)
     return 0
 

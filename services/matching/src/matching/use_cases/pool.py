@@ -15,7 +15,7 @@ from typing import TypeVar
 from mentorship_schemas.events import PairEndReason
 from servicekit.aggregates import Change, Emitted, Saved
 
-from matching.domain.mentor import mentor_key
+from matching.domain.mentor import MentorCandidate, mentor_key
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatChanged, SeatStatus
@@ -63,6 +63,45 @@ async def reserve_place(m: Matching, org_id: str, mentor_id: str, seat_id: str) 
 
 async def give_back_place(m: Matching, org_id: str, mentor_id: str, seat_id: str) -> None:
     await m.mentors.change(mentor_key(org_id, mentor_id), lambda mentor: mentor.give_back_place(seat_id))
+
+
+async def seats_holding(m: Matching, org_id: str, mentor_id: str) -> tuple[set[str], set[str]]:
+    """The seats paired with the mentor, and those paired with or held for them (from the store)."""
+    paired = {seat.id for seat in await m.reads.seats_paired_with(org_id, mentor_id)}
+    return paired, paired | {seat.id for seat in await m.reads.seats_held_for(org_id, mentor_id)}
+
+
+async def check_places_given(m: Matching, org_id: str, mentor_id: str, seat_ids: list[str]) -> None:
+    """Places `reconcile_places` gave to seats read just before: a pair that ended since then gave
+    its place back already, so a seat that no longer holds the mentor gives it back again."""
+    for seat_id in seat_ids:
+        seat = await m.seats.get(seat_id)
+        if seat is None or seat.current_mentor() != mentor_id:
+            await give_back_place(m, org_id, mentor_id, seat_id)
+
+
+async def give_back_unbacked_places(m: Matching, org_id: str) -> int:
+    """Places that no seat holds, past the grace period (a crash between reserving a mentor's place
+    and writing the seat's offer), go back, as a MentorAvailable would do for its mentor; the
+    view finds the mentors, the store decides. Returns how many mentors were reconciled."""
+    view = await m.reads.org(org_id)
+    suspects = view.mentors_with_unbacked_places(m.now())
+    for mentor_id in suspects:
+        await _reconcile_places(m, org_id, mentor_id)
+    return len(suspects)
+
+
+async def _reconcile_places(m: Matching, org_id: str, mentor_id: str) -> None:
+    _, held_by = await seats_holding(m, org_id, mentor_id)
+    now = m.now()
+    given: list[str] = []
+
+    def reconciled(mentor: MentorCandidate) -> list[Emitted]:
+        given[:] = mentor.reconcile_places(held_by, now)[0]
+        return []
+
+    if await m.mentors.change(mentor_key(org_id, mentor_id), reconciled) is not None:
+        await check_places_given(m, org_id, mentor_id, given)
 
 
 async def offer(

@@ -76,8 +76,7 @@ async def mentor_available(
     proposals and requests), never profiles' `active_mentees`: that count is from when profiles
     handled an earlier PairCreated or PairEnded, and matching may have ended or made pairs since
     (issue 11, defect 3). The places are checked against the seats that hold this mentor, too."""
-    paired = {seat.id for seat in await m.reads.seats_paired_with(org_id, person_id)}
-    held_by = paired | {seat.id for seat in await m.reads.seats_held_for(org_id, person_id)}
+    paired, held_by = await pool.seats_holding(m, org_id, person_id)
     now = m.now()
     key = mentor_key(org_id, person_id)
     added: list[str] = []
@@ -87,10 +86,7 @@ async def mentor_available(
         return mentor.announce_available(version, capacity)
 
     await change_or_create(m.mentors, key, lambda: MentorCandidate.new(org_id, person_id), available)
-    for seat_id in added:  # a pair that ended since the seats were read gave its place back already
-        seat = await m.seats.get(seat_id)
-        if seat is None or seat.current_mentor() != person_id:
-            await pool.give_back_place(m, org_id, person_id, seat_id)
+    await pool.check_places_given(m, org_id, person_id, added)
     if active_mentees != len(paired):
         log.info(
             "mentor %s: profiles counted %d mentees, matching has %d", person_id, active_mentees, len(paired)
