@@ -28,6 +28,7 @@ from mentorship_schemas import (
 from mentorship_schemas.events import PersonRole
 from mentorship_schemas.topics import all_topic_names
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import ensure_topics
@@ -143,8 +144,12 @@ async def service_pace(
         await PREPARE[name](org, count, bootstrap, fleet.services[name].url)
         await until_caught_up(bootstrap, group, topics, timeout=300)
         records = RECORDS[name](org, count)
-        settled = SETTLED[name](mongo_url, f"{prefix}{name}", org, count) if name in SETTLED else None
-        per_s = await _pace(bootstrap, group, topics, records, settled=settled)
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+        try:  # one client for the polls of `settled`, not one per poll
+            settled = SETTLED[name](mongo[f"{prefix}{name}"], org, count) if name in SETTLED else None
+            per_s = await _pace(bootstrap, group, topics, records, settled=settled)
+        finally:
+            await mongo.close()
         process = fleet.services[name].process
         memory = rss_mb(process.pid) if process is not None else 0.0
         return per_s, memory
@@ -258,18 +263,16 @@ def _matching_records(org: str, count: int) -> list[Outgoing]:
     return records
 
 
-def _all_paired(mongo_url: str, database: str, org: str, count: int) -> Callable[[], Awaitable[bool]]:
+def _all_paired(
+    database: AsyncDatabase[dict[str, Any]], org: str, count: int
+) -> Callable[[], Awaitable[bool]]:
     """Matching is done when every mentee of `_matching_records` has their pair stored (with its
     PairCreated in the outbox): the consumer may commit before continuous matching has run."""
     mentees = count - 2 * (count // 4)
+    query = {"org_id": org, "role": "mentee", "status": "paired"}
 
     async def settled() -> bool:
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-        try:
-            query = {"org_id": org, "role": "mentee", "status": "paired"}
-            return await mongo[database]["candidates"].count_documents(query) >= mentees
-        finally:
-            await mongo.close()
+        return await database["candidates"].count_documents(query) >= mentees
 
     return settled
 
@@ -289,6 +292,6 @@ RECORDS: dict[str, Callable[[str, int], list[Outgoing]]] = {
 }
 
 # What must be there, besides the committed offsets, before a service's records count as handled.
-SETTLED: dict[str, Callable[[str, str, str, int], Callable[[], Awaitable[bool]]]] = {
+SETTLED: dict[str, Callable[[AsyncDatabase[dict[str, Any]], str, int], Callable[[], Awaitable[bool]]]] = {
     "matching": _all_paired,
 }
