@@ -36,6 +36,9 @@ class MatchingSettings(ServiceSettings):
     matching_view_resync_seconds: float = Field(default=30.0, gt=0)
     # The goals component from sentence embeddings (the model loads on the first profile with texts).
     matching_semantic_goals: bool = True
+    # The engine's runs execute in a process of their own, so their CPU seconds never hold up the
+    # consumer and the API (False: in threads of the service, as the in-process tests do).
+    matching_engine_process: bool = True
 
 
 def build_runtime(settings: MatchingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -49,6 +52,7 @@ def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[Serv
         runtime,
         coalesce_seconds=settings.matching_coalesce_seconds,
         resync_seconds=settings.matching_view_resync_seconds,
+        engine_process=settings.matching_engine_process,
     )
     matching = with_learning(matching, runtime, semantic=settings.matching_semantic_goals)
     # The consumer's records are committed once their facts are stored; continuous matching runs

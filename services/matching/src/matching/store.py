@@ -35,6 +35,7 @@ from matching.domain.org_view import OrgView
 from matching.domain.program import MAX_MENTORS_PER_MENTEE, Program
 from matching.domain.seat import MenteeSeat, SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind
+from matching.engine_runner import EngineInThreads, EngineProcess
 from matching.org_views import OrgViews
 from matching.use_cases.context import Matching, RunItemKind
 
@@ -53,10 +54,17 @@ HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED,
 
 
 def matching_of(
-    runtime: ServiceRuntime, *, coalesce_seconds: float = 0.05, resync_seconds: float = 30.0
+    runtime: ServiceRuntime,
+    *,
+    coalesce_seconds: float = 0.05,
+    resync_seconds: float = 30.0,
+    engine_process: bool = True,
 ) -> Matching:
-    """The use cases' context on this runtime's database: one store per aggregate type."""
+    """The use cases' context on this runtime's database: one store per aggregate type, and the
+    engine's runs in a process of their own (`engine_process`) or in threads."""
     db = runtime.db
+    engine = EngineProcess() if engine_process else EngineInThreads()
+    runtime.on_startup(engine.start)
     candidates = runtime.outbox_collection(CANDIDATES)  # seats carry their pair and request events
     runtime.on_startup(lambda: create_indexes(db))
     reads = StoredCandidates(db, resync_seconds=resync_seconds)
@@ -66,6 +74,7 @@ def matching_of(
     mentors.observe(reads.views.saved)
     coalescer = Coalescer(window=coalesce_seconds)
     runtime.on_stop(coalescer.close)  # runs behind the handlers finish before the store closes
+    runtime.on_stop(engine.close)  # after the runs that use it
     return Matching(
         seats=seats,
         mentors=mentors,
@@ -78,6 +87,7 @@ def matching_of(
         run_items=StoredRunItems(db[MATCH_RUN_ITEMS]),
         clock=runtime.clock,
         coalescer=coalescer,
+        engine=engine,
     )
 
 

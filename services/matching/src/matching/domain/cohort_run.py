@@ -208,6 +208,21 @@ def solve_cohort(
     return SolvedCohort(cohort, candidates, capacities, solution, optimal, how, fairness, pairs)
 
 
+def continuous_pairs(
+    policy: MatchingPolicy,
+    mentees: list[MatchProfile],
+    mentors: list[MatchProfile],
+    managers: Mapping[str, str],
+    previous_pairs: Iterable[tuple[str, str]],
+    goals: SemanticGoals | None,
+) -> list[Explanation]:
+    """`solve_cohort`'s explained pairs alone: what continuous matching offers (and all it needs
+    back from the engine's process)."""
+    return solve_cohort(
+        policy, mentees, mentors, managers=managers, previous_pairs=previous_pairs, goals=goals
+    ).pairs
+
+
 def run_cohort(
     policy: MatchingPolicy,
     mentees: list[MatchProfile],

@@ -169,7 +169,7 @@ async def _stages(
             for mentor in sorted(set(view.excluded_for(seat)) | taken[seat.person_id])
         ]
         floor = await fairness_floor(m, program, [p.person_id for p in mentees])
-        result = await asyncio.to_thread(
+        result = await m.engine.call(
             run_cohort,
             policy,
             mentees,

@@ -3,10 +3,11 @@ caller they act for, and the errors they raise (the HTTP adapter turns them into
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from servicekit.aggregates import Aggregates
 from servicekit.coalesce import Coalescer
@@ -19,7 +20,11 @@ from matching.domain.org_view import OrgView
 from matching.domain.program import Program
 from matching.domain.seat import MenteeSeat
 from matching.domain.seat_parts import HoldKind
+from matching.engine_runner import EngineInThreads
 from matching.use_cases.ai_ports import LearningParts, SemanticParts
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Clock(Protocol):
@@ -83,6 +88,12 @@ class CandidateReads(Protocol):
         ...
 
 
+class Engine(Protocol):
+    """Where the engine's runs execute (engine_runner.py): `work` is a domain function."""
+
+    async def call(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
 class Forgetting(Protocol):
     """Deletions an erasure needs (documents that carry no pending events)."""
 
@@ -135,6 +146,7 @@ class Matching:
     # Embeddings for the semantic goals component, and learning weights from outcomes (None: off).
     semantic: SemanticParts | None = None
     learning: LearningParts | None = None
+    engine: Engine = field(default_factory=EngineInThreads)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from matching.domain.cohort_run import solve_cohort
+from matching.domain.cohort_run import continuous_pairs
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
@@ -74,25 +74,25 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
             continue
         if not view.offers_possible(program):
             break
-        result = await asyncio.to_thread(
-            solve_cohort,
+        pairs = await m.engine.call(
+            continuous_pairs,
             program.policy(),
             [seat.match_profile_now(now) for seat in waiting],
             view.mentor_profiles(program, now),
-            managers=view.managers,
-            previous_pairs=view.previous_pairs(waiting),
-            goals=view.semantic,
+            view.managers,
+            view.previous_pairs(waiting),
+            view.semantic,
         )
         by_person = {seat.person_id: seat for seat in waiting}
         by_mentor: dict[str, list[Explanation]] = defaultdict(list)
-        for pair in result.pairs:
+        for pair in pairs:
             by_mentor[pair.mentor_id].append(pair)
 
         # Each seat is offered once; a mentor's offers go one after another (each takes one of
         # their places), different mentors' at once, so their reads and writes go in groups.
         offers = (_offer_each(m, program, by_person, pairs) for pairs in by_mentor.values())
         offered = sum(await asyncio.gather(*offers))
-        if offered < len(result.pairs):
+        if offered < len(pairs):
             m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
         made += offered
         if offered and stage < program.mentors_per_mentee:

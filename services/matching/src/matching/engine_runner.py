@@ -1,0 +1,101 @@
+"""Where the matching engine's runs execute. A run scores every waiting mentee against every mentor
+and solves a flow: seconds of CPU for thousands of people. In a thread of the service, its Python
+parts take turns with the event loop for the interpreter lock, and the consumer, the HTTP API and
+the previous run's offers all wait; in a process of its own (`EngineProcess`, what the service
+uses) they do not. The work sent must be a module-level function of pure domain code whose
+arguments and result pickle (profiles, policies, explanations: plain values)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import ParamSpec, TypeVar
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+# Imported as the engine process starts, so that its first run does not wait for them.
+_PRELOAD = "matching.domain.cohort_run"
+# How often the engine process checks that the service that started it still runs.
+_WATCH_SECONDS = 0.5
+
+
+class EngineInThreads:
+    """Runs in a worker thread of this process (the in-memory tests, or a service told so)."""
+
+    async def call(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(work, *args, **kwargs)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self, timeout: float = 10.0) -> None:
+        return None
+
+
+class EngineProcess:
+    """Runs in one process of its own, a child of the service started afresh (spawned: no thread,
+    lock or socket of the service is inherited). It ends when the service does, killed included.
+    A process that dies (killed, out of memory) is replaced and the run sent again once; a run in
+    progress at `close` is waited for. As with any spawned process, the service's main module must
+    be importable without side effects (`python -m matching` is: a package's __main__ is not
+    imported again)."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the process now, not on the first run (it imports the engine: a second or so)."""
+        await self.call(_ready)
+
+    async def call(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in (1, 2):
+            pool = self._running()
+            try:
+                return await asyncio.wrap_future(pool.submit(work, *args, **kwargs))
+            except BrokenProcessPool:
+                if self._pool is pool:
+                    self._pool = None
+                if attempt == 2:
+                    raise
+                log.warning("the engine process died; starting another and running %s again", work.__name__)
+        raise AssertionError("unreachable")
+
+    async def close(self, timeout: float = 10.0) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.wait_for(asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True), timeout)
+
+    def _running(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=self._context, initializer=_engine_started, initargs=(os.getpid(),)
+            )
+        return self._pool
+
+
+def _engine_started(service_pid: int) -> None:
+    """In the engine process: load the engine, and end with the service. Python's process pools
+    leave their processes running when the service is killed (each holds both ends of its call
+    queue, so it never sees the queue close): a thread watches for the service to go instead."""
+    importlib.import_module(_PRELOAD)
+
+    def watch() -> None:
+        while os.getppid() == service_pid:
+            time.sleep(_WATCH_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch the service", daemon=True).start()
+
+
+def _ready() -> None:
+    """Nothing: starting the process is the point."""

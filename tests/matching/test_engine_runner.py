@@ -1,0 +1,120 @@
+"""The engine's runs in a process of their own: the same pairs as in a thread, a dead process
+replaced without losing the run, and nothing left running after close."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from matching.domain.cohort import MatchProfile
+from matching.domain.cohort_run import continuous_pairs
+from matching.domain.programs import MatchingPolicy
+from matching.engine_runner import EngineInThreads, EngineProcess
+
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.fast
+ORG = "acme"
+
+
+def cohort() -> tuple[list[MatchProfile], list[MatchProfile]]:
+    skills = ["python", "sql", "design", "finance"]
+    mentees = [
+        MatchProfile(f"mentee-{n}", ORG, skills_wanted=(skills[n % 4],), level="junior") for n in range(40)
+    ]
+    offered = [(skills[n % 4], skills[(n + 1) % 4]) for n in range(15)]
+    mentors = [
+        MatchProfile(f"mentor-{n}", ORG, skills_offered=two, level="senior", free_capacity=2)
+        for n, two in enumerate(offered)
+    ]
+    return mentees, mentors
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[EngineProcess]:
+    engine = EngineProcess()
+    await engine.start()
+    yield engine
+    await engine.close()
+
+
+async def test_a_run_in_the_engine_process_pairs_as_a_run_in_a_thread(engine: EngineProcess) -> None:
+    mentees, mentors = cohort()
+    managers, previous = {"mentee-3": "mentor-3"}, [("mentee-1", "mentor-1")]
+    args = (MatchingPolicy(org_id=ORG), mentees, mentors, managers, previous, None)
+    in_process = await engine.call(continuous_pairs, *args)
+    in_thread = await EngineInThreads().call(continuous_pairs, *args)
+
+    assert len(in_process) == 30  # every place taken: 15 mentors, 2 each
+    assert [(p.mentee_id, p.mentor_id, p.score, p.reasons) for p in in_process] == [
+        (p.mentee_id, p.mentor_id, p.score, p.reasons) for p in in_thread
+    ]
+    assert ("mentee-3", "mentor-3") not in {(p.mentee_id, p.mentor_id) for p in in_process}
+    assert await engine.call(os.getpid) != os.getpid()
+
+
+async def test_an_engine_process_that_dies_is_replaced_and_the_run_still_made(engine: EngineProcess) -> None:
+    first = await engine.call(os.getpid)
+    os.kill(first, signal.SIGKILL)
+
+    mentees, mentors = cohort()
+    pairs = await engine.call(continuous_pairs, MatchingPolicy(org_id=ORG), mentees, mentors, {}, [], None)
+
+    assert len(pairs) == 30
+    assert await engine.call(os.getpid) != first
+
+
+async def test_closing_the_engine_ends_its_process() -> None:
+    engine = EngineProcess()
+    await engine.start()
+    worker = await engine.call(os.getpid)
+
+    await engine.close()
+
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+
+
+SERVICE = """
+import asyncio, os
+from matching.engine_runner import EngineProcess
+
+async def main():
+    engine = EngineProcess()
+    await engine.start()
+    print(await engine.call(os.getpid), flush=True)
+    await asyncio.sleep(600)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_the_engine_process_ends_when_its_service_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "service.py"
+    script.write_text(textwrap.dedent(SERVICE))
+    service = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=subprocess.PIPE)
+    try:
+        assert service.stdout is not None
+        worker = int(await asyncio.wait_for(service.stdout.readline(), 60))
+        assert running(worker)
+    finally:
+        service.kill()
+        await service.wait()
+
+    await eventually(lambda: not running(worker), timeout=10, what="the engine process to end")
