@@ -22,7 +22,7 @@ from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 
 from throughput.kafka_lag import start_group_at_end, until_caught_up
-from throughput.services import SECRET, _import_mentors, rss_mb, service_env
+from throughput.services import SECRET, _import_mentors, service_env, service_rss_mb
 
 
 class Arrivals:
@@ -130,7 +130,7 @@ async def run(
             await asyncio.sleep(0.5)
         for name, service in fleet.services.items():
             if service.process is not None:
-                rss[name] = rss_mb(service.process.pid)
+                rss[name] = service_rss_mb(service.process.pid)
         return _figures(arrivals, sent)
     finally:
         reader.cancel()

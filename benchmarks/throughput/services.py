@@ -54,6 +54,20 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def service_rss_mb(pid: int) -> float:
+    """A service's RSS with its child processes' (matching's engine process, its multiprocessing
+    helper): pages they share are counted in each, so this is an upper bound."""
+    try:
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+        return rss_mb(pid) + sum(service_rss_mb(child) for child in children)
+    except FileNotFoundError:  # ended meanwhile
+        return 0.0
+
+
 def outgoing(event: Event, event_id: str | None = None) -> Outgoing:
     envelope = CloudEvent(
         id=event_id or str(uuid.uuid4()),
@@ -151,7 +165,7 @@ async def service_pace(
         finally:
             await mongo.close()
         process = fleet.services[name].process
-        memory = rss_mb(process.pid) if process is not None else 0.0
+        memory = service_rss_mb(process.pid) if process is not None else 0.0
         return per_s, memory
     finally:
         fleet.stop()
