@@ -1,5 +1,6 @@
-"""The engine's runs in a process of their own: the same pairs as in a thread, a dead process
-replaced without losing the run, and nothing left running after close."""
+"""The engine's runs in a process of their own: the same pairs as in a thread, small runs kept in a
+thread, a dead process replaced without losing the run, and nothing left running after close or
+after the service is killed."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def cohort() -> tuple[list[MatchProfile], list[MatchProfile]]:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[EngineProcess]:
-    engine = EngineProcess()
+    engine = EngineProcess(in_process_from_pairs=1000)
     await engine.start()
     yield engine
     await engine.close()
@@ -49,32 +50,38 @@ async def test_a_run_in_the_engine_process_pairs_as_a_run_in_a_thread(engine: En
     mentees, mentors = cohort()
     managers, previous = {"mentee-3": "mentor-3"}, [("mentee-1", "mentor-1")]
     args = (MatchingPolicy(org_id=ORG), mentees, mentors, managers, previous, None)
-    in_process = await engine.call(continuous_pairs, *args)
-    in_thread = await EngineInThreads().call(continuous_pairs, *args)
+    in_process = await engine.call(len(mentees) * len(mentors), continuous_pairs, *args)
+    in_thread = await EngineInThreads().call(len(mentees) * len(mentors), continuous_pairs, *args)
 
     assert len(in_process) == 30  # every place taken: 15 mentors, 2 each
     assert [(p.mentee_id, p.mentor_id, p.score, p.reasons) for p in in_process] == [
         (p.mentee_id, p.mentor_id, p.score, p.reasons) for p in in_thread
     ]
     assert ("mentee-3", "mentor-3") not in {(p.mentee_id, p.mentor_id) for p in in_process}
-    assert await engine.call(os.getpid) != os.getpid()
+    assert await engine.call(1000, os.getpid) != os.getpid()
+
+
+async def test_a_run_scoring_few_pairs_stays_in_a_thread_of_the_service(engine: EngineProcess) -> None:
+    assert await engine.call(999, os.getpid) == os.getpid()
+    assert await engine.call(1000, os.getpid) != os.getpid()
 
 
 async def test_an_engine_process_that_dies_is_replaced_and_the_run_still_made(engine: EngineProcess) -> None:
-    first = await engine.call(os.getpid)
+    first = await engine.call(1000, os.getpid)
     os.kill(first, signal.SIGKILL)
 
     mentees, mentors = cohort()
-    pairs = await engine.call(continuous_pairs, MatchingPolicy(org_id=ORG), mentees, mentors, {}, [], None)
+    policy = MatchingPolicy(org_id=ORG)
+    pairs = await engine.call(1000, continuous_pairs, policy, mentees, mentors, {}, [], None)
 
     assert len(pairs) == 30
-    assert await engine.call(os.getpid) != first
+    assert await engine.call(1000, os.getpid) not in (first, os.getpid())
 
 
 async def test_closing_the_engine_ends_its_process() -> None:
-    engine = EngineProcess()
+    engine = EngineProcess(in_process_from_pairs=0)
     await engine.start()
-    worker = await engine.call(os.getpid)
+    worker = await engine.call(0, os.getpid)
 
     await engine.close()
 
@@ -87,9 +94,9 @@ import asyncio, os
 from matching.engine_runner import EngineProcess
 
 async def main():
-    engine = EngineProcess()
+    engine = EngineProcess(in_process_from_pairs=0)
     await engine.start()
-    print(await engine.call(os.getpid), flush=True)
+    print(await engine.call(0, os.getpid), flush=True)
     await asyncio.sleep(600)
 
 if __name__ == "__main__":

@@ -170,6 +170,7 @@ async def _stages(
         ]
         floor = await fairness_floor(m, program, [p.person_id for p in mentees])
         result = await m.engine.call(
+            len(mentees) * len(available),
             run_cohort,
             policy,
             mentees,

@@ -89,9 +89,10 @@ class CandidateReads(Protocol):
 
 
 class Engine(Protocol):
-    """Where the engine's runs execute (engine_runner.py): `work` is a domain function."""
+    """Where the engine's runs execute (engine_runner.py): `work` is a domain function, a run that
+    scores `scored_pairs` mentee-mentor pairs (what the place to run it depends on)."""
 
-    async def call(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
+    async def call(self, scored_pairs: int, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
 
 
 class Forgetting(Protocol):

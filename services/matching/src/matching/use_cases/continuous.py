@@ -74,11 +74,13 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
             continue
         if not view.offers_possible(program):
             break
+        mentors = view.mentor_profiles(program, now)
         pairs = await m.engine.call(
+            len(waiting) * len(mentors),
             continuous_pairs,
             program.policy(),
             [seat.match_profile_now(now) for seat in waiting],
-            view.mentor_profiles(program, now),
+            mentors,
             view.managers,
             view.previous_pairs(waiting),
             view.semantic,
