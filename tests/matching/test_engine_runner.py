@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from matching.domain.cohort import MatchProfile
-from matching.domain.cohort_run import continuous_pairs
+from matching.domain.cohort_run import continuous_pairs, run_cohort
+from matching.domain.fairness import GroupFloor
 from matching.domain.programs import MatchingPolicy
 from matching.engine_runner import EngineInThreads, EngineProcess
 
@@ -59,6 +60,23 @@ async def test_a_run_in_the_engine_process_pairs_as_a_run_in_a_thread(engine: En
     ]
     assert ("mentee-3", "mentor-3") not in {(p.mentee_id, p.mentor_id) for p in in_process}
     assert await engine.call(1000, os.getpid) != os.getpid()
+
+
+async def test_an_audited_cohort_run_with_a_fairness_floor_comes_back_whole(engine: EngineProcess) -> None:
+    mentees, mentors = cohort()
+    floor = GroupFloor(member_ids=frozenset(f"mentee-{n}" for n in range(0, 40, 2)), min_match_rate=0.9)
+    policy = MatchingPolicy(org_id=ORG)
+
+    in_process = await engine.call(1000, run_cohort, policy, mentees, mentors, group_floor=floor)
+    in_thread = run_cohort(policy, mentees, mentors, group_floor=floor)
+
+    assert in_process.summary() == in_thread.summary()
+    assert in_process.matched == 30
+    assert in_process.fairness == in_thread.fairness
+    assert in_process.fairness
+    assert sorted(u.mentee_id for u in in_process.unmatched) == sorted(
+        u.mentee_id for u in in_thread.unmatched
+    )
 
 
 async def test_a_run_scoring_few_pairs_stays_in_a_thread_of_the_service(engine: EngineProcess) -> None:

@@ -147,6 +147,7 @@ class Matching:
     # Embeddings for the semantic goals component, and learning weights from outcomes (None: off).
     semantic: SemanticParts | None = None
     learning: LearningParts | None = None
+    # Where the engine's runs execute (the service: big runs in a process of its own).
     engine: Engine = field(default_factory=EngineInThreads)
 
     def now(self) -> datetime:
