@@ -84,6 +84,9 @@ async def matching(infra: Infra) -> AsyncIterator[Matching]:
         outbox_poll_seconds=0.1,
         matching_sweep_seconds=3600,  # the tests call the sweeps themselves, with the clock
         matching_waiting_sweep_seconds=3600,
+        # These cohorts are far below what runs in the engine process (test_engine_runner.py tests
+        # it): spawning one for every test would cost a second of CPU each and run nothing.
+        matching_engine_process=False,
     )
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = create_app(settings, clock)
