@@ -5,6 +5,7 @@ after the service is killed."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -96,10 +97,13 @@ async def test_an_engine_process_that_dies_is_replaced_and_the_run_still_made(en
     assert await engine.call(1000, os.getpid) not in (first, os.getpid())
 
 
-async def test_closing_the_engine_ends_its_process() -> None:
+async def test_the_engine_process_starts_with_the_service_and_ends_at_close() -> None:
     engine = EngineProcess(in_process_from_pairs=0)
     await engine.start()
+    started = multiprocessing.active_children()  # before any run
     worker = await engine.call(0, os.getpid)
+
+    assert [process.pid for process in started] == [worker]
 
     await engine.close()
 

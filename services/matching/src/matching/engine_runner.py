@@ -63,8 +63,9 @@ class EngineProcess:
         self._threads = EngineInThreads()
 
     async def start(self) -> None:
-        """Start the process now, not on the first run (it imports the engine: a second or so)."""
-        await self.call(self._in_process_from, _ready)
+        """Start the process now, not on the first run; it imports the engine (a second or so)
+        while the service goes on starting."""
+        self._running().submit(_ready)
 
     async def call(self, scored_pairs: int, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """`work(*args, **kwargs)`, a run that scores `scored_pairs` mentee-mentor pairs."""
