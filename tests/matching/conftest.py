@@ -92,6 +92,10 @@ async def matching(infra: Infra) -> AsyncIterator[Matching]:
     app = create_app(settings, clock)
     runtime: ServiceRuntime = app.state.runtime
     await runtime.start()
+    # The tests write candidates straight to the store: the start-up sweep (waiting seats) must
+    # have looked, and matched what it found, before they do, or it may match their mentees.
+    await runtime.first_sweeps()
+    await app.state.matching.coalescer.settled()
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://matching"

@@ -1,5 +1,6 @@
 """A service's work behind its handlers (`ServiceRuntime.on_stop`) finishes at stop while the
-store is still open: after Kafka has stopped handing out records, before the store's client closes."""
+store is still open: after Kafka has stopped handing out records, before the store's client closes.
+And the sweeps' rounds at start can be waited for (`first_sweeps`)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,35 @@ async def test_work_asked_before_stop_is_stored_before_the_store_closes(infra: I
     finally:
         await client.close()
         await drop_database(infra, database)
+
+
+async def test_first_sweeps_waits_for_each_sweeps_round_at_start(infra: Infra) -> None:
+    runtime = ServiceRuntime(
+        ServiceSettings(
+            service_name="sweeping",
+            kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+            mongodb_url=infra.mongodb_url,
+            mongodb_database_prefix=f"t{uuid.uuid4().hex[:8]}_",
+        ),
+        stream=Stream.PROFILES,
+    )
+    rounds: list[str] = []
+
+    async def slow(now: object) -> int:
+        await asyncio.sleep(0.3)
+        rounds.append("slow")
+        return 0
+
+    async def failing(now: object) -> int:
+        rounds.append("failing")
+        raise RuntimeError("a failed round counts as a round")
+
+    runtime.sweep("slow", 3600, slow)
+    runtime.sweep("failing", 3600, failing)
+    await runtime.start()
+    try:
+        await asyncio.wait_for(runtime.first_sweeps(), 10)
+        assert sorted(rounds) == ["failing", "slow"]
+    finally:
+        await runtime.stop()
+        await drop_database(infra, runtime.db.name)

@@ -100,6 +100,7 @@ class ServiceRuntime:
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._stopping: list[Callable[[float], Awaitable[None]]] = []
         self._sweeps: list[tuple[str, float, Sweep]] = []
+        self._swept_once: list[asyncio.Event] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.authenticator = Authenticator(settings)
 
@@ -170,8 +171,9 @@ class ServiceRuntime:
         await self.events_out.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self._tasks.append(asyncio.create_task(self._watch_kafka(), name="kafka-watch"))
-        for name, every, run in self._sweeps:
-            self._tasks.append(asyncio.create_task(self._run_sweep(name, every, run), name=name))
+        self._swept_once = [asyncio.Event() for _ in self._sweeps]
+        for (name, every, run), swept in zip(self._sweeps, self._swept_once, strict=True):
+            self._tasks.append(asyncio.create_task(self._run_sweep(name, every, run, swept), name=name))
         log.info("%s started", self.settings.service_name)
 
     async def stop(self, timeout: float = 15.0) -> None:
@@ -216,7 +218,13 @@ class ServiceRuntime:
                 outage.unreachable("no answer to a ping")
             await asyncio.sleep(every)
 
-    async def _run_sweep(self, name: str, every: float, run: Sweep) -> None:
+    async def first_sweeps(self) -> None:
+        """Wait until every sweep has run its round at start: writes made after this (a test
+        writing straight to the store) are seen by the sweeps' next rounds only, never raced by
+        the first."""
+        await asyncio.gather(*(swept.wait() for swept in self._swept_once))
+
+    async def _run_sweep(self, name: str, every: float, run: Sweep, swept: asyncio.Event) -> None:
         while True:
             try:
                 with tracer.start_as_current_span(f"sweep {name}") as span:
@@ -229,6 +237,7 @@ class ServiceRuntime:
                 raise
             except Exception:
                 log.exception("sweep %s failed; retrying next round", name)
+            swept.set()
             await asyncio.sleep(every)
 
     async def ready(self) -> dict[str, bool]:
