@@ -80,15 +80,13 @@ async def check_places_given(m: Matching, org_id: str, mentor_id: str, seat_ids:
             await give_back_place(m, org_id, mentor_id, seat_id)
 
 
-async def give_back_unbacked_places(m: Matching, org_id: str) -> int:
+async def give_back_unbacked_places(m: Matching, org_id: str) -> None:
     """Places that no seat holds, past the grace period (a crash between reserving a mentor's place
     and writing the seat's offer), go back, as a MentorAvailable would do for its mentor; the
-    view finds the mentors, the store decides. Returns how many mentors were reconciled."""
+    view finds the mentors, the store decides."""
     view = await m.reads.org(org_id)
-    suspects = view.mentors_with_unbacked_places(m.now())
-    for mentor_id in suspects:
+    for mentor_id in view.mentors_with_unbacked_places(m.now()):
         await _reconcile_places(m, org_id, mentor_id)
-    return len(suspects)
 
 
 async def _reconcile_places(m: Matching, org_id: str, mentor_id: str) -> None:
