@@ -319,7 +319,8 @@ async def test_queries_on_indexed_fields_find_what_a_scan_finds_through_every_ki
 ) -> None:
     """The same writes on a collection with non-unique indexes (single, compound, on a dotted path,
     on an array) and on one without: every query, and each update or delete it selects for, sees
-    the same documents in the same order, whatever the server does with the indexes."""
+    the same documents in the same order, whatever the server does with the indexes (and whichever
+    of several it narrows a query with); so do counts and aggregations that start with the query."""
     indexed, plain = collections[0], collections[1].database[f"{collections[1].name}_plain"]
     await indexed.create_index([("org_id", ASCENDING), ("status", ASCENDING)])
     await indexed.create_index([("org_id", ASCENDING), ("hold.mentor_id", ASCENDING)])
@@ -346,12 +347,18 @@ async def test_queries_on_indexed_fields_find_what_a_scan_finds_through_every_ki
 
     def queries() -> list[dict[str, Any]]:
         org, status, person = rng.choice(orgs), rng.choice(statuses), rng.choice(people)
+        other = rng.choice(people)
         return [
             {"org_id": org, "status": status},
             {"org_id": org, "hold.mentor_id": person, "status": status},
             {"org_id": org, "hold.mentor_id": person},
             {"member_ids": person},
             {"member_ids": person, "org_id": org},
+            {"member_ids": person, "org_id": org, "status": status},
+            # A group's read of several people's documents: $in on an indexed field (repeats too).
+            {"org_id": org, "hold.mentor_id": {"$in": [person, other, person]}},
+            {"org_id": org, "status": status, "member_ids": {"$in": [other, person]}},
+            {"level": {"$in": [2, 3]}},
             {"level": 2},
             {"level": {"$gte": 2}, "org_id": org},
         ]
@@ -380,6 +387,13 @@ async def test_queries_on_indexed_fields_find_what_a_scan_finds_through_every_ki
             await both(lambda c, q=query, u=change: c.update_one(q, u))
         for check in queries():
             assert await indexed.find(check).to_list() == await plain.find(check).to_list(), check
+            # What an aggregation starting with the same $match reads (count_documents is one).
+            assert await indexed.count_documents(check) == await plain.count_documents(check), check
+            listed = [{"$match": check}, {"$project": {"status": 1, "level": 1}}]
+            assert (
+                await (await indexed.aggregate(listed)).to_list()
+                == await (await plain.aggregate(listed)).to_list()
+            ), check
     await plain.drop()
 
 

@@ -10,11 +10,14 @@ not do, and so what the code keeps away from:
 - non-unique indexes are accepted and ignored out of the box: a query on a field other than `_id`
   or a unique index scans its collection in memory. Our launcher's memory backend (tests, CI,
   benchmarks) keeps them, for equality only: a query with a plain value for every key of such an
-  index reads the documents filed under those values; a range, `$in` or null still scans, and
-  so does every such query on the H2 file backend (`make run`, the simulation). The services
-  create every index a MongoDB deployment needs; hot paths read by `_id` (a mentee's seats have
-  numbered ids, a batch's aggregates are read with `$in`: `servicekit.grouped`) or keep their
-  read sets small (`due_index`). Two more gaps our launcher closes, as MongoDB behaves: out of
+  index (or, for one key, an `$in` of plain values) reads the documents filed under those
+  values, through the index that files the fewest of them; an aggregation that starts with such
+  a `$match` (`count_documents`) reads the same way. A range or null still scans, and so does
+  every such query on the H2 file backend (`make run`, the simulation). The services create every
+  index a MongoDB deployment needs; hot paths read by `_id` (a mentee's seats have numbered ids,
+  a batch's aggregates are read with `$in`: `servicekit.grouped`) or by an indexed field's
+  values in groups (a batch's mentors' seats), or keep their read sets small (`due_index`). Two
+  more gaps our launcher closes, as MongoDB behaves: out of
   the box a query that names `_id` AND another field (every conditional write) scanned the
   collection, and a query without a batch size came back in one reply however large (past 48 MB
   the driver refuses it); and it matched every document an `_id: {$in: [...]}` found against the

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -54,32 +55,102 @@ final class EqualityIndex extends Index<Integer> {
         return paths.keysOf(document, super::getKeyValues);
     }
 
-    /** The index of {@code candidates} with the most keys that can narrow {@code query}, or null. */
+    /**
+     * The index of {@code candidates} that narrows {@code query} to the fewest documents, or null:
+     * what MongoDB's planner finds by trying its candidate plans. The index with the most keys is
+     * not always it: {@code {org, role, status}} files every paired mentee of an org together, where
+     * {@code {org, pair.mentor_id}} holds a mentor's two.
+     */
     static EqualityIndex best(List<? extends Index<Integer>> candidates, Document query) {
         EqualityIndex best = null;
+        int fewest = Integer.MAX_VALUE;
         for (Index<Integer> index : candidates) {
-            if (index instanceof EqualityIndex equality && equality.canHandle(query)
-                    && (best == null || equality.getKeys().size() > best.getKeys().size())) {
-                best = equality;
+            if (index instanceof EqualityIndex equality && equality.canHandle(query)) {
+                int filed = equality.filedUnder(query);
+                if (filed < fewest) {
+                    best = equality;
+                    fewest = filed;
+                }
             }
         }
         return best;
     }
 
+    /** How many documents are filed under the query's values (the query must be one it handles). */
+    synchronized int filedUnder(Document query) {
+        int filed = 0;
+        for (TreeSet<Integer> positions : bucketsOf(query)) {
+            filed += positions.size();
+        }
+        return filed;
+    }
+
+    /**
+     * Whether every key of the index has an equality in the query: a plain value, or for one key
+     * at most {@code {$in: [plain values]}} (a group's read of several mentors' seats).
+     */
     @Override
     public synchronized boolean canHandle(Document query) {
+        boolean listed = false;
         for (String key : keys()) {
-            if (!query.containsKey(key) || !isPlainValue(query.get(key))) {
+            Object value = query.get(key);
+            if (inList(value) != null && !listed) {
+                listed = true;
+            } else if (!query.containsKey(key) || !isPlainValue(value)) {
                 return false;
             }
         }
         return probe(query) != null;
     }
 
+    /** The values of {@code {$in: [...]}} when they are all plain; null for anything else. */
+    private static List<?> inList(Object value) {
+        if (!(value instanceof Document condition) || condition.size() != 1
+                || !(condition.get("$in") instanceof List<?> values)) {
+            return null;
+        }
+        for (Object element : values) {
+            if (!isPlainValue(element)) {
+                return null;
+            }
+        }
+        return values;
+    }
+
+    /** The buckets the query's values are filed under: one, or one per value of its {@code $in}. */
+    private List<TreeSet<Integer>> bucketsOf(Document query) {
+        List<Document> probes = new ArrayList<>();
+        String listedKey = null;
+        for (String key : keys()) {
+            if (inList(query.get(key)) != null) {
+                listedKey = key;
+            }
+        }
+        if (listedKey == null) {
+            probes.add(probe(query));
+        } else {
+            for (Object value : new LinkedHashSet<>(inList(query.get(listedKey)))) {
+                Document one = new Document(query);
+                one.put(listedKey, value);
+                probes.add(probe(one));
+            }
+        }
+        List<TreeSet<Integer>> buckets = new ArrayList<>();
+        for (Document probe : probes) {
+            // Plain values: a probe files under exactly one key.
+            TreeSet<Integer> positions = byValues.get(getKeyValues(probe).iterator().next());
+            if (positions != null) {
+                buckets.add(positions);
+            }
+        }
+        return buckets;
+    }
+
     /**
      * The query's values as a document holds them ({@code "a.b": v} as {@code {a: {b: v}}}), so
      * they are filed as a document's are (the emulator's value normalisation is not public);
-     * null if the keys overlap (one a prefix of another).
+     * null if the keys overlap (one a prefix of another). A key's {@code $in} stands in as itself
+     * (only the shape is checked with it).
      */
     private Document probe(Document query) {
         Document probe = new Document();
@@ -109,10 +180,15 @@ final class EqualityIndex extends Index<Integer> {
 
     @Override
     public synchronized Iterable<Integer> getPositions(Document query) {
-        // Plain values: the probe files under exactly one key.
-        KeyValue values = getKeyValues(probe(query)).iterator().next();
-        TreeSet<Integer> positions = byValues.get(values);
-        return positions == null ? List.of() : new ArrayList<>(positions);
+        List<TreeSet<Integer>> buckets = bucketsOf(query);
+        if (buckets.size() == 1) {
+            return new ArrayList<>(buckets.get(0));
+        }
+        TreeSet<Integer> union = new TreeSet<>(); // in collection order, each document once
+        for (TreeSet<Integer> positions : buckets) {
+            union.addAll(positions);
+        }
+        return new ArrayList<>(union);
     }
 
     @Override

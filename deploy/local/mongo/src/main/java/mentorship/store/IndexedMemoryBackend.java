@@ -1,8 +1,10 @@
 package mentorship.store;
 
+import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DatabaseResolver;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.QueryResult;
@@ -10,13 +12,20 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
 import java.util.List;
+import java.util.Objects;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 
 /**
  * The memory backend, with queries that pin an _id looked up by it (see {@link IdLookup}),
  * non-unique indexes that narrow equality queries (see {@link EqualityIndex}), and indexes that
- * work out a written document's keys the short way (see {@link IndexPaths}).
+ * work out a written document's keys the short way (see {@link IndexPaths}). An aggregation that
+ * starts with a {@code $match} reads what that query finds the same way (MongoDB's planner does
+ * the same): the emulator streamed the whole collection through the stage, so a driver's
+ * {@code count_documents} (a {@code $match} then a {@code $group}) cost a scan.
  */
 final class IndexedMemoryBackend extends MemoryBackend {
 
@@ -41,6 +50,32 @@ final class IndexedMemoryBackend extends MemoryBackend {
         }
 
         @Override
+        public Document handleCommand(
+                Channel channel, String command, Document query, DatabaseResolver resolver, Oplog oplog) {
+            Document match = "aggregate".equalsIgnoreCase(command) ? leadingMatch(query.get("pipeline")) : null;
+            MongoCollection<Integer> target =
+                    match == null ? null : resolveCollection(String.valueOf(query.get(command)), false);
+            if (!(target instanceof Collection collection)) {
+                return super.handleCommand(channel, command, query, resolver, oplog);
+            }
+            collection.nextScan.set(match);
+            try {
+                return super.handleCommand(channel, command, query, resolver, oplog);
+            } finally {
+                collection.nextScan.remove();
+            }
+        }
+
+        /** The query of a pipeline's first stage when it is a {@code $match}; null otherwise. */
+        private static Document leadingMatch(Object pipeline) {
+            if (!(pipeline instanceof List<?> stages) || stages.isEmpty()
+                    || !(stages.get(0) instanceof Document first) || first.size() != 1) {
+                return null; // a malformed pipeline gets the emulator's own error
+            }
+            return first.get("$match") instanceof Document match ? match : null;
+        }
+
+        @Override
         protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
             return new Collection(this, collectionName, options, cursorRegistry);
         }
@@ -59,6 +94,9 @@ final class IndexedMemoryBackend extends MemoryBackend {
     }
 
     static final class Collection extends MemoryCollection {
+        // The leading $match of the aggregation this thread runs on the collection (see Database).
+        final ThreadLocal<Document> nextScan = new ThreadLocal<>();
+
         Collection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors) {
             super(database, name, options, cursors);
         }
@@ -90,6 +128,31 @@ final class IndexedMemoryBackend extends MemoryBackend {
                     query,
                     byId -> super.queryDocuments(byId, null, 0, 0, 0, null),
                     (found, rest) -> matchDocumentsFromStream(found, rest, orderBy, skip, limit, batchSize, fieldSelector));
+        }
+
+        /**
+         * An aggregation's documents: what its leading {@code $match} finds, when an index narrows
+         * it. The stage still matches each of them, so the result is the scan's, in its order; an
+         * equality index's documents are not matched here too (a count of most of a collection
+         * would cost more than the scan).
+         */
+        @Override
+        public Stream<Document> queryAllAsStream() {
+            Document match = nextScan.get();
+            nextScan.remove(); // only the aggregation's own read of the collection
+            if (match == null) {
+                return super.queryAllAsStream();
+            }
+            if (IdLookup.pinnedId(match) != null || uniqueIndexAnswers(match)) {
+                return StreamSupport.stream(queryDocuments(match, null, 0, 0, 0, null).spliterator(), false);
+            }
+            EqualityIndex narrowing = EqualityIndex.best(getIndexes(), match);
+            if (narrowing == null || narrowing.filedUnder(match) * 2 > count()) {
+                return super.queryAllAsStream(); // unselective: the scan is cheaper
+            }
+            return StreamSupport.stream(narrowing.getPositions(match).spliterator(), false)
+                    .map(this::getDocument)
+                    .filter(Objects::nonNull); // removed meanwhile
         }
 
         private boolean uniqueIndexAnswers(Document query) {
