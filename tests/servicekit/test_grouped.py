@@ -67,6 +67,38 @@ async def test_grouped_updates_share_one_command_and_each_learns_whether_it_won(
     assert "find_one" not in counting.commands
 
 
+async def test_grouped_reads_by_a_fields_value_share_one_find_per_query_and_each_gets_its_own(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    await collection.create_index([("org_id", 1), ("pair.mentor_id", 1)])
+    await collection.insert_many(
+        [
+            {"_id": f"s{n}", "org_id": "acme", "status": "paired", "pair": {"mentor_id": f"m{n % 5}"}}
+            for n in range(20)
+        ]
+        + [{"_id": "held", "org_id": "acme", "status": "held", "pair": {"mentor_id": "m1"}}]
+        + [{"_id": "other-org", "org_id": "globex", "status": "paired", "pair": {"mentor_id": "m1"}}]
+        + [{"_id": "two", "org_id": "acme", "status": "paired", "pair": {"mentor_id": ["m2", "m3", "m2"]}}]
+    )
+    counting = CountingCollection(collection)
+    grouped = Grouped(counting)  # type: ignore[arg-type]
+    paired, held = {"org_id": "acme", "status": "paired"}, {"org_id": "acme", "status": "held"}
+    asked = [(paired, f"m{n}") for n in (0, 1, 2, 3, 1, 9)] + [(held, "m1"), (held, "m4")]
+    with grouping():
+        found = await asyncio.gather(*(grouped.find_where(q, "pair.mentor_id", m) for q, m in asked))
+    alone = [[d async for d in collection.find({**q, "pair.mentor_id": m})] for q, m in asked]
+    assert found == alone  # each caller's own documents, in the collection's order
+    assert [[d["_id"] for d in docs] for docs in found][1] == ["s1", "s6", "s11", "s16"]
+    assert found[5] == []
+    assert [d["_id"] for d in found[6]] == ["held"]
+    assert "two" in {d["_id"] for d in found[2]}
+    assert "two" in {d["_id"] for d in found[3]}
+    assert counting.commands.count("find") == 2  # one per shared query
+    # Outside grouping, one find each.
+    assert [d["_id"] for d in await grouped.find_where(held, "pair.mentor_id", "m1")] == ["held"]
+    assert counting.commands.count("find") == 3
+
+
 async def test_a_duplicate_key_fails_only_its_own_insert_and_upserts_count_as_done(
     collection: AsyncCollection[dict[str, Any]],
 ) -> None:

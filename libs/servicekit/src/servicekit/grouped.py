@@ -1,11 +1,14 @@
-"""Reads by `_id` and conditional single-document updates of one collection, sent together.
+"""Reads by `_id` (or by one indexed field's values) and conditional single-document updates of
+one collection, sent together.
 
 A consumer's batch runs hundreds of handlers at once, each reading one aggregate and writing it
 back conditionally on its version. Sent one by one, that is hundreds of round trips, and the
 driver's cost per command (about 0.2 ms of Python each) bounds the whole service. Here every read
 or write asked for while the previous group is on its way joins the next group, sent as ONE
 `find {_id: {$in}}` or ONE unordered `bulk_write`: nothing waits for a timer, a lone request goes
-at once, and the groups grow with the load.
+at once, and the groups grow with the load. Reads of the documents whose field holds a value
+(`find_where`: a mentor's seats) group the same way, one `find {..., field: {$in}}` for the
+callers that share the rest of the query.
 
 What a grouped update must tell its caller is whether IT was applied (another writer may have
 changed the document first). A bulk write reports only totals, so each update also appends an id
@@ -25,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Coroutine, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,8 +72,17 @@ class _Read:
 
 
 @dataclass
+class _ReadWhere:
+    query: Document  # the rest of the query, shared by the group
+    path: str  # a (dotted) field holding one plain value
+    value: Any
+    done: asyncio.Future[list[Document]]
+
+
+@dataclass
 class _Queue:
     reads: list[_Read] = field(default_factory=list)
+    reads_where: list[_ReadWhere] = field(default_factory=list)
     writes: list[_Write] = field(default_factory=list)
     sending: bool = False
 
@@ -96,6 +109,16 @@ class Grouped:
             return [d async for d in self.collection.find({"_id": {"$in": document_ids}})]
         read = _Read(document_ids, asyncio.get_running_loop().create_future())
         self._queue.reads.append(read)
+        self._start()
+        return await read.done
+
+    async def find_where(self, query: Document, path: str, value: Any) -> list[Document]:
+        """The documents that match `query` and hold `value` (a string or number, not a list) at
+        `path`, in the collection's order. Grouped with the callers whose `query` is the same."""
+        if not _grouping.get():
+            return [d async for d in self.collection.find({**query, path: value})]
+        read = _ReadWhere(query, path, value, asyncio.get_running_loop().create_future())
+        self._queue.reads_where.append(read)
         self._start()
         return await read.done
 
@@ -139,10 +162,12 @@ class Grouped:
     async def _send_all(self) -> None:
         queue = self._queue
         try:
-            while queue.reads or queue.writes:
+            while queue.reads or queue.reads_where or queue.writes:
                 reads, queue.reads = queue.reads[: self._max_group], queue.reads[self._max_group :]
+                where = queue.reads_where[: self._max_group]
+                queue.reads_where = queue.reads_where[self._max_group :]
                 writes, queue.writes = queue.writes[: self._max_group], queue.writes[self._max_group :]
-                await asyncio.gather(self._read(reads), self._write(writes))
+                await asyncio.gather(self._read(reads), *self._reads_where(where), self._write(writes))
         finally:
             queue.sending = False
 
@@ -159,6 +184,33 @@ class Grouped:
         for read in reads:
             wanted = dict.fromkeys(read.document_ids)
             _settle(read.done, [found[key] for key in wanted if key in found])
+
+    def _reads_where(self, reads: list[_ReadWhere]) -> list[Coroutine[Any, Any, None]]:
+        """One find per shared query and path."""
+        groups: dict[str, list[_ReadWhere]] = defaultdict(list)
+        for read in reads:
+            groups[repr((sorted(read.query.items()), read.path))].append(read)
+        return [self._read_where(group) for group in groups.values()]
+
+    async def _read_where(self, reads: list[_ReadWhere]) -> None:
+        first = reads[0]
+        try:
+            values = list(dict.fromkeys(read.value for read in reads))
+            wanted = set(values)
+            cursor = self.collection.find({**first.query, first.path: {"$in": values}})
+            by_value: dict[Any, list[Document]] = defaultdict(list)
+            async for document in cursor:
+                held = _at(document, first.path)  # a list matches $in by any of its elements
+                values_held = held if isinstance(held, list) else [held]
+                plain = (v for v in values_held if isinstance(v, str | int | float))
+                for value in dict.fromkeys(plain):
+                    if value in wanted:
+                        by_value[value].append(document)
+        except Exception as error:
+            _fail(reads, error)
+            return
+        for read in reads:
+            _settle(read.done, list(by_value.get(read.value, ())))
 
     async def _write(self, writes: list[_Write]) -> None:
         if not writes:
@@ -211,7 +263,15 @@ def _settle(done: asyncio.Future[Any], result: Any = None, *, error: BaseExcepti
         done.set_result(result)
 
 
-def _fail(items: list[_Read] | list[_Write], error: BaseException) -> None:
+def _at(document: Document, path: str) -> Any:
+    """The value at a dotted path (None where the path ends early)."""
+    value: Any = document
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _fail(items: list[_Read] | list[_ReadWhere] | list[_Write], error: BaseException) -> None:
     for item in items:
         _settle(item.done, error=error)
 

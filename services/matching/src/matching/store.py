@@ -172,11 +172,16 @@ class StoredCandidates:
     async def paired_seat(self, org_id: str, pair_id: str) -> MenteeSeat | None:
         return await self._seat({"org_id": org_id, "status": PAIRED, "pair.pair_id": pair_id})
 
+    # A mentor's seats: every MentorAvailable asks, so a consumer batch's mentors share one read.
     async def seats_held_for(self, org_id: str, mentor_id: str) -> list[MenteeSeat]:
-        return await self._seats({"org_id": org_id, "status": HELD, "hold.mentor_id": mentor_id})
+        query = {"role": MENTEE, "org_id": org_id, "status": HELD}
+        found = await self._grouped.find_where(query, "hold.mentor_id", mentor_id)
+        return [MenteeSeat.model_validate(document) for document in found]
 
     async def seats_paired_with(self, org_id: str, mentor_id: str) -> list[MenteeSeat]:
-        return await self._seats({"org_id": org_id, "status": PAIRED, "pair.mentor_id": mentor_id})
+        query = {"role": MENTEE, "org_id": org_id, "status": PAIRED}
+        found = await self._grouped.find_where(query, "pair.mentor_id", mentor_id)
+        return [MenteeSeat.model_validate(document) for document in found]
 
     async def pairs_of(self, org_id: str, person_id: str, limit: int) -> list[MenteeSeat]:
         either = [{"person_id": person_id}, {"pair.mentor_id": person_id}]

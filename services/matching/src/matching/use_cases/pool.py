@@ -8,6 +8,7 @@ told so, as the ids of what it causes derive from that version."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TypeVar
@@ -67,8 +68,11 @@ async def give_back_place(m: Matching, org_id: str, mentor_id: str, seat_id: str
 
 async def seats_holding(m: Matching, org_id: str, mentor_id: str) -> tuple[set[str], set[str]]:
     """The seats paired with the mentor, and those paired with or held for them (from the store)."""
-    paired = {seat.id for seat in await m.reads.seats_paired_with(org_id, mentor_id)}
-    return paired, paired | {seat.id for seat in await m.reads.seats_held_for(org_id, mentor_id)}
+    paired_with, held_for = await asyncio.gather(
+        m.reads.seats_paired_with(org_id, mentor_id), m.reads.seats_held_for(org_id, mentor_id)
+    )
+    paired = {seat.id for seat in paired_with}
+    return paired, paired | {seat.id for seat in held_for}
 
 
 async def check_places_given(m: Matching, org_id: str, mentor_id: str, seat_ids: list[str]) -> None:
