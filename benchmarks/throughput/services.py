@@ -283,10 +283,16 @@ def _all_paired(
     """Matching is done when every mentee of `_matching_records` has their pair stored (with its
     PairCreated in the outbox): the consumer may commit before continuous matching has run."""
     mentees = count - 2 * (count // 4)
+    candidates = database["candidates"]
     query = {"org_id": org, "role": "mentee", "status": "paired"}
+    waiting = {"org_id": org, "role": "mentee", "status": "waiting"}
 
     async def settled() -> bool:
-        return await database["candidates"].count_documents(query) >= mentees
+        # While someone waits, the index on (org, role, status) says so at the cost of a lookup;
+        # the count of the paired (most of the collection: a scan on the emulator) decides after.
+        if await candidates.find_one(waiting, {"_id": 1}) is not None:
+            return False
+        return await candidates.count_documents(query) >= mentees
 
     return settled
 
