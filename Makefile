@@ -37,9 +37,11 @@ install: python-deps servers deploy-tools
 run-deps: python-deps servers
 	@$(TOOLS) zipkin >/dev/null
 
+# Bytecode compiled at install: a Python that may not write it (PYTHONDONTWRITEBYTECODE, as on
+# this machine) would compile every imported module at every start (a service: 4.7 s, then 2.4 s).
 python-deps:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
 
 servers: python-deps
 	@$(LOCALSTACK) install
