@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from ortools.sat.python import cp_model
 
 from matching.domain.assignment import (
     MICRO,
@@ -43,6 +42,10 @@ def solve_with_group_floor(
     members: npt.NDArray[np.bool_],
     floor: GroupFloor,
 ) -> tuple[Assignment, bool, str, dict[str, float]]:
+    # Imported here: CP-SAT brings pandas (0.3 s and tens of MB in every process that imports the
+    # engine), and only an audited run with a fairness floor needs it.
+    from ortools.sat.python import cp_model
+
     mentee, mentor, score = candidates.mentee, candidates.mentor, candidates.score
     model = cp_model.CpModel()
     chosen = [model.new_bool_var(f"x{a}") for a in range(len(mentee))]
