@@ -5,7 +5,7 @@ erased person leaves every relationship, and the figures do not judge a pair bef
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,13 +16,14 @@ from mentorship_schemas.events import Cadence, PairEndReason
 from servicekit.aggregates import Emitted
 from servicekit.ids import derived_id
 from sessions.domain.agreement import AgreementChange
+from sessions.domain.cadence import to_utc
 from sessions.domain.drafting import drafted_terms, kickoff_window
 from sessions.domain.figures import at_risk, pair_figures
 from sessions.domain.people import Person
 from sessions.domain.policy import SessionsPolicy
 from sessions.domain.relationship import Relationship
 from sessions.domain.statuses import RelationshipKind, RelationshipStatus, SessionKind, SessionStatus
-from sessions.domain.working_hours import WorkingHours
+from sessions.domain.working_hours import WorkingHours, first_slot
 
 pytestmark = pytest.mark.fast
 
@@ -262,3 +263,114 @@ def test_a_pair_minutes_old_has_no_adherence_yet_and_one_with_a_missed_kickoff_h
     relationship.sessions[0].status = SessionStatus.MISSED
     figures = pair_figures(relationship, T0 + timedelta(days=3))
     assert (figures.sessions_due, figures.cadence_adherence) == (1, 0.0)
+
+
+def _every_slot_converted(
+    earliest: datetime,
+    latest: datetime,
+    duration: timedelta,
+    schedule_tz: ZoneInfo,
+    zones: list[ZoneInfo],
+    hours: WorkingHours,
+    preferred: time | None,
+) -> datetime | None:
+    """`first_slot` as its contract reads, each candidate's wall time converted on its own."""
+    day = earliest.astimezone(schedule_tz).date()
+    while day <= latest.astimezone(schedule_tz).date():
+        walls = [] if preferred is None else [datetime.combine(day, preferred)]
+        wall = datetime.combine(day, hours.start)
+        while wall.time() < hours.end and wall.date() == day:
+            walls.append(wall)
+            wall += timedelta(minutes=30)
+        for start in (to_utc(wall, schedule_tz) for wall in walls):
+            if earliest <= start <= latest and hours.fits(start, start + duration, zones):
+                return start
+        day += timedelta(days=1)
+    return None
+
+
+ZONES = [
+    ZoneInfo(name)
+    for name in (
+        "UTC", "Europe/Berlin", "America/New_York", "America/Santiago", "Australia/Lord_Howe",
+        "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns",
+    )
+]  # fmt: skip
+
+
+def _clock_changes() -> list[tuple[ZoneInfo, datetime]]:
+    """Each change of clocks of `ZONES` in 2026-2027: the zone, and the hour before it (UTC)."""
+    changes, hour = [], datetime(2026, 1, 1, tzinfo=UTC)
+    while hour.year < 2028:
+        after = hour + timedelta(hours=1)
+        changes += [
+            (tz, hour) for tz in ZONES if hour.astimezone(tz).utcoffset() != after.astimezone(tz).utcoffset()
+        ]
+        hour = after
+    return changes
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    # Near a change of clocks of the schedule's zone, at any quarter hour: slots on those days,
+    # and `earliest` exactly on a slot, are where a shortcut would go wrong.
+    change=st.sampled_from(_clock_changes()),
+    others=st.lists(st.sampled_from(ZONES), max_size=2),
+    quarters=st.integers(min_value=-12, max_value=12) | st.integers(min_value=-4 * 24 * 3, max_value=4 * 24),
+    days=st.integers(min_value=0, max_value=10),
+    start=st.integers(min_value=0, max_value=20),
+    length=st.integers(min_value=1, max_value=28),
+    preferred=st.none() | st.integers(min_value=0, max_value=95).map(lambda q: time(q // 4, 15 * (q % 4))),
+    minutes=st.sampled_from([15, 30, 60, 90]),
+    weekdays=st.sampled_from([range(5), range(7), range(4, 7)]),  # clocks change on weekends
+)
+def test_the_first_slot_is_the_one_every_candidate_converted_on_its_own_finds(
+    change: tuple[ZoneInfo, datetime],
+    others: list[ZoneInfo],
+    quarters: int,
+    days: int,
+    start: int,
+    length: int,
+    preferred: time | None,
+    minutes: int,
+    weekdays: range,
+) -> None:
+    """Slots are worked out from the day's offset and those before `earliest` skipped: the same
+    slot as converting every candidate, on days the clocks change included."""
+    opens = time(start // 2, 30 * (start % 2))
+    closes = min(
+        datetime.combine(date.min, opens) + timedelta(minutes=30 * length),
+        datetime.combine(date.min, time(23, 30)),
+    )
+    hours = WorkingHours(start=opens, end=max(closes.time(), opens), days=frozenset(weekdays))
+    schedule, changed_at = change
+    after = changed_at + timedelta(minutes=15 * quarters)
+    args = (
+        after,
+        after + timedelta(days=days),
+        timedelta(minutes=minutes),
+        schedule,
+        [schedule, *others],
+        hours,
+        preferred,
+    )
+    assert first_slot(*args) == _every_slot_converted(*args)
+
+
+def test_on_the_days_clocks_change_the_first_slot_is_the_one_every_candidate_converted_finds() -> None:
+    """Every change of clocks of 2026-2027 in `ZONES`, working hours round the clock on every day,
+    `earliest` at each quarter hour from three hours before the change to three after."""
+    hours = WorkingHours(start=time(0, 0), end=time(23, 30), days=frozenset(range(7)))
+    for schedule, changed_at in _clock_changes():
+        for quarter in range(-12, 13):
+            after = changed_at + timedelta(minutes=15 * quarter)
+            args = (
+                after,
+                after + timedelta(days=1),
+                timedelta(minutes=30),
+                schedule,
+                [schedule],
+                hours,
+                None,
+            )
+            assert first_slot(*args) == _every_slot_converted(*args), (schedule, after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sessions.domain.cadence import to_utc
@@ -29,14 +29,30 @@ class WorkingHours:
                 return False
         return True
 
-    def starts_on(self, day: date, tz: ZoneInfo, preferred: time | None) -> Iterator[datetime]:
+    def starts_on(
+        self, day: date, tz: ZoneInfo, preferred: time | None, not_before: datetime | None = None
+    ) -> Iterator[datetime]:
         """The candidate starts on `day` (UTC instants), the preferred local time first; made one
-        at a time (the first usually fits, and each costs a timezone conversion)."""
+        at a time (the first usually fits). Slots before the instant `not_before` may be left out."""
         if preferred is not None:
             yield to_utc(datetime.combine(day, preferred), tz)
         wall = datetime.combine(day, self.start)
+        # The clocks keep one offset from the day's first slot to its end (no change of clocks
+        # during working hours, as on every day but two a year): each slot is that offset away,
+        # and those before `not_before` are skipped at once. Converting each slot on its own cost
+        # a sixth of a relationship's start.
+        offset = tz.utcoffset(wall)
+        if offset is None or offset != tz.utcoffset(datetime.combine(day, self.end)):
+            while wall.time() < self.end and wall.date() == day:
+                yield to_utc(wall, tz)
+                wall += STEP
+            return
+        if not_before is not None:
+            behind = not_before.astimezone(UTC).replace(tzinfo=None) + offset - wall
+            if behind > timedelta(0):
+                wall += STEP * -(-behind // STEP)
         while wall.time() < self.end and wall.date() == day:
-            yield to_utc(wall, tz)
+            yield (wall - offset).replace(tzinfo=UTC)
             wall += STEP
 
 
@@ -55,7 +71,7 @@ def first_slot(
     day = earliest.astimezone(schedule_tz).date()
     last_day = latest.astimezone(schedule_tz).date()
     while day <= last_day:
-        for start in hours.starts_on(day, schedule_tz, preferred):
+        for start in hours.starts_on(day, schedule_tz, preferred, not_before=earliest):
             if earliest <= start <= latest and hours.fits(start, start + duration, zones):
                 return start
         day += timedelta(days=1)
