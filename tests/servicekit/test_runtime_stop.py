@@ -16,16 +16,21 @@ from servicekit.settings import ServiceSettings
 from tests.conftest import Infra, drop_database
 
 
-async def test_work_asked_before_stop_is_stored_before_the_store_closes(infra: Infra) -> None:
-    runtime = ServiceRuntime(
+def _runtime(infra: Infra, name: str) -> ServiceRuntime:
+    """A runtime of its own on the suite's servers, in a database of its own."""
+    return ServiceRuntime(
         ServiceSettings(
-            service_name="stopping",
+            service_name=name,
             kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
             mongodb_url=infra.mongodb_url,
             mongodb_database_prefix=f"t{uuid.uuid4().hex[:8]}_",
         ),
         stream=Stream.PROFILES,
     )
+
+
+async def test_work_asked_before_stop_is_stored_before_the_store_closes(infra: Infra) -> None:
+    runtime = _runtime(infra, "stopping")
     coalescer = Coalescer(window=0.2)
     runtime.on_stop(coalescer.close)
     database = runtime.db.name
@@ -47,15 +52,7 @@ async def test_work_asked_before_stop_is_stored_before_the_store_closes(infra: I
 
 
 async def test_first_sweeps_waits_for_each_sweeps_round_at_start(infra: Infra) -> None:
-    runtime = ServiceRuntime(
-        ServiceSettings(
-            service_name="sweeping",
-            kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
-            mongodb_url=infra.mongodb_url,
-            mongodb_database_prefix=f"t{uuid.uuid4().hex[:8]}_",
-        ),
-        stream=Stream.PROFILES,
-    )
+    runtime = _runtime(infra, "sweeping")
     rounds: list[str] = []
 
     async def slow(now: object) -> int:
