@@ -65,8 +65,14 @@ async def read_stores(mongodb_url: str, prefix: str) -> tuple[dict[str, list[Doc
     return documents, pending
 
 
-async def read_topics(bootstrap: str, topics: list[str], timeout: float = 60.0) -> list[Record]:
-    """Every record of `topics`, from the beginning to the end offsets at the time of the call."""
+async def read_topics(
+    bootstrap: str,
+    topics: list[str],
+    timeout: float = 60.0,
+    until: dict[TopicPartition, int] | None = None,
+) -> list[Record]:
+    """Every record of `topics`, from the beginning to the offsets `until` (by default the end
+    offsets at the time of the call)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
@@ -76,7 +82,7 @@ async def read_topics(bootstrap: str, topics: list[str], timeout: float = 60.0) 
         partitions = _partitions(topics)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
+        end = until if until is not None else await consumer.end_offsets(partitions)
         deadline = time.monotonic() + timeout
         while any([await consumer.position(tp) < end[tp] for tp in partitions]):
             if time.monotonic() > deadline:
@@ -133,14 +139,27 @@ class LagProbe:
                     await (client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop())
         self._admin = self._consumer = None
 
-    async def lag(self) -> dict[str, int]:
+    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._consumer is None:
             self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
             await self._admin.start()
             self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None)
             await self._consumer.start()
+        return self._admin, self._consumer
+
+    async def lag(self) -> dict[str, int]:
+        admin, consumer = await self._clients()
         try:
-            return await asyncio.wait_for(self._measure(self._admin, self._consumer), timeout=10)
+            return await asyncio.wait_for(self._measure(admin, consumer), timeout=10)
+        except Exception:
+            await self.close()
+            raise
+
+    async def end_offsets(self) -> dict[TopicPartition, int]:
+        """The end offset of every partition of every topic, now."""
+        _admin, consumer = await self._clients()
+        try:
+            return dict(await asyncio.wait_for(consumer.end_offsets(_partitions(every_topic())), timeout=10))
         except Exception:
             await self.close()
             raise

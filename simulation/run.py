@@ -203,10 +203,26 @@ async def advance(portal: Portal, seconds: float) -> datetime:
     return datetime.fromisoformat(moved["now"])
 
 
-async def take_snapshot(platform: Platform, probe: LagProbe, *, with_topics: bool = True) -> Snapshot:
-    documents, pending = await read_stores(platform.store.url, DATABASE_PREFIX)
-    snapshot = Snapshot(documents=documents, pending_outbox=pending)
-    if with_topics:
-        snapshot.records = await read_topics(platform.kafka.bootstrap_servers, every_topic())
-        snapshot.lag = await probe.lag()
-    return snapshot
+async def take_snapshot(
+    platform: Platform, probe: LagProbe, *, with_topics: bool = True, attempts: int = 10
+) -> Snapshot:
+    """The stores and, `with_topics`, every record of every topic, read so that each record's
+    effects are in the stores read: the platform's clock keeps running meanwhile (a sweep can
+    publish a SessionMissed while the stores are read), so the stores are read between two
+    readings of the topics' end offsets, with every group caught up to the first, and read again
+    if the two differ. The records read are those up to the first."""
+    if not with_topics:
+        documents, pending = await read_stores(platform.store.url, DATABASE_PREFIX)
+        return Snapshot(documents=documents, pending_outbox=pending)
+    for attempt in range(1, attempts + 1):
+        ends = await probe.end_offsets()
+        lag = await probe.lag()  # measured after `ends`: no lag means everything up to them is handled
+        documents, pending = await read_stores(platform.store.url, DATABASE_PREFIX)
+        if not any(lag.values()) and await probe.end_offsets() == ends:
+            break
+        log.info("events were published while the stores were read (attempt %d): reading again", attempt)
+        await probe.settled(rounds=1)
+    else:
+        log.warning("the topics kept moving while the stores were read: the snapshot may be uneven")
+    records = await read_topics(platform.kafka.bootstrap_servers, every_topic(), until=ends)
+    return Snapshot(documents=documents, records=records, lag=lag, pending_outbox=pending)
