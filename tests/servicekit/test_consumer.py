@@ -83,6 +83,41 @@ async def test_redelivered_event_changes_nothing(infra: Infra, broker: KafkaBrok
     assert await ledger.count_documents({"_id": repeated.id}) == 1
 
 
+async def test_streams_share_the_partitions_and_run_each_record_once_in_its_key_order(
+    infra: Infra, broker: KafkaBroker, ledger: Any
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    publisher = CloudEventPublisher(broker)
+    seen: dict[str, list[int]] = {}
+    consumer = EventConsumer(
+        group_id=f"test-streams-{org}", ledger=ledger, dead_letter=publisher.dead_letter, streams=2
+    )
+
+    @consumer.on(PairCreated)
+    async def remember(event: PairCreated, envelope: CloudEvent) -> None:
+        if event.org_id == org:
+            seen.setdefault(event.pair_id, []).append(event.version)
+            await asyncio.sleep(0)  # let the other keys and the other stream interleave
+
+    consumer.bind(broker)
+    await broker.start()
+    members = [subscriber.consumer for subscriber in broker.subscribers]
+    assert len(members) == 2
+    await eventually(
+        lambda: all(m is not None and m.assignment() for m in members), what="both streams to hold partitions"
+    )
+    held = [m.assignment() for m in members if m is not None]
+    assert not held[0] & held[1], "a partition is read by one stream"
+    pairs = [f"pair-{n}" for n in range(24)]  # keys spread over every partition
+    for version in range(1, 6):
+        for pair_id in pairs:
+            await publisher.publish(TOPIC, _envelope(_pair(org, pair_id, version=version)), {})
+    await eventually(
+        lambda: all(len(seen.get(p, [])) >= 5 for p in pairs), what="every version of every pair"
+    )
+    assert seen == {pair_id: [1, 2, 3, 4, 5] for pair_id in pairs}
+
+
 async def _async(value: Any) -> Any:
     return value
 

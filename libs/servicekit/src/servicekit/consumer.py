@@ -108,7 +108,13 @@ class EventConsumer:
     """Routes one service's subscribed event types to its handlers, a batch of records at a time.
 
     A batch costs one ledger query and one ledger write. Records with the same key (one aggregate)
-    run one after another in their order; different keys run concurrently, up to `concurrency`.
+    run one after another in their order; different keys run concurrently, up to `concurrency`
+    per batch.
+
+    `streams`: how many members of the group this process runs, each a Kafka consumer of its own
+    reading its share of the partitions and handling its own batches, as replicas would: while one
+    batch waits on the store, another's handlers run. A key lives in one partition, so its records
+    still run in order, and each stream commits its own partitions.
     """
 
     def __init__(
@@ -121,6 +127,7 @@ class EventConsumer:
         start_from: Literal["earliest", "latest"] = "earliest",
         batch_size: int = 500,
         concurrency: int = 500,
+        streams: int = 1,
     ) -> None:
         self.group_id = group_id
         self._start_from = start_from
@@ -129,7 +136,8 @@ class EventConsumer:
         self._retry = retry or RetryPolicy()
         self._routes: dict[str, dict[str, _Route]] = {}
         self._batch_size = batch_size
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._streams = streams
         self._waiting_for_store = False
 
     def on(self, event_type: type[Event]) -> Callable[[Handler], Handler]:
@@ -153,22 +161,23 @@ class EventConsumer:
         return list(self._routes)
 
     def bind(self, broker: KafkaBroker) -> None:
-        """Subscribe to every topic with a registered handler: ONE consumer for all of them, so a
-        service (or a new replica) joins its group once, not once per topic."""
+        """Subscribe to every topic with a registered handler: one consumer for all of them (so a
+        service joins its group once per stream, not once per topic), times `streams`."""
         if not self._routes:
             return
-        subscriber = broker.subscriber(
-            *self._routes,
-            batch=True,
-            max_records=self._batch_size,
-            batch_timeout_ms=50,
-            group_id=self.group_id,
-            auto_offset_reset=self._start_from,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=_raw_body,
-            title=self.group_id,
-        )
-        subscriber(self._on_batch)
+        for _ in range(self._streams):
+            subscriber = broker.subscriber(
+                *self._routes,
+                batch=True,
+                max_records=self._batch_size,
+                batch_timeout_ms=50,
+                group_id=self.group_id,
+                auto_offset_reset=self._start_from,
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                decoder=_raw_body,
+                title=self.group_id,
+            )
+            subscriber(self._on_batch)
 
     async def _on_batch(self, body: list[bytes], msg: KafkaMessage) -> None:
         raws = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
@@ -225,8 +234,9 @@ class EventConsumer:
                 assert route is not None
                 seen.add(envelope.id)  # the same event twice in one batch runs once
                 work.append(_Work(index, record, route, envelope, event))
+        slots = asyncio.Semaphore(self._concurrency)
         with grouping():  # the batch's handlers share round trips to the store (servicekit.grouped)
-            await asyncio.gather(*(self._run_in_order(group, outcomes) for group in _by_key(work)))
+            await asyncio.gather(*(self._run_in_order(group, outcomes, slots) for group in _by_key(work)))
         await self._remember(work, outcomes)
         return outcomes
 
@@ -241,8 +251,8 @@ class EventConsumer:
         query = {"_id": {"$in": list(marks)}}
         return {str(doc["_id"]) async for doc in self._ledger.find(query, {"_id": 1})}
 
-    async def _run_in_order(self, group: list[_Work], outcomes: list[str]) -> None:
-        async with self._slots:
+    async def _run_in_order(self, group: list[_Work], outcomes: list[str], slots: asyncio.Semaphore) -> None:
+        async with slots:
             for item in group:
                 outcomes[item.index] = await self._run(item)
 

@@ -87,6 +87,7 @@ class ServiceRuntime:
             start_from=settings.consumer_start_from,
             batch_size=settings.consumer_batch_size,
             concurrency=settings.consumer_concurrency,
+            streams=settings.consumer_streams,
         )
         self._outbox_collections: list[AsyncCollection[Document]] = []
         self.events_out = EventProducer(settings.kafka_bootstrap_servers, client_id=settings.service_name)

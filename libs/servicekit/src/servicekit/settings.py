@@ -47,6 +47,10 @@ class ServiceSettings(BaseSettings):
     # default, so its handlers share their round trips to the store: servicekit.grouped).
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     consumer_concurrency: int = Field(default=500, ge=1, le=10_000)
+    # Members of the consumer group in this process (servicekit.consumer.EventConsumer): each
+    # reads its share of the partitions, so one batch's handlers run while another's wait on the
+    # store. More than a topic's partitions would leave some idle.
+    consumer_streams: int = Field(default=2, ge=1, le=6)
     # Where a new consumer group starts: "earliest" so a first deployment misses no event; a test
     # that only needs what happens after it starts sets "latest" and skips the topics' history.
     consumer_start_from: Literal["earliest", "latest"] = "earliest"
