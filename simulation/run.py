@@ -220,7 +220,7 @@ async def take_snapshot(
         documents, pending = await read_stores(platform.store.url, DATABASE_PREFIX)
         if not any(lag.values()) and await probe.end_offsets() == ends:
             break
-        log.info("events were published while the stores were read (attempt %d): reading again", attempt)
+        log.info("the topics moved while the stores were read (attempt %d): reading again", attempt)
         await probe.settled(rounds=1)
     else:
         log.warning("the topics kept moving while the stores were read: the snapshot may be uneven")

@@ -161,8 +161,9 @@ class EventConsumer:
         return list(self._routes)
 
     def bind(self, broker: KafkaBroker) -> None:
-        """Subscribe to every topic with a registered handler: one consumer for all of them (so a
-        service joins its group once per stream, not once per topic), times `streams`."""
+        """Subscribe to every topic with a registered handler, `streams` times: each subscription
+        is one Kafka consumer of all the topics, so the process joins its group once per stream,
+        not once per topic."""
         if not self._routes:
             return
         for _ in range(self._streams):
