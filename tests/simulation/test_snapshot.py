@@ -27,13 +27,18 @@ async def _publish(bootstrap: str, event_id: str) -> None:
         await producer.stop()
 
 
+def _platform(infra: Infra) -> Any:
+    """What `take_snapshot` reads of a platform: the suite's servers."""
+    return SimpleNamespace(
+        store=SimpleNamespace(url=infra.mongodb_url),
+        kafka=SimpleNamespace(bootstrap_servers=infra.kafka_bootstrap_servers),
+    )
+
+
 async def test_an_event_published_while_the_stores_are_read_makes_the_snapshot_read_them_again(
     infra: Infra, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bootstrap = infra.kafka_bootstrap_servers
-    platform: Any = SimpleNamespace(
-        store=SimpleNamespace(url=infra.mongodb_url), kafka=SimpleNamespace(bootstrap_servers=bootstrap)
-    )
     during_first, after = f"during-{uuid.uuid4()}", f"after-{uuid.uuid4()}"
     reads: list[int] = []
 
@@ -43,11 +48,17 @@ async def test_an_event_published_while_the_stores_are_read_makes_the_snapshot_r
             await _publish(bootstrap, during_first)  # as a sweep would, mid-read
         return {"sessions.sessions": [{"_id": f"read {len(reads)}"}]}, {}
 
+    read_topics = run.read_topics
+
+    async def late_read_topics(*args: Any, **kwargs: Any) -> Any:
+        await _publish(bootstrap, after)  # after the stores' last reading: its effects are not in them
+        return await read_topics(*args, **kwargs)
+
     monkeypatch.setattr(run, "read_stores", read_stores)
+    monkeypatch.setattr(run, "read_topics", late_read_topics)
     probe = LagProbe(bootstrap, {})
     try:
-        snapshot = await run.take_snapshot(platform, probe)
-        await _publish(bootstrap, after)  # after the snapshot: not in it
+        snapshot = await run.take_snapshot(_platform(infra), probe)
     finally:
         await probe.close()
 
@@ -59,10 +70,6 @@ async def test_an_event_published_while_the_stores_are_read_makes_the_snapshot_r
 
 
 async def test_a_quiet_platform_is_read_once(infra: Infra, monkeypatch: pytest.MonkeyPatch) -> None:
-    platform: Any = SimpleNamespace(
-        store=SimpleNamespace(url=infra.mongodb_url),
-        kafka=SimpleNamespace(bootstrap_servers=infra.kafka_bootstrap_servers),
-    )
     reads: list[str] = []
 
     async def read_stores(url: str, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
@@ -72,7 +79,7 @@ async def test_a_quiet_platform_is_read_once(infra: Infra, monkeypatch: pytest.M
     monkeypatch.setattr(run, "read_stores", read_stores)
     probe = LagProbe(infra.kafka_bootstrap_servers, {})
     try:
-        snapshot = await run.take_snapshot(platform, probe)
+        snapshot = await run.take_snapshot(_platform(infra), probe)
     finally:
         await probe.close()
     assert reads == [run.DATABASE_PREFIX]
