@@ -11,6 +11,8 @@ from matching.domain.cohort import MatchProfile, encode_cohort
 from matching.domain.cohort_run import run_cohort
 from matching.domain.compatibility import (
     MICRO,
+    _combinations,
+    _distinct_rows,
     allowed_block,
     block_scores,
     contribution_tables,
@@ -242,6 +244,34 @@ def test_rematch_never_repeats_the_previous_pair_and_unmatched_get_a_reason() ->
     assert [u.mentee_id for u in result.unmatched] == ["e"]
     assert "already tried" in result.unmatched[0].reason
     assert "sharing no language" in result.unmatched[0].reason
+
+
+def _columns(rows: int) -> st.SearchStrategy[list[list[int]]]:
+    column = st.lists(st.integers(min_value=-3, max_value=12), min_size=rows, max_size=rows)
+    return st.lists(column, min_size=1, max_size=4)
+
+
+@given(st.integers(min_value=0, max_value=40).flatmap(_columns), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_code_combinations_are_the_distinct_rows_in_order(columns: list[list[int]], huge: bool) -> None:
+    """The fused tables' rows (codes side by side) and the personality tables' (answers as numbers):
+    the distinct rows in sorted order and each person's row among them, as np.unique over rows
+    gives them."""
+    if huge and columns[0]:
+        columns[0][0] = 2**62
+    arrays = [np.asarray(column, dtype=np.int64) for column in columns]
+    stacked = np.stack(arrays, axis=1)
+    for rows, (distinct, code) in (
+        (stacked, _combinations(arrays)),
+        (stacked / 4.0, _distinct_rows(stacked / 4.0)),
+    ):
+        if not len(rows):
+            assert len(code) == 0
+            continue
+        expected, expected_code = np.unique(rows, axis=0, return_inverse=True)
+        assert distinct.tolist() == expected.tolist()
+        assert code.tolist() == expected_code.reshape(-1).tolist()
+        assert (distinct[code] == rows).all()
 
 
 def test_sparse_and_unfused_paths_give_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,6 +101,23 @@ def test_goals_value_is_the_cosine_of_mean_directions_clipped_at_zero() -> None:
     assert goals_similarity(mentee, opposite) == 0.0
 
 
+def test_a_direction_is_computed_once_read_only_and_pickled_with_its_profile() -> None:
+    """Every engine run reads every person's direction: it is the profile's, not recomputed."""
+    import pickle
+
+    person = profile(
+        "e", (Passage(PassageKind.GOAL, "a"), Passage(PassageKind.GOAL, "b")), unit(1, 0), unit(0, 1)
+    )
+    assert person.direction() is person.direction()
+    assert person.direction() == pytest.approx(unit(1, 1))
+    with pytest.raises(ValueError, match="read-only"):
+        person.direction()[0] = 0.0
+    copy = pickle.loads(pickle.dumps(person))  # as the engine's process receives it
+    assert copy.direction() == pytest.approx(unit(1, 1))
+    nothing = SemanticProfile("x", (), np.zeros((0, 3), dtype=np.float32))
+    assert nothing.direction().tolist() == [0.0, 0.0, 0.0]
+
+
 def semantic_cohort(
     seed: int, mentees: int = 30, mentors: int = 12, dims: int = 24
 ) -> tuple[Cohort, dict[str, SemanticProfile], dict[str, SemanticProfile]]:

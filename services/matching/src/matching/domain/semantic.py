@@ -100,22 +100,33 @@ class SemanticProfile:
     person_id: str
     passages: tuple[Passage, ...]
     vectors: Vectors
+    # Every engine run builds its goal matrices from every person's direction: computed once here
+    # (a mean and a norm per person were most of a small continuous run's time).
+    _direction: Vectors = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.passages):
             raise ValueError("one embedding row per passage is required")
+        object.__setattr__(self, "_direction", _unit_mean(self.vectors))
 
     @property
     def dimensions(self) -> int:
         return int(self.vectors.shape[1])
 
     def direction(self) -> Vectors:
-        """Unit mean of the passage vectors; the zero vector for someone who wrote nothing."""
-        if not self.passages:
-            return np.zeros(self.dimensions, dtype=np.float32)
-        mean: Vectors = np.asarray(self.vectors.mean(axis=0), dtype=np.float32)
+        """Unit mean of the passage vectors; the zero vector for someone who wrote nothing (read-only)."""
+        return self._direction
+
+
+def _unit_mean(vectors: Vectors) -> Vectors:
+    if not len(vectors):
+        unit: Vectors = np.zeros(vectors.shape[1], dtype=np.float32)
+    else:
+        mean: Vectors = np.asarray(vectors.mean(axis=0), dtype=np.float32)
         norm = float(np.linalg.norm(mean))
-        return mean / np.float32(norm) if norm > 0 else mean
+        unit = mean / np.float32(norm) if norm > 0 else mean
+    unit.setflags(write=False)
+    return unit
 
 
 def goals_similarity(mentee: SemanticProfile, mentor: SemanticProfile) -> float:
