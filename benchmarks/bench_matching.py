@@ -12,7 +12,9 @@ Objective = total score minus the load-spread penalty; matched count comes first
 for the solver, the greedy baseline and the reference alike. Override sizes with
 `BENCH_MATCHING_SIZES=1000x300,5000x1000`. Then the quality section (benchmarks/matching_quality.py):
 held-out AUC of default, learned and hidden-rule weights, semantic vs TF-IDF goals, embedding time
-and model memory. The last line printed is one JSON object: {"cases": [...], "quality": {...}}.
+and model memory; then a continuous run of 10 waiting mentees against 2,000 mentors (what the service
+runs many times a second while people register). The last line printed is one JSON object:
+{"cases": [...], "continuous": {...}, "quality": {...}}.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ from __future__ import annotations
 import json
 import os
 import random
+import statistics
 import time
 from typing import Any
 
 import numpy as np
 from matching.domain.assignment import MICRO, greedy, lexicographic_weight, shortlist, solve_certified
 from matching.domain.cohort import MatchProfile, encode_cohort
-from matching.domain.cohort_run import capacities_of, row_oracle
+from matching.domain.cohort_run import capacities_of, continuous_pairs, row_oracle
 from matching.domain.programs import MatchingPolicy
+from matching.domain.semantic import Passage, PassageKind, SemanticProfile
+from matching.domain.semantic_goals import SemanticGoals
+from matching.embeddings import DIMENSIONS
 from matching_quality import quality, semantic_engine_case
 from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
@@ -179,6 +185,34 @@ def run_case(mentee_count: int, mentor_count: int) -> dict[str, Any]:
     }
 
 
+def continuous_case(waiting: int = 10, mentor_count: int = 2_000, runs: int = 20) -> dict[str, Any]:
+    """What continuous matching does many times a second while people register: a run of a few
+    waiting mentees against every mentor of the org, everyone embedded (`continuous_pairs`, the work
+    the service sends to its engine), timed as the median of `runs` runs on the same inputs."""
+    mentees, mentors = synthetic_cohort(waiting, mentor_count, seed=waiting + mentor_count)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(waiting + mentor_count, DIMENSIONS)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    profiles = {
+        p.person_id: SemanticProfile(p.person_id, (Passage(PassageKind.GOAL, "-"),), vectors[k : k + 1])
+        for k, p in enumerate(mentees + mentors)
+    }
+    goals = SemanticGoals(profiles, profiles, DIMENSIONS)
+    policy = MatchingPolicy(org_id=ORG)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        pairs = continuous_pairs(policy, mentees, mentors, {}, [], goals)
+        seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    print(
+        f"continuous run: {waiting} waiting x {mentor_count} mentors, semantic goals: "
+        f"{median * 1000:.1f} ms per run (median of {runs}), {len(pairs)} pairs",
+        flush=True,
+    )
+    return {"waiting": waiting, "mentors": mentor_count, "ms_per_run": round(median * 1000, 1)}
+
+
 def main() -> None:
     sizes = SIZES
     if os.environ.get("BENCH_MATCHING_SIZES"):
@@ -193,7 +227,8 @@ def main() -> None:
     figures["semantic_engine_case"] = semantic_engine_case(*cohort)
     # Half the people embedded (a profile not re-embedded yet): semantic where both are, TF-IDF elsewhere.
     figures["semantic_engine_case_half_embedded"] = semantic_engine_case(*cohort, embedded_share=0.5)
-    print(json.dumps({"cases": cases, "quality": figures}))
+    continuous = continuous_case()
+    print(json.dumps({"cases": cases, "continuous": continuous, "quality": figures}))
 
 
 if __name__ == "__main__":
