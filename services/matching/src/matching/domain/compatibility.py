@@ -350,7 +350,7 @@ def _combinations(columns: list[Index]) -> tuple[npt.NDArray[np.int64], Index]:
 def _distinct_rows(rows: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], Index]:
     """`np.unique(rows, axis=0, return_inverse=True)`: the distinct rows in the same (lexicographic)
     order and each row's index among them, by a sort of the columns as numbers (np.unique sorts rows
-    as records, several times slower: two calls of it were a tenth of a small continuous run)."""
+    as records, several times slower: its calls were 12-17 % of a small continuous run)."""
     if len(rows) == 0:
         return rows, np.zeros(0, dtype=np.int64)
     order = np.lexsort(rows.T[::-1])  # the first column most significant
