@@ -31,10 +31,9 @@ from matching.domain.assignment import MICRO, greedy, lexicographic_weight, shor
 from matching.domain.cohort import MatchProfile, encode_cohort
 from matching.domain.cohort_run import capacities_of, continuous_pairs, row_oracle
 from matching.domain.programs import MatchingPolicy
-from matching.domain.semantic import Passage, PassageKind, SemanticProfile
 from matching.domain.semantic_goals import SemanticGoals
 from matching.embeddings import DIMENSIONS
-from matching_quality import quality, semantic_engine_case
+from matching_quality import quality, semantic_engine_case, stand_in_profiles
 from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 SIZES = [(1_000, 300), (5_000, 1_000), (20_000, 5_000), (50_000, 10_000)]
@@ -190,13 +189,7 @@ def continuous_case(waiting: int = 10, mentor_count: int = 2_000, runs: int = 20
     waiting mentees against every mentor of the org, everyone embedded (`continuous_pairs`, the work
     the service sends to its engine), timed as the median of `runs` runs on the same inputs."""
     mentees, mentors = synthetic_cohort(waiting, mentor_count, seed=waiting + mentor_count)
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(waiting + mentor_count, DIMENSIONS)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    profiles = {
-        p.person_id: SemanticProfile(p.person_id, (Passage(PassageKind.GOAL, "-"),), vectors[k : k + 1])
-        for k, p in enumerate(mentees + mentors)
-    }
+    profiles = stand_in_profiles(mentees + mentors)
     goals = SemanticGoals(profiles, profiles, DIMENSIONS)
     policy = MatchingPolicy(org_id=ORG)
     seconds = []

@@ -357,31 +357,38 @@ def quality(mentee_count: int = 2000, mentor_count: int = 400, seed: int = 7) ->
     return figures
 
 
-def semantic_engine_case(
-    mentees: list[MatchProfile], mentors: list[MatchProfile], seed: int = 0, embedded_share: float = 1.0
-) -> dict[str, Any]:
-    """The engine with the semantic goals component (384 dense dimensions instead of sparse TF-IDF) on a
-    bench cohort: scoring, solve and proof times, and the certificate. Clustered unit directions stand
-    in for embeddings (the cost does not depend on what they say; clusters give cosines like real
-    profiles, mostly 0.1-0.6). With `embedded_share` < 1 only that share of people has vectors: the
-    others' pairs keep TF-IDF (domain/semantic_goals.py), as in an org whose profiles are not all
-    embedded yet."""
+def stand_in_profiles(
+    people: list[MatchProfile], seed: int = 0, embedded_share: float = 1.0
+) -> dict[str, SemanticProfile]:
+    """Embedded profiles for a bench cohort: clustered unit directions stand in for embeddings (the
+    engine's cost does not depend on what they say; clusters give cosines like real profiles, mostly
+    0.1-0.6), for `embedded_share` of the people (the others have none, as before their first
+    embedding)."""
     rng = np.random.default_rng(seed)
-    policy = MatchingPolicy(org_id=mentees[0].org_id)
-    started = time.perf_counter()
-    cohort = encode_cohort(policy, mentees, mentors)
     centres = rng.normal(size=(20, DIMENSIONS))
-    people = mentees + mentors
     vectors = centres[rng.integers(0, 20, len(people))] + 1.2 * rng.normal(size=(len(people), DIMENSIONS))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     embedded = rng.random(len(people)) < embedded_share
-    profiles = {
+    return {
         p.person_id: SemanticProfile(
             p.person_id, (Passage(PassageKind.GOAL, "-"),), vectors[k : k + 1].astype(np.float32)
         )
         for k, p in enumerate(people)
         if embedded[k]
     }
+
+
+def semantic_engine_case(
+    mentees: list[MatchProfile], mentors: list[MatchProfile], seed: int = 0, embedded_share: float = 1.0
+) -> dict[str, Any]:
+    """The engine with the semantic goals component (384 dense dimensions instead of sparse TF-IDF) on a
+    bench cohort (`stand_in_profiles`): scoring, solve and proof times, and the certificate. With
+    `embedded_share` < 1 only that share of people has vectors: the others' pairs keep TF-IDF
+    (domain/semantic_goals.py), as in an org whose profiles are not all embedded yet."""
+    policy = MatchingPolicy(org_id=mentees[0].org_id)
+    started = time.perf_counter()
+    cohort = encode_cohort(policy, mentees, mentors)
+    profiles = stand_in_profiles(mentees + mentors, seed, embedded_share)
     cohort = SemanticGoals(profiles, profiles, DIMENSIONS).applied_to(cohort)
     oracle = row_oracle(cohort)
     capacities = capacities_of(cohort)
