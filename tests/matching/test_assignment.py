@@ -4,6 +4,7 @@ every allowed pair, even when candidates are pruned, checked against brute force
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -19,6 +20,9 @@ from matching.domain.assignment import (
     solve_certified,
     solve_flow,
 )
+from matching.domain.cohort import MatchProfile
+from matching.domain.cohort_run import solve_cohort
+from matching.domain.programs import MatchingPolicy
 
 pytestmark = pytest.mark.fast  # the engine alone: no server
 
@@ -176,25 +180,32 @@ def test_alike_people_over_mentors_of_two_loads_are_proven_with_few_arcs_added()
     assert (load[solution.mentor] == 0).all()  # each on a mentor with nobody yet
 
 
-def test_alike_people_over_a_block_of_free_mentors_are_proven_in_few_rounds() -> None:
-    # 1,000 mentees who score 2,000 mentors alike; the first 1,000 mentors have one mentee each,
-    # the last 1,000 nobody (as mentors joined and the earlier runs filled them). Spread by their
-    # column alone, every mentee whose tie-break started inside the loaded block shortlisted the
+def test_alike_mentees_over_a_block_of_free_mentors_are_proven_in_few_rounds() -> None:
+    # A continuous run of 1,000 mentees who score 2,000 mentors alike; the first 1,000 mentors have
+    # one mentee each, the last 1,000 nobody (as mentors joined and earlier runs filled them). In
+    # the order given, every mentee whose tie-break started inside the loaded block shortlisted the
     # same first free mentors: the flow left hundreds of free mentors unused and the certificate
     # took 15 rounds (260,000 arcs added) to repair it.
-    mentees, mentors = 1000, 2000
-    scores = np.full((mentees, mentors), MICRO // 2, dtype=np.int64)
-    allowed = np.ones((mentees, mentors), dtype=bool)
-    load = (np.arange(mentors) < mentors // 2).astype(np.int64)
-    capacities = Capacities(2 - load, load, 10_000)
-    oracle = oracle_of(scores, allowed)
-    candidates = shortlist(oracle, mentees, mentors, 12, reserve=36, first_slot=10_000 * load)
-    solution = solve_certified(oracle, mentees, capacities, candidates)
-    assert solution.certificate.proven
-    assert solution.certificate.rounds <= 2
-    assert solution.matched == mentees
-    assert (load[solution.mentor] == 0).all()  # each on a mentor with nobody yet
-    assert (solution.mentor_load(mentors) <= 1).all()
+    mentees = [
+        MatchProfile(f"mentee-{i}", "org", skills_wanted=("python",), languages=("en",)) for i in range(1000)
+    ]
+    loaded = [1] * 1000 + [0] * 1000
+    mentors = [
+        MatchProfile(
+            f"mentor-{j}", "org", skills_offered=("python",), languages=("en",),
+            free_capacity=2 - load, program_load=load,
+        )
+        for j, load in enumerate(loaded)
+    ]  # fmt: skip
+    solved = solve_cohort(MatchingPolicy(org_id="org"), mentees, mentors)
+    certificate = solved.solution.certificate
+    assert certificate.proven
+    assert certificate.rounds <= 2
+    assert len(solved.pairs) == 1000
+    paired_with = Counter(pair.mentor_id for pair in solved.pairs)
+    # Each on a mentor with nobody yet, one each (there are enough of them).
+    assert all(int(mentor.split("-")[1]) >= 1000 for mentor in paired_with)
+    assert max(paired_with.values()) == 1
 
 
 def test_matching_more_mentees_beats_a_higher_total_score() -> None:

@@ -15,7 +15,6 @@ and the flow re-solved, until none is left.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -165,28 +164,14 @@ def _rank(
 
 
 def _tie_break(rows: IntArray, stride: int, mentor_count: int, cols: IntArray | None = None) -> IntArray:
-    """Among equal arcs, row i prefers mentor j by (i * stride - p_j) mod mentor_count (highest
-    first), where p is a fixed scattering of the columns (`_scattered`): rows tied on the same
-    mentors each start from their own. For every mentor (`cols` None), a row reads a descending
-    sequence repeated twice from its own start, at the scattered positions: no division per
-    element."""
-    position = _scattered(mentor_count)
+    """Among equal arcs, row i prefers mentor j by (i * stride - j) mod mentor_count (highest
+    first): rows tied on the same mentors each start from their own. For every mentor (`cols`
+    None), each row is a window of a descending sequence repeated twice: no division per element."""
     if cols is not None:
-        return (rows[:, None] * stride - position[cols][None, :]) % mentor_count
+        return (rows[:, None] * stride - cols[None, :]) % mentor_count
     descending = np.tile(np.arange(mentor_count - 1, -1, -1, dtype=np.int64), 2)
-    start = mentor_count - 1 - (rows * stride) % mentor_count
-    return np.take(descending, start[:, None] + position[None, :])
-
-
-@functools.lru_cache(maxsize=64)
-def _scattered(mentor_count: int) -> IntArray:
-    """A fixed permutation of the columns (the same for the same count: runs stay reproducible).
-    The mentors that tie at the top are often a block of the columns (those with nobody yet, in
-    the order they joined); spread by their column alone, every row whose start fell outside the
-    block began at the block's first mentors, and the shortlist left the rest of it unused."""
-    position = np.random.default_rng(mentor_count).permutation(mentor_count).astype(np.int64)
-    position.flags.writeable = False
-    return position
+    windows = np.lib.stride_tricks.sliding_window_view(descending, mentor_count)
+    return windows[mentor_count - 1 - (rows * stride) % mentor_count]
 
 
 def shortlist(
