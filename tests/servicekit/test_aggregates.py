@@ -200,3 +200,34 @@ async def test_a_change_by_another_replica_is_never_lost_when_this_one_kept_the_
         assert (stored["active"], stored["version"]) == (3, 3)
     finally:
         await mongo.drop_database(database.name)
+
+
+async def test_the_first_change_after_a_create_skips_the_read_and_loses_no_other_write(
+    mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    here = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    there = AggregateStore(database["mentors"], Mentor, RecordingOutbox())  # another process
+    reads: list[str] = []
+    find_by_id = here._grouped.find_by_id
+
+    async def counted(document_id: str) -> dict[str, Any] | None:
+        reads.append(document_id)
+        return await find_by_id(document_id)
+
+    monkeypatch.setattr(here._grouped, "find_by_id", counted)
+    try:
+        await here.create(Mentor(id="noa", org_id="acme", capacity=5))
+        assert await here.change("noa", lambda mentor: mentor.take_mentee()) is not None
+        assert reads == []  # what the create wrote was kept
+        # Another replica changes what this one created: the kept copy is behind, the
+        # conditional write fails, and this one reads and applies its change again.
+        await here.create(Mentor(id="eli", org_id="acme", capacity=5))
+        await there.change("eli", lambda mentor: mentor.take_mentee())
+        assert await here.change("eli", lambda mentor: mentor.take_mentee()) is not None
+        assert reads == ["eli"]
+        stored = await database["mentors"].find_one({"_id": "eli"})
+        assert stored is not None
+        assert (stored["active"], stored["version"]) == (2, 2)
+    finally:
+        await mongo.drop_database(database.name)

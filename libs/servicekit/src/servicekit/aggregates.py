@@ -164,8 +164,8 @@ class AggregateStore(Generic[A]):
         self._outbox = outbox
         self._attempts = attempts
         # Changes of one aggregate in this process wait for each other instead of racing (a
-        # consumer's batch may hold several records for one mentor), and the document each change
-        # wrote is kept, so the next change of it skips the read. Both are only shortcuts: the
+        # consumer's batch may hold several records for one mentor), and the document each create
+        # or change wrote is kept, so the next change of it skips the read. Both are only shortcuts: the
         # write stays conditional on the version, so another replica's change is never lost (a
         # conflict drops the kept document and reads it again).
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -195,10 +195,15 @@ class AggregateStore(Generic[A]):
         entries = self._entries(emitted)
         if before_write is not None:
             await before_write(aggregate)
-        try:
-            await self._grouped.insert(new_document(aggregate.to_document(), entries))
-        except DuplicateKeyError:
-            return False
+        document = aggregate.to_document()
+        async with self._turn(aggregate.id):
+            try:
+                await self._grouped.insert(new_document(document, entries))
+            except DuplicateKeyError:
+                return False
+            # Kept as a change's write is: its first change (an offer soon after a seat is
+            # stored) skips the read.
+            self._keep(aggregate.id, document)
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id)
         self._saved(aggregate)
