@@ -165,9 +165,9 @@ class AggregateStore(Generic[A]):
         self._attempts = attempts
         # Changes of one aggregate in this process wait for each other instead of racing (a
         # consumer's batch may hold several records for one mentor), and the document each create
-        # or change wrote is kept, so the next change of it skips the read. Both are only shortcuts: the
-        # write stays conditional on the version, so another replica's change is never lost (a
-        # conflict drops the kept document and reads it again).
+        # or change wrote is kept, so the next change of it skips the read. Both are only
+        # shortcuts: the write stays conditional on the version, so another replica's change is
+        # never lost (a conflict drops the kept document and reads it again).
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._written: OrderedDict[str, Document] = OrderedDict()
         self._cached = cached
@@ -201,8 +201,8 @@ class AggregateStore(Generic[A]):
                 await self._grouped.insert(new_document(document, entries))
             except DuplicateKeyError:
                 return False
-            # Kept as a change's write is: its first change (an offer soon after a seat is
-            # stored) skips the read.
+            # Kept as a change's write is: a first change often follows soon (matching offers a
+            # seat it has just stored), and skips the read.
             self._keep(aggregate.id, document)
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id)
