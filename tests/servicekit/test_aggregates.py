@@ -202,11 +202,11 @@ async def test_a_change_by_another_replica_is_never_lost_when_this_one_kept_the_
         await mongo.drop_database(database.name)
 
 
-async def test_the_first_change_after_a_create_skips_the_read_and_loses_no_other_write(
+async def test_a_store_that_keeps_its_creates_skips_the_first_read_and_loses_no_other_write(
     mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
-    here = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    here = AggregateStore(database["mentors"], Mentor, RecordingOutbox(), keep_created=True)
     there = AggregateStore(database["mentors"], Mentor, RecordingOutbox())  # another process
     reads: list[str] = []
     find_by_id = here._grouped.find_by_id

@@ -157,6 +157,7 @@ class AggregateStore(Generic[A]):
         *,
         attempts: int = 30,
         cached: int = 10_000,
+        keep_created: bool = False,
     ) -> None:
         self.collection = collection
         self.model = model
@@ -164,13 +165,18 @@ class AggregateStore(Generic[A]):
         self._outbox = outbox
         self._attempts = attempts
         # Changes of one aggregate in this process wait for each other instead of racing (a
-        # consumer's batch may hold several records for one mentor), and the document each create
-        # or change wrote is kept, so the next change of it skips the read. Both are only
-        # shortcuts: the write stays conditional on the version, so another replica's change is
-        # never lost (a conflict drops the kept document and reads it again).
+        # consumer's batch may hold several records for one mentor), and the document each change
+        # wrote is kept, so the next change of it skips the read. Both are only shortcuts: the
+        # write stays conditional on the version, so another replica's change is never lost (a
+        # conflict drops the kept document and reads it again).
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._written: OrderedDict[str, Document] = OrderedDict()
         self._cached = cached
+        # What a create wrote is kept too when its first change usually follows soon (matching
+        # offers a seat it has just stored); not by default: most created documents (a
+        # notification, a session) stay as they are for a while and would only fill the cache
+        # (kept, they cost notifications 35 MB more in the journey benchmark).
+        self._keep_created = keep_created
         self._observers: list[Callable[[A], None]] = []
 
     def observe(self, saved: Callable[[A], None]) -> None:
@@ -201,9 +207,8 @@ class AggregateStore(Generic[A]):
                 await self._grouped.insert(new_document(document, entries))
             except DuplicateKeyError:
                 return False
-            # Kept as a change's write is: a first change often follows soon (matching offers a
-            # seat it has just stored), and skips the read.
-            self._keep(aggregate.id, document)
+            if self._keep_created:
+                self._keep(aggregate.id, document)
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id)
         self._saved(aggregate)

@@ -68,8 +68,10 @@ def matching_of(
     candidates = runtime.outbox_collection(CANDIDATES)  # seats carry their pair and request events
     runtime.on_startup(lambda: create_indexes(db))
     reads = StoredCandidates(db, resync_seconds=resync_seconds)
-    seats = AggregateStore(candidates, MenteeSeat, runtime)
-    mentors = AggregateStore(candidates, MentorCandidate, runtime)
+    # A seat is offered soon after it is stored, a new mentor's record changed by their first
+    # availability: what their creates wrote is kept, so those changes skip the read.
+    seats = AggregateStore(candidates, MenteeSeat, runtime, keep_created=True)
+    mentors = AggregateStore(candidates, MentorCandidate, runtime, keep_created=True)
     seats.observe(reads.views.saved)  # the org views follow this process's own writes
     mentors.observe(reads.views.saved)
     coalescer = Coalescer(window=coalesce_seconds)
