@@ -203,3 +203,27 @@ def test_each_role_embeds_its_own_texts() -> None:
     assert texts.digest([PersonRole.MENTEE], "m") == ProfileTexts(
         goals="Lead a data team.", challenges="Public speaking"
     ).digest([PersonRole.MENTEE], "m")
+
+
+def test_a_run_sent_only_its_peoples_embeddings_pairs_and_digests_as_with_the_whole_orgs() -> None:
+    """What the engine's process is sent: the embeddings of the run's people (the org's others, the
+    paired and the full mentors, were most of each run's pickle)."""
+    mentees, mentors, goals = _org(seed=11, people=16)
+    rng = np.random.default_rng(3)
+    others = {f"x{n}": _semantic(f"x{n}", PassageKind.GOAL, "hiring", rng) for n in range(5)}
+    org_wide = SemanticGoals({**goals.mentees, **others}, {**goals.mentors, **others}, DIMENSIONS)
+    run_mentees, run_mentors = mentees[:10], mentors[1:]
+    mentee_ids, mentor_ids = [m.person_id for m in run_mentees], [m.person_id for m in run_mentors]
+
+    sent = org_wide.of(mentee_ids, mentor_ids)
+
+    assert set(sent.mentees) == set(mentee_ids) & set(goals.mentees)
+    assert set(sent.mentors) == set(mentor_ids) & set(goals.mentors)
+    policy = MatchingPolicy(org_id=ORG)
+    whole = run_cohort(policy, run_mentees, run_mentors, goals=org_wide)
+    alone = run_cohort(policy, run_mentees, run_mentors, goals=sent)
+    assert whole.pairs
+    assert [(p.mentee_id, p.mentor_id, p.score, p.reasons) for p in alone.pairs] == [
+        (p.mentee_id, p.mentor_id, p.score, p.reasons) for p in whole.pairs
+    ]
+    assert alone.input_digest == whole.input_digest

@@ -171,6 +171,14 @@ class OrgView:
             for mentor in self.mentors.values()
         )
 
+    def goals_of(
+        self, mentees: Iterable[MatchProfile], mentors: Iterable[MatchProfile]
+    ) -> SemanticGoals | None:
+        """The embedded profiles of a run over these people (None when the org has none)."""
+        if self.semantic is None:
+            return None
+        return self.semantic.of((p.person_id for p in mentees), (p.person_id for p in mentors))
+
     def previous_pairs(self, seats: Iterable[MenteeSeat]) -> list[tuple[str, str]]:
         return [(seat.person_id, mentor) for seat in seats for mentor in self.excluded_for(seat)]
 

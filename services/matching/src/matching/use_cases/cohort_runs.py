@@ -178,7 +178,7 @@ async def _stages(
             managers=view.managers,
             previous_pairs=previous,
             group_floor=floor,
-            goals=view.semantic,
+            goals=view.goals_of(mentees, available),
         )
         for pair in result.pairs:
             used[pair.mentor_id] += 1

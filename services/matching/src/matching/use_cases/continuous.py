@@ -74,16 +74,17 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
             continue
         if not view.offers_possible(program):
             break
+        mentees = [seat.match_profile_now(now) for seat in waiting]
         mentors = view.mentor_profiles(program, now)
         pairs = await m.engine.call(
             len(waiting) * len(mentors),
             continuous_pairs,
             program.policy(),
-            [seat.match_profile_now(now) for seat in waiting],
+            mentees,
             mentors,
             view.managers,
             view.previous_pairs(waiting),
-            view.semantic,
+            view.goals_of(mentees, mentors),
         )
         by_person = {seat.person_id: seat for seat in waiting}
         by_mentor: dict[str, list[Explanation]] = defaultdict(list)
