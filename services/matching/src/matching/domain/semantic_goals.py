@@ -95,7 +95,7 @@ class SemanticGoals:
 
     def of(self, mentee_ids: Iterable[str], mentor_ids: Iterable[str]) -> SemanticGoals:
         """These people's profiles alone: everything a run over them reads, so all it is sent (the
-        engine's process was sent the whole org's, 32 MB pickled per run in `make bench`)."""
+        engine's process was sent the whole org's: up to 32 MB a run in matching's benchmark)."""
         return SemanticGoals(
             _having(self.mentees, mentee_ids), _having(self.mentors, mentor_ids), self.dimensions
         )
