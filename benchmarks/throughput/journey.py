@@ -77,33 +77,44 @@ async def _register_mentees(url: str, org: str, mentees: int, rate: float) -> di
     """POST one profile per mentee at `rate` per second; returns when each was due (a request that
     waits for a connection counts its wait)."""
     sent: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    # Requests beyond the connections wait here: queued inside httpcore's pool, each hand-over
-    # scans every queued request, and when the services fell behind the bench took a core for
-    # itself (py-spy: 28 s of CPU in 30 s, two fifths of it in the pool's queue).
-    connections = asyncio.Semaphore(CONNECTIONS)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+    due: asyncio.Queue[int | None] = asyncio.Queue()
 
-        async def register(n: int) -> None:
-            person = f"mentee-{n}"
-            token = issue_dev_token(SECRET, sub=person, org=org, roles=["employee"])
-            body = {
-                "display_name": f"Mentee {n}", "email": f"{person}@example.com", "roles": ["mentee"],
-                "skills_wanted": ["python"], "languages": ["en"],
-            }  # fmt: skip
-            sent[person] = time.monotonic()
-            async with connections:
-                answer = await http.post("/profiles", json=body, headers={"Authorization": f"Bearer {token}"})
-            if answer.status_code != 201:
-                raise RuntimeError(f"registering {person}: {answer.status_code} {answer.text[:300]}")
+    # One client per connection, each sending its requests in turn. One client with a pool of
+    # 32 connections looked at every pooled connection on each request (httpcore asks each
+    # whether it expired, through anyio's socket attributes): py-spy had that at three fifths
+    # of the bench's CPU, which the services under test then lacked on this 2-core machine.
+    async def connection() -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+            while (n := await due.get()) is not None:
+                await _register(http, org, n)
 
+    connections = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+    try:
         started = time.monotonic()
-        tasks = []
         for n in range(mentees):
             await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-            tasks.append(asyncio.create_task(register(n)))
-        await asyncio.gather(*tasks)
+            sent[f"mentee-{n}"] = time.monotonic()
+            due.put_nowait(n)
+        for _ in connections:
+            due.put_nowait(None)
+        await asyncio.gather(*connections)
+    finally:
+        for task in connections:
+            task.cancel()
     return sent
+
+
+async def _register(http: httpx.AsyncClient, org: str, n: int) -> None:
+    person = f"mentee-{n}"
+    token = issue_dev_token(SECRET, sub=person, org=org, roles=["employee"])
+    body = {
+        "display_name": f"Mentee {n}", "email": f"{person}@example.com", "roles": ["mentee"],
+        "skills_wanted": ["python"], "languages": ["en"],
+    }  # fmt: skip
+    answer = await http.post("/profiles", json=body, headers={"Authorization": f"Bearer {token}"})
+    if answer.status_code != 201:
+        raise RuntimeError(f"registering {person}: {answer.status_code} {answer.text[:300]}")
 
 
 async def run(

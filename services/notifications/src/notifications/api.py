@@ -21,7 +21,7 @@ router = APIRouter(tags=["notifications"])
 ME = "me"
 
 
-def _use_cases(request: Request) -> NotificationsUseCases:
+async def _use_cases(request: Request) -> NotificationsUseCases:
     """The one place a route's dependencies come from (built once in app.py)."""
     use_cases: NotificationsUseCases = request.app.state.notifications
     return use_cases

@@ -188,16 +188,16 @@ class MongoEscalationContacts:
 class MongoPairs:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self._grouped = Grouped(collection)  # a consumer batch's pairs go in one command
 
     async def remember(self, org_id: str, pair_id: str, *, mentor_id: str, mentee_id: str) -> None:
-        await self.collection.update_one(
+        await self._grouped.upsert(
             {"_id": f"{org_id}:{pair_id}"},
             {"$set": {"org_id": org_id, "mentor_id": mentor_id, "mentee_id": mentee_id}},
-            upsert=True,
         )
 
     async def mentee_of(self, org_id: str, pair_id: str) -> str | None:
-        found = await self.collection.find_one({"_id": f"{org_id}:{pair_id}"})
+        found = await self._grouped.find_by_id(f"{org_id}:{pair_id}")
         return found.get("mentee_id") if found is not None else None
 
     async def forget_person(self, org_id: str, person_id: str, stand_in: str) -> None:

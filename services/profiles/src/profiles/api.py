@@ -36,13 +36,13 @@ from profiles.use_cases import (
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
 
-def profiles_service(request: Request) -> Profiles:
+async def profiles_service(request: Request) -> Profiles:
     """The one place a route reaches the app's state: the use cases built in app.py."""
     profiles: Profiles = request.app.state.profiles
     return profiles
 
 
-def acting(principal: CurrentPrincipal) -> Actor:
+async def acting(principal: CurrentPrincipal) -> Actor:
     return Actor(
         person_id=principal.employee_id,
         org_id=principal.org_id,

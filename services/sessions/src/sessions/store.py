@@ -138,18 +138,22 @@ class MongoPeople:
         document = {"_id": key, **person.model_dump(mode="json")}
         if person.erased:  # the tombstone keeps no id: its key is a mark, its name a pseudonym
             document["person_id"] = pseudonym(person.org_id, person.person_id)
+        # Reads and writes join a consumer batch's groups (`servicekit.grouped`): a profile event
+        # each, 6,000 of them in the journey benchmark, were one command each.
+        fields = {name: value for name, value in document.items() if name != "_id"}
         for _ in range(self._attempts):
-            stored = await self.people.find_one({"_id": key})
+            stored = await self._grouped_people.find_by_id(key)
             if not person.newer_than(None if stored is None else _person(stored)):
                 return False
             if stored is None:
                 try:
-                    await self.people.insert_one(document)
+                    await self._grouped_people.insert(document)
                     return True
                 except DuplicateKeyError:
                     continue
             unchanged = {"_id": key, "profile_version": stored["profile_version"], "erased": stored["erased"]}
-            if (await self.people.replace_one(unchanged, document)).matched_count == 1:
+            # Every field of a person is set (none is ever left out), so this replaces the copy.
+            if await self._grouped_people.update(unchanged, {"$set": fields}):
                 return True
         raise ConcurrentUpdate(f"gave up keeping person {key} after conflicts")
 

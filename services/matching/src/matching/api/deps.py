@@ -22,12 +22,12 @@ from matching.use_cases.context import (
 )
 
 
-def _matching(request: Request) -> Matching:
+async def _matching(request: Request) -> Matching:
     context: Matching = request.app.state.matching
     return context
 
 
-def _caller(principal: CurrentPrincipal) -> Caller:
+async def _caller(principal: CurrentPrincipal) -> Caller:
     return Caller(org_id=principal.org_id, person_id=principal.employee_id, is_admin=principal.is_admin)
 
 

@@ -10,12 +10,12 @@ from servicekit.auth import CurrentPrincipal
 from sessions.use_cases import Actor, SessionsContext
 
 
-def _context(request: Request) -> SessionsContext:
+async def _context(request: Request) -> SessionsContext:
     context: SessionsContext = request.app.state.sessions  # set once by `api.install`
     return context
 
 
-def _actor(principal: CurrentPrincipal) -> Actor:
+async def _actor(principal: CurrentPrincipal) -> Actor:
     return Actor(person_id=principal.employee_id, org_id=principal.org_id, is_admin=principal.is_admin)
 
 
