@@ -77,3 +77,6 @@ def test_a_large_body_does_not_glue_the_next_requests_on_its_connection_into_its
     for trace_id in trace_ids[:3]:
         assert _server_span(finished, trace_id).parent is None, "each request's server span is a root"
     assert _server_span(finished, given_trace).parent is not None
+    ours = [s for s in finished if s.context is not None and format(s.context.trace_id, "032x") in trace_ids]
+    inner = [s.name for s in ours if s.name.endswith((" http send", " http receive"))]
+    assert not inner, f"{service}: a span per ASGI message: {inner[:4]}"

@@ -287,7 +287,12 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         install_problem_documentation(app, max_body_bytes=self.settings.http_max_body_bytes)
+        # One server span per request; no inner span per ASGI message sent or received (two to
+        # three more per request, which say nothing the server span does not).
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=trace.get_tracer_provider(), excluded_urls="health,ready,metrics"
+            app,
+            tracer_provider=trace.get_tracer_provider(),
+            excluded_urls="health,ready,metrics",
+            exclude_spans=["receive", "send"],
         )
         return app
