@@ -39,7 +39,7 @@ class Arrivals:
         self._org = org
         self._consumer = AIOKafkaConsumer(
             PairCreated.topic(), NotificationSent.topic(), bootstrap_servers=bootstrap,
-            group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=20,
+            group_id=None, auto_offset_reset="latest",
         )  # fmt: skip
 
     async def start(self) -> None:
