@@ -161,7 +161,8 @@ async def _register(http: _Connection, org: str, n: int) -> None:
         "display_name": f"Mentee {n}", "email": f"{person}@example.com", "roles": ["mentee"],
         "skills_wanted": ["python"], "languages": ["en"],
     }  # fmt: skip
-    status, answer = await http.post_json("/profiles", body, {"authorization": f"Bearer {token}"})
+    async with asyncio.timeout(60):  # as httpx's was: a stuck request fails the run, never hangs it
+        status, answer = await http.post_json("/profiles", body, {"authorization": f"Bearer {token}"})
     if status != 201:
         raise RuntimeError(f"registering {person}: {status} {answer[:300]!r}")
 
