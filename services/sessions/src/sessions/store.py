@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 from servicekit.aggregates import ConcurrentUpdate
 from servicekit.due_index import TimePartitionedDueIndex
 from servicekit.erasure import is_pseudonym, person_mark, pseudonym
-from servicekit.grouped import Grouped
+from servicekit.grouped import WRITE_IDS, Grouped
 
 from sessions.domain.notes import Note
 from sessions.domain.people import Person
@@ -129,8 +129,7 @@ class MongoPeople:
     (compare-and-set on what was read, so two replicas applying events at once keep the newest)."""
 
     def __init__(self, people: AsyncCollection[Document], attempts: int = 10) -> None:
-        self.people = people
-        self._grouped_people = Grouped(people)
+        self._grouped_people = Grouped(people)  # a consumer batch's profile events in one command each way
         self._attempts = attempts
 
     async def keep(self, person: Person) -> bool:
@@ -173,4 +172,5 @@ def _person_key(org_id: str, person_id: str) -> str:
 
 
 def _person(document: Document) -> Person:
-    return Person.model_validate({key: value for key, value in document.items() if key != "_id"})
+    stored = {key: value for key, value in document.items() if key not in ("_id", WRITE_IDS)}
+    return Person.model_validate(stored)
