@@ -70,10 +70,15 @@ def first_slot(
     else the first half hour that does. None when no such slot exists (timezones too far apart)."""
     day = earliest.astimezone(schedule_tz).date()
     last_day = latest.astimezone(schedule_tz).date()
+    # A start fits only on a working day in every zone, so when the schedule's own zone is one of
+    # them its days off have no slot: skipped without trying one (trying them cost most of a
+    # relationship's start when a weekend lay between the pairing and the kick-off).
+    every_day = schedule_tz not in zones
     while day <= last_day:
-        for start in hours.starts_on(day, schedule_tz, preferred, not_before=earliest):
-            if earliest <= start <= latest and hours.fits(start, start + duration, zones):
-                return start
+        if every_day or day.weekday() in hours.days:
+            for start in hours.starts_on(day, schedule_tz, preferred, not_before=earliest):
+                if earliest <= start <= latest and hours.fits(start, start + duration, zones):
+                    return start
         day += timedelta(days=1)
     return None
 
