@@ -61,6 +61,15 @@ def require_java() -> str:
     return java
 
 
+# The local JVMs (Kafka, the store, Zipkin) compile with C1 alone. They serve test runs and
+# benchmarks of minutes on a 2-core machine, where C2's compilations cost more CPU than its faster
+# code gives back. Measured side by side (passthrough, relay and journey benchmark, 2.5-3 min):
+# Kafka used 28-33 s of CPU against 55-56 s with C2, the store 48-51 s against 62-71 s; in a
+# sessions benchmark C2's compiler threads alone took 10.5-11.2 s of Kafka's (4.8 s serving) and
+# 10.1-12.3 s of the store's.
+QUICK_JIT: list[str] = ["-XX:TieredStopAtLevel=1"]
+
+
 def cache_dir() -> Path:
     """Root of the version-keyed install cache (outside the repo, shared by clones)."""
     root = os.environ.get("MENTORSHIP_CACHE") or str(Path.home() / ".cache" / "mentorship")

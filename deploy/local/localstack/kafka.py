@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from localstack.errors import StartupError
-from localstack.install import install_kafka, require_java
+from localstack.install import QUICK_JIT, install_kafka, require_java
 from localstack.process import ManagedServer, ensure_ports_free, free_port, recv_exact
 
 # Kafka's JVM: small heap, it only serves tests and local runs.
@@ -131,6 +131,7 @@ class KafkaServer(ManagedServer):
             *_KAFKA_HEAP,
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
+            *QUICK_JIT,
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.log4j_config}",
             "-cp",

@@ -11,7 +11,7 @@ import socket
 import struct
 from pathlib import Path
 
-from localstack.install import STORE_MAIN_CLASS, install_store, require_java
+from localstack.install import QUICK_JIT, STORE_MAIN_CLASS, install_store, require_java
 from localstack.process import ManagedServer, ensure_ports_free, free_port, recv_exact
 
 # The store holds every service's data in its heap (the memory backend all of it): a full `make
@@ -55,6 +55,7 @@ class MongoStore(ManagedServer):
             java,
             *_STORE_HEAP,
             "-XX:+UseG1GC",
+            *QUICK_JIT,
             "-Djava.awt.headless=true",
             "-cp",
             classpath,

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from localstack.install import require_java
+from localstack.install import QUICK_JIT, require_java
 from localstack.process import ManagedServer, ensure_ports_free, free_port
 from localstack.tools import ZIPKIN_VERSION, install_zipkin
 
@@ -54,6 +54,7 @@ class ZipkinServer(ManagedServer):
             java,
             *_ZIPKIN_HEAP,
             "-XX:+UseSerialGC",
+            *QUICK_JIT,
             "-Djava.awt.headless=true",
             # The state dir in the command line: a stale pid file never adopts another's server.
             f"-Dmentorship.state={self.dir}",
