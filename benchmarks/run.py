@@ -14,6 +14,10 @@ measured in the same run, on the same broker and store (started here, fresh, unl
    a steady rate in one org; registration -> PairCreated and -> notification readable, p50/p95/p99
    (targets: every mentee paired, p99 <= 2 s and <= 3 s);
 5. the resident memory of every process at the end.
+Parts 1 and 2 also print the CPU each process spent per record while measured (the loop or the
+service, the store and Kafka when started here, and the bench itself, which produces the records
+and polls the lag), and what the machine's cores allow per record, all processes together, at
+ratio 0.20: records/s move with the machine's other tenants, CPU per record much less.
 Sizes: BENCH_RECORDS, BENCH_MENTORS, BENCH_MENTEES, BENCH_RATE; BENCH_SERVICES picks part 2's services.
 The last line is one JSON object.
 """
@@ -46,16 +50,34 @@ SERVICES = [
 ]
 
 
-async def main(bootstrap: str, mongo_url: str, work: Path, rss: dict[str, float]) -> dict[str, Any]:
+def _cpu_line(ms_per_record: dict[str, float]) -> str:
+    return "CPU ms/record: " + ", ".join(f"{name} {ms:.3f}" for name, ms in ms_per_record.items())
+
+
+async def main(
+    bootstrap: str, mongo_url: str, work: Path, rss: dict[str, float], servers: dict[str, int]
+) -> dict[str, Any]:
     await ensure_topics(bootstrap)
-    passthrough = await services.passthrough(bootstrap, RECORDS, work)
-    print(f"passthrough  : {passthrough:8.0f} records/s (raw aiokafka consume -> produce acks=all -> commit)")
-    per_service: dict[str, dict[str, float]] = {}
+    passthrough, loop_cpu = await services.passthrough(bootstrap, RECORDS, work, servers)
+    cores = os.cpu_count() or 1
+    budget = 1000 * cores / (0.20 * passthrough)
+    print(
+        f"passthrough  : {passthrough:8.0f} records/s (raw aiokafka consume -> produce acks=all -> commit); "
+        f"{_cpu_line(loop_cpu)}; at ratio 0.20 the {cores} cores allow {budget:.3f} ms/record in all"
+    )
+    per_service: dict[str, dict[str, Any]] = {}
     for name in SERVICES:
-        per_s, memory = await services.service_pace(name, bootstrap, mongo_url, RECORDS, work)
-        per_service[name] = {"per_s": round(per_s), "ratio": round(per_s / passthrough, 3)}
+        per_s, memory, cpu = await services.service_pace(name, bootstrap, mongo_url, RECORDS, work, servers)
+        per_service[name] = {
+            "per_s": round(per_s),
+            "ratio": round(per_s / passthrough, 3),
+            "cpu_ms_per_record": cpu,
+        }
         rss[name] = memory
-        print(f"{name:<13}: {per_s:8.0f} records/s  ratio {per_s / passthrough:.3f} (target >= 0.20)")
+        print(
+            f"{name:<13}: {per_s:8.0f} records/s  ratio {per_s / passthrough:.3f} (target >= 0.20); "
+            f"{_cpu_line(cpu)} (all: {sum(cpu.values()):.3f})"
+        )
     relayed = await relay.relay_against_direct(bootstrap, mongo_url, RECORDS)
     print(
         f"outbox relay : {relayed['per_s']:8.0f} events/s; direct publish (FastStream) "
@@ -70,6 +92,8 @@ async def main(bootstrap: str, mongo_url: str, work: Path, rss: dict[str, float]
     )
     return {
         "passthrough_per_s": round(passthrough),
+        "passthrough_cpu_ms_per_record": loop_cpu,
+        "cpu_ms_per_record_allowed_at_target": round(budget, 3),
         "services": per_service,
         "relay": {
             "per_s": relayed["per_s"],
@@ -102,7 +126,12 @@ if __name__ == "__main__":
             servers.append(store)
             mongo_url = store.url
         rss: dict[str, float] = {}
-        figures = asyncio.run(main(bootstrap, mongo_url, work, rss))
+        pids = {server.name: server.pid() for server in servers}
+        figures = asyncio.run(
+            main(
+                bootstrap, mongo_url, work, rss, {name: pid for name, pid in pids.items() if pid is not None}
+            )
+        )
         for server in servers:
             pid = server.pid()
             if pid is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -45,6 +46,51 @@ MAIN_EVENTS: dict[str, list[type[Event]]] = {
     "sessions": [PairCreated],
     "notifications": [SessionMissed],
 }
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """CPU time (user + system) of a process and, unless told not to, of its living children
+    (matching's engine process), 0 for one that has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        kids = (
+            [
+                int(child)
+                for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()
+            ]
+            if children
+            else []
+        )
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in kids)
+
+
+class CpuMeter:
+    """The CPU each process spent between `start` and `stop` (name -> pid, with their children),
+    and the bench's own: where a record's cost lies. Records/s on a shared machine move with its
+    other tenants; CPU per record much less."""
+
+    def __init__(self, processes: dict[str, int]) -> None:
+        self._processes = processes
+        self._started: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        # The bench's children are the servers and services it started: counted under their names.
+        spent = {name: cpu_seconds(pid) for name, pid in self._processes.items()}
+        return {**spent, "bench": cpu_seconds(os.getpid(), children=False)}
+
+    def start(self) -> None:
+        self._started = self._now()
+
+    def stop(self) -> None:
+        self.spent = {name: seconds - self._started[name] for name, seconds in self._now().items()}
+
+    def ms_per_record(self, records: int) -> dict[str, float]:
+        return {name: round(1000 * seconds / records, 3) for name, seconds in self.spent.items()}
 
 
 def rss_mb(pid: int) -> float:
@@ -100,9 +146,13 @@ async def _pace(
     records: list[Outgoing],
     timeout: float = 900,
     settled: Callable[[], Awaitable[bool]] | None = None,
+    cpu: CpuMeter | None = None,
 ) -> float:
     """Records/s from the first produced until the group has committed them all and, if given,
-    `settled` says their effects are all there (work a service does after committing counts)."""
+    `settled` says their effects are all there (work a service does after committing counts);
+    `cpu` measures the same span."""
+    if cpu is not None:
+        cpu.start()
     started = time.monotonic()
     await produce(bootstrap, records)
     finished = await until_caught_up(bootstrap, group, topics, timeout)
@@ -111,10 +161,16 @@ async def _pace(
             raise TimeoutError(f"group {group} committed its records but their effects are not all there")
         await asyncio.sleep(0.1)
         finished = time.monotonic()
+    if cpu is not None:
+        cpu.stop()
     return len(records) / (finished - started)
 
 
-async def passthrough(bootstrap: str, count: int, work: Path) -> float:
+async def passthrough(
+    bootstrap: str, count: int, work: Path, servers: dict[str, int]
+) -> tuple[float, dict[str, float]]:
+    """Records/s of the raw loop, and the CPU per record (ms) of the loop, the bench (producing
+    and polling the lag) and the `servers` (name -> pid) meanwhile."""
     await ensure_topics(bootstrap, [(PASSTHROUGH_IN, 6), (PASSTHROUGH_OUT, 6)])
     group = f"bench.passthrough.{uuid.uuid4().hex[:6]}"
     loop = await asyncio.create_subprocess_exec(
@@ -127,7 +183,9 @@ async def passthrough(bootstrap: str, count: int, work: Path) -> float:
         await produce(bootstrap, records)
         await until_caught_up(bootstrap, group, [PASSTHROUGH_IN], timeout=120)
         batch = [_to(PASSTHROUGH_IN, outgoing(_session_missed("bench", n))) for n in range(count)]
-        return await _pace(bootstrap, group, [PASSTHROUGH_IN], batch)
+        cpu = CpuMeter({"loop": loop.pid, **servers})
+        per_s = await _pace(bootstrap, group, [PASSTHROUGH_IN], batch, cpu=cpu)
+        return per_s, cpu.ms_per_record(count)
     finally:
         loop.terminate()
         await asyncio.wait_for(loop.wait(), 30)
@@ -138,10 +196,11 @@ def _to(topic: str, record: Outgoing) -> Outgoing:
 
 
 async def service_pace(
-    name: str, bootstrap: str, mongo_url: str, count: int, work: Path
-) -> tuple[float, float]:
+    name: str, bootstrap: str, mongo_url: str, count: int, work: Path, servers: dict[str, int]
+) -> tuple[float, float, dict[str, float]]:
     """Start `name` alone as a process, give it what its main event needs, then measure; returns
-    records/s and the process's resident memory at the end (MB)."""
+    records/s, the process's resident memory at the end (MB), and the CPU per record (ms) of the
+    service (with its engine process), the `servers` (name -> pid) and the bench meanwhile."""
     org = f"bench-{name}-{uuid.uuid4().hex[:6]}"
     prefix = f"bench_{uuid.uuid4().hex[:6]}_"
     group = f"mentorship.{name}"
@@ -159,14 +218,15 @@ async def service_pace(
         await until_caught_up(bootstrap, group, topics, timeout=300)
         records = RECORDS[name](org, count)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+        process = fleet.services[name].process
+        assert process is not None
+        cpu = CpuMeter({name: process.pid, **servers})
         try:  # one client for the polls of `settled`, not one per poll
             settled = SETTLED[name](mongo[f"{prefix}{name}"], org, count) if name in SETTLED else None
-            per_s = await _pace(bootstrap, group, topics, records, settled=settled)
+            per_s = await _pace(bootstrap, group, topics, records, settled=settled, cpu=cpu)
         finally:
             await mongo.close()
-        process = fleet.services[name].process
-        memory = service_rss_mb(process.pid) if process is not None else 0.0
-        return per_s, memory
+        return per_s, service_rss_mb(process.pid), cpu.ms_per_record(count)
     finally:
         fleet.stop()
         await drop_databases(mongo_url, prefix)
