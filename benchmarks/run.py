@@ -6,7 +6,8 @@ measured in the same run, on the same broker and store (started here, fresh, unl
    the pace of the broker and the client library alone, the baseline for 2;
 2. each service as its own process on its main event (profiles: PairCreated; matching:
    MentorAvailable and ProfileRegistered; sessions: PairCreated; notifications: SessionMissed),
-   20,000 records each: records/s from the first record produced to the group's lag reaching 0,
+   20,000 records each: records/s from the first record produced until the group's lag is 0 and
+   the events they caused are published (the outbox is empty; matching: every mentee paired too),
    and the ratio to 1 (target: every ratio >= 0.20);
 3. the outbox relay against publishing the same events directly with FastStream (target: ratio
    >= 0.50), and against the relay's own aiokafka producer alone;

@@ -1,6 +1,7 @@
 """Part 1 and 2 of `make bench`: the raw passthrough baseline, and each service as a process on
 its main event, both measured the same way: records produced, then the time until the consumer
-group has committed them all (its lag is 0)."""
+group has committed them all (its lag is 0) and, for a service, the events they caused are
+published (its outbox is empty: the loop's own are acknowledged before it commits)."""
 
 from __future__ import annotations
 
@@ -222,7 +223,7 @@ async def service_pace(
         assert process is not None
         cpu = CpuMeter({name: process.pid, **servers})
         try:  # one client for the polls of `settled`, not one per poll
-            settled = SETTLED[name](mongo[f"{prefix}{name}"], org, count) if name in SETTLED else None
+            settled = settled_for(name, mongo[f"{prefix}{name}"], org, count)
             per_s = await _pace(bootstrap, group, topics, records, settled=settled, cpu=cpu)
         finally:
             await mongo.close()
@@ -371,7 +372,33 @@ RECORDS: dict[str, Callable[[str, int], list[Outgoing]]] = {
     "notifications": lambda org, count: [outgoing(_session_missed(org, n)) for n in range(count)],
 }
 
-# What must be there, besides the committed offsets, before a service's records count as handled.
+# What else must be there, besides the committed offsets and the published events, before a
+# service's records count as handled.
 SETTLED: dict[str, Callable[[AsyncDatabase[dict[str, Any]], str, int], Callable[[], Awaitable[bool]]]] = {
     "matching": _all_paired,
 }
+
+# Where each service's outbox lies: its records count as handled once the events they caused are
+# published too (the relay runs beside the consumer, in the same process; what it has not sent
+# yet, other services have not seen).
+OUTBOX: dict[str, str] = {
+    "profiles": "people",
+    "matching": "candidates",
+    "sessions": "relationships",
+    "notifications": "notifications",
+}
+
+
+def settled_for(
+    name: str, database: AsyncDatabase[dict[str, Any]], org: str, count: int
+) -> Callable[[], Awaitable[bool]]:
+    """Done when what SETTLED asks for is there and the service's outbox is empty."""
+    ready = SETTLED[name](database, org, count) if name in SETTLED else None
+    outbox = database[OUTBOX[name]]
+
+    async def settled() -> bool:
+        if ready is not None and not await ready():
+            return False
+        return await outbox.find_one({"outbox_pending": True}, {"_id": 1}) is None
+
+    return settled

@@ -109,7 +109,7 @@ class OutboxRelay:
         publish: PublishFn,
         *,
         poll_seconds: float = 0.5,
-        batch_size: int = 100,
+        batch_size: int = 500,
         scan_seconds: float | None = None,
     ) -> None:
         self._collections = collections
