@@ -40,7 +40,7 @@ class ServiceSettings(BaseSettings):
     # Documents per relay pass (one read, their events sent, one clearing write). Beside a busy
     # consumer each of a pass's round trips waits its turn on the event loop: at 100 the relay
     # fell behind sessions' and notifications' consumers (20,000 records in, their events all
-    # out: 800-915/s against 1,040-1,100 at 500; 2,000 was no better than 500).
+    # out, two rounds: 797-915/s against 926-1,103 at 500; 2,000 was no better than 500).
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     # Consumers: transient failures are retried in place this many times with exponential
