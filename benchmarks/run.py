@@ -127,12 +127,8 @@ if __name__ == "__main__":
             servers.append(store)
             mongo_url = store.url
         rss: dict[str, float] = {}
-        pids = {server.name: server.pid() for server in servers}
-        figures = asyncio.run(
-            main(
-                bootstrap, mongo_url, work, rss, {name: pid for name, pid in pids.items() if pid is not None}
-            )
-        )
+        pids = {server.name: pid for server in servers if (pid := server.pid()) is not None}
+        figures = asyncio.run(main(bootstrap, mongo_url, work, rss, pids))
         for server in servers:
             pid = server.pid()
             if pid is not None:

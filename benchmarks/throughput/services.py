@@ -49,20 +49,21 @@ MAIN_EVENTS: dict[str, list[type[Event]]] = {
 }
 
 
+def _children(pid: int) -> list[int]:
+    """The process's living child processes (FileNotFoundError once it has ended)."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
 def cpu_seconds(pid: int, children: bool = True) -> float:
     """CPU time (user + system) of a process and, unless told not to, of its living children
     (matching's engine process), 0 for one that has ended."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        kids = (
-            [
-                int(child)
-                for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()
-            ]
-            if children
-            else []
-        )
+        kids = _children(pid) if children else []
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -105,12 +106,7 @@ def service_rss_mb(pid: int) -> float:
     """A service's RSS with its child processes' (matching's engine process, its multiprocessing
     helper): pages they share are counted in each, so this is an upper bound."""
     try:
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-        return rss_mb(pid) + sum(service_rss_mb(child) for child in children)
+        return rss_mb(pid) + sum(service_rss_mb(child) for child in _children(pid))
     except FileNotFoundError:  # ended meanwhile
         return 0.0
 
