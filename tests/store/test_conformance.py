@@ -239,6 +239,57 @@ async def test_a_unique_compound_index_refuses_a_duplicate_on_insert_and_on_upda
     assert bob["email"] == "b@example.com"
 
 
+async def test_setting_top_level_fields_counts_changes_and_keeps_documents_and_indexes_apart(
+    collections: list[Collection],
+) -> None:
+    """`$set` of top-level fields (the outbox relay's clearing write is one): what matched and what
+    changed, a new field placed last, a value set in several documents copied into each, indexes
+    following the new values, and a write a unique index refuses leaving the document as it was."""
+    collection = collections[0]
+    await collection.create_index([("status", ASCENDING)])
+    await collection.create_index([("email", ASCENDING)], unique=True)
+    await collection.insert_many(
+        [
+            {"_id": "a", "status": "waiting", "email": "a@x", "outbox": [{"id": "e1"}], "pending": True},
+            {"_id": "b", "status": "waiting", "email": "b@x"},
+            {"_id": "c", "status": "paired", "email": "c@x"},
+        ]
+    )
+    cleared = await collection.update_one({"_id": "a"}, {"$set": {"outbox": [], "pending": False}})
+    assert (cleared.matched_count, cleared.modified_count) == (1, 1)
+    again = await collection.update_one({"_id": "a"}, {"$set": {"outbox": [], "pending": False}})
+    assert (again.matched_count, again.modified_count) == (1, 0)
+    added = await collection.update_one({"_id": "b"}, {"$set": {"status": "waiting", "note": "new"}})
+    assert (added.matched_count, added.modified_count) == (1, 1)
+    assert list(await collection.find_one({"_id": "b"}) or {}) == ["_id", "status", "email", "note"]
+
+    held = await collection.update_many(
+        {"status": "waiting"}, {"$set": {"status": "held", "hold": {"by": "m1"}}}
+    )
+    assert (held.matched_count, held.modified_count) == (2, 2)
+    await collection.update_one({"_id": "a"}, {"$set": {"hold.by": "m2"}})
+    assert (await collection.find_one({"_id": "b"}) or {})["hold"] == {"by": "m1"}
+    assert [doc["_id"] async for doc in collection.find({"status": "held"}, sort=[("_id", ASCENDING)])] == [
+        "a",
+        "b",
+    ]
+    assert await collection.count_documents({"status": "waiting"}) == 0
+
+    with pytest.raises(DuplicateKeyError):
+        await collection.update_one({"_id": "c"}, {"$set": {"status": "held", "email": "a@x"}})
+    assert await collection.find_one({"_id": "c"}) == {"_id": "c", "status": "paired", "email": "c@x"}
+    assert [doc["_id"] async for doc in collection.find({"status": "paired"})] == ["c"]
+    assert [doc["_id"] async for doc in collection.find({"email": "c@x"})] == ["c"]
+
+    missing = await collection.update_one({"_id": "d", "status": "x"}, {"$set": {"email": "d@x"}})
+    assert (missing.matched_count, missing.modified_count, missing.upserted_id) == (0, 0, None)
+    upserted = await collection.update_one(
+        {"_id": "d", "status": "x"}, {"$set": {"email": "d@x"}}, upsert=True
+    )
+    assert upserted.upserted_id == "d"
+    assert await collection.find_one({"email": "d@x"}) == {"_id": "d", "status": "x", "email": "d@x"}
+
+
 async def test_a_unique_index_takes_equal_numbers_as_one_key_and_missing_as_null(
     collections: list[Collection],
 ) -> None:

@@ -2,6 +2,7 @@ package mentorship.store;
 
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DatabaseResolver;
@@ -14,6 +15,7 @@ import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Stream;
@@ -153,6 +155,44 @@ final class IndexedMemoryBackend extends MemoryBackend {
             return StreamSupport.stream(narrowing.getPositions(match).spliterator(), false)
                     .map(this::getDocument)
                     .filter(Objects::nonNull); // removed meanwhile
+        }
+
+        /** A {@code $set} of top-level fields is applied the short way (see {@link TopLevelSet}). */
+        @Override
+        public synchronized Document updateDocuments(
+                Document selector, Document update, ArrayFilters arrayFilters, boolean isMulti, boolean isUpsert,
+                Oplog oplog) {
+            Document fields = TopLevelSet.fieldsOf(update, arrayFilters);
+            List<Index<Integer>> indexes = getIndexes();
+            if (fields == null || indexes.isEmpty()) {
+                return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
+            }
+            int matched = 0;
+            List<Object> modified = new ArrayList<>();
+            for (Document document : queryDocuments(selector, null, 0, 0, 0, null)) {
+                matched++;
+                if (TopLevelSet.apply(document, fields, positionOf(document), indexes, this)) {
+                    modified.add(document.get(getIdField()));
+                }
+                if (!isMulti) {
+                    break;
+                }
+            }
+            if (matched == 0 && isUpsert) {
+                return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
+            }
+            oplog.handleUpdate(getFullName(), selector, update, modified);
+            return new Document("n", matched).append("nModified", modified.size());
+        }
+
+        private Integer positionOf(Document document) {
+            for (Index<Integer> index : getIndexes()) {
+                Integer position = index.getPosition(document);
+                if (position != null) {
+                    return position;
+                }
+            }
+            return findDocumentPosition(document);
         }
 
         private boolean uniqueIndexAnswers(Document query) {
