@@ -31,6 +31,7 @@ from servicekit.clock import SHARED_CLOCK_COLLECTION, Clock, SharedClock, System
 from servicekit.consumer import EventConsumer, RetryPolicy, ensure_ledger_index
 from servicekit.dev_clock import shared_clock_router
 from servicekit.docs import install_docs
+from servicekit.garbage import collect_on_a_timer
 from servicekit.http import ServiceApp, operations_router
 from servicekit.kafka import (
     GRACEFUL_STOP_SECONDS,
@@ -172,6 +173,9 @@ class ServiceRuntime:
         await self.events_out.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self._tasks.append(asyncio.create_task(self._watch_kafka(), name="kafka-watch"))
+        if self.settings.gc_interval_seconds:
+            every = self.settings.gc_interval_seconds
+            self._tasks.append(asyncio.create_task(collect_on_a_timer(every), name="garbage-collector"))
         self._swept_once = [asyncio.Event() for _ in self._sweeps]
         for (name, every, run), swept in zip(self._sweeps, self._swept_once, strict=True):
             self._tasks.append(asyncio.create_task(self._run_sweep(name, every, run, swept), name=name))
