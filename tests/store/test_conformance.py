@@ -22,7 +22,7 @@ from bson import Int64
 from localstack import MongoStore
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from tests.conftest import Infra
 
@@ -288,6 +288,53 @@ async def test_setting_top_level_fields_counts_changes_and_keeps_documents_and_i
     )
     assert upserted.upserted_id == "d"
     assert await collection.find_one({"email": "d@x"}) == {"_id": "d", "status": "x", "email": "d@x"}
+
+
+async def test_appending_to_top_level_arrays_beside_a_set(collections: list[Collection]) -> None:
+    """`$push` of one value or `$each` (with a `$slice` keeping the last or the first n) beside a
+    `$set`, as the services add events to an outbox and a grouped write keeps its recent ids:
+    onto an array, onto a missing field, into several documents each its own copy; and the errors
+    MongoDB gives for a push onto a value that is not an array and a field written twice."""
+    collection = collections[0]
+    await collection.create_index([("outbox_pending", ASCENDING)])
+    await collection.insert_many(
+        [
+            {"_id": "a", "outbox": [{"id": "e1"}], "ids": ["w1", "w2"], "outbox_pending": True},
+            {"_id": "b", "outbox": [], "outbox_pending": False},
+            {"_id": "c", "outbox": "not a list"},
+        ]
+    )
+    events = {"$push": {"outbox": {"$each": [{"id": "e2"}, {"id": "e3"}]}}, "$set": {"outbox_pending": True}}
+    pushed = await collection.update_many({"_id": {"$in": ["a", "b"]}}, events)
+    assert (pushed.matched_count, pushed.modified_count) == (2, 2)
+    await collection.update_one({"_id": "b"}, {"$set": {"outbox.0.id": "changed"}})
+    assert (await collection.find_one({"_id": "a"}) or {})["outbox"] == [
+        {"id": "e1"},
+        {"id": "e2"},
+        {"id": "e3"},
+    ]
+    assert [doc["_id"] async for doc in collection.find({"outbox_pending": True}, sort=[("_id", 1)])] == [
+        "a",
+        "b",
+    ]
+
+    recent = {"$push": {"ids": {"$each": ["w3", "w4"], "$slice": -3}}, "$set": {"v": 2}}
+    await collection.update_one({"_id": "a"}, recent)
+    await collection.update_one({"_id": "b"}, {"$push": {"ids": {"$each": ["w1", "w2", "w3"], "$slice": 2}}})
+    await collection.update_one({"_id": "b"}, {"$push": {"outbox": {"id": "e4", "kind": "one value"}}})
+    a, b = await collection.find_one({"_id": "a"}), await collection.find_one({"_id": "b"})
+    assert a is not None and b is not None
+    assert (a["ids"], a["v"], b["ids"]) == (["w2", "w3", "w4"], 2, ["w1", "w2"])
+    assert b["outbox"] == [{"id": "changed"}, {"id": "e3"}, {"id": "e4", "kind": "one value"}]
+    nothing = await collection.update_one({"_id": "a"}, {"$push": {"ids": {"$each": []}}, "$set": {"v": 2}})
+    assert (nothing.matched_count, nothing.modified_count) == (1, 0)
+
+    with pytest.raises(WriteError):
+        await collection.update_one({"_id": "c"}, {"$push": {"outbox": {"id": "e5"}}, "$set": {"x": 1}})
+    assert await collection.find_one({"_id": "c"}) == {"_id": "c", "outbox": "not a list"}
+    with pytest.raises(WriteError):
+        await collection.update_one({"_id": "a"}, {"$push": {"v": 1}, "$set": {"v": 3}})
+    assert (await collection.find_one({"_id": "a"}) or {})["v"] == 2
 
 
 async def test_a_unique_index_takes_equal_numbers_as_one_key_and_missing_as_null(

@@ -157,32 +157,37 @@ final class IndexedMemoryBackend extends MemoryBackend {
                     .filter(Objects::nonNull); // removed meanwhile
         }
 
-        /** A {@code $set} of top-level fields is applied the short way (see {@link TopLevelSet}). */
+        /** Top-level sets and appends are applied the short way (see {@link TopLevelSet}). */
         @Override
         public synchronized Document updateDocuments(
                 Document selector, Document update, ArrayFilters arrayFilters, boolean isMulti, boolean isUpsert,
                 Oplog oplog) {
-            Document fields = TopLevelSet.fieldsOf(update, arrayFilters);
+            TopLevelSet change = TopLevelSet.of(update, arrayFilters);
             List<Index<Integer>> indexes = getIndexes();
-            if (fields == null || indexes.isEmpty()) {
+            if (change == null || indexes.isEmpty()) {
                 return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
             }
-            int matched = 0;
-            List<Object> modified = new ArrayList<>();
+            List<Document> matched = new ArrayList<>();
             for (Document document : queryDocuments(selector, null, 0, 0, 0, null)) {
-                matched++;
-                if (TopLevelSet.apply(document, fields, positionOf(document), indexes, this)) {
-                    modified.add(document.get(getIdField()));
+                if (!change.appliesTo(document)) {
+                    return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
                 }
+                matched.add(document);
                 if (!isMulti) {
                     break;
                 }
             }
-            if (matched == 0 && isUpsert) {
+            if (matched.isEmpty() && isUpsert) {
                 return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
             }
+            List<Object> modified = new ArrayList<>();
+            for (Document document : matched) {
+                if (change.apply(document, positionOf(document), indexes, this)) {
+                    modified.add(document.get(getIdField()));
+                }
+            }
             oplog.handleUpdate(getFullName(), selector, update, modified);
-            return new Document("n", matched).append("nModified", modified.size());
+            return new Document("n", matched.size()).append("nModified", modified.size());
         }
 
         private Integer positionOf(Document document) {

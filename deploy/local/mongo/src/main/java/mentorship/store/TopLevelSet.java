@@ -4,62 +4,136 @@ import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.bson.Document;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * An update that only sets top-level fields ({@code {$set: {outbox: [], outbox_pending: false}}},
- * the outbox relay's clearing write, one per relayed document), applied the short way.
+ * An update that sets top-level fields and appends to top-level arrays, applied the short way: the
+ * outbox relay's clearing write ({@code {$set: {outbox: [], outbox_pending: false}}}), a write
+ * that adds events to a document's outbox ({@code $set} beside {@code $push: {outbox: {$each:
+ * [...]}}}) and a grouped conditional write (which also pushes its id with {@code $slice}).
  *
  * <p>The emulator applies every update to a deep copy of the whole document, after taking a second
  * deep copy to compare against, then compares the two versions field by field twice (once after
- * converting every number of both to a double, through streams): two thirds of the store's time
- * under a sessions or notifications consumer, growing with the size of the document rather than of
- * the change. Replacing top-level values never changes anything inside the old ones, so a shallow
- * copy keeps the old version for the indexes, and only the set fields need comparing.
+ * converting every number of both to a double, through streams): in a flight recording of the
+ * store under sessions and notifications, updates took 61% of its worker thread, most of it there,
+ * growing with the size of the document rather than of the change. Replacing top-level values
+ * never changes anything inside the old ones (an appended array is a new list), so a shallow copy
+ * keeps the old version for the indexes, and only the written fields need comparing.
  *
- * <p>What it answers is what the emulator answers, except one case where it now answers as MongoDB
- * does: a field set to an equal number of another type (1 over 1.0) counts as modified, the stored
- * type having changed (the emulator compared them as doubles).
+ * <p>Anything else ({@code $inc}, {@code $unset}, paths, {@code $each} with {@code $position} or
+ * {@code $sort}, a field written twice, a push onto a value that is not an array) takes the
+ * emulator's own path, errors included. What it answers is what the emulator answers, except one
+ * case where it answers as MongoDB does: a field set to an equal number of another type (1 over
+ * 1.0) counts as modified, the stored type having changed (the emulator compared them as doubles).
  */
 final class TopLevelSet {
 
     private static final String ID = "_id";
 
-    private TopLevelSet() {
+    private final Map<String, Object> sets;
+    private final Map<String, Push> pushes;
+
+    private record Push(List<?> items, Integer slice) {
     }
 
-    /**
-     * The fields the update sets, when it is a {@code $set} of top-level fields alone (not _id, no
-     * path, no operator, no array filter); null for every other update, which takes the emulator's
-     * own path.
-     */
-    static Document fieldsOf(Document update, ArrayFilters arrayFilters) {
-        if (update.size() != 1 || !(update.get("$set") instanceof Document fields) || fields.isEmpty()
-                || (arrayFilters != null && !arrayFilters.isEmpty())) {
+    private TopLevelSet(Map<String, Object> sets, Map<String, Push> pushes) {
+        this.sets = sets;
+        this.pushes = pushes;
+    }
+
+    /** The update, when it is one this class applies; null for every other update. */
+    static TopLevelSet of(Document update, ArrayFilters arrayFilters) {
+        if (update.isEmpty() || (arrayFilters != null && !arrayFilters.isEmpty())) {
             return null;
         }
-        for (String key : fields.keySet()) {
-            if (key.isEmpty() || key.equals(ID) || key.indexOf('.') >= 0 || key.startsWith("$")) {
+        Map<String, Object> sets = new LinkedHashMap<>();
+        Map<String, Push> pushes = new LinkedHashMap<>();
+        Set<String> written = new HashSet<>();
+        for (Map.Entry<String, Object> operator : update.entrySet()) {
+            if (!(operator.getValue() instanceof Document fields) || fields.isEmpty()) {
                 return null;
             }
+            for (Map.Entry<String, Object> field : fields.entrySet()) {
+                String key = field.getKey();
+                if (!plainField(key) || !written.add(key)) {
+                    return null;
+                }
+                switch (operator.getKey()) {
+                    case "$set" -> sets.put(key, field.getValue());
+                    case "$push" -> {
+                        Push push = pushOf(field.getValue());
+                        if (push == null) {
+                            return null;
+                        }
+                        pushes.put(key, push);
+                    }
+                    default -> {
+                        return null;
+                    }
+                }
+            }
         }
-        return fields;
+        return new TopLevelSet(sets, pushes);
+    }
+
+    private static boolean plainField(String key) {
+        return !key.isEmpty() && !key.equals(ID) && key.indexOf('.') < 0 && !key.startsWith("$");
+    }
+
+    /** A value to append, or {@code {$each: [...]}} with at most an integer {@code $slice}. */
+    private static Push pushOf(Object value) {
+        if (!(value instanceof Document modifiers) || modifiers.isEmpty()
+                || !modifiers.keySet().iterator().next().startsWith("$")) {
+            return new Push(List.of(value), null); // one value, a document too, as it is
+        }
+        if (!(modifiers.get("$each") instanceof List<?> items)) {
+            return null;
+        }
+        if (modifiers.size() == 1) {
+            return new Push(items, null);
+        }
+        if (modifiers.size() == 2 && (modifiers.get("$slice") instanceof Integer
+                || modifiers.get("$slice") instanceof Long)) {
+            return new Push(items, ((Number) modifiers.get("$slice")).intValue());
+        }
+        return null;
+    }
+
+    /** Whether every pushed field of the document is an array or absent (else: the emulator's error). */
+    boolean appliesTo(Document document) {
+        for (String key : pushes.keySet()) {
+            Object current = document.get(key);
+            if (current != null && !(current instanceof List)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
-     * Set {@code fields} in the stored {@code document} (at {@code position}), keeping the indexes in
-     * step; a write that would break a unique index raises before anything changes. Returns whether
-     * the document changed.
+     * Apply the update to the stored {@code document} (at {@code position}), keeping the indexes
+     * in step; a write that would break a unique index raises before anything changes. Returns
+     * whether the document changed.
      */
-    static boolean apply(
-            Document document, Document fields, Integer position, List<Index<Integer>> indexes,
-            MongoCollection<Integer> collection) {
+    boolean apply(Document document, Integer position, List<Index<Integer>> indexes, MongoCollection<Integer> collection) {
+        // Copies for each document (one update may write into several); an appended array's old
+        // items are shared, never changed in place.
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> set : sets.entrySet()) {
+            values.put(set.getKey(), copy(set.getValue()));
+        }
+        for (Map.Entry<String, Push> push : pushes.entrySet()) {
+            values.put(push.getKey(), appended(document.get(push.getKey()), push.getValue()));
+        }
         boolean changed = false;
-        for (Map.Entry<String, Object> field : fields.entrySet()) {
-            if (!document.containsKey(field.getKey())
-                    || !Objects.equals(document.get(field.getKey()), field.getValue())) {
+        for (Map.Entry<String, Object> value : values.entrySet()) {
+            if (!document.containsKey(value.getKey()) || !Objects.equals(document.get(value.getKey()), value.getValue())) {
                 changed = true;
                 break;
             }
@@ -69,19 +143,32 @@ final class TopLevelSet {
         }
         Document old = new Document(document);
         Document updated = new Document(document);
-        for (Map.Entry<String, Object> field : fields.entrySet()) {
-            // A copy for each document: one update may set the same value in several.
-            updated.put(field.getKey(), new Document(field.getKey(), field.getValue()).cloneDeeply().get(field.getKey()));
-        }
+        updated.putAll(values);
         for (Index<Integer> index : indexes) {
             index.checkUpdate(old, updated, collection);
         }
         for (Index<Integer> index : indexes) {
             index.updateInPlace(old, updated, position, collection);
         }
-        for (String key : fields.keySet()) {
-            document.put(key, updated.get(key));
-        }
+        document.putAll(values);
         return true;
+    }
+
+    private static Object copy(Object value) {
+        return value instanceof Document || value instanceof List ? new Document(ID, value).cloneDeeply().get(ID) : value;
+    }
+
+    /** A new list: the current one (or none), the items, then the slice (MongoDB's order). */
+    private static List<Object> appended(Object current, Push push) {
+        List<Object> list = current == null ? new ArrayList<>() : new ArrayList<>((List<?>) current);
+        for (Object item : push.items()) {
+            list.add(copy(item));
+        }
+        Integer slice = push.slice();
+        if (slice != null) {
+            int kept = Math.min(Math.abs(slice), list.size());
+            list = slice >= 0 ? new ArrayList<>(list.subList(0, kept)) : new ArrayList<>(list.subList(list.size() - kept, list.size()));
+        }
+        return list;
     }
 }
