@@ -323,7 +323,8 @@ async def test_appending_to_top_level_arrays_beside_a_set(collections: list[Coll
     await collection.update_one({"_id": "b"}, {"$push": {"ids": {"$each": ["w1", "w2", "w3"], "$slice": 2}}})
     await collection.update_one({"_id": "b"}, {"$push": {"outbox": {"id": "e4", "kind": "one value"}}})
     a, b = await collection.find_one({"_id": "a"}), await collection.find_one({"_id": "b"})
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert (a["ids"], a["v"], b["ids"]) == (["w2", "w3", "w4"], 2, ["w1", "w2"])
     assert b["outbox"] == [{"id": "changed"}, {"id": "e3"}, {"id": "e4", "kind": "one value"}]
     nothing = await collection.update_one({"_id": "a"}, {"$push": {"ids": {"$each": []}}, "$set": {"v": 2}})
