@@ -100,7 +100,8 @@ final class TopLevelSet {
         }
         if (modifiers.size() == 2 && (modifiers.get("$slice") instanceof Integer
                 || modifiers.get("$slice") instanceof Long)) {
-            return new Push(items, ((Number) modifiers.get("$slice")).intValue());
+            long slice = ((Number) modifiers.get("$slice")).longValue();
+            return Math.abs(slice) < Integer.MAX_VALUE ? new Push(items, (int) slice) : null;
         }
         return null;
     }
@@ -108,9 +109,8 @@ final class TopLevelSet {
     /** Whether every pushed field of the document is an array or absent (else: the emulator's error). */
     boolean appliesTo(Document document) {
         for (String key : pushes.keySet()) {
-            Object current = document.get(key);
-            if (current != null && !(current instanceof List)) {
-                return false;
+            if (document.containsKey(key) && !(document.get(key) instanceof List)) {
+                return false; // a null too: the emulator's path decides what a push onto it does
             }
         }
         return true;
