@@ -157,12 +157,12 @@ final class IndexedMemoryBackend extends MemoryBackend {
                     .filter(Objects::nonNull); // removed meanwhile
         }
 
-        /** Top-level sets and appends are applied the short way (see {@link TopLevelSet}). */
+        /** Top-level sets and appends are applied the short way (see {@link TopLevelUpdate}). */
         @Override
         public synchronized Document updateDocuments(
                 Document selector, Document update, ArrayFilters arrayFilters, boolean isMulti, boolean isUpsert,
                 Oplog oplog) {
-            TopLevelSet change = TopLevelSet.of(update, arrayFilters);
+            TopLevelUpdate change = TopLevelUpdate.of(update, arrayFilters);
             List<Index<Integer>> indexes = getIndexes();
             if (change == null || indexes.isEmpty()) {
                 return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);

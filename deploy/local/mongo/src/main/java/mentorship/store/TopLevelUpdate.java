@@ -32,7 +32,7 @@ import java.util.Set;
  * case where it answers as MongoDB does: a field set to an equal number of another type (1 over
  * 1.0) counts as modified, the stored type having changed (the emulator compared them as doubles).
  */
-final class TopLevelSet {
+final class TopLevelUpdate {
 
     private static final String ID = "_id";
 
@@ -42,13 +42,13 @@ final class TopLevelSet {
     private record Push(List<?> items, Integer slice) {
     }
 
-    private TopLevelSet(Map<String, Object> sets, Map<String, Push> pushes) {
+    private TopLevelUpdate(Map<String, Object> sets, Map<String, Push> pushes) {
         this.sets = sets;
         this.pushes = pushes;
     }
 
     /** The update, when it is one this class applies; null for every other update. */
-    static TopLevelSet of(Document update, ArrayFilters arrayFilters) {
+    static TopLevelUpdate of(Document update, ArrayFilters arrayFilters) {
         if (update.isEmpty() || (arrayFilters != null && !arrayFilters.isEmpty())) {
             return null;
         }
@@ -79,7 +79,7 @@ final class TopLevelSet {
                 }
             }
         }
-        return new TopLevelSet(sets, pushes);
+        return new TopLevelUpdate(sets, pushes);
     }
 
     private static boolean plainField(String key) {
