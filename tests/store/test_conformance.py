@@ -327,6 +327,8 @@ async def test_appending_to_top_level_arrays_beside_a_set(collections: list[Coll
     assert b is not None
     assert (a["ids"], a["v"], b["ids"]) == (["w2", "w3", "w4"], 2, ["w1", "w2"])
     assert b["outbox"] == [{"id": "changed"}, {"id": "e3"}, {"id": "e4", "kind": "one value"}]
+    await collection.update_one({"_id": "b"}, {"$push": {"ids": None}})
+    assert (await collection.find_one({"_id": "b"}) or {})["ids"] == ["w1", "w2", None]
     nothing = await collection.update_one({"_id": "a"}, {"$push": {"ids": {"$each": []}}, "$set": {"v": 2}})
     assert (nothing.matched_count, nothing.modified_count) == (1, 0)
 

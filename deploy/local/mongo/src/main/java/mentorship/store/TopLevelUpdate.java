@@ -5,6 +5,7 @@ import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.bson.Document;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +28,7 @@ import java.util.Set;
  * keeps the old version for the indexes, and only the written fields need comparing.
  *
  * <p>Anything else ({@code $inc}, {@code $unset}, paths, {@code $each} with {@code $position} or
- * {@code $sort}, a field written twice, a push onto a value that is not an array) takes the
+ * {@code $sort}, a field written twice, a push onto a value that is not an array or onto null) takes the
  * emulator's own path, errors included. What it answers is what the emulator answers, except one
  * case where it answers as MongoDB does: a field set to an equal number of another type (1 over
  * 1.0) counts as modified, the stored type having changed (the emulator compared them as doubles).
@@ -90,7 +91,7 @@ final class TopLevelUpdate {
     private static Push pushOf(Object value) {
         if (!(value instanceof Document modifiers) || modifiers.isEmpty()
                 || !modifiers.keySet().iterator().next().startsWith("$")) {
-            return new Push(List.of(value), null); // one value, a document too, as it is
+            return new Push(Collections.singletonList(value), null); // one value (null, a document) as it is
         }
         if (!(modifiers.get("$each") instanceof List<?> items)) {
             return null;
