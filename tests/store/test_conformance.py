@@ -259,6 +259,10 @@ async def test_setting_top_level_fields_counts_changes_and_keeps_documents_and_i
     assert (cleared.matched_count, cleared.modified_count) == (1, 1)
     again = await collection.update_one({"_id": "a"}, {"$set": {"outbox": [], "pending": False}})
     assert (again.matched_count, again.modified_count) == (1, 0)
+    # Fields no index covers: the document stays filed where it was, under every index.
+    assert [doc["pending"] async for doc in collection.find({"status": "waiting", "email": "a@x"})] == [False]
+    with pytest.raises(DuplicateKeyError):
+        await collection.insert_one({"_id": "z", "email": "a@x"})
     added = await collection.update_one({"_id": "b"}, {"$set": {"status": "waiting", "note": "new"}})
     assert (added.matched_count, added.modified_count) == (1, 1)
     assert list(await collection.find_one({"_id": "b"}) or {}) == ["_id", "status", "email", "note"]

@@ -3,6 +3,7 @@ package mentorship.store;
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.bson.Document;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -142,17 +143,40 @@ final class TopLevelUpdate {
         if (!changed) {
             return false;
         }
-        Document old = new Document(document);
-        Document updated = new Document(document);
-        updated.putAll(values);
+        // Only the indexes on a written field can change (the relay's clearing write touches one
+        // of relationships' five): the others keep the document's keys as they are.
+        List<Index<Integer>> touched = new ArrayList<>();
         for (Index<Integer> index : indexes) {
-            index.checkUpdate(old, updated, collection);
+            if (indexes(index, values.keySet())) {
+                touched.add(index);
+            }
         }
-        for (Index<Integer> index : indexes) {
-            index.updateInPlace(old, updated, position, collection);
+        if (!touched.isEmpty()) {
+            Document old = new Document(document);
+            Document updated = new Document(document);
+            updated.putAll(values);
+            for (Index<Integer> index : touched) {
+                index.checkUpdate(old, updated, collection);
+            }
+            for (Index<Integer> index : touched) {
+                index.updateInPlace(old, updated, position, collection);
+            }
         }
         document.putAll(values);
         return true;
+    }
+
+    /** Whether the index files documents under one of these top-level fields (or may: any odd key). */
+    private static boolean indexes(Index<Integer> index, Set<String> fields) {
+        for (IndexKey key : index.getKeys()) {
+            String path = key.getKey();
+            int dot = path.indexOf('.');
+            String top = dot < 0 ? path : path.substring(0, dot);
+            if (top.isEmpty() || top.startsWith("$") || fields.contains(top)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Object copy(Object value) {
