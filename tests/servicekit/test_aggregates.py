@@ -63,7 +63,7 @@ class RecordingOutbox:
         if event.stream is not Stream.PROFILES:
             raise TypeError(f"not ours: {event.ce_type()}")
 
-    def events_written(self, collection: str, aggregate_id: Any) -> None:
+    def events_written(self, collection: str, aggregate_id: Any, inserted: list[Any] | None = None) -> None:
         self.woken.append((collection, aggregate_id))
 
 

@@ -15,7 +15,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from servicekit.consumer import EventConsumer
 from servicekit.kafka import CloudEventPublisher, EventProducer, create_broker
@@ -261,3 +261,76 @@ async def test_the_relays_producer_sends_each_event_in_one_span_that_continues_t
         assert json.loads(record.value) == next(
             e["data"] for e in entries if e["id"] == record.headers["ce_id"]
         )
+
+
+class _Finds(monitoring.CommandListener):
+    """Counts the `find` commands a client sends."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "find"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_changed_one_is_read(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+) -> None:
+    """A writer that inserted a document hands its outbox to the relay, which publishes and clears
+    it without reading it back; a document named again before the pass (a change appended more)
+    is read, and all its events go out in order."""
+    finds = _Finds()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_url, tz_aware=True, event_listeners=[finds]
+    )
+    try:
+        collection = client[aggregates.database.name][aggregates.name]
+        org = f"org-{uuid.uuid4().hex[:8]}"
+        relay = OutboxRelay([collection], publisher.publish)
+        inserted = _entries(org, "mentor-7", 2)
+        await collection.insert_one(new_document({"_id": "mentor-7", "version": 1}, inserted))
+        relay.wake(collection.name, "mentor-7", inserted)
+        assert await relay.run_hinted() == 2
+        assert finds.count == 0, "the relay read a document whose outbox it was handed"
+        stored = await collection.find_one({"_id": "mentor-7"})
+        assert stored is not None
+        assert (stored["outbox"], stored["outbox_pending"]) == ([], False)
+
+        first, late = _entries(org, "mentor-8", 2)
+        await collection.insert_one(new_document({"_id": "mentor-8", "version": 1}, [first]))
+        relay.wake(collection.name, "mentor-8", [first])
+        await collection.update_one({"_id": "mentor-8"}, with_outbox({"$set": {"version": 2}}, [late]))
+        relay.wake(collection.name, "mentor-8")
+        assert await relay.run_hinted() == 2
+        ids = [first["id"], late["id"]]
+        assert [r.headers["ce_id"] for r in await _published(infra, ids)] == ids
+        assert [r.headers["ce_id"] for r in await _published(infra, [e["id"] for e in inserted])] == [
+            e["id"] for e in inserted
+        ]
+    finally:
+        await client.close()
+
+
+async def test_an_insert_named_while_a_scan_relays_it_is_not_published_again(
+    aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+) -> None:
+    """The scan read a new document before its writer named it: the scan publishes its events,
+    and the writer's handing over, arriving meanwhile, must not send them a second time."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    entries = _entries(org, "mentor-9", 1)
+    await aggregates.insert_one(new_document({"_id": "mentor-9", "version": 1}, entries))
+    relay: OutboxRelay
+
+    async def publish_then_name(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
+        await publisher.publish(topic, event, headers)
+        relay.wake(aggregates.name, "mentor-9", entries)
+
+    relay = OutboxRelay([aggregates], publish_then_name)
+    assert await relay.run_once() == 1
+    assert await relay.run_hinted() == 0

@@ -117,7 +117,9 @@ class Outbox(Protocol):
 
     def check_publishes(self, event: Event) -> None: ...
 
-    def events_written(self, collection: str, aggregate_id: str) -> None: ...
+    def events_written(
+        self, collection: str, aggregate_id: str, inserted: list[Document] | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ class AggregateStore(Generic[A]):
             if self._keep_created:
                 self._keep(aggregate.id, document)
         if entries:
-            self._outbox.events_written(self.collection.name, aggregate.id)
+            self._outbox.events_written(self.collection.name, aggregate.id, entries)
         self._saved(aggregate)
         return True
 

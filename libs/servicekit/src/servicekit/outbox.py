@@ -6,9 +6,11 @@ finds them through an index). The relay publishes them in order with the idempot
 then removes them. No multi-document transaction is needed (the local emulator has none).
 
 The relay does not scan every collection on every pass: a write that added events names its
-document (`wake(collection, id)`), and the relay reads those documents by `_id`. A full scan runs
-at start and every `scan_seconds`, for events a crashed process or another replica left behind;
-it leaves named documents to the hinted pass and goes on only while it finds unnamed ones.
+document (`wake(collection, id)`), and the relay reads those documents by `_id`. An insert also
+hands over what it wrote (a new document's outbox is exactly its first events), and those are
+published without reading the document back. A full scan runs at start and every `scan_seconds`,
+for events a crashed process or another replica left behind; it leaves named documents to the
+hinted pass and goes on only while it finds unnamed ones.
 
 Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
 every consumer downstream) continues the trace of the request that caused the change.
@@ -58,7 +60,8 @@ def outbox_entry(event: Event, *, source: str, time: datetime, event_id: str | N
         "source": source,
         "subject": event.aggregate_id,
         "key": event.partition_key,
-        "time": time,
+        # As BSON keeps it (milliseconds): the same event has the same time however it is relayed.
+        "time": time.replace(microsecond=time.microsecond - time.microsecond % 1000),
         "topic": event.topic(),
         "data": event.model_dump(mode="json"),
         "trace": carrier,
@@ -118,15 +121,23 @@ class OutboxRelay:
         self._scan_seconds = scan_seconds if scan_seconds is not None else poll_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
-        self._hinted: dict[str, set[Any]] = {}
+        # Per collection, the documents named by `wake`: with their whole outbox when the writer
+        # knew it (it inserted the document), else None (read it).
+        self._hinted: dict[str, dict[Any, list[Document] | None]] = {}
         self._scan_due = True
 
-    def wake(self, collection: str | None = None, document_id: Any = None) -> None:
-        """Ask for a pass now: for one document that got events, or (no arguments) a full scan."""
+    def wake(
+        self, collection: str | None = None, document_id: Any = None, inserted: list[Document] | None = None
+    ) -> None:
+        """Ask for a pass now: for one document that got events, or (no arguments) a full scan.
+        `inserted`: the events the document was just inserted with, its whole outbox; the relay
+        then publishes them as they are, without reading the document."""
         if collection is None or document_id is None:
             self._scan_due = True
         else:
-            self._hinted.setdefault(collection, set()).add(document_id)
+            hinted = self._hinted.setdefault(collection, {})
+            # Named again before a pass (changed since it was inserted): read what it holds now.
+            hinted[document_id] = inserted if inserted and document_id not in hinted else None
         self._wake.set()
 
     async def run_once(self) -> int:
@@ -142,10 +153,15 @@ class OutboxRelay:
         for collection in self._collections:
             cursor = collection.find({"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size)
             found = [document async for document in cursor]
-            hinted = self._hinted.get(collection.name, set())
+            hinted = self._hinted.get(collection.name, {})
             documents = [document for document in found if document["_id"] not in hinted]
             if documents:
                 published += await self._relay(collection, documents)
+                # An insert named since this pass read it: its events went out with what was read.
+                named = self._hinted.get(collection.name, {})
+                for document in documents:
+                    if named.get(document["_id"]) is not None:
+                        del named[document["_id"]]
             more = more or (len(found) >= self._batch_size and len(documents) == len(found))
         return published, more
 
@@ -153,7 +169,11 @@ class OutboxRelay:
         """Publish the events of the documents named by `wake`; returns how many."""
         published = 0
         for collection in self._collections:
-            ids = self._hinted.pop(collection.name, None)
+            hinted = self._hinted.pop(collection.name, {})
+            inserted = [{"_id": key, "outbox": entries} for key, entries in hinted.items() if entries]
+            for start in range(0, len(inserted), self._batch_size):
+                published += await self._relay(collection, inserted[start : start + self._batch_size])
+            ids = {key for key, entries in hinted.items() if entries is None}
             while ids:
                 chunk = [ids.pop() for _ in range(min(len(ids), self._batch_size))]
                 cursor = collection.find({"_id": {"$in": chunk}, "outbox_pending": True}, {"outbox": 1})
