@@ -55,6 +55,7 @@ class RecordingOutbox:
 
     def __init__(self) -> None:
         self.woken: list[tuple[str, Any]] = []
+        self.handed: dict[Any, list[Any]] = {}  # what creates handed over, by document
 
     def now(self) -> datetime:
         return datetime(2026, 3, 1, tzinfo=UTC)
@@ -65,6 +66,8 @@ class RecordingOutbox:
 
     def events_written(self, collection: str, aggregate_id: Any, inserted: list[Any] | None = None) -> None:
         self.woken.append((collection, aggregate_id))
+        if inserted is not None:
+            self.handed[aggregate_id] = inserted
 
 
 @pytest.fixture(params=["memory", "store"])
@@ -159,9 +162,18 @@ async def test_the_store_refuses_an_event_of_another_stream_and_wakes_the_relay_
             await store.change("kim", lambda mentor: [Emitted(foreign, "p")])
         await store.change("kim", lambda mentor: mentor.take_mentee())
         assert outbox.woken == [("mentors", "kim")]
+        assert outbox.handed == {}, "a change does not know what else its document's outbox holds"
         document = await database["mentors"].find_one({"_id": "kim"})
         assert document is not None
         assert document["version"] == 1
+
+        # A create knows: its document's outbox is exactly the events it inserted.
+        lee = Mentor(id="lee", org_id="acme", capacity=1)
+        await store.create(lee, lee.take_mentee())
+        inserted = await database["mentors"].find_one({"_id": "lee"})
+        assert inserted is not None
+        assert outbox.woken[-1] == ("mentors", "lee")
+        assert outbox.handed["lee"] == inserted["outbox"]
     finally:
         await mongo.drop_database(database.name)
 
