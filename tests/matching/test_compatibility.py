@@ -297,7 +297,12 @@ def test_sparse_and_unfused_paths_give_the_same_scores(monkeypatch: pytest.Monke
         for k in range(5)
     ]
     policy = MatchingPolicy(org_id=ORG)
+    # A run this small keeps its mentor side sparse; the bulk runs' dense one must score the same.
+    assert not isinstance(encode_cohort(policy, mentees, mentors).experience_vectors, np.ndarray)
+    monkeypatch.setattr(cohort_module, "DENSE_FROM_MENTEES", 0)
     dense = encode_cohort(policy, mentees, mentors)
+    assert isinstance(dense.experience_vectors, np.ndarray)
+    assert all(isinstance(fits, np.ndarray) for _, fits in dense.skill_terms)
     monkeypatch.setattr(cohort_module, "DENSE_LIMIT", 0)
     monkeypatch.setattr(compatibility_module, "FUSED_TABLE_LIMIT", 0)
     sparse_cohort = encode_cohort(policy, mentees, mentors)

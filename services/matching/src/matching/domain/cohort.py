@@ -20,16 +20,22 @@ from matching.domain.programs import MatchingPolicy, ProgramType
 from matching.domain.rules import Rule
 
 IntArray = npt.NDArray[np.int64]
-# Mentor-side factor of a product (features x mentors): dense float32 when it is small enough,
-# which turns the bulk product into a fast sparse x dense one; sparse otherwise.
+# Mentor-side factor of a product (features x mentors): dense float32 when it is small enough and
+# many mentee rows will be multiplied by it, which turns the bulk product into a fast sparse x dense
+# one; sparse otherwise. Densifying costs a pass over every (feature, mentor) cell: for the few
+# mentees of a continuous run (a dozen against 2,000 mentors, many times a second) that was a
+# quarter of the run, and the sparse product is as fast (measured with 15 to 400 mentees against
+# 2,000 and 5,000 mentors: sparse faster below about 300, dense faster from 300 x 5,000 up).
 # (scipy.sparse is untyped, hence Any for the sparse case.)
 MentorSide: TypeAlias = npt.NDArray[np.float32] | Any
 DENSE_LIMIT = 64_000_000
+DENSE_FROM_MENTEES = 256
 
 
-def mentor_side(matrix: sparse.csr_array) -> MentorSide:
+def mentor_side(matrix: sparse.csr_array, mentees: int) -> MentorSide:
+    """`matrix` (features x mentors) as the right factor of products with `mentees` rows."""
     rows, cols = matrix.shape
-    if rows * cols <= DENSE_LIMIT:
+    if mentees >= DENSE_FROM_MENTEES and rows * cols <= DENSE_LIMIT:
         return np.asarray(matrix.toarray(), dtype=np.float32)
     return matrix.astype(np.float32)
 
@@ -463,7 +469,7 @@ def _encode_skills(
             shape=(len(names), len(mentors)),
         )
         fit_matrix.eliminate_zeros()
-        terms.append((wanted_matrix.astype(np.float32), mentor_side(fit_matrix)))
+        terms.append((wanted_matrix.astype(np.float32), mentor_side(fit_matrix, len(mentees))))
     return terms, has_wanted, names
 
 
@@ -488,4 +494,4 @@ def _encode_texts(goals: list[str], experiences: list[str]) -> tuple[sparse.csr_
     matrix = sparse.csr_array(
         (quantised[keep].astype(np.float32), (rows[keep], cols[keep])), shape=(document_count, width)
     )
-    return matrix[: len(goals)], mentor_side(matrix[len(goals) :].T.tocsr())
+    return matrix[: len(goals)], mentor_side(matrix[len(goals) :].T.tocsr(), len(goals))

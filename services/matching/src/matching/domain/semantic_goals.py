@@ -153,6 +153,6 @@ def _mixed(
         goal_vectors=FactorSum((semantic_mentees, mentee_tfidf.astype(np.float32))),
         experience_vectors=(
             np.ascontiguousarray(semantic_mentors.T),
-            mentor_side(mentor_tfidf.astype(np.float32)),
+            mentor_side(mentor_tfidf.astype(np.float32), cohort.mentee_count),
         ),
     )
