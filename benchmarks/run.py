@@ -18,7 +18,10 @@ measured in the same run, on the same broker and store (started here, fresh, unl
 Parts 1 and 2 also print the CPU each process spent per record while measured (the loop or the
 service, the store and Kafka when started here, and the bench itself, which produces the records
 and polls the lag), and what the machine's cores allow per record, all processes together, at
-ratio 0.20: records/s move with the machine's other tenants, CPU per record much less.
+ratio 0.20: records/s move with the machine's other tenants, CPU per record much less. Part 4
+prints the CPU per mentee of every process from the first registration until the last notification
+was read, and what the cores allow at the rate: a journey that needs most of them queues, and its
+tail grows with whatever else the machine runs.
 Sizes: BENCH_RECORDS, BENCH_MENTORS, BENCH_MENTEES, BENCH_RATE; BENCH_SERVICES picks part 2's services.
 The last line is one JSON object.
 """
@@ -51,8 +54,8 @@ SERVICES = [
 ]
 
 
-def _cpu_line(ms_per_record: dict[str, float]) -> str:
-    return "CPU ms/record: " + ", ".join(f"{name} {ms:.3f}" for name, ms in ms_per_record.items())
+def _cpu_line(ms_per_item: dict[str, float], item: str = "record") -> str:
+    return f"CPU ms/{item}: " + ", ".join(f"{name} {ms:.3f}" for name, ms in ms_per_item.items())
 
 
 async def main(
@@ -85,11 +88,16 @@ async def main(
         f"{relayed['direct_per_s']:.0f}/s; ratio {relayed['ratio']:.3f} (target >= 0.50); the relay's "
         f"producer alone {relayed['raw_per_s']:.0f}/s, ratio {relayed['raw_ratio']:.3f}"
     )
-    trip = await journey.run(bootstrap, mongo_url, work, mentors=MENTORS, mentees=MENTEES, rate=RATE, rss=rss)
+    trip = await journey.run(
+        bootstrap, mongo_url, work, mentors=MENTORS, mentees=MENTEES, rate=RATE, rss=rss, servers=servers
+    )
+    spent = trip["cpu_ms_per_mentee"]
     print(
         f"journey      : {trip['paired']}/{trip['mentees']} mentees paired; registration -> PairCreated "
         f"p50 {trip['pair_p50_s']} s p95 {trip['pair_p95_s']} s p99 {trip['pair_p99_s']} s (target <= 2); "
-        f"-> notification readable p50 {trip['notify_p50_s']} s p99 {trip['notify_p99_s']} s (target <= 3)"
+        f"-> notification readable p50 {trip['notify_p50_s']} s p99 {trip['notify_p99_s']} s (target <= 3); "
+        f"{_cpu_line(spent, 'mentee')} (all: {sum(spent.values()):.1f}; at {RATE:g}/s the "
+        f"{cores} cores allow {1000 * cores / RATE:.0f})"
     )
     return {
         "passthrough_per_s": round(passthrough),

@@ -24,7 +24,7 @@ from service_fleet import ServiceFleet
 from servicekit.auth import issue_dev_token
 
 from throughput.kafka_lag import start_group_at_end, until_caught_up
-from throughput.services import SECRET, _import_mentors, service_env, service_rss_mb
+from throughput.services import SECRET, CpuMeter, _import_mentors, service_env, service_rss_mb
 
 # Registrations in flight at once, each on its own kept-alive connection.
 CONNECTIONS = 32
@@ -176,7 +176,10 @@ async def run(
     mentees: int,
     rate: float,
     rss: dict[str, float],
+    servers: dict[str, int],
 ) -> dict[str, Any]:
+    """The journey's figures, with the CPU each process spent per mentee from the first
+    registration until every mentee's notification was read (`servers`: name -> pid)."""
     org = f"bench-journey-{uuid.uuid4().hex[:6]}"
     names = ("profiles", "matching", "sessions", "notifications")
     for name in names:  # the events of the phases before are not this journey's
@@ -193,15 +196,19 @@ async def run(
     try:
         _import_mentors(fleet.services["profiles"].url, org, mentors, capacity=2)
         await until_caught_up(bootstrap, "mentorship.matching", [ProfileRegistered.topic()], timeout=600)
+        pids = {name: s.process.pid for name, s in fleet.services.items() if s.process is not None}
+        cpu = CpuMeter({**pids, **servers})
+        cpu.start()
         sent = await _register_mentees(fleet.services["profiles"].url, org, mentees, rate)
         deadline = time.monotonic() + 120
         # Poll the reader's notes with a deadline (they change on every record it reads).
         while time.monotonic() < deadline and not _complete(arrivals, sent):  # noqa: ASYNC110
             await asyncio.sleep(0.5)
+        cpu.stop()
         for name, service in fleet.services.items():
             if service.process is not None:
                 rss[name] = service_rss_mb(service.process.pid)
-        return _figures(arrivals, sent)
+        return {**_figures(arrivals, sent), "cpu_ms_per_mentee": cpu.ms_per_record(mentees)}
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)

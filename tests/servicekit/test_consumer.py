@@ -120,6 +120,49 @@ async def test_streams_share_the_partitions_and_run_each_record_once_in_its_key_
     assert seen == {pair_id: [1, 2, 3, 4, 5] for pair_id in pairs}
 
 
+@pytest.mark.parametrize("fetch_wait_ms", [0, 400])
+async def test_a_trickle_of_records_comes_in_batches_when_the_broker_may_hold_fetches(
+    infra: Infra, broker: KafkaBroker, ledger: Any, fetch_wait_ms: int
+) -> None:
+    """Records sent one by one, 25 ms apart: answered at the first record, each fetch brings one
+    or two (a batch, a ledger query, a commit each); held up to 400 ms, a few fetches bring all."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    publisher = CloudEventPublisher(broker)
+    consumer = EventConsumer(
+        group_id=f"test-fetch-{org}", ledger=ledger, dead_letter=publisher.dead_letter,
+        fetch_wait_ms=fetch_wait_ms, start_from="latest",
+    )  # fmt: skip
+    batches: list[int] = []
+    handle_batch = consumer.handle_batch
+
+    async def counting(records: Any) -> list[str]:
+        mine = [r for r in records if org.encode() in r.value]
+        if mine:
+            batches.append(len(mine))
+        return await handle_batch(records)
+
+    consumer.handle_batch = counting  # type: ignore[method-assign]
+
+    @consumer.on(PairCreated)
+    async def nothing(event: PairCreated, envelope: CloudEvent) -> None:
+        return None
+
+    consumer.bind(broker)
+    await broker.start()
+    member = broker.subscribers[0].consumer
+    await eventually(lambda: member is not None and bool(member.assignment()), what="partitions assigned")
+    # "latest" is resolved to an offset on the first fetch: records sent before that would be skipped.
+    await asyncio.gather(*(member.position(partition) for partition in member.assignment()))
+    for version in range(1, 13):  # one key: one partition, one fetch stream
+        await publisher.publish(TOPIC, _envelope(_pair(org, "pair-1", version=version)), {})
+        await asyncio.sleep(0.025)
+    await eventually(lambda: sum(batches) == 12, what="all twelve records handled")
+    if fetch_wait_ms:
+        assert len(batches) <= 3, batches
+    else:
+        assert len(batches) >= 5, batches
+
+
 async def _async(value: Any) -> Any:
     return value
 

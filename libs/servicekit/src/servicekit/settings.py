@@ -52,9 +52,19 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     consumer_concurrency: int = Field(default=500, ge=1, le=10_000)
     # Members of the consumer group in this process (servicekit.consumer.EventConsumer): each
-    # reads its share of the partitions, so one batch's handlers run while another's wait on the
-    # store. More than a topic's partitions would leave some idle.
-    consumer_streams: int = Field(default=2, ge=1, le=6)
+    # reads its share of the partitions, so one batch's handlers can run while another's wait on
+    # the store. More than a topic's partitions would leave some idle. One, with fetches held as
+    # below, took as many records per second as two under a flood (20,000 records, two rounds) and
+    # halved the journey's tail (`make bench`: 50 registrations/s, p99 to PairCreated 1.57 and
+    # 1.23 s against 3.93 and 2.11 s with two): two members split a trickle into twice the batches.
+    consumer_streams: int = Field(default=1, ge=1, le=6)
+    # How long the broker may hold a consumer's fetch to gather records (Kafka's fetch.max.wait.ms,
+    # with fetch.min.bytes at 1 MiB): under a trickle each fetch, and so each batch with its ledger
+    # query, store writes and commit, carries the records of this span, not one or two; under load
+    # 1 MiB is there at once and nothing waits. 0 answers every fetch at its first record (at 100,
+    # against 0: the journey's p99 3.93 and 2.11 s against 7.91 and 2.97 s, sessions' CPU per
+    # mentee down by a third).
+    consumer_fetch_wait_ms: int = Field(default=100, ge=0, le=1000)
     # Where a new consumer group starts: "earliest" so a first deployment misses no event; a test
     # that only needs what happens after it starts sets "latest" and skips the topics' history.
     consumer_start_from: Literal["earliest", "latest"] = "earliest"
