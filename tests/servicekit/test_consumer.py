@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from mentorship_schemas import CloudEvent, PairCreated, dlq_topic
 from pymongo import AsyncMongoClient
@@ -219,6 +220,39 @@ async def test_malformed_and_schema_invalid_records_go_to_the_dlq_and_the_next_i
         assert record.headers["x-origin"] == "test", "original headers travel with the dead letter"
         assert record.headers["dlq_attempts"] == "1"
     assert await ledger.count_documents({"_id": {"$in": [not_json_id, invalid_id]}}) == 0
+
+
+async def test_headers_kafka_allows_but_a_cloudevent_cannot_hold_do_not_stop_the_consumer(
+    infra: Infra, broker: KafkaBroker, ledger: Any
+) -> None:
+    """A null header value and a ce_id that is not UTF-8: the records are judged (processed under
+    a replaced id, or dead-lettered), and the good record after them is processed."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    publisher = CloudEventPublisher(broker)
+    handled: list[str] = []
+    consumer = EventConsumer(group_id=f"test-headers-{org}", ledger=ledger, dead_letter=publisher.dead_letter)
+
+    @consumer.on(PairCreated)
+    async def remember(event: PairCreated, envelope: CloudEvent) -> None:
+        if event.org_id == org:
+            handled.append(event.pair_id)
+
+    consumer.bind(broker)
+    await broker.start()
+    odd, good = _envelope(_pair(org, "pair-odd")), _envelope(_pair(org, "pair-good"))
+    headers = [(name, value.encode()) for name, value in odd.kafka_headers().items() if name != "ce_id"]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        body = json.dumps(odd.data).encode()
+        # The good record's key: one partition, so it comes after the odd one.
+        odd_headers = [*headers, ("ce_id", b"\xff\xfe"), ("x-empty", None)]
+        await producer.send_and_wait(TOPIC, body, key=good.key, headers=odd_headers)
+    finally:
+        await producer.stop()
+    await publisher.publish(TOPIC, good, {})
+    await eventually(lambda: "pair-good" in handled, what="the record after the odd headers")
+    assert handled in (["pair-odd", "pair-good"], ["pair-good"])
 
 
 async def test_transient_failure_is_retried_then_succeeds(broker: KafkaBroker, ledger: Any) -> None:
