@@ -16,7 +16,7 @@ from mentorship_schemas import CloudEvent, PairCreated, dlq_topic
 from pymongo import AsyncMongoClient
 from pymongo.errors import ServerSelectionTimeoutError
 from servicekit.consumer import EventConsumer, PermanentError, Record, RetryPolicy
-from servicekit.kafka import CloudEventPublisher, create_broker
+from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics
 
 from tests.conftest import Infra
 from tests.kafka_records import read_topic
@@ -222,35 +222,54 @@ async def test_malformed_and_schema_invalid_records_go_to_the_dlq_and_the_next_i
     assert await ledger.count_documents({"_id": {"$in": [not_json_id, invalid_id]}}) == 0
 
 
+class _PairOnItsOwnTopic(PairCreated):
+    """PairCreated on a topic of one test's own: the odd records it sends must not reach other
+    tests' readers of the shared topic."""
+
+    @classmethod
+    def topic(cls) -> str:
+        return ODD_TOPIC
+
+
+ODD_TOPIC = f"test.consumer.odd-headers.{uuid.uuid4().hex[:8]}"
+
+
 async def test_headers_kafka_allows_but_a_cloudevent_cannot_hold_do_not_stop_the_consumer(
     infra: Infra, broker: KafkaBroker, ledger: Any
 ) -> None:
-    """A null header value and a ce_id that is not UTF-8: the records are judged (processed under
-    a replaced id, or dead-lettered), and the good record after them is processed."""
+    """A null header value and a ce_id that is not UTF-8, then a good record, both waiting when the
+    consumer starts (one batch): the odd record is judged (processed under a replaced id, or
+    dead-lettered) and the good one is processed. FastStream's parser failed the whole batch."""
+    await ensure_topics(infra.kafka_bootstrap_servers, [(ODD_TOPIC, 1), (dlq_topic(ODD_TOPIC), 1)])
     org = f"org-{uuid.uuid4().hex[:8]}"
     publisher = CloudEventPublisher(broker)
     handled: list[str] = []
     consumer = EventConsumer(group_id=f"test-headers-{org}", ledger=ledger, dead_letter=publisher.dead_letter)
 
-    @consumer.on(PairCreated)
+    @consumer.on(_PairOnItsOwnTopic)
     async def remember(event: PairCreated, envelope: CloudEvent) -> None:
-        if event.org_id == org:
-            handled.append(event.pair_id)
+        handled.append(event.pair_id)
 
-    consumer.bind(broker)
-    await broker.start()
-    odd, good = _envelope(_pair(org, "pair-odd")), _envelope(_pair(org, "pair-good"))
+    def pair(pair_id: str) -> CloudEvent:
+        return _envelope(_PairOnItsOwnTopic(**_pair(org, pair_id).model_dump()))
+
+    odd, good = pair("pair-odd"), pair("pair-good")
     headers = [(name, value.encode()) for name, value in odd.kafka_headers().items() if name != "ce_id"]
+    odd_headers = [*headers, ("ce_id", b"\xff\xfe"), ("x-empty", None)]
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
     await producer.start()
     try:
-        body = json.dumps(odd.data).encode()
-        # The good record's key: one partition, so it comes after the odd one.
-        odd_headers = [*headers, ("ce_id", b"\xff\xfe"), ("x-empty", None)]
-        await producer.send_and_wait(TOPIC, body, key=good.key, headers=odd_headers)
+        await producer.send_and_wait(
+            ODD_TOPIC, json.dumps(odd.data).encode(), key=odd.key, headers=odd_headers
+        )
+        good_headers = [(name, value.encode()) for name, value in good.kafka_headers().items()]
+        await producer.send_and_wait(
+            ODD_TOPIC, json.dumps(good.data).encode(), key=good.key, headers=good_headers
+        )
     finally:
         await producer.stop()
-    await publisher.publish(TOPIC, good, {})
+    consumer.bind(broker)
+    await broker.start()
     await eventually(lambda: "pair-good" in handled, what="the record after the odd headers")
     assert handled in (["pair-odd", "pair-good"], ["pair-good"])
 

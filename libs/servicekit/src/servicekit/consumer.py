@@ -115,9 +115,9 @@ async def _records(message: Any, original: Any = None) -> list[Record]:
 
 async def _parsed(raws: tuple[ConsumerRecord, ...], parse: Callable[[Any], Awaitable[Any]]) -> Any:
     """FastStream's parser reads every header as UTF-8 text, and a batch it cannot read fails
-    before any handler runs, and so does every fetch of its partition after it: one record with
-    a header Kafka allows but text cannot hold (a null value, bytes that are not UTF-8) stopped
-    the consumer for good. Such headers are read as best they can be instead, for the envelope's
+    before any handler runs: one record with a header Kafka allows but text cannot hold (a null
+    value, bytes that are not UTF-8) took the good records fetched with it, never handled nor
+    dead-lettered. Such headers are read as best they can be instead, for the envelope's
     validation to judge (the DLQ, or an unknown type ignored)."""
     try:
         return await parse(raws)
