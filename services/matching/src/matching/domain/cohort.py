@@ -23,9 +23,10 @@ IntArray = npt.NDArray[np.int64]
 # Mentor-side factor of a product (features x mentors): dense float32 when it is small enough and
 # many mentee rows will be multiplied by it, which turns the bulk product into a fast sparse x dense
 # one; sparse otherwise. Densifying costs a pass over every (feature, mentor) cell: for the few
-# mentees of a continuous run (a dozen against 2,000 mentors, many times a second) that was a
-# quarter of the run, and the sparse product is as fast (measured with 15 to 400 mentees against
-# 2,000 and 5,000 mentors: sparse faster below about 300, dense faster from 300 x 5,000 up).
+# mentees of a continuous run (a dozen against 2,000 mentors, many times a second) the dense
+# factors cost almost half the run (15 x 2,000 with semantic goals: 84.7 ms dense, 46.3 sparse),
+# and the sparse product is as fast (measured with 15 to 400 mentees against 2,000 and 5,000
+# mentors: sparse faster below about 300, dense faster from 300 x 5,000 up).
 # (scipy.sparse is untyped, hence Any for the sparse case.)
 MentorSide: TypeAlias = npt.NDArray[np.float32] | Any
 DENSE_LIMIT = 64_000_000
