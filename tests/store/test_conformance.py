@@ -502,6 +502,41 @@ async def test_queries_on_indexed_fields_find_what_a_scan_finds_through_every_ki
     await plain.drop()
 
 
+async def test_a_null_in_a_query_matches_a_missing_field_as_a_stored_null(
+    collections: list[Collection],
+) -> None:
+    """Aggregates are stored without their empty fields (`AggregateRoot.to_document`): a query for
+    null (a notification not read yet) must find the documents that lack the field as well as
+    those that hold null (written before), with or without an index on it, and `$ne: null` must
+    find neither; sorting puts both before any value."""
+    indexed, plain = collections[0], collections[1].database[f"{collections[1].name}_plain"]
+    await indexed.create_index([("org_id", ASCENDING), ("read_at", ASCENDING)])
+    read = datetime(2026, 3, 1, tzinfo=UTC)
+    docs = [
+        {"_id": "missing", "org_id": "acme"},
+        {"_id": "null", "org_id": "acme", "read_at": None},
+        {"_id": "read", "org_id": "acme", "read_at": read},
+        {"_id": "nested", "org_id": "acme", "read_at": None, "hold": {"mentor_id": None}},
+        {"_id": "nested-missing", "org_id": "acme", "hold": {}},
+    ]
+    for collection in (indexed, plain):
+        await collection.insert_many([dict(d) for d in docs])
+        ids = [
+            d["_id"] async for d in collection.find({"org_id": "acme", "read_at": None}, sort=[("_id", 1)])
+        ]
+        assert ids == ["missing", "nested", "nested-missing", "null"]
+        assert await collection.count_documents({"org_id": "acme", "read_at": None}) == 4
+        assert [d["_id"] async for d in collection.find({"read_at": {"$ne": None}})] == ["read"]
+        held = {"hold.mentor_id": None, "org_id": "acme"}
+        assert sorted([d["_id"] async for d in collection.find(held)]) == sorted(
+            ["missing", "nested", "nested-missing", "null", "read"]
+        )
+        ordered = [d["_id"] async for d in collection.find({}, sort=[("read_at", DESCENDING), ("_id", 1)])]
+        assert ordered[0] == "read"
+        assert ordered[1:] == sorted(ordered[1:])  # missing and null sort as one value
+    await plain.drop()
+
+
 async def test_the_aggregation_stages_the_services_use(collections: list[Collection]) -> None:
     collection = collections[0]
     await collection.insert_many(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ RECIPIENTS = "recipients"
 PAIRS = "pairs"
 ESCALATION_CONTACTS = "escalation_contacts"
 SESSION_REMINDERS = "session_reminders"
+_ERASED: Document = {"erased": True}  # a recipient's tombstone
 
 
 async def prepare(db: AsyncDatabase[Document]) -> None:
@@ -151,9 +153,11 @@ class MongoNotificationIndex:
         return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1})]
 
     async def erased_among(self, org_id: str, person_ids: list[str]) -> list[str]:
-        by_key = {recipient_id(org_id, person_id): person_id for person_id in person_ids}
-        found = await self._recipients.find_by_ids(list(by_key))
-        return [by_key[document["_id"]] for document in found if document.get("erased")]
+        # Only tombstones come back (almost never any): every message asks this after its writes,
+        # and reading its recipients whole again doubled what notifications read from the store.
+        keys = {recipient_id(org_id, person_id): person_id for person_id in person_ids}
+        found = await asyncio.gather(*(self._recipients.find_where(_ERASED, "_id", key) for key in keys))
+        return [person_id for person_id, tombstones in zip(keys.values(), found, strict=True) if tombstones]
 
     async def mentioning(self, org_id: str, person_id: str) -> list[str]:
         # A scan on the emulator, but erasure is rare.

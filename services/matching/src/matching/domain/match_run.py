@@ -171,7 +171,7 @@ class RunSummary(BaseModel):
     greedy_matched: int
     greedy_objective: float
     fairness: dict[str, float]
-    fairness_group_size: int | None
+    fairness_group_size: int | None = None
     seconds: float
     pair_count: int = 0
     unmatched_count: int = 0

@@ -30,7 +30,7 @@ from mentorship_schemas import (
 )
 from mentorship_schemas.events import PairEndReason, PersonRole
 from pydantic import Field
-from servicekit.aggregates import Document, Emitted
+from servicekit.aggregates import Emitted
 from servicekit.ids import derived_id
 
 from matching.domain.candidate import ANONYMOUS_FACTS, ERASED, Candidate, ProfileFacts
@@ -82,10 +82,6 @@ def seat_key(org_id: str, person_id: str, seat: int = 1) -> str:
     return key if seat == 1 else f"{key}:{seat}"
 
 
-# Parts a document leaves out (rather than storing null) when the seat has none.
-_OPTIONAL_PARTS = ("hold", "pair", "last_pair", "circle", "focus", "seated_for")
-
-
 class MenteeSeat(Candidate):
     role: PersonRole = PersonRole.MENTEE
     status: SeatStatus = SeatStatus.WAITING
@@ -118,13 +114,6 @@ class MenteeSeat(Candidate):
             waiting_since=now,
             **facts.model_dump(),
         )
-
-    def to_document(self) -> Document:
-        document = super().to_document()
-        for part in _OPTIONAL_PARTS:
-            if document.get(part) is None:
-                document.pop(part, None)
-        return document
 
     # ------------------------------------------------------------------ what the engine sees
 
