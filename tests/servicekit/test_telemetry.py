@@ -85,3 +85,50 @@ def test_without_an_exporter_spans_carry_the_context_a_recorded_span_would_and_r
     grandchild_trace, grandchild_span = grandchild.split()
     assert grandchild_trace == trace_id
     assert grandchild_span not in (span_id, "0" * 16)
+
+
+# The outbox relay's headers for an event written under a request's span.
+RELAY_PROBE = """
+import asyncio, types
+from datetime import UTC, datetime
+from opentelemetry import trace
+from servicekit.telemetry import setup_telemetry
+setup_telemetry("probe")
+from servicekit.outbox import OutboxRelay, trace_carrier
+
+with trace.get_tracer("probe").start_as_current_span("the request"):
+    carrier = trace_carrier()
+entry = {"id": "e-1", "type": "probe.Event.v1", "source": "/probe", "subject": "s", "key": "s",
+         "time": datetime.now(UTC), "topic": "probe.v1", "data": {}, "trace": carrier}
+
+class Collection:
+    name = "probes"
+    async def bulk_write(self, operations, ordered):
+        return types.SimpleNamespace(matched_count=len(operations))
+
+sent = []
+async def publish(topic, event, headers):
+    sent.append(dict(headers))
+
+relay = OutboxRelay([Collection()], publish)
+relay.wake("probes", "doc-1", inserted=[entry])
+asyncio.run(relay.run_hinted())
+print("RESULT", carrier["traceparent"], sent[0]["traceparent"])
+"""
+
+
+@pytest.mark.parametrize("exporter", ["none", "console"])
+def test_a_relayed_record_continues_the_writers_trace_under_a_producer_span_only_when_spans_are_read(
+    exporter: str,
+) -> None:
+    [line] = [line for line in _probe(RELAY_PROBE, exporter).splitlines() if line.startswith("RESULT ")]
+    written, relayed = line.split()[1:]
+    _, written_trace, written_span, written_flags = written.split("-")
+    _, relayed_trace, relayed_span, relayed_flags = relayed.split("-")
+    assert (relayed_trace, relayed_flags) == (written_trace, written_flags)
+    if exporter == "none":
+        # Nothing reads spans: the record names the writer's span (no producer span is made).
+        assert relayed_span == written_span
+    else:
+        # The record names the relay's producer span, a child of the writer's.
+        assert relayed_span not in (written_span, "0" * 16)

@@ -30,7 +30,7 @@ from pymongo.errors import DuplicateKeyError
 
 from servicekit.erasure import without_person
 from servicekit.grouped import WRITE_IDS, Grouped
-from servicekit.outbox import new_document, outbox_entry, with_outbox
+from servicekit.outbox import new_document, outbox_entry, trace_carrier, with_outbox
 
 Document = dict[str, Any]
 # Fields the store keeps beside the aggregate's own (a change never sets or removes them).
@@ -320,10 +320,14 @@ class AggregateStore(Generic[A]):
     def _entries(self, emitted: Iterable[Emitted]) -> list[Document]:
         now = self._outbox.now()
         entries = []
+        carrier: dict[str, str] | None = None  # the change's trace context, read once
         for item in emitted:
             self._outbox.check_publishes(item.event)
+            carrier = carrier if carrier is not None else trace_carrier()
             entries.append(
-                outbox_entry(item.event, source=self._outbox.source, time=now, event_id=item.event_id)
+                outbox_entry(
+                    item.event, source=self._outbox.source, time=now, event_id=item.event_id, trace=carrier
+                )
             )
         return entries
 

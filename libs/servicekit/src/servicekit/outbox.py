@@ -29,7 +29,7 @@ from typing import Any
 
 from mentorship_schemas import CloudEvent, Event
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import InvalidOperation
@@ -37,6 +37,7 @@ from pymongo.errors import InvalidOperation
 from servicekit import metrics
 from servicekit.ids import new_id
 from servicekit.outage import kafka_client_log
+from servicekit.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -46,14 +47,28 @@ Document = dict[str, Any]
 PublishFn = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[Any]]
 
 
-def outbox_entry(event: Event, *, source: str, time: datetime, event_id: str | None = None) -> Document:
-    """The outbox form of an event, carrying the current trace context.
+def trace_carrier() -> dict[str, str]:
+    """The current trace context, as `outbox_entry` keeps it."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def outbox_entry(
+    event: Event,
+    *,
+    source: str,
+    time: datetime,
+    event_id: str | None = None,
+    trace: dict[str, str] | None = None,
+) -> Document:
+    """The outbox form of an event, carrying the current trace context (`trace`: that context,
+    when the caller has it already, as for several events of one change).
 
     Pass `event_id` derived from the cause (see `servicekit.ids.derived_id`) whenever the same
     cause may be processed twice: the consumers downstream then drop the repeat by its id.
     """
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    carrier = dict(trace) if trace is not None else trace_carrier()
     return {
         "id": event_id or new_id(),
         "type": event.ce_type(),
@@ -96,6 +111,22 @@ def cloud_event_of(entry: Document) -> CloudEvent:
         data=entry["data"],
         # Entries written before events had their own key are keyed by their subject, as then.
         partitionkey=entry.get("key"),
+    )
+
+
+def _producer_span(entry: Document) -> Span:
+    """The one producer span of the event, a child of the change that wrote it (not made current:
+    its context goes into the headers, and nothing else runs inside it)."""
+    return tracer.start_span(
+        f"outbox relay {entry['type']}",
+        context=propagate.extract(entry.get("trace") or {}),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": entry["topic"],
+            "messaging.message.id": entry["id"],
+        },
     )
 
 
@@ -187,31 +218,28 @@ class OutboxRelay:
         # each partition's order (so each aggregate's), and one round trip serves the batch.
         deliveries = []
         types: Counter[str] = Counter()
+        recorded = spans_recorded()
         for document in documents:
             for entry in document.get("outbox") or []:
-                # The one producer span of the event, a child of the change that wrote it (not made
-                # current: its context goes into the headers, and nothing else runs inside it).
-                span = tracer.start_span(
-                    f"outbox relay {entry['type']}",
-                    context=propagate.extract(entry.get("trace") or {}),
-                    kind=SpanKind.PRODUCER,
-                    attributes={
-                        "messaging.system": "kafka",
-                        "messaging.operation.type": "send",
-                        "messaging.destination.name": entry["topic"],
-                        "messaging.message.id": entry["id"],
-                    },
-                )
                 headers: dict[str, str] = {}
-                propagate.inject(headers, context=trace.set_span_in_context(span))
+                span = _producer_span(entry) if recorded else None
+                if span is None:
+                    # Nothing reads spans here: a span made only to name itself in the headers
+                    # would be a child nobody sees of a parent nobody sees. The record carries the
+                    # writer's context as stored; the trace goes on downstream all the same.
+                    headers.update(entry.get("trace") or {})
+                else:
+                    propagate.inject(headers, context=trace.set_span_in_context(span))
                 try:
                     sent = await self._publish(entry["topic"], cloud_event_of(entry), headers)
                 except Exception as error:
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, str(error)))
+                    if span is not None:
+                        span.record_exception(error)
+                        span.set_status(Status(StatusCode.ERROR, str(error)))
                     raise
                 finally:
-                    span.end()
+                    if span is not None:
+                        span.end()
                 if inspect.isawaitable(sent):
                     deliveries.append(sent)
                 types[entry["type"]] += 1

@@ -2,7 +2,8 @@
 
 Spans come from FastAPI (requests), PyMongo (commands; only when spans are exported), FastStream's
 Kafka middleware (process, and the rare direct publish such as a dead letter), the outbox relay
-(one producer span per event, with W3C trace context in the record headers) and sweeps.
+(one producer span per event, with W3C trace context in the record headers; without an exporter
+the record carries the writer's context instead, see `spans_recorded`) and sweeps.
 Export is OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is
 set, or `OTEL_TRACES_EXPORTER=otlp` explicitly; `zipkin` sends Zipkin v2 JSON to
 `OTEL_EXPORTER_ZIPKIN_ENDPOINT` (Zipkin accepts no OTLP: this is how `make run` and compose reach
@@ -138,6 +139,14 @@ class _Tracer(trace.Tracer):
             record_exception=record_exception,
             set_status_on_exception=set_status_on_exception,
         )
+
+
+def spans_recorded() -> bool:
+    """False when this process's provider is ours and nothing reads its spans (no exporter, no
+    processor): code that makes a span only to put its context in a record may then pass the
+    context it has along instead (`OutboxRelay`)."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, _Provider) or provider.read
 
 
 def setup_telemetry(service_name: str) -> TracerProvider:
