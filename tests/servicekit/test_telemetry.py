@@ -132,3 +132,55 @@ def test_a_relayed_record_continues_the_writers_trace_under_a_producer_span_only
     else:
         # The record names the relay's producer span, a child of the writer's.
         assert relayed_span not in (written_span, "0" * 16)
+
+
+# The trace context a consumer's handler runs in, for a record that carries one.
+CONSUMER_PROBE = """
+import asyncio
+from opentelemetry import trace
+from mentorship_schemas import MentorAvailable
+from servicekit.consumer import EventConsumer
+from servicekit.telemetry import setup_telemetry
+setup_telemetry("probe")
+
+class Ledger:
+    def find(self, query, projection):
+        async def nothing():
+            return
+            yield
+        return nothing()
+    async def insert_many(self, entries, ordered):
+        pass
+
+async def nowhere(*args, **kwargs):
+    raise AssertionError("dead-lettered")
+
+seen = []
+consumer = EventConsumer(group_id="probe", ledger=Ledger(), dead_letter=nowhere)
+
+@consumer.on(MentorAvailable)
+async def handle(event, envelope):
+    seen.append(trace.get_current_span().get_span_context())
+
+event = MentorAvailable(org_id="acme", version=1, person_id="ada", capacity=2, active_mentees=0)
+headers = {"ce_specversion": "1.0", "ce_id": "e-1", "ce_source": "/probe", "ce_type": event.ce_type(),
+           "ce_time": "2026-03-01T10:00:00Z", "ce_subject": "ada", "content-type": "application/json",
+           "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+outcome = asyncio.run(consumer.handle_record(
+    topic=event.topic(), value=event.model_dump_json().encode(), key=b"ada", headers=headers))
+print("RESULT", outcome, format(seen[0].trace_id, "032x"), format(seen[0].span_id, "016x"))
+"""
+
+
+@pytest.mark.parametrize("exporter", ["none", "console"])
+def test_a_handler_runs_in_the_records_trace_in_a_consumer_span_only_when_spans_are_read(
+    exporter: str,
+) -> None:
+    [line] = [line for line in _probe(CONSUMER_PROBE, exporter).splitlines() if line.startswith("RESULT ")]
+    outcome, trace_id, span_id = line.split()[1:]
+    assert outcome == "processed"
+    assert trace_id == "0af7651916cd43dd8448eb211c80319c"
+    if exporter == "none":
+        assert span_id == "b7ad6b7169203331"  # the producer's: no span of its own
+    else:
+        assert span_id not in ("b7ad6b7169203331", "0" * 16)  # its consumer span, a child

@@ -32,6 +32,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 from mentorship_schemas import CloudEvent, Event, dlq_topic
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
@@ -40,6 +41,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 from servicekit import metrics
 from servicekit.grouped import grouping
+from servicekit.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -291,13 +293,23 @@ class EventConsumer:
                 outcomes[item.index] = await self._run(item)
 
     async def _run(self, item: _Work) -> str:
-        # Each record continues the trace of the change that published it.
+        # Each record continues the trace of the change that published it: in a span of its own
+        # when spans are read, else in that change's context (a span nobody sees would only add
+        # a link nobody follows; the trace id still reaches problem documents and the events the
+        # handler writes).
         parent = propagate.extract(item.record.headers)
-        name = f"{item.record.topic} process"
-        with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER) as span:
-            span.set_attribute("messaging.message.id", item.envelope.id)
-            span.set_attribute("cloudevents.event_type", item.envelope.type)
-            outcome = await self._run_with_retries(item)
+        if spans_recorded():
+            name = f"{item.record.topic} process"
+            with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER) as span:
+                span.set_attribute("messaging.message.id", item.envelope.id)
+                span.set_attribute("cloudevents.event_type", item.envelope.type)
+                outcome = await self._run_with_retries(item)
+        else:
+            token = otel_context.attach(parent)
+            try:
+                outcome = await self._run_with_retries(item)
+            finally:
+                otel_context.detach(token)
         if outcome == "processed":  # a dead letter is counted where it is sent
             metrics.EVENTS_CONSUMED.labels(type=item.envelope.type, outcome=outcome).inc()
         return outcome
