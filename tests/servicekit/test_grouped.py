@@ -97,6 +97,20 @@ async def test_grouped_reads_by_a_fields_value_share_one_find_per_query_and_each
     # Outside grouping, one find each.
     assert [d["_id"] for d in await grouped.find_where(held, "pair.mentor_id", "m1")] == ["held"]
     assert counting.commands.count("find") == 3
+    # Several values for one caller: each document once, grouped with the single-value callers.
+    with grouping():
+        several, single = await asyncio.gather(
+            grouped.find_where_any(paired, "pair.mentor_id", ["m2", "m3", "m9"]),
+            grouped.find_where(paired, "pair.mentor_id", "m3"),
+        )
+    assert sorted(d["_id"] for d in several) == sorted(
+        [f"s{n}" for n in range(20) if n % 5 in (2, 3)] + ["two"]
+    )  # "two" holds m2 and m3: once
+    assert {d["_id"] for d in single} == {"s3", "s8", "s13", "s18", "two"}
+    assert counting.commands.count("find") == 4
+    outside = await grouped.find_where_any(held, "pair.mentor_id", ["m1", "m4"])
+    assert [d["_id"] for d in outside] == ["held"]
+    assert counting.commands.count("find") == 5
 
 
 async def test_a_duplicate_key_fails_only_its_own_insert_and_upserts_count_as_done(

@@ -75,7 +75,7 @@ class _Read:
 class _ReadWhere:
     query: Document  # the rest of the query, shared by the group
     path: str  # a (dotted) field holding one plain value
-    value: Any
+    values: list[Any]  # the caller's: a document holding any of them is its
     done: asyncio.Future[list[Document]]
 
 
@@ -117,10 +117,21 @@ class Grouped:
         `path`, in the collection's order. Grouped with the callers whose `query` is the same."""
         if not _grouping.get():
             return [d async for d in self.collection.find({**query, path: value})]
-        read = _ReadWhere(query, path, value, asyncio.get_running_loop().create_future())
+        return await self._where(query, path, [value])
+
+    async def find_where_any(self, query: Document, path: str, values: list[Any]) -> list[Document]:
+        """`find_where` for several values at once: the documents that match `query` and hold any
+        of `values` at `path`, each once, in no particular order."""
+        if not _grouping.get():
+            return [d async for d in self.collection.find({**query, path: {"$in": values}})]
+        found = {id(document): document for document in await self._where(query, path, values)}
+        return list(found.values())
+
+    def _where(self, query: Document, path: str, values: list[Any]) -> asyncio.Future[list[Document]]:
+        read = _ReadWhere(query, path, values, asyncio.get_running_loop().create_future())
         self._queue.reads_where.append(read)
         self._start()
-        return await read.done
+        return read.done
 
     async def insert(self, document: Document) -> None:
         """Insert one document; DuplicateKeyError as `insert_one` would raise it."""
@@ -195,7 +206,7 @@ class Grouped:
     async def _read_where(self, reads: list[_ReadWhere]) -> None:
         first = reads[0]
         try:
-            values = list(dict.fromkeys(read.value for read in reads))
+            values = list(dict.fromkeys(value for read in reads for value in read.values))
             wanted = set(values)
             cursor = self.collection.find({**first.query, first.path: {"$in": values}})
             by_value: dict[Any, list[Document]] = defaultdict(list)
@@ -210,7 +221,7 @@ class Grouped:
             _fail(reads, error)
             return
         for read in reads:
-            _settle(read.done, list(by_value.get(read.value, ())))
+            _settle(read.done, [document for value in read.values for document in by_value.get(value, ())])
 
     async def _write(self, writes: list[_Write]) -> None:
         if not writes:

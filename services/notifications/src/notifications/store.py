@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,8 +155,8 @@ class MongoNotificationIndex:
         # Only tombstones come back (almost never any): every message asks this after its writes,
         # and reading its recipients whole again doubled what notifications read from the store.
         keys = {recipient_id(org_id, person_id): person_id for person_id in person_ids}
-        found = await asyncio.gather(*(self._recipients.find_where(_ERASED, "_id", key) for key in keys))
-        return [person_id for person_id, tombstones in zip(keys.values(), found, strict=True) if tombstones]
+        found = await self._recipients.find_where_any(_ERASED, "_id", list(keys))
+        return [keys[document["_id"]] for document in found]
 
     async def mentioning(self, org_id: str, person_id: str) -> list[str]:
         # A scan on the emulator, but erasure is rare.
