@@ -183,6 +183,55 @@ async def test_upsert_with_set_on_insert_writes_the_insert_fields_only_once(
     assert stored == {"_id": "recipient", "created": 1, "email": "b@example.com"}
 
 
+async def test_upserts_that_set_fields_by_id_insert_then_update_and_keep_the_indexes(
+    collections: list[Collection],
+) -> None:
+    """A due-date entry's write (`{_id}` and `$set`), alone and in an unordered bulk beside
+    updates of existing entries: what it inserts, what the reply says, what indexed queries find,
+    and a unique index's refusal (the other writes of the bulk still apply)."""
+    collection = collections[0]
+    await collection.create_index([("due_at", ASCENDING)])
+    await collection.create_index([("slot", ASCENDING)], unique=True)
+    due = datetime(2026, 3, 1, tzinfo=UTC)
+    first = await collection.update_one(
+        {"_id": "s-1"},
+        {"$set": {"due_at": due, "pair_id": "p-1", "slot": 1, "plan": {"n": [1]}}},
+        upsert=True,
+    )
+    assert (first.upserted_id, first.matched_count, first.modified_count) == ("s-1", 0, 0)
+    assert await collection.find_one({"_id": "s-1"}) == {
+        "_id": "s-1",
+        "due_at": due,
+        "pair_id": "p-1",
+        "slot": 1,
+        "plan": {"n": [1]},
+    }
+    with pytest.raises(BulkWriteError) as refused:
+        await collection.bulk_write(
+            [
+                UpdateOne({"_id": "s-1"}, {"$set": {"due_at": due + timedelta(hours=1)}}, upsert=True),
+                UpdateOne({"_id": "s-2"}, {"$set": {"due_at": due, "slot": 2}}, upsert=True),
+                UpdateOne({"_id": "s-3"}, {"$set": {"due_at": due, "slot": 1}}, upsert=True),  # slot taken
+                UpdateOne(
+                    {"_id": "s-4"}, {"$set": {"due_at": due - timedelta(hours=1), "slot": 4}}, upsert=True
+                ),
+            ],
+            ordered=False,
+        )
+    details = refused.value.details
+    assert [(e["index"], e["code"]) for e in details["writeErrors"]] == [(2, 11000)]
+    assert (details["nMatched"], details["nModified"], details["nUpserted"]) == (1, 1, 2)
+    assert sorted((u["index"], u["_id"]) for u in details["upserted"]) == [(1, "s-2"), (3, "s-4")]
+    assert await collection.find_one({"_id": "s-3"}) is None
+    found = collection.find({"due_at": {"$lte": due}}, sort=[("due_at", ASCENDING)])
+    assert [d["_id"] async for d in found] == ["s-4", "s-2"]
+    assert [d["_id"] async for d in collection.find({"due_at": due + timedelta(hours=1)})] == ["s-1"]
+    assert [d["_id"] async for d in collection.find({"slot": 4})] == ["s-4"]
+    # An entry upserted again with equal values changes nothing.
+    again = await collection.update_one({"_id": "s-4"}, {"$set": {"slot": 4}}, upsert=True)
+    assert (again.upserted_id, again.matched_count, again.modified_count) == (None, 1, 0)
+
+
 async def test_concurrent_upserts_of_one_key_make_one_document(collections: list[Collection]) -> None:
     await collections[0].create_index([("org_id", ASCENDING), ("ce_id", ASCENDING)], unique=True)
 

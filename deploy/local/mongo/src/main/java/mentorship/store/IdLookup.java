@@ -49,7 +49,7 @@ final class IdLookup {
         return null;
     }
 
-    private static boolean isPlain(Object value) {
+    static boolean isPlain(Object value) {
         return value instanceof String || value instanceof Number || value instanceof ObjectId;
     }
 

@@ -157,7 +157,7 @@ final class IndexedMemoryBackend extends MemoryBackend {
                     .filter(Objects::nonNull); // removed meanwhile
         }
 
-        /** Top-level sets and appends are applied the short way (see {@link TopLevelUpdate}). */
+        /** Top-level sets and appends, and upserts of sets by _id, are applied the short way (see {@link TopLevelUpdate}). */
         @Override
         public synchronized Document updateDocuments(
                 Document selector, Document update, ArrayFilters arrayFilters, boolean isMulti, boolean isUpsert,
@@ -178,7 +178,13 @@ final class IndexedMemoryBackend extends MemoryBackend {
                 }
             }
             if (matched.isEmpty() && isUpsert) {
-                return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
+                Document inserted = change.upserted(selector);
+                if (inserted == null) {
+                    return super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog);
+                }
+                addDocument(inserted); // a unique index's error raises here, as on the emulator's path
+                oplog.handleInsert(getFullName(), List.of(inserted));
+                return new Document("upserted", inserted.get(getIdField())).append("n", 0).append("nModified", 0);
             }
             List<Object> modified = new ArrayList<>();
             for (Document document : matched) {

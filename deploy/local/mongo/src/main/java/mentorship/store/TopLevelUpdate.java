@@ -28,6 +28,10 @@ import java.util.Set;
  * never changes anything inside the old ones (an appended array is a new list), so a shallow copy
  * keeps the old version for the indexes, and only the written fields need comparing.
  *
+ * <p>An upsert of such a set by {@code _id} alone that matches nothing inserts its document the
+ * same short way (the emulator built it by applying the update to the selector, then looked the
+ * selector up a second time).
+ *
  * <p>Anything else ({@code $inc}, {@code $unset}, paths, {@code $each} with {@code $position} or
  * {@code $sort}, a field written twice, a push onto a value that is not an array or onto null) takes the
  * emulator's own path, errors included. What it answers is what the emulator answers, except one
@@ -164,6 +168,22 @@ final class TopLevelUpdate {
         }
         document.putAll(values);
         return true;
+    }
+
+    /**
+     * The document an upsert that matched nothing inserts, when this update only sets fields and
+     * the selector is exactly {@code {_id: value}} (a due-date entry, a cached embedding): the id,
+     * then the set fields, as MongoDB builds it. Null for anything else (the emulator's path).
+     */
+    Document upserted(Document selector) {
+        if (!pushes.isEmpty() || selector.size() != 1 || !IdLookup.isPlain(selector.get(ID))) {
+            return null;
+        }
+        Document document = new Document(ID, selector.get(ID));
+        for (Map.Entry<String, Object> set : sets.entrySet()) {
+            document.put(set.getKey(), copy(set.getValue()));
+        }
+        return document;
     }
 
     /** Whether the index files documents under one of these top-level fields (or may: any odd key). */
