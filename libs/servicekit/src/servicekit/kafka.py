@@ -99,9 +99,13 @@ class EventProducer:
     each event and puts its trace context in the headers.
     """
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, *, client_id: str, linger_ms: int = 5, batch_bytes: int = 512 * 1024
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._client_id = f"{client_id}-outbox"
+        self._linger_ms = linger_ms  # see ServiceSettings.producer_linger_ms and producer_batch_bytes
+        self._batch_bytes = batch_bytes
         self._producer: AIOKafkaProducer | None = None  # aiokafka needs the running loop: made in start
 
     async def start(self) -> None:
@@ -110,6 +114,8 @@ class EventProducer:
             client_id=self._client_id,
             enable_idempotence=True,
             acks="all",
+            linger_ms=self._linger_ms,
+            max_batch_size=self._batch_bytes,
         )
         await self._producer.start()
 

@@ -92,7 +92,12 @@ class ServiceRuntime:
             fetch_wait_ms=settings.consumer_fetch_wait_ms,
         )
         self._outbox_collections: list[AsyncCollection[Document]] = []
-        self.events_out = EventProducer(settings.kafka_bootstrap_servers, client_id=settings.service_name)
+        self.events_out = EventProducer(
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            linger_ms=settings.producer_linger_ms,
+            batch_bytes=settings.producer_batch_bytes,
+        )
         self.relay = OutboxRelay(
             self._outbox_collections,
             self.events_out.send,
