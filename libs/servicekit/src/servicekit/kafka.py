@@ -100,7 +100,7 @@ class EventProducer:
     """
 
     def __init__(
-        self, bootstrap_servers: str, *, client_id: str, linger_ms: int = 5, batch_bytes: int = 512 * 1024
+        self, bootstrap_servers: str, *, client_id: str, linger_ms: int = 0, batch_bytes: int = 512 * 1024
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._client_id = f"{client_id}-outbox"
