@@ -111,9 +111,10 @@ async def publish(topic, event, headers):
     sent.append(dict(headers))
 
 relay = OutboxRelay([Collection()], publish)
-relay.wake("probes", "doc-1", inserted=[entry])
+untraced = {**entry, "id": "e-2", "trace": {}}  # written outside any trace
+relay.wake("probes", "doc-1", inserted=[entry, untraced])
 asyncio.run(relay.run_hinted())
-print("RESULT", carrier["traceparent"], sent[0]["traceparent"])
+print("RESULT", carrier["traceparent"], sent[0]["traceparent"], sent[1].get("traceparent"))
 """
 
 
@@ -122,7 +123,10 @@ def test_a_relayed_record_continues_the_writers_trace_under_a_producer_span_only
     exporter: str,
 ) -> None:
     [line] = [line for line in _probe(RELAY_PROBE, exporter).splitlines() if line.startswith("RESULT ")]
-    written, relayed = line.split()[1:]
+    written, relayed, untraced = line.split()[1:]
+    # An event written outside any trace starts one (as a recorded producer span would).
+    assert untraced != "None"
+    assert untraced.split("-")[1] not in (written.split("-")[1], "0" * 32)
     _, written_trace, written_span, written_flags = written.split("-")
     _, relayed_trace, relayed_span, relayed_flags = relayed.split("-")
     assert (relayed_trace, relayed_flags) == (written_trace, written_flags)
@@ -168,7 +172,10 @@ headers = {"ce_specversion": "1.0", "ce_id": "e-1", "ce_source": "/probe", "ce_t
            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
 outcome = asyncio.run(consumer.handle_record(
     topic=event.topic(), value=event.model_dump_json().encode(), key=b"ada", headers=headers))
-print("RESULT", outcome, format(seen[0].trace_id, "032x"), format(seen[0].span_id, "016x"))
+untraced = {k: v for k, v in headers.items() if k != "traceparent"} | {"ce_id": "e-2"}
+asyncio.run(consumer.handle_record(
+    topic=event.topic(), value=event.model_dump_json().encode(), key=b"ada", headers=untraced))
+print("RESULT", outcome, format(seen[0].trace_id, "032x"), format(seen[0].span_id, "016x"), seen[1].is_valid)
 """
 
 
@@ -177,8 +184,9 @@ def test_a_handler_runs_in_the_records_trace_in_a_consumer_span_only_when_spans_
     exporter: str,
 ) -> None:
     [line] = [line for line in _probe(CONSUMER_PROBE, exporter).splitlines() if line.startswith("RESULT ")]
-    outcome, trace_id, span_id = line.split()[1:]
+    outcome, trace_id, span_id, untraced_valid = line.split()[1:]
     assert outcome == "processed"
+    assert untraced_valid == "True"  # a record without a trace starts one
     assert trace_id == "0af7651916cd43dd8448eb211c80319c"
     if exporter == "none":
         assert span_id == "b7ad6b7169203331"  # the producer's: no span of its own

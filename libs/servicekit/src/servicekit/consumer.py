@@ -296,9 +296,9 @@ class EventConsumer:
         # Each record continues the trace of the change that published it: in a span of its own
         # when spans are read, else in that change's context (a span nobody sees would only add
         # a link nobody follows; the trace id still reaches problem documents and the events the
-        # handler writes).
+        # handler writes). A record without one starts a trace in a span of its own.
         parent = propagate.extract(item.record.headers)
-        if spans_recorded():
+        if spans_recorded() or not trace.get_current_span(parent).get_span_context().is_valid:
             name = f"{item.record.topic} process"
             with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER) as span:
                 span.set_attribute("messaging.message.id", item.envelope.id)

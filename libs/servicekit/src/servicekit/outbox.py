@@ -222,12 +222,14 @@ class OutboxRelay:
         for document in documents:
             for entry in document.get("outbox") or []:
                 headers: dict[str, str] = {}
-                span = _producer_span(entry) if recorded else None
+                written = entry.get("trace") or {}
+                # Nothing reads spans here: a span made only to name itself in the headers would
+                # be a child nobody sees of a parent nobody sees. The record carries the writer's
+                # context as stored, and the trace goes on downstream all the same (an event
+                # written outside any trace starts one in its producer span).
+                span = _producer_span(entry) if recorded or "traceparent" not in written else None
                 if span is None:
-                    # Nothing reads spans here: a span made only to name itself in the headers
-                    # would be a child nobody sees of a parent nobody sees. The record carries the
-                    # writer's context as stored; the trace goes on downstream all the same.
-                    headers.update(entry.get("trace") or {})
+                    headers.update(written)
                 else:
                     propagate.inject(headers, context=trace.set_span_in_context(span))
                 try:
