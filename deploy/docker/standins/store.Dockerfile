@@ -1,7 +1,7 @@
 # Stand-in for the official mongo image where no registry is reachable (make test-deploy): the
 # store emulator of the local stack (mongo-java-server through deploy/local/mongo's launcher,
 # memory backend) on any JRE 17+ base, listening on 27017 like mongod.
-# Build context: the store's install folder in the cache (libs/ and classes/).
+# Build context: the store's jars (libs/) and our launcher's classes (classes/), from the install cache.
 ARG BASE_IMAGE=eclipse-temurin:21-jre
 FROM ${BASE_IMAGE}
 COPY libs/ /opt/store/libs/

@@ -26,7 +26,7 @@ from localstack.install import (
     _install_lock,
     cache_dir,
     install_kafka,
-    install_store,
+    store_files,
 )
 from localstack.process import ManagedServer
 from localstack.tools import install_zipkin
@@ -236,8 +236,10 @@ def standin_images(daemon: DockerDaemon, tag: str = "test") -> dict[str, str]:
         shutil.copytree(install_kafka(), kafka / "libs")
         shutil.copy(STANDINS / "kafka-entrypoint.sh", kafka / "kafka-entrypoint.sh")
         daemon.build(images["KAFKA_IMAGE"], kafka, STANDINS / "kafka.Dockerfile", BASE_IMAGE=base)
-        install_store()
-        store = cache_dir() / f"mongo-java-server-{STORE_VERSION}"
+        store = Path(tmp) / "store"
+        libs, classes = store_files()
+        shutil.copytree(libs, store / "libs")
+        shutil.copytree(classes, store / "classes")
         daemon.build(images["MONGODB_IMAGE"], store, STANDINS / "store.Dockerfile", BASE_IMAGE=base)
         zipkin = Path(tmp) / "zipkin"
         zipkin.mkdir()

@@ -154,28 +154,47 @@ def install_kafka() -> Path:
 
 
 def install_store() -> str:
-    """Copy mongo-java-server's jars and compile our launcher (once per version); return the classpath."""
+    """Copy mongo-java-server's jars (once per version) and compile our launcher (once per version
+    of its sources); return the classpath."""
+    libs, classes = store_files()
+    return f"{classes}:{libs}/*"
+
+
+def store_files() -> tuple[Path, Path]:
+    """The store's jars and our launcher's classes, installed if need be.
+
+    The classes are kept per version of the launcher's sources (`classes-<fingerprint>`), beside
+    each other: two clones at different commits share the jars and never remove each other's
+    classes, which a running store loads lazily (one removed under a running store, by another
+    clone's install, would fail it at its next class)."""
     target = cache_dir() / f"mongo-java-server-{STORE_VERSION}"
-    libs, classes = target / "libs", target / "classes"
+    libs = target / "libs"
     sources = sorted(STORE_SOURCES.rglob("*.java"))
-    classpath = f"{classes}:{libs}/*"
-    fp = _fingerprint(STORE_VERSION, STORE_POM, *sources)
-    if _is_installed(target, fp):
-        return classpath
+    jars = _fingerprint(STORE_VERSION, STORE_POM)
+    classes = target / f"classes-{_fingerprint(STORE_VERSION, STORE_POM, *sources)[:16]}"
+    if _is_installed(target, jars) and _is_installed(classes, jars):
+        return libs, classes
     with _install_lock(f"mongo-java-server-{STORE_VERSION}"):
-        if _is_installed(target, fp):
-            return classpath
-        pom_version = re.search(r"<mongo-java-server.version>(.+?)<", STORE_POM.read_text())
-        if pom_version is None or pom_version.group(1) != STORE_VERSION:
-            raise InstallError(f"{STORE_POM} and localstack.install.STORE_VERSION ({STORE_VERSION}) disagree")
-        javac = require("javac")
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        _copy_jars(STORE_POM, libs, f"Downloading mongo-java-server {STORE_VERSION} jars with Maven")
-        _run_step(
-            [javac, "--release", "17", "-d", str(classes), "-cp", f"{libs}/*", *map(str, sources)],
-            cwd=target,
-            what="Compiling the store launcher",
-        )
-        (target / _MARKER).write_text(fp + "\n")
-    return classpath
+        if not _is_installed(target, jars):
+            pom_version = re.search(r"<mongo-java-server.version>(.+?)<", STORE_POM.read_text())
+            if pom_version is None or pom_version.group(1) != STORE_VERSION:
+                raise InstallError(
+                    f"{STORE_POM} and localstack.install.STORE_VERSION ({STORE_VERSION}) disagree"
+                )
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            _copy_jars(STORE_POM, libs, f"Downloading mongo-java-server {STORE_VERSION} jars with Maven")
+            (target / _MARKER).write_text(jars + "\n")
+        if not _is_installed(classes, jars):
+            javac = require("javac")
+            building = target / f".{classes.name}.building"
+            shutil.rmtree(building, ignore_errors=True)
+            _run_step(
+                [javac, "--release", "17", "-d", str(building), "-cp", f"{libs}/*", *map(str, sources)],
+                cwd=target,
+                what="Compiling the store launcher",
+            )
+            (building / _MARKER).write_text(jars + "\n")
+            shutil.rmtree(classes, ignore_errors=True)
+            building.rename(classes)  # whole or not at all, for a store starting meanwhile
+    return libs, classes
