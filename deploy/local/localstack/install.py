@@ -2,8 +2,9 @@
 
 Kafka's jars and mongo-java-server's jars are copied by Maven (`dependency:copy-dependencies`);
 our store launcher is compiled with javac against them. Each install dir gets a marker holding a
-fingerprint of its inputs, so editing a pom or the launcher re-installs, and a fresh clone (CI)
-reuses what an earlier clone installed.
+fingerprint of its inputs, so editing a pom re-installs, and a fresh clone (CI) reuses what an
+earlier clone installed; each version of the launcher's sources gets compiled classes of its own
+beside the others (`store_files`), so clones at different commits never remove each other's.
 """
 
 from __future__ import annotations
