@@ -23,7 +23,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -297,19 +297,8 @@ class EventConsumer:
         # when spans are read, else in that change's context (a span nobody sees would only add
         # a link nobody follows; the trace id still reaches problem documents and the events the
         # handler writes). A record without one starts a trace in a span of its own.
-        parent = propagate.extract(item.record.headers)
-        if spans_recorded() or not trace.get_current_span(parent).get_span_context().is_valid:
-            name = f"{item.record.topic} process"
-            with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER) as span:
-                span.set_attribute("messaging.message.id", item.envelope.id)
-                span.set_attribute("cloudevents.event_type", item.envelope.type)
-                outcome = await self._run_with_retries(item)
-        else:
-            token = otel_context.attach(parent)
-            try:
-                outcome = await self._run_with_retries(item)
-            finally:
-                otel_context.detach(token)
+        with _in_trace(item):
+            outcome = await self._run_with_retries(item)
         if outcome == "processed":  # a dead letter is counted where it is sent
             metrics.EVENTS_CONSUMED.labels(type=item.envelope.type, outcome=outcome).inc()
         return outcome
@@ -409,6 +398,26 @@ class EventConsumer:
         metrics.EVENTS_CONSUMED.labels(
             type=record.headers.get("ce_type", "unknown"), outcome="dead_lettered"
         ).inc()
+
+
+@contextlib.contextmanager
+def _in_trace(item: _Work) -> Iterator[None]:
+    """Run in the trace of the record's publisher: in a consumer span when spans are read (or the
+    record has no trace: one starts), else in the publisher's context itself."""
+    parent = propagate.extract(item.record.headers)
+    if spans_recorded() or not trace.get_current_span(parent).get_span_context().is_valid:
+        attributes = {"messaging.message.id": item.envelope.id, "cloudevents.event_type": item.envelope.type}
+        name = f"{item.record.topic} process"
+        with tracer.start_as_current_span(
+            name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+        ):
+            yield
+        return
+    token = otel_context.attach(parent)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 def _by_key(work: list[_Work]) -> list[list[_Work]]:

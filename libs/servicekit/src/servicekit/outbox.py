@@ -221,27 +221,26 @@ class OutboxRelay:
         recorded = spans_recorded()
         for document in documents:
             for entry in document.get("outbox") or []:
-                headers: dict[str, str] = {}
-                written = entry.get("trace") or {}
+                written: dict[str, str] = entry.get("trace") or {}
                 # Nothing reads spans here: a span made only to name itself in the headers would
                 # be a child nobody sees of a parent nobody sees. The record carries the writer's
                 # context as stored, and the trace goes on downstream all the same (an event
-                # written outside any trace starts one in its producer span).
-                span = _producer_span(entry) if recorded or "traceparent" not in written else None
-                if span is None:
-                    headers.update(written)
-                else:
+                # written outside any trace starts one in its producer span). INVALID_SPAN takes
+                # the calls below and does nothing.
+                if recorded or "traceparent" not in written:
+                    span = _producer_span(entry)
+                    headers: dict[str, str] = {}
                     propagate.inject(headers, context=trace.set_span_in_context(span))
+                else:
+                    span, headers = trace.INVALID_SPAN, dict(written)
                 try:
                     sent = await self._publish(entry["topic"], cloud_event_of(entry), headers)
                 except Exception as error:
-                    if span is not None:
-                        span.record_exception(error)
-                        span.set_status(Status(StatusCode.ERROR, str(error)))
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, str(error)))
                     raise
                 finally:
-                    if span is not None:
-                        span.end()
+                    span.end()
                 if inspect.isawaitable(sent):
                     deliveries.append(sent)
                 types[entry["type"]] += 1
