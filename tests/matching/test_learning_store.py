@@ -118,6 +118,21 @@ async def test_an_orgs_embedded_profiles_follow_this_process_at_once_and_other_r
     assert (set(seen.mentees), set(seen.mentors)) == ({"cy"}, {"bo"}), "after the resync, the store's set"
 
 
+async def test_an_orgs_kept_profiles_follow_a_change_of_sides_and_a_runs_copy_stays_as_it_was(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    profiles = StoredEmbeddedProfiles(db["embeddings"], db["passage_embeddings"])
+    assert await profiles.save(ORG, "bo", 1, "d1", {Side.MENTOR: _profile("managed analytics teams", 1)})
+    before = await profiles.of_people(ORG)  # the org is read and kept from here on
+    assert before is not None
+    assert await profiles.save(ORG, "bo", 2, "d2", {Side.MENTEE: _profile("grow as a manager", 2)})
+    after = await profiles.of_people(ORG)
+    assert after is not None
+    assert (set(after.mentees), set(after.mentors)) == ({"bo"}, set()), "the side they left is gone"
+    assert after.mentees["bo"].passages == _profile("grow as a manager", 2).passages
+    assert (set(before.mentees), set(before.mentors)) == (set(), {"bo"}), "a run's copy stays as it was"
+
+
 async def test_an_outcome_record_is_the_same_whatever_the_order_and_repeats_of_its_events(
     db: AsyncDatabase[dict[str, Any]],
 ) -> None:

@@ -130,3 +130,28 @@ async def test_a_mentor_s_match_profile_is_built_again_only_when_the_mentor_offs
     reloaded = await views.org("acme")
     assert "mira" not in reloaded.mentors
     assert reloaded.profiles is not changed.profiles
+
+
+async def test_a_view_holds_the_reporting_lines_as_saved_and_its_copies_stay_as_they_were() -> None:
+    store = Store()
+    store.mentors["mira"] = _mentor("mira", 1, manager_id="olga")
+    store.seats["a"] = _mentee("ada")
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock())
+    first = await views.org("acme")
+    assert first.managers == {"mira": "olga"}
+
+    moved = _mentee("ada", version=2)
+    moved.manager_id = "mira"
+    views.saved(moved)
+    views.saved(_mentor("mira", 2))  # no manager any more
+    views.saved(_mentor("tom", 1, manager_id="olga"))
+    second = await views.org("acme")
+    assert second.managers == {"ada": "mira", "tom": "olga"}
+    assert set(second.mentors) == {"mira", "tom"}
+    assert second.seats["acme:ada:mentee"].version == 2
+    # What a run was given stays as it was while this process goes on saving.
+    assert first.managers == {"mira": "olga"}
+    assert set(first.mentors) == {"mira"}
+    assert first.seats["acme:ada:mentee"].version == 1
+    views.saved(_mentor("tom", 0, manager_id="someone"))  # an older copy changes nothing
+    assert (await views.org("acme")).managers == {"ada": "mira", "tom": "olga"}

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from matching.domain.mentor import MentorCandidate
-from matching.domain.org_view import MentorProfiles, OrgView
+from matching.domain.org_view import MentorProfiles, OrgView, managers_of
 from matching.domain.seat import MenteeSeat
 
 Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]]
@@ -21,11 +21,33 @@ Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]
 
 @dataclass
 class _Org:
-    seats: dict[str, MenteeSeat]
-    mentors: dict[str, MentorCandidate]
+    seats: dict[str, MenteeSeat]  # by id
+    mentors: dict[str, MentorCandidate]  # by person: one mentor candidate each in an org
     loaded_at: float
     # Built from these mentors' copies; a load starts afresh (an erased mentor's goes with it).
     profiles: MentorProfiles = field(default_factory=MentorProfiles)
+    # The reporting lines, built when a view is first asked for after one of them changed.
+    _managers: dict[str, str] | None = None
+
+    def view(self, org_id: str) -> OrgView:
+        """A view of the org as kept now; its dicts are copies (a run reads them, in the engine's
+        thread too, while saves go on changing these), copied whole rather than built again."""
+        if self._managers is None:
+            self._managers = managers_of(self.seats.values(), self.mentors.values())
+        seats, mentors, managers = dict(self.seats), dict(self.mentors), dict(self._managers)
+        return OrgView(org_id, seats, mentors, managers, profiles=self.profiles)
+
+    def apply(self, saved: MenteeSeat | MentorCandidate) -> None:
+        into: dict[str, MenteeSeat] | dict[str, MentorCandidate]
+        if isinstance(saved, MenteeSeat):
+            into, key = self.seats, saved.id
+        else:
+            into, key = self.mentors, saved.person_id
+        known = into.get(key)
+        if known is None or known.version <= saved.version:
+            into[key] = saved  # type: ignore[assignment]
+            if saved.manager_id or (known is not None and known.manager_id):
+                self._managers = None
 
 
 @dataclass
@@ -42,15 +64,15 @@ class OrgViews:
         cached = self._orgs.get(org_id)
         if cached is None or self.clock() - cached.loaded_at > self.resync_seconds:
             cached = await self._reload(org_id)
-        return OrgView.of(org_id, cached.seats.values(), cached.mentors.values(), cached.profiles)
+        return cached.view(org_id)
 
     async def _reload(self, org_id: str) -> _Org:
         self._recent.setdefault(org_id, {})
         started = self.clock()
         seats, mentors = await self.load(org_id)
-        loaded = _Org({s.id: s for s in seats}, {m.id: m for m in mentors}, started)
+        loaded = _Org({s.id: s for s in seats}, {m.person_id: m for m in mentors}, started)
         for saved in self._recent.pop(org_id, {}).values():
-            self._apply(loaded, saved)
+            loaded.apply(saved)
         self._orgs[org_id] = loaded
         return loaded
 
@@ -65,20 +87,12 @@ class OrgViews:
         if recent is not None:
             recent[aggregate.id] = copy
         if cached is not None:
-            self._apply(cached, copy)
-
-    @staticmethod
-    def _apply(org: _Org, saved: MenteeSeat | MentorCandidate) -> None:
-        into: dict[str, MenteeSeat] | dict[str, MentorCandidate]
-        into = org.seats if isinstance(saved, MenteeSeat) else org.mentors
-        known = into.get(saved.id)
-        if known is None or known.version <= saved.version:
-            into[saved.id] = saved  # type: ignore[assignment]
+            cached.apply(copy)
 
     def forget_document(self, document_id: str) -> None:
         """A candidate was deleted: read afresh the org that held it."""
         for org_id, cached in list(self._orgs.items()):
-            if document_id in cached.seats or document_id in cached.mentors:
+            if document_id in cached.seats or any(m.id == document_id for m in cached.mentors.values()):
                 self.refresh(org_id)
 
     def refresh(self, org_id: str) -> None:

@@ -14,7 +14,7 @@ import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pymongo import ASCENDING
@@ -178,8 +178,8 @@ class StoredEmbeddedProfiles:
         self._orgs.move_to_end(org_id)
         if not cached.people:
             return None
-        # A copy: the engine reads it in a worker thread while saves go on changing the cached one.
-        return _goals(list(cached.people.values()))
+        # Copies: the engine reads them in a worker thread while saves go on changing the cached ones.
+        return SemanticGoals(dict(cached.mentees), dict(cached.mentors), DIMENSIONS)
 
     async def forget(self, org_id: str, person_id: str) -> None:
         key = f"{org_id}:{person_id}"
@@ -233,15 +233,27 @@ class _Vectors:
 class _OrgVectors:
     loaded_at: float
     people: dict[str, _Vectors]
+    # Each side's profiles by person, kept with `people`: what every run scores goals with is two
+    # copies of these (building them from `people` went over the whole org in Python each run).
+    mentees: dict[str, SemanticProfile] = field(default_factory=dict)
+    mentors: dict[str, SemanticProfile] = field(default_factory=dict)
 
     def apply(self, vectors: _Vectors) -> None:
-        known = self.people.get(vectors.person_id)
+        person_id = vectors.person_id
+        known = self.people.get(person_id)
         if known is not None and known.profile_version > vectors.profile_version:
             return
-        if vectors.profile_version == _FORGOTTEN:
-            self.people.pop(vectors.person_id, None)
+        forgotten = vectors.profile_version == _FORGOTTEN
+        if forgotten:
+            self.people.pop(person_id, None)
         else:
-            self.people[vectors.person_id] = vectors
+            self.people[person_id] = vectors
+        for side, profiles in ((Side.MENTEE, self.mentees), (Side.MENTOR, self.mentors)):
+            profile = None if forgotten else vectors.sides.get(side)
+            if profile is None:
+                profiles.pop(person_id, None)
+            else:
+                profiles[person_id] = profile
 
 
 def _vectors(document: Document) -> _Vectors:

@@ -41,6 +41,11 @@ class MentorProfiles:
         return profile
 
 
+def managers_of(seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> dict[str, str]:
+    """Each person's manager, by person (a mentor's record over their seats')."""
+    return {c.person_id: c.manager_id for c in [*seats, *mentors] if c.manager_id}
+
+
 @dataclass
 class OrgView:
     """Mentee seats are keyed by their id (a person has one per focus area), mentors by person."""
@@ -64,7 +69,7 @@ class OrgView:
         profiles: MentorProfiles | None = None,
     ) -> OrgView:
         seat_list, mentor_list = list(seats), list(mentors)
-        managers = {c.person_id: c.manager_id for c in [*seat_list, *mentor_list] if c.manager_id}
+        managers = managers_of(seat_list, mentor_list)
         return cls(
             org_id,
             {seat.id: seat for seat in seat_list},
