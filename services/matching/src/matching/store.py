@@ -56,7 +56,7 @@ HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED,
 def matching_of(
     runtime: ServiceRuntime,
     *,
-    coalesce_seconds: float = 0.05,
+    coalesce_seconds: float = 0.2,
     resync_seconds: float = 30.0,
     engine_process: bool = True,
 ) -> Matching:
