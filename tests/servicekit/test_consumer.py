@@ -395,6 +395,64 @@ async def test_a_batch_keeps_each_aggregates_order_and_runs_different_aggregates
     assert await ledger.count_documents({}) == len(records)
 
 
+async def test_a_large_batch_runs_in_lanes_started_one_after_another_each_key_in_order(
+    ledger: Any,
+) -> None:
+    consumer = EventConsumer(
+        group_id="test-batch-lanes", ledger=ledger, dead_letter=_no_dead_letters, lanes=2
+    )
+    turns = 0  # turns of the event loop, counted by a task that yields at every turn
+    steps: list[tuple[str, str, int, int]] = []
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    @consumer.on(PairCreated)
+    async def record_steps(event: PairCreated, envelope: CloudEvent) -> None:
+        steps.append(("start", event.pair_id, event.version, turns))
+        await asyncio.sleep(0.01)  # a store round trip
+        steps.append(("done", event.pair_id, event.version, turns))
+
+    async def first_starts(records: list[Record]) -> list[tuple[str, int]]:
+        """Each key's first record: (key, the turn it started in), in the order they started."""
+        steps.clear()
+        assert await consumer.handle_batch(records) == ["processed"] * len(records)
+        return [(pair_id, turn) for step, pair_id, version, turn in steps if step == "start" and version == 1]
+
+    counter = asyncio.create_task(count_turns())
+    try:
+        pairs = [f"pair-{pair:03d}" for pair in range(120)]
+        records = [
+            _record(_envelope(_pair("org-lanes", pair_id, version=version)))
+            for version in (1, 2)
+            for pair_id in pairs
+        ]
+        started = await first_starts(records)
+        # Two lanes of 60 keys: the second starts a turn after the first, while the first waits
+        # on its round trip (nothing is done before both have started).
+        assert [pair_id for pair_id, _ in started] == pairs
+        first_lane, second_lane = {turn for _, turn in started[:60]}, {turn for _, turn in started[60:]}
+        assert len(first_lane) == 1
+        assert len(second_lane) == 1
+        assert min(second_lane) > max(first_lane)
+        assert [step for step, *_ in steps[:120]] == ["start"] * 120
+        # Each key's records ran once each, in their order.
+        for pair_id in pairs:
+            assert [(step, v) for step, p, v, _ in steps if p == pair_id] == [
+                ("start", 1), ("done", 1), ("start", 2), ("done", 2)
+            ]  # fmt: skip
+        assert await ledger.count_documents({}) == len(records)
+
+        # Fewer keys than two lanes' worth are one lane: they all start in one turn.
+        small = [_record(_envelope(_pair("org-lanes-small", f"pair-{pair}"))) for pair in range(80)]
+        assert len({turn for _, turn in await first_starts(small)}) == 1
+    finally:
+        counter.cancel()
+
+
 async def test_a_repeated_event_in_one_batch_and_a_replayed_batch_take_effect_once(ledger: Any) -> None:
     consumer = EventConsumer(group_id="test-batch-repeat", ledger=ledger, dead_letter=_no_dead_letters)
     effects: list[str] = []

@@ -82,6 +82,7 @@ class RetryPolicy:
 
 
 _FETCH_MIN_BYTES = 1 << 20
+_LANE_MIN = 50  # keys per lane, at least (EventConsumer's `lanes`)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,13 @@ class EventConsumer:
     reading its share of the partitions and handling its own batches, as replicas would: while one
     batch waits on the store, another's handlers run. A key lives in one partition, so its records
     still run in order, and each stream commits its own partitions.
+
+    `lanes`: a large batch's keys are split into this many lanes, each started one turn of the
+    event loop after the one before. A lane's handlers reach the store together (one group of
+    reads or writes, servicekit.grouped) and what the next lane asks meanwhile goes as the next
+    group: while one lane waits on the store, another's handlers run, within one batch and one
+    commit. Lanes of fewer than `_LANE_MIN` keys would only add round trips: a trickle's batch
+    runs as one.
     """
 
     def __init__(
@@ -168,6 +176,7 @@ class EventConsumer:
         batch_size: int = 500,
         concurrency: int = 500,
         streams: int = 1,
+        lanes: int = 1,
         fetch_wait_ms: int = 0,
     ) -> None:
         self.group_id = group_id
@@ -179,6 +188,7 @@ class EventConsumer:
         self._batch_size = batch_size
         self._concurrency = concurrency
         self._streams = streams
+        self._lanes = lanes
         self._fetch_wait_ms = fetch_wait_ms
         self._waiting_for_store = False
 
@@ -272,7 +282,8 @@ class EventConsumer:
                 work.append(_Work(index, record, route, envelope, event))
         slots = asyncio.Semaphore(self._concurrency)
         with grouping():  # the batch's handlers share round trips to the store (servicekit.grouped)
-            await asyncio.gather(*(self._run_in_order(group, outcomes, slots) for group in _by_key(work)))
+            lanes = _lanes(_by_key(work), self._lanes)
+            await asyncio.gather(*(self._run_lane(lane, n, outcomes, slots) for n, lane in enumerate(lanes)))
         await self._remember(work, outcomes)
         return outcomes
 
@@ -286,6 +297,13 @@ class EventConsumer:
             return set()
         query = {"_id": {"$in": list(marks)}}
         return {str(doc["_id"]) async for doc in self._ledger.find(query, {"_id": 1})}
+
+    async def _run_lane(
+        self, lane: list[list[_Work]], turns: int, outcomes: list[str], slots: asyncio.Semaphore
+    ) -> None:
+        for _ in range(turns):  # the lanes before run to their first round trip to the store
+            await asyncio.sleep(0)
+        await asyncio.gather(*(self._run_in_order(group, outcomes, slots) for group in lane))
 
     async def _run_in_order(self, group: list[_Work], outcomes: list[str], slots: asyncio.Semaphore) -> None:
         async with slots:
@@ -429,6 +447,13 @@ def _by_key(work: list[_Work]) -> list[list[_Work]]:
         order = (record.topic, record.partition if record.key is None else -1, record.key)
         groups.setdefault(order, []).append(item)
     return list(groups.values())
+
+
+def _lanes(groups: list[list[_Work]], lanes: int) -> list[list[list[_Work]]]:
+    """The key groups in at most `lanes` lanes of at least `_LANE_MIN` groups each."""
+    lanes = max(1, min(lanes, len(groups) // _LANE_MIN))
+    size = max(1, -(-len(groups) // lanes))
+    return [groups[start : start + size] for start in range(0, len(groups), size)]
 
 
 def _dead_letter_mark(record: Record) -> str:

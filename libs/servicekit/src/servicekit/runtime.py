@@ -89,6 +89,7 @@ class ServiceRuntime:
             batch_size=settings.consumer_batch_size,
             concurrency=settings.consumer_concurrency,
             streams=settings.consumer_streams,
+            lanes=settings.consumer_lanes,
             fetch_wait_ms=settings.consumer_fetch_wait_ms,
         )
         self._outbox_collections: list[AsyncCollection[Document]] = []

@@ -70,6 +70,12 @@ class ServiceSettings(BaseSettings):
     # halved the journey's tail (`make bench`: 50 registrations/s, p99 to PairCreated 1.57 and
     # 1.23 s against 3.93 and 2.11 s with two): two members split a trickle into twice the batches.
     consumer_streams: int = Field(default=1, ge=1, le=6)
+    # Lanes of a large batch (servicekit.consumer.EventConsumer): its keys split in this many,
+    # started one after another, so one lane's handlers run while another's wait on the store.
+    # They pay where handlers wait on the store between steps of CPU (sessions sets two); a
+    # service already busy through its batches gains nothing (notifications' flood: two lanes
+    # 1,256 records/s against one 1,396, medians of six rounds alternated, within their spread).
+    consumer_lanes: int = Field(default=1, ge=1, le=8)
     # How long the broker may hold a consumer's fetch to gather records (Kafka's fetch.max.wait.ms,
     # with fetch.min.bytes at 1 MiB): under a trickle each fetch, and so each batch with its ledger
     # query, store writes and commit, carries the records of this span, not one or two; under load
