@@ -193,20 +193,30 @@ def _to(topic: str, record: Outgoing) -> Outgoing:
 
 
 async def service_pace(
-    name: str, bootstrap: str, mongo_url: str, count: int, work: Path, servers: dict[str, int]
+    name: str,
+    bootstrap: str,
+    mongo_url: str,
+    count: int,
+    work: Path,
+    servers: dict[str, int],
+    *,
+    python: str = sys.executable,
+    settings: dict[str, str] | None = None,
 ) -> tuple[float, float, dict[str, float]]:
-    """Start `name` alone as a process, give it what its main event needs, then measure; returns
-    records/s, the process's resident memory at the end (MB), and the CPU per record (ms) of the
-    service (with its engine process), the `servers` (name -> pid) and the bench meanwhile."""
+    """Start `name` alone as a process (of `python`, with `settings` in its environment), give it
+    what its main event needs, then measure; returns records/s, the process's resident memory at
+    the end (MB), and the CPU per record (ms) of the service (with its engine process), the
+    `servers` (name -> pid) and the bench meanwhile."""
     org = f"bench-{name}-{uuid.uuid4().hex[:6]}"
     prefix = f"bench_{uuid.uuid4().hex[:6]}_"
     group = f"mentorship.{name}"
     # Earlier phases left their events on the shared topics: this group starts after them.
     await start_group_at_end(bootstrap, group, [topic for topic, _ in all_topic_names()])
     fleet = ServiceFleet(
-        env=service_env(bootstrap, mongo_url, prefix),
+        env={**service_env(bootstrap, mongo_url, prefix), **(settings or {})},
         log_dir=work / "logs",
         ports={name: free_port()},
+        python=python,
     )
     fleet.start(timeout=120)
     try:
