@@ -56,12 +56,13 @@ HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED,
 def matching_of(
     runtime: ServiceRuntime,
     *,
-    coalesce_seconds: float = 0.2,
-    resync_seconds: float = 30.0,
-    engine_process: bool = True,
+    coalesce_seconds: float,
+    resync_seconds: float,
+    engine_process: bool,
 ) -> Matching:
     """The use cases' context on this runtime's database: one store per aggregate type, and the
-    engine's runs in a process of their own (`engine_process`) or in threads."""
+    engine's runs in a process of their own (`engine_process`) or in threads. Its figures are
+    the caller's: `MatchingSettings` holds their defaults, in one place."""
     db = runtime.db
     engine = EngineProcess() if engine_process else EngineInThreads()
     runtime.on_startup(engine.start)
