@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from bson import Int64
+from bson import Int64, ObjectId
 from localstack import MongoStore
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -656,6 +656,13 @@ async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
     assert sorted([doc["_id"] async for doc in collections[0].find(in_ids)]) == ["d1", "d2"]
     updated = await collections[0].update_one({"_id": "d5", "version": 0}, {"$set": {"tag": "u"}})
     assert updated.matched_count == 0
+    # Ids of other kinds: a number found as another kind of number, an ObjectId.
+    oid = ObjectId()
+    await collections[0].insert_many([{"_id": 7, "version": 1}, {"_id": oid, "version": 1}])
+    assert await collections[0].count_documents({"_id": 7.0, "version": 1}) == 1
+    assert await collections[0].count_documents({"_id": Int64(7), "version": {"$gt": 1}}) == 0
+    assert (await collections[0].find_one({"_id": oid, "version": 1}) or {}).get("_id") == oid
+    assert await collections[0].find_one({"_id": ObjectId(), "version": 1}) is None
 
 
 async def test_an_id_in_list_finds_each_document_once_whatever_the_list_repeats(

@@ -17,10 +17,31 @@ import java.util.Set;
 final class FastUniqueIndex extends MemoryUniqueIndex {
 
     private final IndexPaths paths;
+    private final boolean idIndex;
 
     FastUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
         super(name, keys, sparse);
         paths = new IndexPaths(keys);
+        idIndex = !sparse && keys.size() == 1 && keys.get(0).getKey().equals("_id");
+    }
+
+    /** Whether this is a collection's _id index (one key, _id, not sparse). */
+    boolean isIdIndex() {
+        return idIndex;
+    }
+
+    /**
+     * The key this index files {@code document} under, the short way, or null when the short way
+     * does not apply (see {@link IndexPaths}, which keys values as the emulator does).
+     */
+    KeyValue shortKey(Document document) {
+        Set<KeyValue> keys = paths.of(document);
+        return keys == null ? null : keys.iterator().next();
+    }
+
+    /** Where the document filed under {@code key} lies, or null. */
+    Integer positionOf(KeyValue key) {
+        return getPosition(key);
     }
 
     @Override

@@ -69,23 +69,23 @@ final class IdLookup {
     }
 
     /**
-     * {@code byId} runs the query {_id: value} (the index lookup, returning the stored documents);
+     * {@code byId} gives the stored documents the query {_id: value} finds (the index lookup);
      * {@code matchAll} matches a query (the whole one, or what is left of it beside a {@code $in}
      * the lookups answered), with the order, skip, limit and projection, over a stream.
      */
     static QueryResult query(
             Object id,
             Document query,
-            Function<Document, QueryResult> byId,
+            Function<Object, List<Document>> byId,
             BiFunction<Stream<Document>, Document, QueryResult> matchAll) {
         if (!(id instanceof Document in)) {
-            return matchAll.apply(byId.apply(new Document("_id", id)).collectDocuments().stream(), query);
+            return matchAll.apply(byId.apply(id).stream(), query);
         }
         List<Document> found = new ArrayList<>();
         Set<Object> looked = new HashSet<>();
         for (Object value : (Collection<?>) in.get("$in")) {
             if (looked.add(sameKey(value))) {
-                found.addAll(byId.apply(new Document("_id", value)).collectDocuments());
+                found.addAll(byId.apply(value));
             }
         }
         Document rest = new Document(query);

@@ -78,7 +78,7 @@ class IndexedH2Backend extends H2Backend {
             return IdLookup.query(
                     id,
                     query,
-                    byId -> super.queryDocuments(byId, null, 0, 0, 0, null),
+                    value -> super.queryDocuments(new Document("_id", value), null, 0, 0, 0, null).collectDocuments(),
                     (found, rest) -> matchDocumentsFromStream(found, rest, orderBy, skip, limit, batchSize, fieldSelector));
         }
     }

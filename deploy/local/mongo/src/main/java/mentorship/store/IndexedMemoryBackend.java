@@ -8,6 +8,7 @@ import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DatabaseResolver;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
@@ -128,7 +129,7 @@ final class IndexedMemoryBackend extends MemoryBackend {
             return IdLookup.query(
                     id,
                     query,
-                    byId -> super.queryDocuments(byId, null, 0, 0, 0, null),
+                    this::byId,
                     (found, rest) -> matchDocumentsFromStream(found, rest, orderBy, skip, limit, batchSize, fieldSelector));
         }
 
@@ -155,6 +156,30 @@ final class IndexedMemoryBackend extends MemoryBackend {
             return StreamSupport.stream(narrowing.getPositions(match).spliterator(), false)
                     .map(this::getDocument)
                     .filter(Objects::nonNull); // removed meanwhile
+        }
+
+        /**
+         * The stored documents {@code {_id: value}} finds (a plain value, see {@link IdLookup}):
+         * straight from the _id index's map when it can key the value (see
+         * {@link FastUniqueIndex#shortKey}), else through the emulator's query. Its query finds
+         * the same position after checking each index's fields against the query and building a
+         * few streams per lookup: a fifth of the store's samples under matching's offers, whose
+         * every conditional write finds its document by _id.
+         */
+        private List<Document> byId(Object value) {
+            Document query = new Document("_id", value);
+            for (Index<Integer> index : getIndexes()) {
+                if (index instanceof FastUniqueIndex unique && unique.isIdIndex()) {
+                    KeyValue key = unique.shortKey(query);
+                    if (key == null) {
+                        break; // a kind of value the short way leaves to the emulator
+                    }
+                    Integer position = unique.positionOf(key);
+                    Document found = position == null ? null : getDocument(position);
+                    return found == null ? List.of() : List.of(found);
+                }
+            }
+            return super.queryDocuments(query, null, 0, 0, 0, null).collectDocuments();
         }
 
         /** Top-level sets and appends, and upserts of sets by _id, are applied the short way (see {@link TopLevelUpdate}). */
