@@ -80,6 +80,26 @@ async def test_an_audited_cohort_run_with_a_fairness_floor_comes_back_whole(engi
     )
 
 
+def _threads_after_a_product() -> tuple[str | None, int]:
+    """In the engine process: its BLAS setting, and its threads after a product large enough for
+    OpenBLAS to share out (the goals component's, of a run of 2,000 mentees x 5,000 mentors)."""
+    import numpy as np
+
+    np.ones((2000, 384), dtype=np.float32) @ np.ones((384, 5000), dtype=np.float32)
+    status = Path("/proc/self/status").read_text()
+    threads = next(line for line in status.splitlines() if line.startswith("Threads:"))
+    return os.environ.get("OPENBLAS_NUM_THREADS"), int(threads.split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="counts threads in /proc")
+async def test_the_engine_process_multiplies_on_its_own_thread(engine: EngineProcess) -> None:
+    """The shortlist's two threads are the engine's parallelism: BLAS starts none of its own (they
+    would spin for CPU the service, the store and the broker need)."""
+    setting, threads = await engine.call(1000, _threads_after_a_product)
+    assert setting == "1"
+    assert threads == 2  # the run's and the one watching the service
+
+
 async def test_a_run_scoring_few_pairs_stays_in_a_thread_of_the_service(engine: EngineProcess) -> None:
     assert await engine.call(999, os.getpid) == os.getpid()
     assert await engine.call(1000, os.getpid) != os.getpid()

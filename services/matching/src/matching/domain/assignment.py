@@ -25,6 +25,13 @@ import numpy.typing as npt
 from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
 
 MICRO = 1_000_000
+# A shortlist block's rows are as many as keep its arrays (rows x mentors, int64) within this many
+# elements, 16 MB: larger arrays are mapped afresh from the OS on every allocation, above glibc's
+# largest mmap threshold (32 MB), and their pages faulted in and zeroed again each time; smaller
+# ones are reused from the heap. Measured on a continuous flood's runs (up to 4,146 mentees x 5,000
+# mentors, in one process): 0.47 s of system time instead of 2.1-2.3 s.
+_BLOCK_ELEMENTS = 1 << 21
+_MIN_BLOCK_ROWS = 64
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 # For a block of mentee rows and mentor columns (None: every mentor): their scores (micro-points)
@@ -186,11 +193,13 @@ def shortlist(
     first_slot: IntArray | None = None,
 ) -> Shortlist:
     """Each mentee's `per_mentee` best allowed mentors, plus each mentor's `per_mentor` best allowed
-    mentees (so that a mentor nobody ranks first still has candidates), a block of rows at a time.
-    "Best" counts `first_slot`, what each mentor's next place costs (the load-spread penalty), when
-    given. Blocks are scored on `workers` threads (numpy and scipy release the GIL in the heavy parts)."""
+    mentees (so that a mentor nobody ranks first still has candidates), a block of rows at a time
+    (at most `block`, fewer when the mentors are many: `_BLOCK_ELEMENTS`). "Best" counts
+    `first_slot`, what each mentor's next place costs (the load-spread penalty), when given. Blocks
+    are scored on `workers` threads (numpy and scipy release the GIL in the heavy parts)."""
     keep = min(per_mentee + reserve, mentor_count)
     slot_cost = np.zeros(mentor_count, dtype=np.int64) if first_slot is None else first_slot
+    block = min(block, max(_MIN_BLOCK_ROWS, _BLOCK_ELEMENTS // max(1, mentor_count)))
     starts = range(0, mentee_count if mentor_count else 0, block)
     blocks = [np.arange(start, min(start + block, mentee_count)) for start in starts]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
