@@ -134,10 +134,9 @@ def _keep_freed_memory() -> None:
     the OS. glibc's malloc returns freed memory above its trim threshold and maps blocks above its
     (self-adjusting) mmap threshold afresh, so each run faulted in and zeroed its score arrays'
     pages again: on a continuous flood's runs (up to 4,146 mentees x 5,000 mentors), 1.2 s of
-    system time with this against 2.1-2.3 s without, and with the shortlist's blocks kept under
-    the threshold (assignment._BLOCK_ELEMENTS) 0.1-0.2 s. The process keeps up to its largest
-    run's arrays (a few hundred MB at most), which it would ask for again anyway. Elsewhere than
-    glibc, nothing changes."""
+    system time with this against 2.1-2.3 s without, and with the shortlist's blocks kept small
+    (assignment._BLOCK_ELEMENTS) 0.1-0.3 s. The process keeps up to its largest run's arrays,
+    which it would ask for again anyway. Elsewhere than glibc, nothing changes."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:

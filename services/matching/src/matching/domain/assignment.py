@@ -26,11 +26,15 @@ from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
 
 MICRO = 1_000_000
 # A shortlist block's rows are as many as keep its arrays (rows x mentors, int64) within this many
-# elements, 16 MB: larger arrays are mapped afresh from the OS on every allocation, above glibc's
-# largest mmap threshold (32 MB), and their pages faulted in and zeroed again each time; smaller
-# ones are reused from the heap. Measured on a continuous flood's runs (up to 4,146 mentees x 5,000
-# mentors, in one process): 0.47 s of system time instead of 2.1-2.3 s.
-_BLOCK_ELEMENTS = 1 << 21
+# elements, 4 MB. A block's arrays are allocated afresh for every block, on two threads: large ones
+# are mapped from the OS each time (above glibc's mmap threshold, 32 MB at most) and their pages
+# faulted in and zeroed again, and the more a run holds at once, the more fresh memory its process
+# must first be given (on this VM, faults on memory never touched before cost tens of microseconds
+# each). Replaying a flood's runs (1,500 then 4,646 mentees x 5,000 mentors) in a fresh engine
+# process: blocks of 419 rows (16 MB arrays) took 2.8-3.3 s for the first run (1.8-2.3 s of it in
+# the kernel), of 104 rows (4 MB) 1.1-1.6 s (0.1-0.5 s); the later runs alike; peak 385 against
+# 471 MB.
+_BLOCK_ELEMENTS = 1 << 19
 _MIN_BLOCK_ROWS = 64
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
