@@ -23,6 +23,7 @@ from matching.domain.semantic import (
     split_passages,
     with_semantic_goals,
 )
+from matching.domain.semantic_goals import SemanticGoals
 
 pytestmark = pytest.mark.fast
 ORG = "org-1"
@@ -116,6 +117,35 @@ def test_a_direction_is_computed_once_read_only_and_pickled_with_its_profile() -
     assert copy.direction() == pytest.approx(unit(1, 1))
     nothing = SemanticProfile("x", (), np.zeros((0, 3), dtype=np.float32))
     assert nothing.direction().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_the_goals_a_run_is_sent_with_come_back_whole_from_their_packed_pickle() -> None:
+    """The engine's process receives a run's goals pickled (packed: one array per side): every
+    profile's key, person, passages, vectors and direction as they were, read-only, and the
+    same scores from them."""
+    import pickle
+
+    _, mentee_profiles, mentor_profiles = semantic_cohort(5)
+    mentor_profiles["m-quiet"] = SemanticProfile("m-quiet", (), np.zeros((0, 24), dtype=np.float32))
+    goals = SemanticGoals(mentee_profiles, mentor_profiles, 24)
+    copy = pickle.loads(pickle.dumps(goals))
+
+    assert copy.dimensions == 24
+    for sent, received in ((goals.mentees, copy.mentees), (goals.mentors, copy.mentors)):
+        assert list(received) == list(sent)
+        for key, profile in sent.items():
+            assert received[key].person_id == profile.person_id
+            assert received[key].passages == profile.passages
+            assert received[key].vectors.tolist() == profile.vectors.tolist()
+            assert received[key].direction().tolist() == profile.direction().tolist()
+            with pytest.raises(ValueError, match="read-only"):
+                received[key].direction()[0] = 1.0
+    assert copy.mentors["m-quiet"].direction().tolist() == [0.0] * 24
+    people = [MatchProfile(f"e{i}", ORG) for i in range(30)], [MatchProfile(f"m{j}", ORG) for j in range(12)]
+    cohort = encode_cohort(MatchingPolicy(org_id=ORG), *people)
+    for field in ("goal_vectors", "experience_vectors"):
+        before, after = getattr(goals.applied_to(cohort), field), getattr(copy.applied_to(cohort), field)
+        assert (abs(before - after)).sum() == 0
 
 
 def semantic_cohort(

@@ -110,6 +110,19 @@ class SemanticProfile:
             raise ValueError("one embedding row per passage is required")
         object.__setattr__(self, "_direction", _unit_mean(self.vectors))
 
+    @classmethod
+    def restored(
+        cls, person_id: str, passages: tuple[Passage, ...], vectors: Vectors, direction: Vectors
+    ) -> SemanticProfile:
+        """A profile as packed by an earlier one (its direction already worked out)."""
+        profile = cls.__new__(cls)
+        vectors.setflags(write=False)
+        direction.setflags(write=False)
+        for name, value in (("person_id", person_id), ("passages", passages), ("vectors", vectors)):
+            object.__setattr__(profile, name, value)
+        object.__setattr__(profile, "_direction", direction)
+        return profile
+
     @property
     def dimensions(self) -> int:
         return int(self.vectors.shape[1])

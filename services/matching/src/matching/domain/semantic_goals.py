@@ -27,7 +27,9 @@ from matching.domain.cohort import Cohort, MatchProfile, mentor_side, tokens
 from matching.domain.compatibility import FactorSum, GoalsReason
 from matching.domain.semantic import (
     Passage,
+    PassageKind,
     SemanticProfile,
+    Vectors,
     direction_matrix,
     mentee_passages,
     mentor_passages,
@@ -83,6 +85,13 @@ class SemanticGoals:
     mentors: Mapping[str, SemanticProfile]
     dimensions: int
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickled packed (a run sent to the engine's process carries its people's profiles): each
+        side's vectors and directions as one array each, not two small arrays and a few objects per
+        person. A flood's run of 4,646 mentees x 5,000 mentors pickled its goals in 266 ms and
+        unpickled them in 195 ms, object by object."""
+        return _unpacked, (_packed(self.mentees), _packed(self.mentors), self.dimensions)
+
     def applied_to(self, cohort: Cohort) -> Cohort:
         """The cohort with the goals component semantic wherever both people of a pair have vectors."""
         has_mentee = np.asarray([m.person_id in self.mentees for m in cohort.mentees], dtype=bool)
@@ -123,6 +132,43 @@ class SemanticGoals:
                     digest.update(f"{label}:{person_id}:".encode())
                     digest.update(profile.direction().tobytes())
         return digest.hexdigest()
+
+
+# One side's profiles packed: the keys, each profile's person and passages (as kinds and texts), its
+# count of passages, and every passage vector and every direction stacked.
+_Packed = tuple[list[str], list[str], list[str], list[str], list[int], Vectors, Vectors]
+
+
+def _packed(profiles: Mapping[str, SemanticProfile]) -> _Packed:
+    people = list(profiles.values())
+    kept = [passage for profile in people for passage in profile.passages]
+    vectors = [profile.vectors for profile in people]
+    return (
+        list(profiles),
+        [profile.person_id for profile in people],
+        [passage.kind.value for passage in kept],
+        [passage.text for passage in kept],
+        [len(profile.passages) for profile in people],
+        np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32),
+        np.stack([profile.direction() for profile in people]) if people else np.zeros((0, 0), np.float32),
+    )
+
+
+def _unpacked_side(packed: _Packed) -> dict[str, SemanticProfile]:
+    keys, person_ids, kinds, texts, counts, vectors, directions = packed
+    passages = [Passage(PassageKind(kind), text) for kind, text in zip(kinds, texts, strict=True)]
+    profiles, start = {}, 0
+    for row, (key, person_id, count) in enumerate(zip(keys, person_ids, counts, strict=True)):
+        end = start + count
+        profiles[key] = SemanticProfile.restored(
+            person_id, tuple(passages[start:end]), vectors[start:end], directions[row]
+        )
+        start = end
+    return profiles
+
+
+def _unpacked(mentees: _Packed, mentors: _Packed, dimensions: int) -> SemanticGoals:
+    return SemanticGoals(_unpacked_side(mentees), _unpacked_side(mentors), dimensions)
 
 
 def _having(profiles: Mapping[str, SemanticProfile], ids: Iterable[str]) -> dict[str, SemanticProfile]:
