@@ -139,10 +139,10 @@ def _keep_freed_memory() -> None:
     """In the engine process: keep what a run frees for the next run instead of handing it back to
     the OS. glibc's malloc returns freed memory above its trim threshold and maps blocks above its
     (self-adjusting) mmap threshold afresh, so each run faulted in and zeroed its score arrays'
-    pages again: on a continuous flood's runs (up to 4,146 mentees x 5,000 mentors), 1.2 s of
-    system time with this against 2.1-2.3 s without, and with the shortlist's blocks kept small
-    (assignment._BLOCK_ELEMENTS) 0.1-0.3 s. The process keeps up to its largest run's arrays,
-    which it would ask for again anyway. Elsewhere than glibc, nothing changes."""
+    pages again: on a continuous flood's runs (up to 4,146 mentees x 5,000 mentors, one process),
+    1.2 s of system time with this against 2.1-2.3 s without; with the shortlist's blocks now kept
+    small (assignment._BLOCK_ELEMENTS), 0.07 s against 0.26 s. The process keeps up to its largest
+    run's arrays, which it would ask for again anyway. Elsewhere than glibc, nothing changes."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
