@@ -112,6 +112,26 @@ async def test_the_engine_process_multiplies_on_its_own_thread(engine: EnginePro
     assert threads == 2  # the run's and the one watching the service
 
 
+def _huge_pages_after_a_large_array() -> tuple[str | None, int]:
+    """In the engine process: numpy's huge page setting, and how much of the process's memory
+    (kB) is in transparent huge pages while it holds a filled array of 64 MB."""
+    import numpy as np
+
+    scores = np.ones((4096, 2048))
+    rollup = Path("/proc/self/smaps_rollup").read_text()
+    huge = next(line for line in rollup.splitlines() if line.startswith("AnonHugePages:"))
+    assert scores[-1, -1] == 1.0
+    return os.environ.get("NUMPY_MADVISE_HUGEPAGE"), int(huge.split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="reads /proc/self/smaps_rollup")
+async def test_the_engine_process_keeps_its_arrays_in_ordinary_pages(engine: EngineProcess) -> None:
+    """Huge pages cost a busy machine's runs seconds of system time (engine_runner.numpy_settings)."""
+    setting, huge_kb = await engine.call(1000, _huge_pages_after_a_large_array)
+    assert setting == "0"
+    assert huge_kb == 0
+
+
 async def test_a_run_scoring_few_pairs_stays_in_a_thread_of_the_service(engine: EngineProcess) -> None:
     assert await engine.call(999, os.getpid) == os.getpid()
     assert await engine.call(1000, os.getpid) != os.getpid()

@@ -1,6 +1,6 @@
-from matching.engine_runner import one_blas_thread
+from matching.engine_runner import numpy_settings
 
-one_blas_thread()  # before anything loads numpy
+numpy_settings()  # before anything loads numpy
 
 from servicekit.serve import serve  # noqa: E402
 

@@ -107,7 +107,7 @@ def _engine_started(service_pid: int) -> None:
     """In the engine process: load the engine, and end with the service. Python's process pools
     leave their processes running when the service is killed (each holds both ends of its call
     queue, so it never sees the queue close): a thread watches for the service to go instead."""
-    one_blas_thread()
+    numpy_settings()
     importlib.import_module(_PRELOAD)
     _keep_freed_memory()
     # What the imports made stays for the process's life: out of the collector's way, so the full
@@ -124,15 +124,24 @@ def _engine_started(service_pid: int) -> None:
     threading.Thread(target=watch, name="watch the service", daemon=True).start()
 
 
-def one_blas_thread() -> None:
-    """Before numpy loads (the service's `__main__`, the engine process's start): its BLAS (the
-    semantic goals' matrix products) on the calling thread. The shortlist already scores two blocks
-    at once on two threads; OpenBLAS would start a thread per core for each product, and its threads
-    spin while they wait, for CPU the service, the store and the broker need. Measured on runs like
-    a flood's (up to 4,146 mentees x 5,000 mentors, embedded profiles) beside one busy core: 5.3-6.0 s
-    instead of 6.8-7.6 s, and a quarter less CPU. A setting the service was given is kept."""
+def numpy_settings() -> None:
+    """Before numpy loads (the service's `__main__`, the engine process's start); a setting the
+    service was given is kept.
+
+    Its BLAS (the semantic goals' matrix products) on the calling thread. The shortlist already
+    scores two blocks at once on two threads; OpenBLAS would start a thread per core for each
+    product, and its threads spin while they wait, for CPU the service, the store and the broker
+    need. Measured on runs like a flood's (up to 4,146 mentees x 5,000 mentors, embedded profiles)
+    beside one busy core: 5.3-6.0 s instead of 6.8-7.6 s, and a quarter less CPU.
+
+    Its arrays in ordinary pages: numpy asks the kernel for transparent huge pages for every array
+    of 4 MB or more, and on a machine whose memory the broker, the store and the services have cut
+    up, finding and clearing 2 MB pages cost a run up to 1.7 s of system time (matching's flood,
+    its runs of 1,000-4,600 mentees x 5,000 mentors: 0.84-1.68 s of system time in the largest
+    runs, against 0.0-0.31 s with ordinary pages; replays in a fresh process showed neither)."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
 def _keep_freed_memory() -> None:
