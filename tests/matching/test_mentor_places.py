@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from matching import handlers
+from matching.domain.match_run import as_match
 from matching.domain.mentor import UNBACKED_PLACE_GRACE, mentor_key
+from matching.domain.program import Program
 from matching.domain.seat import SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind
-from matching.use_cases import pairs, profiles, requests
+from matching.use_cases import pairs, pool, profiles, requests
 from matching.use_cases.context import Caller
 from mentorship_schemas import Event, PairCreated, PairEnded
 from mentorship_schemas.events import PairEndReason, PersonRole
@@ -133,3 +135,44 @@ async def test_a_mentor_available_gives_back_a_place_lost_in_a_crash_and_keeps_o
     sam = await mem.mentor(ORG, "sam")
     assert sorted(p.seat_id for p in sam.places) == [seat_key(ORG, "ada"), seat_key(ORG, "coming")]
     assert sam.free_slots == 1
+
+
+async def test_a_mentors_seats_offered_together_take_their_places_in_one_write() -> None:
+    mem = InMemoryMatching.new()
+    for person in ("ada", "bob"):
+        await add_mentee(mem, person, skills_wanted=["python"])
+    await add_mentor(mem, "sam", free=2, skills_offered=["python"])
+    version = (await mem.mentor(ORG, "sam")).version
+    seats = [await mem.seat(ORG, person) for person in ("ada", "bob")]
+    match = as_match("sam", 0.9, ("python",), {"skills": 0.9})
+    program = Program.built_in(ORG)
+    assert (
+        await pool.offer_to_mentor(mem.context, program, "sam", [(s, match) for s in seats], automatic=True)
+        == 2
+    )
+    sam = await mem.mentor(ORG, "sam")
+    assert sorted(p.seat_id for p in sam.places) == [seat_key(ORG, "ada"), seat_key(ORG, "bob")]
+    assert sam.version == version + 1, "both places in one change of the mentor"
+    assert {(await mem.seat(ORG, p)).status for p in ("ada", "bob")} == {SeatStatus.PAIRED}
+    assert sorted(e.mentee_id for e in mem.published(PairCreated)) == ["ada", "bob"]
+
+
+async def test_a_seat_that_changed_gives_its_place_back_and_one_beyond_capacity_gets_none() -> None:
+    mem = InMemoryMatching.new()
+    for person in ("ada", "bob", "cy"):
+        await add_mentee(mem, person, skills_wanted=["python"])
+    await add_mentor(mem, "sam", free=2, skills_offered=["python"])
+    seats = [await mem.seat(ORG, person) for person in ("ada", "bob", "cy")]
+    # Bob's seat changes after the run read it (an answer, a withdrawal): his offer is not made.
+    await mem.seats.change(seats[1].id, lambda bob: setattr(bob, "focus", "rust") or [])
+    match = as_match("sam", 0.9, ("python",), {"skills": 0.9})
+    made = await pool.offer_to_mentor(
+        mem.context, Program.built_in(ORG), "sam", [(s, match) for s in seats], automatic=True
+    )
+    assert made == 1
+    sam = await mem.mentor(ORG, "sam")
+    assert [p.seat_id for p in sam.places] == [seat_key(ORG, "ada")]
+    assert sam.free_slots == 1
+    statuses = [(await mem.seat(ORG, p)).status for p in ("ada", "bob", "cy")]
+    assert statuses == [SeatStatus.PAIRED, SeatStatus.WAITING, SeatStatus.WAITING]
+    assert [e.mentee_id for e in mem.published(PairCreated)] == ["ada"]

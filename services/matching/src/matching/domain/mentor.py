@@ -97,17 +97,30 @@ class MentorCandidate(Candidate):
     def reserve_place(self, seat_id: str, now: datetime) -> tuple[bool, list[Emitted]]:
         """Take a place for this seat's offer; False (and nothing changes) when there is none, or
         when the seat holds one already (another offer of the same seat is under way)."""
-        if self.free_slots <= 0 or self.holds_place(seat_id):
-            return False, []
-        self.places = [*self.places, Place(seat_id=seat_id, taken_at=now)]
-        return True, []
+        taken, _ = self.reserve_places([seat_id], now)
+        return bool(taken), []
+
+    def reserve_places(self, seat_ids: list[str], now: datetime) -> tuple[list[str], list[Emitted]]:
+        """`reserve_place` for several seats in turn: the seats that got a place, in order (those
+        after the last free place, or holding one already, did not)."""
+        taken = []
+        for seat_id in seat_ids:
+            if self.free_slots <= 0 or self.holds_place(seat_id):
+                continue
+            self.places = [*self.places, Place(seat_id=seat_id, taken_at=now)]
+            taken.append(seat_id)
+        return taken, []
 
     def holds_place(self, seat_id: str) -> bool:
         return any(place.seat_id == seat_id for place in self.places)
 
     def give_back_place(self, seat_id: str) -> list[Emitted]:
         """The seat's offer or pair ended: its place is free (again: a repeat changes nothing)."""
-        self.places = [place for place in self.places if place.seat_id != seat_id]
+        return self.give_back_places([seat_id])
+
+    def give_back_places(self, seat_ids: list[str]) -> list[Emitted]:
+        """`give_back_place` for several seats at once."""
+        self.places = [place for place in self.places if place.seat_id not in seat_ids]
         return []
 
     def reconcile_places(self, held_by: set[str], now: datetime) -> tuple[list[str], list[Emitted]]:

@@ -16,7 +16,7 @@ from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
-from matching.domain.seat import MenteeSeat
+from matching.domain.seat_parts import Match
 from matching.use_cases import pool
 from matching.use_cases.context import Matching
 from matching.use_cases.programs import find_program, programs_of
@@ -91,9 +91,18 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
         for pair in pairs:
             by_mentor[pair.mentor_id].append(pair)
 
-        # Each seat is offered once; a mentor's offers go one after another (each takes one of
-        # their places), different mentors' at once, so their reads and writes go in groups.
-        offers = (_offer_each(m, program, by_person, pairs) for pairs in by_mentor.values())
+        # Each seat is offered once: a mentor's seats together (their places taken in one write),
+        # different mentors' at once, so their reads and writes go in groups.
+        offers = (
+            pool.offer_to_mentor(
+                m,
+                program,
+                mentor_id,
+                [(by_person[pair.mentee_id], _as_match(pair)) for pair in pairs],
+                automatic=True,
+            )
+            for mentor_id, pairs in by_mentor.items()
+        )
         offered = sum(await asyncio.gather(*offers))
         if offered < len(pairs):
             m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
@@ -103,16 +112,8 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
     return made
 
 
-async def _offer_each(
-    m: Matching, program: Program, seats: dict[str, MenteeSeat], pairs: list[Explanation]
-) -> int:
-    """Offer the pairs in turn; how many were made."""
-    offered = 0
-    for pair in pairs:
-        match = as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown, pair.components)
-        if await pool.offer(m, program, seats[pair.mentee_id], match, automatic=True):
-            offered += 1
-    return offered
+def _as_match(pair: Explanation) -> Match:
+    return as_match(pair.mentor_id, pair.score, pair.reasons, pair.breakdown, pair.components)
 
 
 async def match_where_places_freed(m: Matching, org_ids: set[str]) -> None:
