@@ -192,3 +192,28 @@ def test_a_handler_runs_in_the_records_trace_in_a_consumer_span_only_when_spans_
         assert span_id == "b7ad6b7169203331"  # the producer's: no span of its own
     else:
         assert span_id not in ("b7ad6b7169203331", "0" * 16)  # its consumer span, a child
+
+
+# Several changes in one record's context share one carrier, and each gets its own copy.
+CARRIER_PROBE = """
+from opentelemetry import trace
+from servicekit.telemetry import setup_telemetry
+setup_telemetry("probe")
+from servicekit.outbox import trace_carrier
+
+tracer = trace.get_tracer("probe")
+with tracer.start_as_current_span("first record"):
+    first, again = trace_carrier(), trace_carrier()
+    first["mutated"] = "by its holder"
+    after = trace_carrier()
+with tracer.start_as_current_span("second record"):
+    second = trace_carrier()
+outside = trace_carrier()
+print("RESULT", first["traceparent"] == again["traceparent"], "mutated" in after,
+      second.get("traceparent") != first["traceparent"], outside.get("traceparent"))
+"""
+
+
+def test_the_trace_carrier_follows_the_current_context_and_hands_out_copies() -> None:
+    [line] = [line for line in _probe(CARRIER_PROBE, "console").splitlines() if line.startswith("RESULT ")]
+    assert line.split()[1:] == ["True", "False", "True", "None"]

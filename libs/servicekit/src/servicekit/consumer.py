@@ -318,7 +318,7 @@ class EventConsumer:
         with _in_trace(item):
             outcome = await self._run_with_retries(item)
         if outcome == "processed":  # a dead letter is counted where it is sent
-            metrics.EVENTS_CONSUMED.labels(type=item.envelope.type, outcome=outcome).inc()
+            metrics.consumed(item.envelope.type, outcome).inc()
         return outcome
 
     async def _run_with_retries(self, item: _Work) -> str:
@@ -356,7 +356,7 @@ class EventConsumer:
                 log.warning("retrying %s %s (attempt %d): %r", ce_type, event_id, attempt, error)
                 await asyncio.sleep(self._retry.delay(attempt))
             finally:
-                metrics.HANDLER_SECONDS.labels(type=ce_type).observe(time.perf_counter() - started)
+                metrics.handler_seconds(ce_type).observe(time.perf_counter() - started)
 
     async def _remember(self, work: list[_Work], outcomes: list[str]) -> None:
         """Write the batch's processed events to the ledger in one request. A replica may have

@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from mentorship_schemas import CloudEvent
@@ -90,6 +91,28 @@ def record_value(event: CloudEvent) -> bytes:
     return json.dumps(event.data, separators=(",", ":")).encode()
 
 
+class KeyPartitioner:
+    """aiokafka's default partitioner (the Java client's murmur2 of the key, so every producer puts a
+    key on the same partition) with each key's hash kept: its murmur2 is pure Python, a few
+    microseconds a record, and the relay sends the same keys (a pair's, a recipient's) again and
+    again. Up to `kept` keys; then it starts afresh."""
+
+    def __init__(self, kept: int = 100_000) -> None:
+        self._kept = kept
+        self._hashes: dict[bytes, int] = {}
+        self._default = DefaultPartitioner()
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            return int(self._default(key, all_partitions, available))
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self._kept:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return all_partitions[hashed % len(all_partitions)]
+
+
 class EventProducer:
     """Sends CloudEvents in binary content mode straight through aiokafka: the outbox relay's path.
 
@@ -116,6 +139,7 @@ class EventProducer:
             acks="all",
             linger_ms=self._linger_ms,
             max_batch_size=self._batch_bytes,
+            partitioner=KeyPartitioner(),
         )
         await self._producer.start()
 

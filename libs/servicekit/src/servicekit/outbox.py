@@ -28,7 +28,9 @@ from datetime import datetime
 from typing import Any
 
 from mentorship_schemas import CloudEvent, Event
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -47,11 +49,20 @@ Document = dict[str, Any]
 PublishFn = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[Any]]
 
 
+_last_carrier: tuple[Context | None, dict[str, str]] = (None, {})
+
+
 def trace_carrier() -> dict[str, str]:
-    """The current trace context, as `outbox_entry` keeps it."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
+    """The current trace context, as `outbox_entry` keeps it. A record's handler writes several
+    changes in the same context (contexts are immutable): the last one's carrier is reused."""
+    global _last_carrier
+    current = otel_context.get_current()
+    context, carrier = _last_carrier
+    if context is not current:
+        carrier = {}
+        propagate.inject(carrier, context=current)
+        _last_carrier = (current, carrier)
+    return dict(carrier)
 
 
 def outbox_entry(
