@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from mentorship_schemas.events import PairEndReason
@@ -134,16 +135,23 @@ async def offer(
         return None
     if not await reserve_place(m, seat.org_id, match.mentor_id, seat.id):
         return None
+    now = m.now()
     made = await _offer_placed(
         m,
         program,
         seat,
         match,
-        approval=approval,
-        run_id=run_id,
-        message=message,
-        automatic=automatic,
-        audit=audit,
+        approval,
+        lambda s: s.offer(
+            program,
+            match,
+            now,
+            approval=approval,
+            run_id=run_id,
+            message=message,
+            automatic=automatic,
+            audit=audit,
+        ),
     )
     if made is None:
         await give_back_place(m, seat.org_id, match.mentor_id, seat.id)
@@ -161,8 +169,12 @@ async def offer_to_mentor(
     org_id = offers[0][0].org_id
     placed = set(await reserve_places(m, org_id, mentor_id, [seat.id for seat, _ in offers]))
     offered = [(seat, match) for seat, match in offers if seat.id in placed]
+    now = m.now()
     made = await asyncio.gather(
-        *(_offer_placed(m, program, seat, match, automatic=automatic) for seat, match in offered)
+        *(
+            _offer_placed(m, program, seat, match, None, _offering(program, match, now, automatic))
+            for seat, match in offered
+        )
     )
     lost = [seat.id for (seat, _), made_id in zip(offered, made, strict=True) if made_id is None]
     if lost:
@@ -180,34 +192,22 @@ def _forms_circles(program: Program, seats: list[MenteeSeat]) -> bool:
     return program.forms_circles
 
 
+def _offering(
+    program: Program, match: Match, now: datetime, automatic: bool
+) -> Callable[[MenteeSeat], tuple[str, list[Emitted]]]:
+    return lambda seat: seat.offer(program, match, now, automatic=automatic)
+
+
 async def _offer_placed(
     m: Matching,
     program: Program,
     seat: MenteeSeat,
     match: Match,
-    *,
-    approval: Approval | None = None,
-    run_id: str | None = None,
-    message: str | None = None,
-    automatic: bool = False,
-    audit: AuditEntry | None = None,
+    approval: Approval | None,
+    transition: Callable[[MenteeSeat], tuple[str, list[Emitted]]],
 ) -> str | None:
     """The seat's offer once its mentor's place is taken for it (None: the seat changed)."""
-    now = m.now()
-    made = await _made(
-        m,
-        seat,
-        lambda s: s.offer(
-            program,
-            match,
-            now,
-            approval=approval,
-            run_id=run_id,
-            message=message,
-            automatic=automatic,
-            audit=audit,
-        ),
-    )
+    made = await _made(m, seat, transition)
     if made is not None:
         log.info(
             "%s: mentee %s, mentor %s (%s)",
