@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,6 @@ from pymongo import AsyncMongoClient
 from servicekit.kafka import CloudEventPublisher, EventProducer, create_broker
 from servicekit.outbox import (
     OutboxRelay,
-    PublishFn,
     cloud_event_of,
     ensure_outbox_index,
     new_document,
@@ -26,6 +26,8 @@ from servicekit.outbox import (
 )
 
 PER_DOCUMENT = 5
+# Queues one event; the returned future resolves when the broker acknowledged it.
+PublishOne = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[asyncio.Future[Any]]]
 
 
 async def relay_against_direct(bootstrap: str, mongo_url: str, count: int) -> dict[str, Any]:
@@ -55,7 +57,7 @@ async def relay_against_direct(bootstrap: str, mongo_url: str, count: int) -> di
         direct = await _publish_seconds(CloudEventPublisher(broker).send, events)
         raw = await _publish_seconds(producer.send, events)
 
-        relay = OutboxRelay([collection], producer.send, batch_size=500)
+        relay = OutboxRelay([collection], producer.send_all, batch_size=500)
         for document in documents:  # as the aggregate store does after each write
             relay.wake(collection.name, document["_id"])
         started = time.perf_counter()
@@ -79,7 +81,7 @@ async def relay_against_direct(bootstrap: str, mongo_url: str, count: int) -> di
         await mongo.close()
 
 
-async def _publish_seconds(send: PublishFn, events: list[CloudEvent]) -> float:
+async def _publish_seconds(send: PublishOne, events: list[CloudEvent]) -> float:
     started = time.perf_counter()
     await asyncio.gather(*[await send(MentorAvailable.topic(), event, {}) for event in events])
     return time.perf_counter() - started

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
 from mentorship_schemas import ALL_EVENTS, EVENTS_BY_TYPE, Event, Stream
-from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics
-from servicekit.outbox import cloud_event_of, outbox_entry
+from servicekit.kafka import EventProducer, ensure_topics
+from servicekit.outbox import outbox_entry, record_of
 
 from scripts.generate_docs import SERVICES, asyncapi_of
 from tests.conftest import Infra
@@ -59,20 +59,20 @@ def test_every_asyncapi_document_names_the_key_each_event_type_really_has() -> N
 
 
 @pytest.fixture
-async def publisher(infra: Infra) -> AsyncIterator[CloudEventPublisher]:
-    broker: KafkaBroker = create_broker(infra.kafka_bootstrap_servers, client_id="test-contract-keys")
-    await broker.start()
+async def publisher(infra: Infra) -> AsyncIterator[EventProducer]:
+    producer = EventProducer(infra.kafka_bootstrap_servers, client_id="test-contract-keys")
+    await producer.start()
     try:
-        yield CloudEventPublisher(broker)
+        yield producer
     finally:
-        await broker.stop()
+        await producer.stop()
 
 
 async def test_published_records_carry_the_key_their_asyncapi_document_states(
-    infra: Infra, publisher: CloudEventPublisher
+    infra: Infra, publisher: EventProducer
 ) -> None:
-    # The real path: an outbox entry, relayed by the publisher every service uses, onto a topic of
-    # this test's own (several partitions, like the platform's).
+    # The real path: an outbox entry, as the relay of every service sends it, onto a topic of this
+    # test's own (several partitions, like the platform's).
     topic = f"test-contract-keys-{uuid.uuid4().hex[:8]}"
     await ensure_topics(infra.kafka_bootstrap_servers, [(topic, 6)])
     published: dict[str, tuple[str, str]] = {}  # ce_id -> (service, ce_type)
@@ -82,7 +82,7 @@ async def test_published_records_carry_the_key_their_asyncapi_document_states(
             entry = outbox_entry(
                 sample_event(EVENTS_BY_TYPE[ce_type]), source="/mentorship/test", time=datetime.now(UTC)
             )
-            await publisher.publish(topic, cloud_event_of(entry), {})
+            await publisher.send_all([replace(record_of(entry, {}), topic=topic)])
             published[entry["id"]] = (service, ce_type)
 
     records = await read_topic(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
 from mentorship_schemas import CloudEvent, MentorAvailable
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -18,7 +17,7 @@ from opentelemetry.trace import SpanKind
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from servicekit.consumer import EventConsumer
-from servicekit.kafka import CloudEventPublisher, EventProducer, create_broker
+from servicekit.kafka import EventProducer, OutgoingRecord
 from servicekit.outbox import (
     OutboxRelay,
     ensure_outbox_index,
@@ -39,13 +38,22 @@ class SimulatedCrash(Exception):
 
 
 @pytest.fixture
-async def publisher(infra: Infra) -> AsyncIterator[CloudEventPublisher]:
-    broker: KafkaBroker = create_broker(infra.kafka_bootstrap_servers, client_id="test-outbox")
-    await broker.start()
+async def publisher(infra: Infra) -> AsyncIterator[EventProducer]:
+    """The relay's producer in the services."""
+    producer = EventProducer(infra.kafka_bootstrap_servers, client_id="test-outbox")
+    await producer.start()
     try:
-        yield CloudEventPublisher(broker)
+        yield producer
     finally:
-        await broker.stop()
+        await producer.stop()
+
+
+def _id(record: OutgoingRecord) -> str:
+    return dict(record.headers)["ce_id"].decode()
+
+
+async def _no_dead_letters(topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
+    raise AssertionError(f"a dead letter: {headers}")
 
 
 @pytest.fixture
@@ -77,14 +85,14 @@ def _entries(org: str, person: str, count: int) -> list[dict[str, Any]]:
 
 
 async def test_relay_publishes_exactly_what_was_written_in_order(
-    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     org = f"org-{uuid.uuid4().hex[:8]}"
     entries = _entries(org, "mentor-1", 3)
     await aggregates.insert_one(new_document({"_id": "mentor-1", "version": 1}, entries[:1]))
     await aggregates.update_one({"_id": "mentor-1"}, with_outbox({"$set": {"version": 3}}, entries[1:]))
 
-    relay = OutboxRelay([aggregates], publisher.publish)
+    relay = OutboxRelay([aggregates], publisher.send_all)
     assert await relay.run_once() == 3
     assert await relay.run_once() == 0, "a second pass must publish nothing again"
 
@@ -108,13 +116,13 @@ async def test_relay_publishes_exactly_what_was_written_in_order(
 
 
 async def test_events_survive_a_crash_between_write_and_publish(
-    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     org = f"org-{uuid.uuid4().hex[:8]}"
     entries = _entries(org, "mentor-2", 2)
     await aggregates.insert_one(new_document({"_id": "mentor-2", "version": 2}, entries))
     # The process that wrote them died before its relay ran; a new process's relay takes over.
-    assert await OutboxRelay([aggregates], publisher.publish).run_once() == 2
+    assert await OutboxRelay([aggregates], publisher.send_all).run_once() == 2
     ids = [e["id"] for e in entries]
     records = await read_topic(
         infra.kafka_bootstrap_servers,
@@ -127,29 +135,24 @@ async def test_events_survive_a_crash_between_write_and_publish(
 async def test_crash_after_publish_republishes_and_the_consumer_applies_each_event_once(
     infra: Infra,
     aggregates: AsyncCollection[dict[str, Any]],
-    publisher: CloudEventPublisher,
+    publisher: EventProducer,
     mongo: AsyncMongoClient[dict[str, Any]],
 ) -> None:
     org = f"org-{uuid.uuid4().hex[:8]}"
     entries = _entries(org, "mentor-3", 3)
     await aggregates.insert_one(new_document({"_id": "mentor-3", "version": 3}, entries))
 
-    published = 0
-
-    async def publish_then_die(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
-        nonlocal published
-        if published == 2:
-            raise SimulatedCrash  # died after two sends, before removing anything from the outbox
-        await publisher.publish(topic, event, headers)
-        published += 1
+    async def send_two_then_die(records: Sequence[OutgoingRecord]) -> None:
+        await publisher.send_all(records[:2])
+        raise SimulatedCrash  # died after two sends, before removing anything from the outbox
 
     with pytest.raises(SimulatedCrash):
-        await OutboxRelay([aggregates], publish_then_die).run_once()
+        await OutboxRelay([aggregates], send_two_then_die).run_once()
     stored = await aggregates.find_one({"_id": "mentor-3"})
     assert stored is not None
     assert len(stored["outbox"]) == 3, "nothing is removed before it is sent"
 
-    assert await OutboxRelay([aggregates], publisher.publish).run_once() == 3
+    assert await OutboxRelay([aggregates], publisher.send_all).run_once() == 3
     ids = [e["id"] for e in entries]
     records = await read_topic(
         infra.kafka_bootstrap_servers,
@@ -167,7 +170,7 @@ async def test_crash_after_publish_republishes_and_the_consumer_applies_each_eve
     consumer = EventConsumer(
         group_id="test-relay",
         ledger=mongo[f"test_ledger_{uuid.uuid4().hex[:8]}"]["processed_events"],
-        dead_letter=publisher.dead_letter,
+        dead_letter=_no_dead_letters,
     )
     consumer.add(MentorAvailable, count)
     outcomes = [
@@ -178,27 +181,27 @@ async def test_crash_after_publish_republishes_and_the_consumer_applies_each_eve
 
 
 async def test_event_added_while_relaying_stays_pending(
-    aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+    aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     org = f"org-{uuid.uuid4().hex[:8]}"
     first, late = _entries(org, "mentor-4", 2)
     await aggregates.insert_one(new_document({"_id": "mentor-4", "version": 1}, [first]))
 
-    async def publish_and_race(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
-        await publisher.publish(topic, event, headers)
-        if event.id == first["id"]:  # a request adds an event while the relay is mid-pass
+    async def send_and_race(records: Sequence[OutgoingRecord]) -> None:
+        await publisher.send_all(records)
+        if first["id"] in map(_id, records):  # a request adds an event while the relay is mid-pass
             await aggregates.update_one({"_id": "mentor-4"}, with_outbox({"$set": {"version": 2}}, [late]))
 
-    assert await OutboxRelay([aggregates], publish_and_race).run_once() == 1
+    assert await OutboxRelay([aggregates], send_and_race).run_once() == 1
     stored = await aggregates.find_one({"_id": "mentor-4"})
     assert stored is not None
     assert [e["id"] for e in stored["outbox"]] == [late["id"]]
     assert stored["outbox_pending"] is True
-    assert await OutboxRelay([aggregates], publisher.publish).run_once() == 1
+    assert await OutboxRelay([aggregates], publisher.send_all).run_once() == 1
 
 
 async def test_outbox_emptied_and_refilled_to_the_same_length_meanwhile_keeps_the_new_events(
-    aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+    aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     """Another replica's relay publishes and empties the outbox, and a write adds as many events
     as were read: this relay must not take the new ones for those it sent."""
@@ -206,15 +209,15 @@ async def test_outbox_emptied_and_refilled_to_the_same_length_meanwhile_keeps_th
     first, late = _entries(org, "mentor-5", 2)
     await aggregates.insert_one(new_document({"_id": "mentor-5", "version": 1}, [first]))
 
-    async def publish_and_race(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
-        await publisher.publish(topic, event, headers)
-        if event.id == first["id"]:
+    async def send_and_race(records: Sequence[OutgoingRecord]) -> None:
+        await publisher.send_all(records)
+        if first["id"] in map(_id, records):
             await aggregates.update_one(
                 {"_id": "mentor-5"}, {"$set": {"outbox": [], "outbox_pending": False}}
             )
             await aggregates.update_one({"_id": "mentor-5"}, with_outbox({"$set": {"version": 2}}, [late]))
 
-    assert await OutboxRelay([aggregates], publish_and_race).run_once() == 1
+    assert await OutboxRelay([aggregates], send_and_race).run_once() == 1
     stored = await aggregates.find_one({"_id": "mentor-5"})
     assert stored is not None
     assert [e["id"] for e in stored["outbox"]] == [late["id"]]
@@ -235,7 +238,7 @@ async def test_the_relays_producer_sends_each_event_in_one_span_that_continues_t
     producer = EventProducer(infra.kafka_bootstrap_servers, client_id="test-outbox")
     await producer.start()
     try:
-        assert await OutboxRelay([aggregates], producer.send).run_once() == 2
+        assert await OutboxRelay([aggregates], producer.send_all).run_once() == 2
     finally:
         await producer.stop()
 
@@ -280,7 +283,7 @@ class _Finds(monitoring.CommandListener):
 
 
 async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_changed_one_is_read(
-    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     """A writer that inserted a document hands its outbox to the relay, which publishes and clears
     it without reading it back; a document named again before the pass (a change appended more)
@@ -292,7 +295,7 @@ async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_c
     try:
         collection = client[aggregates.database.name][aggregates.name]
         org = f"org-{uuid.uuid4().hex[:8]}"
-        relay = OutboxRelay([collection], publisher.publish)
+        relay = OutboxRelay([collection], publisher.send_all)
         inserted = _entries(org, "mentor-7", 2)
         await collection.insert_one(new_document({"_id": "mentor-7", "version": 1}, inserted))
         relay.wake(collection.name, "mentor-7", inserted)
@@ -318,7 +321,7 @@ async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_c
 
 
 async def test_an_insert_named_while_a_scan_relays_it_is_not_published_again(
-    aggregates: AsyncCollection[dict[str, Any]], publisher: CloudEventPublisher
+    aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     """The scan read a new document before its writer named it: the scan publishes its events,
     and the writer's handing over, arriving meanwhile, must not send them a second time."""
@@ -327,10 +330,10 @@ async def test_an_insert_named_while_a_scan_relays_it_is_not_published_again(
     await aggregates.insert_one(new_document({"_id": "mentor-9", "version": 1}, entries))
     relay: OutboxRelay
 
-    async def publish_then_name(topic: str, event: CloudEvent, headers: Mapping[str, str]) -> None:
-        await publisher.publish(topic, event, headers)
+    async def send_then_name(records: Sequence[OutgoingRecord]) -> None:
+        await publisher.send_all(records)
         relay.wake(aggregates.name, "mentor-9", entries)
 
-    relay = OutboxRelay([aggregates], publish_then_name)
+    relay = OutboxRelay([aggregates], send_then_name)
     assert await relay.run_once() == 1
     assert await relay.run_hinted() == 0

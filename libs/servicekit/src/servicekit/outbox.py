@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from mentorship_schemas import CloudEvent, Event
+from mentorship_schemas.envelope import ce_headers
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -38,6 +38,7 @@ from pymongo.errors import InvalidOperation
 
 from servicekit import metrics
 from servicekit.ids import new_id
+from servicekit.kafka import OutgoingRecord, json_value
 from servicekit.outage import kafka_client_log
 from servicekit.telemetry import spans_recorded
 
@@ -45,8 +46,8 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Document = dict[str, Any]
-# Sends one event; may return the delivery (an awaitable) so the relay can await a batch of them.
-PublishFn = Callable[[str, CloudEvent, Mapping[str, str]], Awaitable[Any]]
+# Sends records and returns once the broker has acknowledged them all (EventProducer.send_all).
+SendFn = Callable[[Sequence[OutgoingRecord]], Awaitable[None]]
 
 
 _last_carrier: tuple[Context | None, dict[str, str]] = (None, {})
@@ -125,6 +126,20 @@ def cloud_event_of(entry: Document) -> CloudEvent:
     )
 
 
+def record_of(entry: Document, headers: Mapping[str, str]) -> OutgoingRecord:
+    """The record of an outbox entry, as `CloudEventPublisher` sends `cloud_event_of(entry)`:
+    `headers` (its trace context) and the event's `ce_*` headers, its data as JSON, keyed by its
+    partition key. Built from the entry itself: it was built from a validated event."""
+    key = entry.get("key")
+    attributes = ce_headers(entry["id"], entry["source"], entry["type"], entry["time"], entry["subject"], key)
+    return OutgoingRecord(
+        entry["topic"],
+        (key or entry["subject"]).encode(),
+        json_value(entry["data"]),
+        [(name, value.encode()) for name, value in {**headers, **attributes}.items()],
+    )
+
+
 def _producer_span(entry: Document) -> Span:
     """The one producer span of the event, a child of the change that wrote it (not made current:
     its context goes into the headers, and nothing else runs inside it)."""
@@ -151,14 +166,14 @@ class OutboxRelay:
     def __init__(
         self,
         collections: list[AsyncCollection[Document]],
-        publish: PublishFn,
+        send: SendFn,
         *,
         poll_seconds: float = 0.5,
         batch_size: int = 500,
         scan_seconds: float | None = None,
     ) -> None:
         self._collections = collections
-        self._publish = publish
+        self._send = send
         self._poll_seconds = poll_seconds
         self._scan_seconds = scan_seconds if scan_seconds is not None else poll_seconds
         self._batch_size = batch_size
@@ -225,9 +240,9 @@ class OutboxRelay:
         return published
 
     async def _relay(self, collection: AsyncCollection[Document], documents: list[Document]) -> int:
-        # Send everything first and wait for the acks together: the idempotent producer keeps
-        # each partition's order (so each aggregate's), and one round trip serves the batch.
-        deliveries = []
+        # Send everything together and wait for the acks: the idempotent producer keeps each
+        # partition's order (so each aggregate's), and one round trip serves the batch.
+        records, spans = [], []
         types: Counter[str] = Counter()
         recorded = spans_recorded()
         for document in documents:
@@ -236,26 +251,26 @@ class OutboxRelay:
                 # Nothing reads spans here: a span made only to name itself in the headers would
                 # be a child nobody sees of a parent nobody sees. The record carries the writer's
                 # context as stored, and the trace goes on downstream all the same (an event
-                # written outside any trace starts one in its producer span). INVALID_SPAN takes
-                # the calls below and does nothing.
+                # written outside any trace starts one in its producer span).
                 if recorded or "traceparent" not in written:
                     span = _producer_span(entry)
+                    spans.append(span)
                     headers: dict[str, str] = {}
                     propagate.inject(headers, context=trace.set_span_in_context(span))
                 else:
-                    span, headers = trace.INVALID_SPAN, dict(written)
-                try:
-                    sent = await self._publish(entry["topic"], cloud_event_of(entry), headers)
-                except Exception as error:
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, str(error)))
-                    raise
-                finally:
-                    span.end()
-                if inspect.isawaitable(sent):
-                    deliveries.append(sent)
+                    headers = written
+                records.append(record_of(entry, headers))
                 types[entry["type"]] += 1
-        await asyncio.gather(*deliveries)
+        try:
+            await self._send(records)
+        except Exception as error:
+            for span in spans:
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+            raise
+        finally:
+            for span in spans:
+                span.end()
         for name, count in types.items():
             metrics.EVENTS_PUBLISHED.labels(type=name).inc(count)
 

@@ -101,7 +101,7 @@ class ServiceRuntime:
         )
         self.relay = OutboxRelay(
             self._outbox_collections,
-            self.events_out.send,
+            self.events_out.send_all,
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
             scan_seconds=settings.outbox_scan_seconds,
