@@ -62,6 +62,9 @@ class PeopleStore(AggregateStore[Person]):
         document = await self.collection.find_one({"_id": aggregate_id})
         if document is None or (org_id is not None and document.get("org_id") != org_id):
             return None
+        return self._loaded(document)
+
+    def _loaded(self, document: Document) -> Person | None:
         return _readable(document)
 
     async def change(

@@ -117,18 +117,19 @@ class Notify:
     # ------------------------------------------------------------------ the steps
 
     async def look_up(self, org_id: str, who: Audience) -> tuple[Directory, Recipients]:
-        """The people a message names and, when asked, the org's escalation contacts (one lookup
-        per person, by id); and the recipients read for it (the messages go to some of them, who
+        """The people a message names and, when asked, the org's escalation contacts (one read of
+        them all, by id); and the recipients read for it (the messages go to some of them, who
         are then not read again)."""
         admins = await self._stores.contacts.admins(org_id) if who.with_admins else []
+        keys = {person_id: recipient_id(org_id, person_id) for person_id in [*who.person_ids, *admins]}
+        stored = await self._stores.recipients.get_many(list(keys.values()))
+        found = {person_id: stored.get(key) for person_id, key in keys.items()}
         people, erased = {}, set()
-        named = list(dict.fromkeys([*who.person_ids, *admins]))
-        found = await asyncio.gather(*(self._stores.recipients.get(recipient_id(org_id, p)) for p in named))
-        for person_id, known in zip(named, found, strict=True):
+        for person_id, known in found.items():
             people[person_id] = known.person() if known is not None else messages.Person(person_id)
             if known is not None and known.erased:
                 erased.add(person_id)
-        return Directory(people, admins, frozenset(erased)), dict(zip(named, found, strict=True))
+        return Directory(people, admins, frozenset(erased)), found
 
     async def notify(
         self,
@@ -146,11 +147,11 @@ class Notify:
             pseudonym(org_id, person_id) if person_id in directory.erased else person_id
             for person_id in directory.people
         )
-        # Each message is its own notification: stored side by side (a consumer's batch then sends
-        # its handlers' writes in fewer, larger groups).
-        await asyncio.gather(
-            *(self.store_message(org_id, cause, message, mentions, recipients) for message in found)
-        )
+        # Each message is its own notification, stored one after the other: in a consumer's batch
+        # the handlers' first messages share a group of writes and their second ones the next
+        # (a batch's writes go in groups of 500 anyway), without a task per message.
+        for message in found:
+            await self.store_message(org_id, cause, message, mentions, recipients)
         await self._erased_meanwhile(org_id, directory)
 
     async def _erased_meanwhile(self, org_id: str, directory: Directory) -> None:
@@ -191,7 +192,9 @@ class Notify:
 
     async def follow_up(self, notification: Notification) -> None:
         """Queue entries for its scheduled deliveries and its place in digests; safe to repeat."""
-        await asyncio.gather(*(self._stores.queue.enqueue(entry) for entry in queue_entries(notification)))
+        entries = queue_entries(notification)
+        if entries:  # (an in-app message shown at once has none)
+            await asyncio.gather(*(self._stores.queue.enqueue(entry) for entry in entries))
         for channel, delivery in notification.deliveries.items():
             if delivery.status is DeliveryStatus.DIGESTED:
                 await self._join_digest(notification, channel, delivery)
