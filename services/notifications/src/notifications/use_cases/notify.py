@@ -147,11 +147,11 @@ class Notify:
             pseudonym(org_id, person_id) if person_id in directory.erased else person_id
             for person_id in directory.people
         )
-        # Each message is its own notification, stored one after the other: in a consumer's batch
-        # the handlers' first messages share a group of writes and their second ones the next
-        # (a batch's writes go in groups of 500 anyway), without a task per message.
-        for message in found:
-            await self.store_message(org_id, cause, message, mentions, recipients)
+        # Each message is its own notification: stored side by side (a consumer's batch then sends
+        # its handlers' writes in fewer, larger groups).
+        await asyncio.gather(
+            *(self.store_message(org_id, cause, message, mentions, recipients) for message in found)
+        )
         await self._erased_meanwhile(org_id, directory)
 
     async def _erased_meanwhile(self, org_id: str, directory: Directory) -> None:
