@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -98,16 +97,13 @@ class TimePartitionedDueIndex:
 
     # ------------------------------------------------------------------ writes
 
-    def put(
-        self, key: str, due_at: datetime, payload: Document | None = None, *, now: datetime
-    ) -> Awaitable[object]:
-        """Record that `key` falls due at `due_at` (idempotent); done once awaited. An entry already
-        due goes into the partition of `now`, so nothing is ever written into a partition a sweep
-        may have dropped. (In a consumer's batch the write joins its group at once: puts awaited
-        together take no task each.)"""
+    async def put(self, key: str, due_at: datetime, payload: Document | None = None, *, now: datetime) -> str:
+        """Record that `key` falls due at `due_at` (idempotent). An entry already due goes into the
+        partition of `now`, so nothing is ever written into a partition a sweep may have dropped."""
         name = self.partition_name(max(due_at, now))
         partition = self._partitions.get(name) or self._partitions.setdefault(name, Grouped(self._db[name]))
-        return partition.upsert({"_id": key}, {"$set": {"due_at": due_at, **(payload or {})}})
+        await partition.upsert({"_id": key}, {"$set": {"due_at": due_at, **(payload or {})}})
+        return name
 
     async def remove(self, entry: DueEntry) -> None:
         await self._db[entry.partition].delete_one({"_id": entry.key})

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,13 +140,12 @@ class Grouped:
             return
         await self._join(InsertOne(document), document.get("_id"), None)
 
-    def upsert(self, filter: Document, update: Document) -> Awaitable[object]:
-        """Update the one document `filter` matches (it names its `_id`), creating it if absent.
-        Grouped, it joins the next group at once and its future is returned: several upserts
-        awaited together (`gather`) then take no task each."""
+    async def upsert(self, filter: Document, update: Document) -> None:
+        """Update the one document `filter` matches (it names its `_id`), creating it if absent."""
         if not _grouping.get():
-            return self.collection.update_one(filter, update, upsert=True)
-        return self._join(UpdateOne(filter, update, upsert=True), filter["_id"], None)
+            await self.collection.update_one(filter, update, upsert=True)
+            return
+        await self._join(UpdateOne(filter, update, upsert=True), filter["_id"], None)
 
     async def update(self, filter: Document, update: Document) -> bool:
         """Apply `update` to the one document `filter` matches (the filter names its `_id`);
@@ -158,13 +157,13 @@ class Grouped:
         update = {**update, "$push": {**update.get("$push", {}), **appended}}
         return await self._join(UpdateOne(filter, update), filter["_id"], write_id)
 
-    def _join(
+    async def _join(
         self, operation: InsertOne[Document] | UpdateOne, document_id: Any, write_id: str | None
-    ) -> asyncio.Future[bool]:
+    ) -> bool:
         item = _Write(operation, document_id, write_id, asyncio.get_running_loop().create_future())
         self._queue.writes.append(item)
         self._start()
-        return item.done
+        return await item.done
 
     def _start(self) -> None:
         if not self._queue.sending:

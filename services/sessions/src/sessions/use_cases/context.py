@@ -10,7 +10,7 @@ change created are indexed first (`before_write`): an index entry without its se
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,9 +33,9 @@ Action = Callable[[Relationship, datetime], list[Emitted]]
 class DueIndex(Protocol):
     """Due dates a sweep reads when their time comes (`servicekit.due_index`)."""
 
-    def put(
+    async def put(
         self, key: str, due_at: datetime, payload: Document | None = None, *, now: datetime
-    ) -> Awaitable[object]: ...
+    ) -> str: ...
 
     async def find_due(self, cutoff: datetime, limit: int) -> list[DueEntry]: ...
 
