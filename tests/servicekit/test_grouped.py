@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from servicekit.aggregates import AggregateStore
 from servicekit.grouped import Grouped, grouping
 
+from tests.conftest import Infra
 from tests.servicekit.test_aggregates import Mentor, RecordingOutbox
 
 
@@ -165,3 +166,40 @@ async def test_two_replicas_changing_the_same_aggregates_in_groups_lose_no_chang
     await asyncio.gather(take(here, 5), take(there, 5))
     stored = [doc async for doc in collection.find()]
     assert sorted((doc["active"], doc["version"]) for doc in stored) == [(10, 10)] * 20
+
+
+class _Commands(monitoring.CommandListener):
+    """The names of the commands a client sends."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_groups_read_comes_back_in_one_reply(
+    infra: Infra, collection: AsyncCollection[dict[str, Any]]
+) -> None:
+    """Hundreds of documents read by id come back in the find's own reply: no getMore after it
+    (a cursor's first reply holds 101 documents unless asked for more), grouped or not."""
+    await collection.insert_many([{"_id": f"d{n}", "name": "x" * 200} for n in range(700)])
+    commands = _Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, event_listeners=[commands])
+    try:
+        grouped = Grouped(client[collection.database.name][collection.name])
+        with grouping():
+            found = await asyncio.gather(*(grouped.find_by_id(f"d{n}") for n in range(0, 1000, 2)))
+        assert [document["_id"] if document else None for document in found] == [
+            f"d{n}" if n < 700 else None for n in range(0, 1000, 2)
+        ]
+        assert len(await grouped.find_by_ids([f"d{n}" for n in range(600)])) == 600
+        assert commands.names == ["find", "find"]
+    finally:
+        await client.close()

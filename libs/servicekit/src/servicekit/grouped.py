@@ -106,7 +106,8 @@ class Grouped:
     async def find_by_ids(self, document_ids: list[Any]) -> list[Document]:
         """The documents with these ids (those that exist, in no particular order)."""
         if not _grouping.get():
-            return [d async for d in self.collection.find({"_id": {"$in": document_ids}})]
+            found = self.collection.find({"_id": {"$in": document_ids}}, batch_size=len(document_ids))
+            return [d async for d in found]
         read = _Read(document_ids, asyncio.get_running_loop().create_future())
         self._queue.reads.append(read)
         self._start()
@@ -187,7 +188,8 @@ class Grouped:
             return
         try:
             ids = list({document_id for read in reads for document_id in read.document_ids})
-            cursor = self.collection.find({"_id": {"$in": ids}})
+            # One document at most per id: all in the first reply, not 101 then getMore after getMore.
+            cursor = self.collection.find({"_id": {"$in": ids}}, batch_size=len(ids))
             found = {document["_id"]: document async for document in cursor}
         except Exception as error:
             _fail(reads, error)
@@ -261,7 +263,7 @@ class Grouped:
     async def _applied(self, writes: list[_Write]) -> set[str]:
         """The write ids that their documents hold now (read back after a group that missed)."""
         query = {"_id": {"$in": [item.document_id for item in writes]}}
-        cursor = self.collection.find(query, {WRITE_IDS: 1})
+        cursor = self.collection.find(query, {WRITE_IDS: 1}, batch_size=len(writes))
         return {str(write_id) async for document in cursor for write_id in document.get(WRITE_IDS) or []}
 
 

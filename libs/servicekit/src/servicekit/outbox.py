@@ -233,7 +233,9 @@ class OutboxRelay:
             ids = {key for key, entries in hinted.items() if entries is None}
             while ids:
                 chunk = [ids.pop() for _ in range(min(len(ids), self._batch_size))]
-                cursor = collection.find({"_id": {"$in": chunk}, "outbox_pending": True}, {"outbox": 1})
+                cursor = collection.find(
+                    {"_id": {"$in": chunk}, "outbox_pending": True}, {"outbox": 1}, batch_size=len(chunk)
+                )
                 documents = [document async for document in cursor]
                 if documents:
                     published += await self._relay(collection, documents)
