@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from mentorship_schemas import MentorAvailable, NotificationSent
-from mentorship_schemas.events import NotificationChannel
 from servicekit.kafka import EventProducer, OutgoingRecord, ensure_topics, record_value
 from servicekit.outbox import cloud_event_of, outbox_entry, record_of
 
 from tests.conftest import Infra
+from tests.contract.samples import sample_event
 from tests.kafka_records import read_topic
 
 TRACE = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
@@ -28,16 +28,7 @@ TRACE = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
 def test_an_entrys_record_is_the_record_of_its_cloud_event(keyed: bool, zone: timezone) -> None:
     """What the relay builds from an entry is what CloudEventPublisher sends for its CloudEvent:
     the same key, value and headers (the trace context first, then the ce_* attributes)."""
-    sent = NotificationSent(
-        org_id="org-1",
-        version=2,
-        notification_id="n-1",
-        recipient_id="mentor-6",
-        kind="session_missed",
-        channel=NotificationChannel.IN_APP,
-        cause_event_id="e-1",
-        sent_at=datetime(2026, 12, 4, 1, 43, 12, 70000, tzinfo=UTC),
-    )
+    sent = sample_event(NotificationSent)  # keyed by its recipient; its subject: the notification
     entry = outbox_entry(
         sent, source="/mentorship/notifications", time=datetime(2026, 3, 2, 9, 30, tzinfo=zone)
     )
@@ -48,7 +39,8 @@ def test_an_entrys_record_is_the_record_of_its_cloud_event(keyed: bool, zone: ti
     record = record_of(entry, TRACE)
 
     assert record.topic == entry["topic"]
-    assert record.key == event.key == (b"mentor-6" if keyed else b"n-1")
+    assert sent.partition_key != sent.aggregate_id
+    assert record.key == event.key == (sent.partition_key if keyed else sent.aggregate_id).encode()
     assert record.value == record_value(event)
     assert record.headers == [
         (name, value.encode()) for name, value in {**TRACE, **event.kafka_headers()}.items()
