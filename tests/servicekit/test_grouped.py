@@ -169,13 +169,16 @@ async def test_two_replicas_changing_the_same_aggregates_in_groups_lose_no_chang
 
 
 class _Commands(monitoring.CommandListener):
-    """The names of the commands a client sends."""
+    """The names of the commands a client sends, and the batch size each find asks for."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.batch_sizes: list[int] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.names.append(event.command_name)
+        if event.command_name == "find":
+            self.batch_sizes.append(event.command.get("batchSize", 0))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -188,7 +191,9 @@ async def test_a_groups_read_comes_back_in_one_reply(
     infra: Infra, collection: AsyncCollection[dict[str, Any]]
 ) -> None:
     """Hundreds of documents read by id come back in the find's own reply: no getMore after it
-    (a cursor's first reply holds 101 documents unless asked for more), grouped or not."""
+    (a cursor's first reply holds 101 documents unless asked for more), grouped or not. Each find
+    asks for more than it can find, so MongoDB closes its cursor (a batch exactly filled leaves
+    it open, and the driver asks again: `servicekit.mongo.in_one_reply`)."""
     await collection.insert_many([{"_id": f"d{n}", "name": "x" * 200} for n in range(700)])
     commands = _Commands()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, event_listeners=[commands])
@@ -201,5 +206,6 @@ async def test_a_groups_read_comes_back_in_one_reply(
         ]
         assert len(await grouped.find_by_ids([f"d{n}" for n in range(600)])) == 600
         assert commands.names == ["find", "find"]
+        assert commands.batch_sizes == [501, 601]  # 500 ids (350 found), then 600 (all found)
     finally:
         await client.close()

@@ -646,6 +646,20 @@ async def test_a_find_larger_than_one_reply_comes_in_batches_and_misses_nothing(
     assert sorted(found) == list(range(600))
 
 
+async def test_a_find_by_ids_asking_for_one_more_than_the_ids_comes_whole_with_its_cursor_closed(
+    collections: list[Collection],
+) -> None:
+    """Reads by id (`servicekit.mongo.in_one_reply`) get every document in the find's own reply
+    and no cursor left open to ask again, whether every id is found or some are missing."""
+    await collections[0].insert_many([{"_id": f"d{n}", "name": "x" * 100} for n in range(400)])
+    database, name = collections[0].database, collections[0].name
+    for ids in ([f"d{n}" for n in range(300)], [f"d{n}" for n in range(0, 600, 2)]):
+        reply = await database.command("find", name, filter={"_id": {"$in": ids}}, batchSize=len(ids) + 1)
+        batch = reply["cursor"]["firstBatch"]
+        assert sorted(doc["_id"] for doc in batch) == sorted(i for i in ids if int(i[1:]) < 400)
+        assert reply["cursor"]["id"] == 0
+
+
 async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
     collections: list[Collection],
 ) -> None:

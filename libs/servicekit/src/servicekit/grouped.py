@@ -39,6 +39,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from servicekit.ids import new_id
+from servicekit.mongo import in_one_reply
 
 Document = dict[str, Any]
 WRITE_IDS = "write_ids"  # the ids of the last grouped updates of a document
@@ -106,7 +107,9 @@ class Grouped:
     async def find_by_ids(self, document_ids: list[Any]) -> list[Document]:
         """The documents with these ids (those that exist, in no particular order)."""
         if not _grouping.get():
-            found = self.collection.find({"_id": {"$in": document_ids}}, batch_size=len(document_ids))
+            found = self.collection.find(
+                {"_id": {"$in": document_ids}}, batch_size=in_one_reply(document_ids)
+            )
             return [d async for d in found]
         read = _Read(document_ids, asyncio.get_running_loop().create_future())
         self._queue.reads.append(read)
@@ -188,8 +191,7 @@ class Grouped:
             return
         try:
             ids = list({document_id for read in reads for document_id in read.document_ids})
-            # One document at most per id: all in the first reply, not 101 then getMore after getMore.
-            cursor = self.collection.find({"_id": {"$in": ids}}, batch_size=len(ids))
+            cursor = self.collection.find({"_id": {"$in": ids}}, batch_size=in_one_reply(ids))
             found = {document["_id"]: document async for document in cursor}
         except Exception as error:
             _fail(reads, error)
@@ -262,8 +264,8 @@ class Grouped:
 
     async def _applied(self, writes: list[_Write]) -> set[str]:
         """The write ids that their documents hold now (read back after a group that missed)."""
-        query = {"_id": {"$in": [item.document_id for item in writes]}}
-        cursor = self.collection.find(query, {WRITE_IDS: 1}, batch_size=len(writes))
+        ids = list({item.document_id for item in writes})
+        cursor = self.collection.find({"_id": {"$in": ids}}, {WRITE_IDS: 1}, batch_size=in_one_reply(ids))
         return {str(write_id) async for document in cursor for write_id in document.get(WRITE_IDS) or []}
 
 

@@ -32,6 +32,7 @@ What the services do rely on is pinned by `tests/store`, against whichever serve
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -50,6 +51,16 @@ def create_mongo_client(
         # The emulator (and a standalone mongod) has no retryable writes; ours are idempotent.
         retryWrites=False,
     )
+
+
+def in_one_reply(ids: Sized) -> int:
+    """The batch size that brings a read by `ids` (at most a document each) whole in the find's own
+    reply, its cursor closed: one more than the ids. The default first batch holds 101 documents
+    and larger reads come in getMore after getMore; a batch exactly as large as what is found
+    leaves MongoDB's cursor open, since only a scan past the last document proves there is no
+    more (MongoDB's jstests: "exactly 10 matching documents, but there is no limit, so we must
+    finish the scan"), and the driver then asks again for nothing."""
+    return len(ids) + 1
 
 
 async def ping(client: AsyncMongoClient[dict[str, Any]]) -> bool:

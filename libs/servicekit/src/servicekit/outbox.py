@@ -39,6 +39,7 @@ from pymongo.errors import InvalidOperation
 from servicekit import metrics
 from servicekit.ids import new_id
 from servicekit.kafka import OutgoingRecord, json_value
+from servicekit.mongo import in_one_reply
 from servicekit.outage import kafka_client_log
 from servicekit.telemetry import spans_recorded
 
@@ -233,9 +234,8 @@ class OutboxRelay:
             ids = {key for key, entries in hinted.items() if entries is None}
             while ids:
                 chunk = [ids.pop() for _ in range(min(len(ids), self._batch_size))]
-                cursor = collection.find(
-                    {"_id": {"$in": chunk}, "outbox_pending": True}, {"outbox": 1}, batch_size=len(chunk)
-                )
+                query = {"_id": {"$in": chunk}, "outbox_pending": True}
+                cursor = collection.find(query, {"outbox": 1}, batch_size=in_one_reply(chunk))
                 documents = [document async for document in cursor]
                 if documents:
                     published += await self._relay(collection, documents)
