@@ -4,11 +4,13 @@ measured in the same run, on the same broker and store (started here, fresh, unl
 
 1. passthrough: a raw aiokafka loop (consume, produce with acks=all, commit) over 20,000 records:
    the pace of the broker and the client library alone, the baseline for 2;
-2. each service as its own process on its main event (profiles: PairCreated; matching:
-   MentorAvailable and ProfileRegistered; sessions: PairCreated; notifications: SessionMissed),
-   20,000 records each: records/s from the first record produced until the group's lag is 0 and
-   the events they caused are published (the outbox is empty; matching: every mentee paired too),
-   and the ratio to 1 (target: every ratio >= 0.20);
+2. each service alone on its main event (profiles: PairCreated; matching: MentorAvailable and
+   ProfileRegistered; sessions: PairCreated; notifications: SessionMissed), 20,000 records each:
+   records/s from the first record produced until the group's lag is 0 and the events they caused
+   are published (the outbox is empty; matching: every mentee paired too), and the ratio to 1
+   (target: every ratio >= 0.20); first as one process, then as the Helm chart deploys it, two
+   replicas in one consumer group (one Python process uses one core; the JSON's `per_s` and
+   `ratio` are the two replicas', `by_replicas` holds both);
 3. the outbox relay against publishing the same events directly with FastStream (target: ratio
    >= 0.50), and against the relay's own aiokafka producer alone;
 4. a journey over HTTP with all four services as processes: mentors, then mentees registering at
@@ -22,7 +24,8 @@ ratio 0.20: records/s move with the machine's other tenants, CPU per record much
 prints the CPU per mentee of every process from the first registration until the last notification
 was read, and what the cores allow at the rate: a journey that needs most of them queues, and its
 tail grows with whatever else the machine runs.
-Sizes: BENCH_RECORDS, BENCH_MENTORS, BENCH_MENTEES, BENCH_RATE; BENCH_SERVICES picks part 2's services.
+Sizes: BENCH_RECORDS, BENCH_MENTORS, BENCH_MENTEES, BENCH_RATE; BENCH_SERVICES picks part 2's services,
+BENCH_REPLICAS its shapes (`1,2`; `1` measures one process only).
 The last line is one JSON object.
 """
 
@@ -52,6 +55,9 @@ RATE = float(os.environ.get("BENCH_RATE", 50))
 SERVICES = [
     name for name in os.environ.get("BENCH_SERVICES", ",".join(services.MAIN_EVENTS)).split(",") if name
 ]
+# How many processes of each service part 2 runs, in turn: one, then the Helm chart's two replicas
+# (`serviceDefaults.replicas`, the autoscaler's minimum), one consumer group over both.
+REPLICAS = sorted({int(n) for n in os.environ.get("BENCH_REPLICAS", "1,2").split(",") if n})
 
 
 def _cpu_line(ms_per_item: dict[str, float], item: str = "record") -> str:
@@ -71,17 +77,24 @@ async def main(
     )
     per_service: dict[str, dict[str, Any]] = {}
     for name in SERVICES:
-        per_s, memory, cpu = await services.service_pace(name, bootstrap, mongo_url, RECORDS, work, servers)
-        per_service[name] = {
-            "per_s": round(per_s),
-            "ratio": round(per_s / passthrough, 3),
-            "cpu_ms_per_record": cpu,
-        }
-        rss[name] = memory
-        print(
-            f"{name:<13}: {per_s:8.0f} records/s  ratio {per_s / passthrough:.3f} (target >= 0.20); "
-            f"{_cpu_line(cpu)} (all: {sum(cpu.values()):.3f})"
-        )
+        shapes: dict[str, dict[str, Any]] = {}
+        for replicas in REPLICAS:
+            per_s, memory, cpu = await services.service_pace(
+                name, bootstrap, mongo_url, RECORDS, work, servers, replicas=replicas
+            )
+            shapes[str(replicas)] = {
+                "per_s": round(per_s),
+                "ratio": round(per_s / passthrough, 3),
+                "cpu_ms_per_record": cpu,
+            }
+            rss.setdefault(name, memory)
+            print(
+                f"{name:<13}: {per_s:8.0f} records/s  ratio {per_s / passthrough:.3f} (target >= 0.20) "
+                f"with {replicas} {'replica' if replicas == 1 else 'replicas'}; "
+                f"{_cpu_line(cpu)} (all: {sum(cpu.values()):.3f})"
+            )
+        # The headline is the last shape measured: the chart's two replicas by default.
+        per_service[name] = {**shapes[str(REPLICAS[-1])], "replicas": REPLICAS[-1], "by_replicas": shapes}
     relayed = await relay.relay_against_direct(bootstrap, mongo_url, RECORDS)
     print(
         f"outbox relay : {relayed['per_s']:8.0f} events/s; direct publish (FastStream) "

@@ -31,7 +31,7 @@ from mentorship_schemas.events import PersonRole
 from mentorship_schemas.topics import all_topic_names
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from service_fleet import ServiceFleet
+from service_fleet import ServiceFleet, ServiceProcess
 from servicekit.auth import issue_dev_token
 from servicekit.kafka import ensure_topics
 
@@ -202,41 +202,52 @@ async def service_pace(
     *,
     python: str = sys.executable,
     settings: dict[str, str] | None = None,
+    replicas: int = 1,
 ) -> tuple[float, float, dict[str, float]]:
-    """Start `name` alone as a process (of `python`, with `settings` in its environment), give it
-    what its main event needs, then measure; returns records/s, the process's resident memory at
-    the end (MB), and the CPU per record (ms) of the service (with its engine process), the
-    `servers` (name -> pid) and the bench meanwhile."""
+    """Start `name` alone as `replicas` processes (of `python`, with `settings` in their
+    environment; members of one consumer group, as the Helm chart's replicas are), give it what
+    its main event needs, then measure; returns records/s, the first process's resident memory at
+    the end (MB), and the CPU per record (ms) of each process of the service (with its engine
+    process; the second is `name #2`), the `servers` (name -> pid) and the bench meanwhile."""
     org = f"bench-{name}-{uuid.uuid4().hex[:6]}"
     prefix = f"bench_{uuid.uuid4().hex[:6]}_"
     group = f"mentorship.{name}"
     # Earlier phases left their events on the shared topics: this group starts after them.
     await start_group_at_end(bootstrap, group, [topic for topic, _ in all_topic_names()])
-    fleet = ServiceFleet(
-        env={**service_env(bootstrap, mongo_url, prefix), **(settings or {})},
-        log_dir=work / "logs",
-        ports={name: free_port()},
-        python=python,
-    )
-    fleet.start(timeout=120)
+    fleets = [
+        ServiceFleet(
+            env={**service_env(bootstrap, mongo_url, prefix), **(settings or {})},
+            log_dir=work / "logs" / f"{name}-{n + 1}",
+            ports={name: free_port()},
+            python=python,
+        )
+        for n in range(replicas)
+    ]
     try:
+        for fleet in fleets:
+            fleet.start(timeout=120)
         topics = sorted({event.topic() for event in MAIN_EVENTS[name]})
-        await PREPARE[name](org, count, bootstrap, fleet.services[name].url)
+        await PREPARE[name](org, count, bootstrap, fleets[0].services[name].url)
         await until_caught_up(bootstrap, group, topics, timeout=300)
         records = RECORDS[name](org, count)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-        process = fleet.services[name].process
-        assert process is not None
-        cpu = CpuMeter({name: process.pid, **servers})
+        pids = [_pid(fleet.services[name]) for fleet in fleets]
+        cpu = CpuMeter({name if n == 0 else f"{name} #{n + 1}": pid for n, pid in enumerate(pids)} | servers)
         try:  # one client for the polls of `settled`, not one per poll
             settled = settled_for(name, mongo[f"{prefix}{name}"], org, count)
             per_s = await _pace(bootstrap, group, topics, records, settled=settled, cpu=cpu)
         finally:
             await mongo.close()
-        return per_s, service_rss_mb(process.pid), cpu.ms_per_record(count)
+        return per_s, service_rss_mb(pids[0]), cpu.ms_per_record(count)
     finally:
-        fleet.stop()
+        for fleet in fleets:
+            fleet.stop()
         await drop_databases(mongo_url, prefix)
+
+
+def _pid(service: ServiceProcess) -> int:
+    assert service.process is not None
+    return service.process.pid
 
 
 async def drop_databases(mongo_url: str, prefix: str) -> None:
