@@ -4,6 +4,8 @@ mentors who pause or leave, and each mentor's places kept right throughout."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,13 +14,15 @@ from matching.domain.mentor import MentorCandidate, MentorStatus, mentor_key
 from matching.domain.program import ProgramSettings
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind, Stagnation
+from matching.engine_runner import EngineInThreads
 from matching.use_cases import cohort_runs, pairs, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotFound, Refused
-from matching.use_cases.continuous import match_continuously, match_org_now
+from matching.use_cases.continuous import RERUNS_AFTER_LOST_RACES, match_continuously, match_org_now
 from matching.use_cases.sweep import sweep
 from mentorship_schemas import MatchProposed, MentorshipRequested, PairCreated, PairDeclined, PairEnded
 from mentorship_schemas.events import PairEndReason, PersonRole
+from servicekit.coalesce import Coalescer
 
 from tests.matching.fakes import START, InMemoryMatching
 
@@ -78,6 +82,61 @@ async def test_a_mentor_full_meanwhile_is_not_offered_and_the_seat_keeps_waiting
     assert await match_org_now(mem.context, ORG) == 0
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
     assert mem.published(PairCreated) == []
+
+
+class RacingEngine:
+    """Runs the engine, then lets another writer take the place of every mentor it paired (another
+    replica's run, say) before the offers go out, `races` times."""
+
+    def __init__(self, mem: InMemoryMatching, races: int) -> None:
+        self.mem, self.races, self.runs = mem, races, 0
+
+    async def call(self, scored_pairs: int, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.runs += 1
+        found = await EngineInThreads().call(scored_pairs, work, *args, **kwargs)
+        if self.runs <= self.races:
+            for pair in found:
+                taken = seat_key(ORG, f"elsewhere-{self.runs}-{pair.mentor_id}")
+                await self.mem.mentors.change(
+                    mentor_key(ORG, pair.mentor_id), lambda m, t=taken: m.reserve_place(t, START)
+                )
+        return found
+
+
+@pytest.mark.parametrize("coalesced", [False, True], ids=["in place", "behind a coalescer"])
+async def test_a_run_that_lost_its_races_runs_again_for_the_seats_still_waiting(
+    mem: InMemoryMatching, coalesced: bool
+) -> None:
+    """No further change in the org would run matching again before the waiting-seats sweep."""
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    await add_mentor(mem, "mira", skills_offered=["python"], level="senior")
+    await add_mentor(mem, "nina", skills_offered=["python"])
+    engine = RacingEngine(mem, races=1)
+    coalescer = Coalescer(window=0) if coalesced else None
+    context = dataclasses.replace(mem.context, engine=engine, coalescer=coalescer)
+
+    made = await match_org_now(context, ORG)
+    if coalescer is not None:
+        assert made == 0  # the rerun counts for itself, behind the coalescer
+        await coalescer.settled()
+    ada = await mem.seat(ORG, "ada")
+    assert ada.pair is not None, "offered by the second run"
+    assert ada.pair.mentor_id == "nina"
+    assert engine.runs == 2
+    assert (await mem.mentor(ORG, "mira")).free_slots == 0  # the other writer's place stays taken
+    assert (await mem.mentor(ORG, "nina")).free_slots == 0
+    assert len(mem.published(PairCreated)) == 1
+
+
+async def test_runs_after_lost_races_stop_after_a_few_in_a_row(mem: InMemoryMatching) -> None:
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    for n in range(8):
+        await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
+    engine = RacingEngine(mem, races=100)
+    context = dataclasses.replace(mem.context, engine=engine)
+    assert await match_org_now(context, ORG) == 0
+    assert engine.runs == 1 + RERUNS_AFTER_LOST_RACES
+    assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
 
 
 async def test_a_request_is_accepted_into_a_pair_that_keeps_the_reserved_place(mem: InMemoryMatching) -> None:

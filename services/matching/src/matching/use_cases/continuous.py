@@ -46,28 +46,42 @@ async def match_waiting_orgs(m: Matching) -> int:
     return 0
 
 
-async def match_org_now(m: Matching, org_id: str) -> int:
-    """Every continuous open program of the org in turn; returns the pairs, proposals or requests made."""
-    made = 0
+# A run whose offers lost races (its view was behind another writer: another replica's run, an
+# admin) is followed by another on the org read afresh, up to this many in a row: the seats it
+# could not offer still wait, and with no further change in the org nothing else would run for
+# them before the waiting-seats sweep (a minute). Two replicas on one org lose races all along.
+RERUNS_AFTER_LOST_RACES = 3
+
+
+async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> int:
+    """Every continuous open program of the org in turn; returns the pairs, proposals or requests
+    made (by this run: a rerun after lost races, behind a coalescer, counts for itself)."""
+    made = lost = 0
     view: OrgView | None = None
     for program in await programs_of(m, org_id):
         # A circles program forms circles (an admin's POST .../circles), never pairs with a mentor.
         if not (program.continuous and program.is_open) or program.forms_circles:
             continue
         view = view or await m.reads.org(org_id)
-        made_here = await match_program(m, program, view)
-        made += made_here
-        if made_here:
-            view = None  # the next program must see these places taken
+        made_here, lost_here = await match_program(m, program, view)
+        made, lost = made + made_here, lost + lost_here
+        if made_here or lost_here:
+            view = None  # the next program must see these places taken (or the view read afresh)
+    if not lost or reruns <= 0:
+        return made
+    if m.coalescer is None:
+        return made + await match_org_now(m, org_id, reruns=reruns - 1)
+    m.coalescer.ask(org_id, lambda: match_org_now(m, org_id, reruns=reruns - 1))
     return made
 
 
-async def match_program(m: Matching, program: Program, view: OrgView) -> int:
-    """One program's waiting seats against its mentors, seat stage by seat stage."""
+async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[int, int]:
+    """One program's waiting seats against its mentors, seat stage by seat stage; returns the offers
+    made and those that lost a race (the org's view is then read afresh next time)."""
     if await pool.seat_waiting_mentees(m, view, program):
         view = await m.reads.org(program.org_id)
     now = m.now()
-    made = 0
+    made = lost = 0
     for stage in range(1, program.mentors_per_mentee + 1):
         waiting = view.waiting_in(program, stage)
         if not waiting:
@@ -106,10 +120,11 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> int:
         offered = sum(await asyncio.gather(*offers))
         if offered < len(pairs):
             m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
+            lost += len(pairs) - offered
         made += offered
         if offered and stage < program.mentors_per_mentee:
             view = await m.reads.org(program.org_id)  # the next stage must see these mentors taken
-    return made
+    return made, lost
 
 
 def _as_match(pair: Explanation) -> Match:
