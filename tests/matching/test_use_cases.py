@@ -84,6 +84,36 @@ async def test_a_mentor_full_meanwhile_is_not_offered_and_the_seat_keeps_waiting
     assert mem.published(PairCreated) == []
 
 
+class RecordingEngine:
+    """Runs the engine in a thread and keeps the mentors each run was given."""
+
+    def __init__(self) -> None:
+        self.mentors: list[list[str]] = []
+
+    async def call(self, scored_pairs: int, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.mentors.append([profile.person_id for profile in args[2]])
+        return await EngineInThreads().call(scored_pairs, work, *args, **kwargs)
+
+
+async def test_a_run_ships_the_engine_only_the_mentors_it_may_pair(mem: InMemoryMatching) -> None:
+    """A full or paused mentor's profile never goes to the engine's process (it would rule them
+    out before scoring anyone); the mentor with room gets the mentee."""
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    await add_mentor(mem, "mira", skills_offered=["python"], level="senior")
+    await add_mentor(mem, "paul", skills_offered=["python"], level="senior")
+    await add_mentor(mem, "nina", skills_offered=["python"])
+    await mem.mentors.change(
+        mentor_key(ORG, "mira"), lambda m: m.reserve_place(seat_key(ORG, "someone"), START)
+    )
+    await mem.mentors.change(mentor_key(ORG, "paul"), lambda m: m.announce_unavailable(2, "paused"))
+    engine = RecordingEngine()
+    assert await match_org_now(dataclasses.replace(mem.context, engine=engine), ORG) == 1
+    assert engine.mentors == [["nina"]]
+    ada = await mem.seat(ORG, "ada")
+    assert ada.pair is not None
+    assert ada.pair.mentor_id == "nina"
+
+
 class RacingEngine:
     """Runs the engine, then lets another writer take the place of every mentor it paired (another
     replica's run, say) before the offers go out, `races` times."""

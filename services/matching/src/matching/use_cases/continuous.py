@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from matching.domain.cohort import mentor_exclusion
 from matching.domain.cohort_run import continuous_pairs
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
@@ -89,11 +90,15 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[i
         if not view.offers_possible(program):
             break
         mentees = [seat.match_profile_now(now) for seat in waiting]
-        mentors = view.mentor_profiles(program, now)
+        # Only the mentors this run may pair: the engine would rule the others out (full, paused,
+        # not in the program's type) before scoring anyone, after their profiles had been shipped
+        # to its process, the largest part of a small run's cost; late in a flood most are full.
+        policy = program.policy()
+        mentors = [p for p in view.mentor_profiles(program, now) if mentor_exclusion(policy, p) is None]
         pairs = await m.engine.call(
             len(waiting) * len(mentors),
             continuous_pairs,
-            program.policy(),
+            policy,
             mentees,
             mentors,
             view.managers,
