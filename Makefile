@@ -9,6 +9,15 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export MENTORSHIP_CACHE ?= $(HOME)/.cache/mentorship
 PYTHON ?= python3
+# The venv's interpreter: the distribution's CPython 3.11 where there is one. Debian's links the
+# interpreter in (no shared libpython) and is built with profile-guided and link-time optimisation;
+# pyenv's default build (first on this machine's PATH) does neither. Plain Python on it: 10-30%
+# faster (calls, objects, json); matching's flood, paired rounds: records/s x1.085, CPU per record
+# x0.910. Elsewhere uv picks one that fits requires-python; `make install VENV_PYTHON=...` chooses.
+VENV_PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11))
+ifneq ($(VENV_PYTHON),)
+export UV_PYTHON := $(VENV_PYTHON)
+endif
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
