@@ -7,16 +7,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from matching import embeddings, store_learning
 from matching.domain.cohort import tokens
 from matching.domain.semantic import goals_similarity, mentee_passages, mentor_passages, semantic_reason
 from matching.embeddings import (
     DIMENSIONS,
     InMemoryEmbeddingCache,
     MiniLmEncoder,
+    ModelUnavailable,
     MongoEmbeddingCache,
     ProfileEmbedder,
     ProfileText,
@@ -27,6 +30,7 @@ from matching.embeddings import (
 from pymongo import AsyncMongoClient
 
 from tests.conftest import Infra, drop_database
+from tests.waiting import eventually
 
 ENCODER = MiniLmEncoder()
 
@@ -127,3 +131,30 @@ async def test_read_model_document_round_trips_passages_and_vectors() -> None:
     assert restored.passages == embedded["analytics"].passages
     assert np.array_equal(restored.vectors, embedded["analytics"].vectors)
     assert document["model_id"] == ENCODER.model_id
+
+
+@pytest.mark.fast
+async def test_a_starting_service_loads_the_model_behind_and_its_first_profile_finds_it_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh = MiniLmEncoder()
+    monkeypatch.setattr(store_learning, "_ENCODER", fresh)
+    await store_learning._load_model_behind()  # the start-up hook: returns before the model is loaded
+    await eventually(lambda: fresh.loaded, timeout=30)
+    assert fresh.encode(["Lead a data team."]).shape == (1, DIMENSIONS)
+
+
+@pytest.mark.fast
+def test_a_model_that_cannot_load_at_start_is_logged_and_tried_again_on_first_use(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing(package: str, relative: str) -> Path:
+        raise ModelUnavailable(f"package {package} is not installed")
+
+    monkeypatch.setattr(embeddings, "_package_file", missing)
+    encoder = MiniLmEncoder()
+    encoder.preload()  # does not raise: the service starts all the same
+    assert not encoder.loaded
+    assert "the sentence model did not load" in caplog.text
+    with pytest.raises(ModelUnavailable):  # embed_profile's fallback to TF-IDF takes it from there
+        encoder.encode(["Lead a data team."])

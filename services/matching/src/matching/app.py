@@ -38,7 +38,7 @@ class MatchingSettings(ServiceSettings):
     # The in-memory view of each org follows this process's writes and is re-read this often (for
     # other replicas' writes).
     matching_view_resync_seconds: float = Field(default=30.0, gt=0)
-    # The goals component from sentence embeddings (the model loads on the first profile with texts).
+    # The goals component from sentence embeddings (the model loads as the service starts).
     matching_semantic_goals: bool = True
     # The engine's runs execute in a process of their own, so their CPU seconds never hold up the
     # consumer and the API (False: in threads of the service, as the in-process tests do).

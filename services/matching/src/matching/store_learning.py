@@ -10,6 +10,7 @@ use-case context gets them (store.py holds the rest).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections import OrderedDict
@@ -49,7 +50,7 @@ PASSAGE_EMBEDDINGS = "passage_embeddings"
 PAIR_OUTCOMES = "pair_outcomes"
 ERASED_PEOPLE = "erased_people"  # marks (keyed hashes) of the erased, for events that arrive late
 WEIGHT_PROPOSALS = "weight_proposals"
-# One encoder per process: the model loads on first use, in the worker thread that embeds.
+# One encoder per process: the model loads as the service starts (or on first use), in a worker thread.
 _ENCODER = MiniLmEncoder()
 
 
@@ -62,6 +63,9 @@ def with_learning(matching: Matching, runtime: ServiceRuntime, *, semantic: bool
     )
     if not semantic:
         return dataclasses.replace(matching, learning=learning)
+    # The model loads as the service starts, in a worker thread and not waited for: the service is
+    # ready at once, and a profile that comes first waits for the load it would have done itself.
+    runtime.on_startup(_load_model_behind)
     cache = MongoEmbeddingCache(db[PASSAGE_EMBEDDINGS])
     profiles = StoredEmbeddedProfiles(db[EMBEDDINGS], db[PASSAGE_EMBEDDINGS], passage_cache=cache)
     embedder = ProfileEmbedder(_ENCODER, cache)
@@ -71,6 +75,10 @@ def with_learning(matching: Matching, runtime: ServiceRuntime, *, semantic: bool
         semantic=SemanticParts(embedder, _ENCODER.model_id, profiles),
         learning=learning,
     )
+
+
+async def _load_model_behind() -> None:
+    asyncio.get_running_loop().run_in_executor(None, _ENCODER.preload)
 
 
 async def create_learning_indexes(db: AsyncDatabase[Document]) -> None:
