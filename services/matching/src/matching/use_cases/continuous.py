@@ -91,8 +91,8 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[i
             break
         mentees = [seat.match_profile_now(now) for seat in waiting]
         # Only the mentors this run may pair: the engine would rule the others out (full, paused,
-        # not in the program's type) before scoring anyone, after their profiles had been shipped
-        # to its process, the largest part of a small run's cost; late in a flood most are full.
+        # not in the program's type) before scoring anyone, after their profiles had been pickled
+        # to its process and back into objects there for nothing; late in a flood most are full.
         policy = program.policy()
         mentors = [p for p in view.mentor_profiles(program, now) if mentor_exclusion(policy, p) is None]
         pairs = await m.engine.call(
