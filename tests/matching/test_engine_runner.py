@@ -1,6 +1,6 @@
 """The engine's runs in a process of their own: the same pairs as in a thread, small runs kept in a
-thread, a dead process replaced without losing the run, and nothing left running after close or
-after the service is killed."""
+thread, each mentor's embedded profile sent to the process once, a dead process replaced without
+losing the run, and nothing left running after close or after the service is killed."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from matching import engine_goals
 from matching.domain.cohort import MatchProfile
 from matching.domain.cohort_run import continuous_pairs, run_cohort
 from matching.domain.fairness import GroupFloor
 from matching.domain.programs import MatchingPolicy
+from matching.domain.semantic import Passage, PassageKind, SemanticProfile
+from matching.domain.semantic_goals import SemanticGoals
 from matching.engine_runner import EngineInThreads, EngineProcess
 
 from tests.waiting import eventually
@@ -38,6 +43,25 @@ def cohort() -> tuple[list[MatchProfile], list[MatchProfile]]:
         for n, two in enumerate(offered)
     ]
     return mentees, mentors
+
+
+def embedded(person_id: str, kind: PassageKind, rng: np.random.Generator) -> SemanticProfile:
+    vectors = rng.normal(size=(2, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return SemanticProfile(person_id, (Passage(kind, "first"), Passage(kind, "second")), vectors)
+
+
+def goals_of(mentees: list[MatchProfile], mentors: list[MatchProfile]) -> SemanticGoals:
+    rng = np.random.default_rng(7)
+    return SemanticGoals(
+        {p.person_id: embedded(p.person_id, PassageKind.GOAL, rng) for p in mentees},
+        {p.person_id: embedded(p.person_id, PassageKind.EXPERIENCE, rng) for p in mentors},
+        8,
+    )
+
+
+def pairs_of(found: list[Any]) -> list[tuple[str, str, int, Any]]:
+    return [(p.mentee_id, p.mentor_id, p.score, p.reasons) for p in found]
 
 
 @pytest.fixture
@@ -78,6 +102,103 @@ async def test_an_audited_cohort_run_with_a_fairness_floor_comes_back_whole(engi
     assert sorted(u.mentee_id for u in in_process.unmatched) == sorted(
         u.mentee_id for u in in_thread.unmatched
     )
+
+
+def parcel(sent: engine_goals.MentorsSent, goals: SemanticGoals) -> engine_goals.GoalsParcel:
+    parcelled = sent.parcel(goals)
+    assert isinstance(parcelled, engine_goals.GoalsParcel)
+    return parcelled
+
+
+def test_each_mentor_profile_is_sent_once_until_a_new_generation() -> None:
+    mentees, mentors = cohort()
+    goals = goals_of(mentees, mentors)
+    sent = engine_goals.MentorsSent()
+    changed = dict(goals.mentors)
+    changed["mentor-3"] = embedded("mentor-3", PassageKind.EXPERIENCE, np.random.default_rng(1))
+
+    first = parcel(sent, goals)
+    again = parcel(sent, goals)
+    after_a_change = parcel(sent, SemanticGoals(goals.mentees, changed, 8))
+    sent.forget()
+    after_forgetting = parcel(sent, goals)
+
+    assert sorted(first.goals.mentors) == sorted(goals.mentors)
+    assert again.goals.mentors == {}
+    assert [key for key, _ in again.mentors] == list(goals.mentors)
+    assert list(after_a_change.goals.mentors) == ["mentor-3"]
+    assert sorted(after_forgetting.goals.mentors) == sorted(goals.mentors)
+    assert after_forgetting.generation > first.generation
+    assert again.goals.mentees is goals.mentees  # mentees go whole: a run's are mostly new ones
+    assert sent.parcel(None) is None
+
+
+def test_the_engine_process_holds_no_more_mentors_than_its_limit() -> None:
+    mentees, mentors = cohort()
+    goals = goals_of(mentees, mentors)
+    sent = engine_goals.MentorsSent(limit=20)
+
+    first = parcel(sent, SemanticGoals(goals.mentees, dict(list(goals.mentors.items())[:10]), 8))
+    second = parcel(sent, goals)  # 15 mentors more than the 10 held would pass 20: a new generation
+
+    assert second.generation > first.generation
+    assert len(second.goals.mentors) == 15
+
+
+def _goals_received(goals: SemanticGoals) -> list[tuple[str, list[str], list[float]]]:
+    return [
+        (key, [p.text for p in profile.passages], profile.direction().tolist())
+        for key, profile in sorted(goals.mentors.items())
+    ]
+
+
+def _forget_held_mentors() -> int:
+    held = len(engine_goals._held)
+    engine_goals._held.clear()
+    return held
+
+
+async def test_runs_in_the_engine_process_score_on_mentors_sent_once(engine: EngineProcess) -> None:
+    mentees, mentors = cohort()
+    goals = goals_of(mentees, mentors)
+    policy = MatchingPolicy(org_id=ORG)
+    args = (policy, mentees, mentors, {}, [], goals)
+    in_thread = pairs_of(continuous_pairs(*args))
+
+    first = pairs_of(await engine.call(1000, continuous_pairs, *args))
+    second = pairs_of(await engine.call(1000, continuous_pairs, *args))  # the mentors only named
+    received = await engine.call(1000, _goals_received, goals)
+
+    assert first == second == in_thread
+    assert any(reasons for *_, reasons in first)
+    assert received == _goals_received(goals)
+
+
+async def test_a_run_whose_mentors_the_process_lost_is_sent_whole(engine: EngineProcess) -> None:
+    mentees, mentors = cohort()
+    goals = goals_of(mentees, mentors)
+    args = (MatchingPolicy(org_id=ORG), mentees, mentors, {}, [], goals)
+    await engine.call(1000, continuous_pairs, *args)
+
+    assert await engine.call(1000, _forget_held_mentors) == len(mentors)
+    again = pairs_of(await engine.call(1000, continuous_pairs, *args))
+
+    assert again == pairs_of(continuous_pairs(*args))
+    assert await engine.call(1000, _forget_held_mentors) == len(mentors)  # sent whole, held again
+
+
+async def test_after_a_run_that_raised_every_mentor_is_sent_again(engine: EngineProcess) -> None:
+    mentees, mentors = cohort()
+    goals = goals_of(mentees, mentors)
+    await engine.call(1000, _goals_received, goals)
+    with pytest.raises(ZeroDivisionError):
+        await engine.call(1000, _divide_by_zero, goals)
+
+    assert sorted(parcel(engine._mentors_sent, goals).goals.mentors) == sorted(goals.mentors)
+
+
+def _divide_by_zero(goals: SemanticGoals) -> float:
+    return len(goals.mentors) / 0
 
 
 def _threads_after_a_product() -> tuple[str | None, int]:
@@ -143,7 +264,10 @@ async def test_an_engine_process_that_dies_is_replaced_and_the_run_still_made(en
 
     mentees, mentors = cohort()
     policy = MatchingPolicy(org_id=ORG)
-    pairs = await engine.call(1000, continuous_pairs, policy, mentees, mentors, {}, [], None)
+    goals = goals_of(mentees, mentors)
+    await engine.call(1000, _goals_received, goals)  # the mentors held by the process killed below
+    os.kill(await engine.call(1000, os.getpid), signal.SIGKILL)
+    pairs = await engine.call(1000, continuous_pairs, policy, mentees, mentors, {}, [], goals)
 
     assert len(pairs) == 30
     assert await engine.call(1000, os.getpid) not in (first, os.getpid())

@@ -68,6 +68,11 @@ class EngineProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._in_process_from = in_process_from_pairs
         self._threads = EngineInThreads()
+        # Imported here: this module loads before numpy does, in the service and in the engine
+        # process alike, so that numpy_settings can still apply.
+        from matching.engine_goals import MentorsSent
+
+        self._mentors_sent = MentorsSent()
 
     async def start(self) -> None:
         """Start the process now, not on the first run; it imports the engine (a second or so)
@@ -78,16 +83,33 @@ class EngineProcess:
         """`work(*args, **kwargs)`, a run that scores `scored_pairs` mentee-mentor pairs."""
         if scored_pairs < self._in_process_from:
             return await self._threads.call(scored_pairs, work, *args, **kwargs)
+        from matching.engine_goals import MentorsNotHeld, unparcelled
+
         for attempt in (1, 2):
             pool = self._running()
+            sent = self._mentors_sent
             try:
-                return await asyncio.wrap_future(pool.submit(work, *args, **kwargs))
+                parcels = [sent.parcel(a) for a in args], {k: sent.parcel(a) for k, a in kwargs.items()}
+                return await asyncio.wrap_future(pool.submit(unparcelled, work, *parcels))  # type: ignore[arg-type]
             except BrokenProcessPool:
+                sent.forget()
                 if self._pool is pool:
                     self._pool = None
                 if attempt == 2:
                     raise
                 log.warning("the engine process died; starting another and running %s again", work.__name__)
+            except MentorsNotHeld:
+                sent.forget()
+                if attempt == 2:
+                    raise
+                log.warning(
+                    "the engine process lacked mentors it was said to hold; sending %s whole", work.__name__
+                )
+            except BaseException:
+                # Whether the process read this call's new mentors is unknown (a run that raised,
+                # a call cancelled before it was sent): the next run sends every mentor again.
+                sent.forget()
+                raise
         raise AssertionError("unreachable")
 
     async def close(self, timeout: float = 10.0) -> None:
@@ -97,6 +119,7 @@ class EngineProcess:
 
     def _running(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            self._mentors_sent.forget()
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=self._context, initializer=_engine_started, initargs=(os.getpid(),)
             )
