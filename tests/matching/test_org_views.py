@@ -1,8 +1,9 @@
 """The in-memory view of an org: read once, then kept current by this process's own writes, and
-read afresh after `resync_seconds`, a conflict or a deletion."""
+read again after `resync_seconds`, a conflict or a deletion (by difference where the store can)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +24,7 @@ class Store:
         self.seats: dict[str, MenteeSeat] = {}
         self.mentors: dict[str, MentorCandidate] = {}
         self.loads = 0
+        self.read = 0
 
     async def load(self, org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
         self.loads += 1
@@ -30,6 +32,17 @@ class Store:
             [s.model_copy(deep=True) for s in self.seats.values() if s.org_id == org_id],
             [m.model_copy(deep=True) for m in self.mentors.values() if m.org_id == org_id],
         )
+
+    async def load_changed(
+        self, org_id: str, known: Mapping[str, int]
+    ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
+        """Those whose version differs from `known`, counted in `read`, and every id there is."""
+        seats, mentors = await self.load(org_id)
+        seats = [s for s in seats if known.get(s.id) != s.version]
+        mentors = [m for m in mentors if known.get(m.id) != m.version]
+        self.read += len(seats) + len(mentors)
+        present = {s.id for s in self.seats.values() if s.org_id == org_id}
+        return seats, mentors, present | {m.id for m in self.mentors.values() if m.org_id == org_id}
 
 
 class Clock:
@@ -155,3 +168,65 @@ async def test_a_view_holds_the_reporting_lines_as_saved_and_its_copies_stay_as_
     assert first.seats["acme:ada:mentee"].version == 1
     views.saved(_mentor("tom", 0, manager_id="someone"))  # an older copy changes nothing
     assert (await views.org("acme")).managers == {"ada": "mira", "tom": "olga"}
+
+
+async def test_a_view_read_again_by_difference_keeps_what_did_not_change() -> None:
+    store = Store()
+    store.seats["a"], store.seats["b"] = _mentee("ada"), _mentee("bob")
+    store.mentors["mira"], store.mentors["tom"] = _mentor("mira", 1), _mentor("tom", 1)
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock(), load_changed=store.load_changed)
+    first = await views.org("acme")
+    tom_profile = first.profiles.of(first.mentors["tom"], NOW, 0)
+    first.profiles.of(first.mentors["mira"], NOW, 0)
+
+    store.seats["b"] = _mentee("bob", version=2)  # another replica's writes
+    del store.seats["a"], store.mentors["mira"]
+    views.refresh("acme")
+    second = await views.org("acme")
+
+    assert store.read == 1  # bob's seat alone
+    assert set(second.seats) == {"acme:bob:mentee"}
+    assert second.seats["acme:bob:mentee"].version == 2
+    assert set(second.mentors) == {"tom"}
+    assert second.mentors["tom"] is first.mentors["tom"]
+    assert second.profiles.of(second.mentors["tom"], NOW, 0) is tom_profile  # not built again
+    assert "mira" not in second.profiles._built
+
+
+async def test_a_write_during_a_read_by_difference_is_not_lost() -> None:
+    store = Store()
+    store.seats["a"] = _mentee("ada", version=1)
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock(), load_changed=store.load_changed)
+    await views.org("acme")
+    store.seats["a"] = _mentee("ada", version=2)
+    newer = _mentee("ada", version=3)
+
+    async def read_racing_a_write(
+        org_id: str, known: Mapping[str, int]
+    ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
+        read = await store.load_changed(org_id, known)  # reads version 2 ...
+        views.saved(newer)  # ... while this process writes version 3
+        return read
+
+    views.load_changed = read_racing_a_write
+    views.refresh("acme")
+    assert (await views.org("acme")).seats["acme:ada:mentee"].version == 3
+
+
+async def test_the_resync_and_forget_read_the_org_whole_even_where_the_store_reads_differences() -> None:
+    store, clock = Store(), Clock()
+    store.seats["a"] = _mentee("ada")
+    views = OrgViews(store.load, resync_seconds=30, clock=clock, load_changed=store.load_changed)
+    await views.org("acme")
+    behind = _mentee("ada")  # changed outside the service: no new version
+    behind.focus = "sql"
+    store.seats["a"] = behind
+
+    views.refresh("acme")
+    assert (await views.org("acme")).seats["acme:ada:mentee"].focus is None  # same version: kept
+    clock.now = 31
+    assert (await views.org("acme")).seats["acme:ada:mentee"].focus == "sql"
+    store.seats["a"] = _mentee("ada")
+    views.forget("acme")
+    assert (await views.org("acme")).seats["acme:ada:mentee"].focus is None
+    assert store.loads == 4  # the first, the difference, the resync, after forget

@@ -14,6 +14,7 @@ cases need (the only module that knows the collection names and the documents' f
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,8 @@ INCLUSION = "inclusion"
 ITEMS_PER_CHUNK = 2000
 
 MENTEE = PersonRole.MENTEE.value
+# Candidates read by id in one query when an org's view is read again by difference.
+_CHANGED_READ = 2000
 HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE))
 
 
@@ -130,7 +133,7 @@ class StoredCandidates:
         self._circles = db[CIRCLES]
         self._inclusion = db[INCLUSION]
         self._runs = db[MATCH_RUNS]
-        self.views = OrgViews(self._load_org, resync_seconds)
+        self.views = OrgViews(self._load_org, resync_seconds, load_changed=self._load_org_changes)
 
     async def _seats(self, query: Document, limit: int = 0) -> list[MenteeSeat]:
         cursor = self._candidates.find({"role": MENTEE, **query}, limit=limit)
@@ -147,14 +150,23 @@ class StoredCandidates:
         self.views.refresh(org_id)
 
     async def _load_org(self, org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
-        seats: list[MenteeSeat] = []
-        mentors: list[MentorCandidate] = []
-        async for document in self._candidates.find({"org_id": org_id}):
-            if document.get("role") == MENTEE:
-                seats.append(MenteeSeat.model_validate(document))
-            else:
-                mentors.append(MentorCandidate.model_validate(document))
-        return seats, mentors
+        return _candidates_of([document async for document in self._candidates.find({"org_id": org_id})])
+
+    async def _load_org_changes(
+        self, org_id: str, known: Mapping[str, int]
+    ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
+        present: set[str] = set()
+        changed: list[str] = []
+        async for document in self._candidates.find({"org_id": org_id}, {"version": 1}):
+            present.add(document["_id"])
+            if known.get(document["_id"]) != document.get("version"):
+                changed.append(document["_id"])
+        documents: list[Document] = []
+        for start in range(0, len(changed), _CHANGED_READ):
+            chunk = changed[start : start + _CHANGED_READ]
+            documents += [d async for d in self._candidates.find({"_id": {"$in": chunk}, "org_id": org_id})]
+        present -= set(changed) - {d["_id"] for d in documents}  # deleted between the two reads
+        return (*_candidates_of(documents), present)
 
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         # By id (a person's seats are numbered): an index lookup on any server, and the lookups of
@@ -252,6 +264,17 @@ class StoredCandidates:
     async def inclusion_of(self, org_id: str, person_ids: list[str]) -> list[InclusionRecord]:
         query = {"org_id": org_id, "person_id": {"$in": person_ids}}
         return [InclusionRecord.model_validate(document) async for document in self._inclusion.find(query)]
+
+
+def _candidates_of(documents: list[Document]) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
+    seats: list[MenteeSeat] = []
+    mentors: list[MentorCandidate] = []
+    for document in documents:
+        if document.get("role") == MENTEE:
+            seats.append(MenteeSeat.model_validate(document))
+        else:
+            mentors.append(MentorCandidate.model_validate(document))
+    return seats, mentors
 
 
 class StoredForgetting:

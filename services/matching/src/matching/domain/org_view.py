@@ -40,6 +40,12 @@ class MentorProfiles:
         self._built[mentor.person_id] = (mentor, offset, program_load, profile)
         return profile
 
+    def keep_only(self, person_ids: Iterable[str]) -> None:
+        """Forget the profiles of mentors no longer there (erased)."""
+        kept = set(person_ids)
+        for person_id in [p for p in self._built if p not in kept]:
+            del self._built[person_id]
+
 
 def managers_of(seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> dict[str, str]:
     """Each person's manager, by person (a mentor's record over their seats')."""
