@@ -150,7 +150,11 @@ class StoredCandidates:
         self.views.refresh(org_id)
 
     async def _load_org(self, org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
-        return _candidates_of([document async for document in self._candidates.find({"org_id": org_id})])
+        seats: list[MenteeSeat] = []
+        mentors: list[MentorCandidate] = []
+        async for document in self._candidates.find({"org_id": org_id}):  # validated as they come
+            _add_candidate(document, seats, mentors)
+        return seats, mentors
 
     async def _load_org_changes(
         self, org_id: str, known: Mapping[str, int]
@@ -161,12 +165,15 @@ class StoredCandidates:
             present.add(document["_id"])
             if known.get(document["_id"]) != document.get("version"):
                 changed.append(document["_id"])
-        documents: list[Document] = []
+        seats: list[MenteeSeat] = []
+        mentors: list[MentorCandidate] = []
         for start in range(0, len(changed), _CHANGED_READ):
             chunk = changed[start : start + _CHANGED_READ]
-            documents += [d async for d in self._candidates.find({"_id": {"$in": chunk}, "org_id": org_id})]
-        present -= set(changed) - {d["_id"] for d in documents}  # deleted between the two reads
-        return (*_candidates_of(documents), present)
+            async for document in self._candidates.find({"_id": {"$in": chunk}, "org_id": org_id}):
+                _add_candidate(document, seats, mentors)
+        read = {seat.id for seat in seats} | {mentor.id for mentor in mentors}
+        present -= set(changed) - read  # deleted between the two reads
+        return seats, mentors, present
 
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         # By id (a person's seats are numbered): an index lookup on any server, and the lookups of
@@ -266,15 +273,11 @@ class StoredCandidates:
         return [InclusionRecord.model_validate(document) async for document in self._inclusion.find(query)]
 
 
-def _candidates_of(documents: list[Document]) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
-    seats: list[MenteeSeat] = []
-    mentors: list[MentorCandidate] = []
-    for document in documents:
-        if document.get("role") == MENTEE:
-            seats.append(MenteeSeat.model_validate(document))
-        else:
-            mentors.append(MentorCandidate.model_validate(document))
-    return seats, mentors
+def _add_candidate(document: Document, seats: list[MenteeSeat], mentors: list[MentorCandidate]) -> None:
+    if document.get("role") == MENTEE:
+        seats.append(MenteeSeat.model_validate(document))
+    else:
+        mentors.append(MentorCandidate.model_validate(document))
 
 
 class StoredForgetting:
