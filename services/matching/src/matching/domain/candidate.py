@@ -76,7 +76,17 @@ class Candidate(AggregateRoot, ProfileFacts):
     def facts(self) -> ProfileFacts:
         return ProfileFacts.model_validate(self.model_dump(include=set(ProfileFacts.model_fields)))
 
-    def match_profile(self, at: datetime, *, skills_wanted: tuple[str, ...] | None = None) -> MatchProfile:
+    def match_profile(
+        self,
+        at: datetime,
+        *,
+        skills_wanted: tuple[str, ...] | None = None,
+        accepting_mentees: bool = True,
+        free_capacity: int = 0,
+        program_load: int = 0,
+    ) -> MatchProfile:
+        """The facts as the engine sees them at `at`; the rest (whether and how much the person
+        takes mentees now) is the caller's to say."""
         return MatchProfile(
             person_id=self.person_id,
             org_id=self.org_id,
@@ -96,6 +106,9 @@ class Candidate(AggregateRoot, ProfileFacts):
             personality=personality_vector(self.personality),
             peer_mentoring=self.peer_mentoring,
             reverse_mentoring=self.reverse_mentoring,
+            accepting_mentees=accepting_mentees,
+            free_capacity=free_capacity,
+            program_load=program_load,
         )
 
 

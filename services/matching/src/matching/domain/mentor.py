@@ -10,7 +10,6 @@ when it handled an earlier PairCreated / PairEnded) never overwrites what matchi
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -135,8 +134,8 @@ class MentorCandidate(Candidate):
         return added, []
 
     def match_profile_in(self, at: datetime, program_load: int) -> MatchProfile:
-        return replace(
-            self.match_profile(at),
+        return self.match_profile(
+            at,
             # A mentor unavailable only because they are full still takes mentees: the rule that
             # applies is their free places (so a mentee hears "full", not "not accepting").
             accepting_mentees=self.takes_mentees or self.unavailable_reason == AT_CAPACITY,

@@ -26,13 +26,23 @@ from matching.domain.unmatched import explain_unmatched
 class MentorProfiles:
     """Mentors' match profiles as last built, by person, for views that hold their mentors as
     copies replaced (never changed) when a mentor is saved: a profile is built again only for
-    another mentor object, UTC offset or program load. Every continuous run needs every mentor's
-    profile, and between two runs few mentors change."""
+    another mentor object, UTC offset or program load. Every continuous run needs the profile of
+    every mentor with a free place, and between two runs few mentors change."""
 
     _built: dict[str, tuple[MentorCandidate, int, int, MatchProfile]] = field(default_factory=dict)
 
-    def of(self, mentor: MentorCandidate, at: datetime, program_load: int) -> MatchProfile:
-        offset = utc_offset_minutes(mentor.timezone, at)
+    def of(
+        self,
+        mentor: MentorCandidate,
+        at: datetime,
+        program_load: int,
+        offsets: dict[str | None, int] | None = None,
+    ) -> MatchProfile:
+        """`offsets`: each time zone's offset at `at`, kept across the calls of one run."""
+        offsets = {} if offsets is None else offsets
+        if mentor.timezone not in offsets:
+            offsets[mentor.timezone] = utc_offset_minutes(mentor.timezone, at)
+        offset = offsets[mentor.timezone]
         known = self._built.get(mentor.person_id)
         if known is not None and known[0] is mentor and known[1:3] == (offset, program_load):
             return known[3]
@@ -167,12 +177,18 @@ class OrgView:
                 load[seat.hold.mentor_id] += 1
         return load
 
-    def mentor_profiles(self, program: Program, at: datetime) -> list[MatchProfile]:
+    def mentor_profiles(
+        self, program: Program, at: datetime, *, with_free_places: bool = False
+    ) -> list[MatchProfile]:
+        """The program's mentors (`with_free_places`: only those with a place free, the only ones
+        a run can pair: late in a flood most are full, and their profiles were built for nothing)."""
         load = self.program_load(program.program_id)
+        offsets: dict[str | None, int] = {}
         return [
-            self.profiles.of(mentor, at, load[mentor.person_id])
+            self.profiles.of(mentor, at, load[mentor.person_id], offsets)
             for mentor in self.mentors.values()
-            if program.admits(mentor.person_id, PersonRole.MENTOR)
+            if (not with_free_places or mentor.free_slots > 0)
+            and program.admits(mentor.person_id, PersonRole.MENTOR)
         ]
 
     def offers_possible(self, program: Program) -> bool:

@@ -15,7 +15,6 @@ or a second replica makes the same ids; each event's version is the seat's next 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -119,8 +118,9 @@ class MenteeSeat(Candidate):
 
     def match_profile_now(self, at: datetime) -> MatchProfile:
         # A focus seat wants just its focus area.
-        profile = self.match_profile(at, skills_wanted=(self.focus,) if self.focus else None)
-        return replace(profile, accepting_mentees=False)
+        return self.match_profile(
+            at, skills_wanted=(self.focus,) if self.focus else None, accepting_mentees=False
+        )
 
     @property
     def waiting(self) -> bool:

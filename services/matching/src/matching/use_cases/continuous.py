@@ -92,9 +92,11 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[i
         mentees = [seat.match_profile_now(now) for seat in waiting]
         # Only the mentors this run may pair: the engine would rule the others out (full, paused,
         # not in the program's type) before scoring anyone, after their profiles had been pickled
-        # to its process and back into objects there for nothing; late in a flood most are full.
+        # to its process and back into objects there for nothing; late in a flood most are full
+        # (a mentor without a free place is ruled out as paused or full: no profile is built).
         policy = program.policy()
-        mentors = [p for p in view.mentor_profiles(program, now) if mentor_exclusion(policy, p) is None]
+        available = view.mentor_profiles(program, now, with_free_places=True)
+        mentors = [p for p in available if mentor_exclusion(policy, p) is None]
         pairs = await m.engine.call(
             len(waiting) * len(mentors),
             continuous_pairs,
