@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 from matching.domain.candidate import ProfileFacts
+from matching.domain.cohort import mentor_exclusion
 from matching.domain.mentor import MentorCandidate
+from matching.domain.program import Program
 from matching.domain.seat import MenteeSeat
 from matching.org_views import OrgViews
 
@@ -230,3 +232,30 @@ async def test_the_resync_and_forget_read_the_org_whole_even_where_the_store_rea
     views.forget("acme")
     assert (await views.org("acme")).seats["acme:ada:mentee"].focus is None
     assert store.loads == 4  # the first, the difference, the resync, after forget
+
+
+async def test_a_run_s_mentors_with_free_places_are_those_it_may_pair_each_in_their_own_time_zone() -> None:
+    store = Store()
+    for person, zone, capacity in (
+        ("mira", "Europe/Berlin", 2),
+        ("kenji", "Asia/Tokyo", 1),
+        ("uma", "UTC", 0),
+    ):
+        mentor = _mentor(person, 1, skills_offered=["python"], timezone=zone)
+        if capacity:
+            mentor.announce_available(1, capacity)
+        store.mentors[person] = mentor
+    store.mentors["kenji"].reserve_places(["acme:ada:mentee"], NOW)  # his one place is taken
+    view = await OrgViews(store.load, resync_seconds=30, clock=Clock()).org("acme")
+    program = Program.built_in("acme")
+    policy = program.policy()
+
+    every = {p.person_id: p for p in view.mentor_profiles(program, NOW)}
+    free = {p.person_id: p for p in view.mentor_profiles(program, NOW, with_free_places=True)}
+    assert set(every) == {"mira", "kenji", "uma"}
+    assert set(free) == {"mira"}  # kenji is full, uma not available
+    assert {p for p, profile in every.items() if mentor_exclusion(policy, profile) is None} == set(free)
+    assert free["mira"] is every["mira"]  # the same profile, built once
+    assert every["mira"].utc_offset_minutes == 60
+    assert every["kenji"].utc_offset_minutes == 540
+    assert (every["mira"].free_capacity, every["kenji"].free_capacity) == (2, 0)
