@@ -26,6 +26,7 @@ from servicekit.aggregates import AggregateStore
 from servicekit.coalesce import Coalescer
 from servicekit.erasure import pseudonym, without_person
 from servicekit.grouped import Grouped
+from servicekit.mongo import in_one_reply
 from servicekit.runtime import ServiceRuntime
 
 from matching.domain.formed_circle import FormedCircle
@@ -169,7 +170,8 @@ class StoredCandidates:
         mentors: list[MentorCandidate] = []
         for start in range(0, len(changed), _CHANGED_READ):
             chunk = changed[start : start + _CHANGED_READ]
-            async for document in self._candidates.find({"_id": {"$in": chunk}, "org_id": org_id}):
+            query = {"_id": {"$in": chunk}, "org_id": org_id}
+            async for document in self._candidates.find(query, batch_size=in_one_reply(chunk)):
                 _add_candidate(document, seats, mentors)
         read = {seat.id for seat in seats} | {mentor.id for mentor in mentors}
         present -= set(changed) - read  # deleted between the two reads
