@@ -10,9 +10,10 @@ import pytest
 from matching.domain.candidate import ProfileFacts
 from matching.domain.cohort import mentor_exclusion
 from matching.domain.mentor import MentorCandidate
+from matching.domain.org_view import OrgView
 from matching.domain.program import Program
 from matching.domain.seat import MenteeSeat
-from matching.org_views import OrgViews
+from matching.org_views import OTHERS_GRACE_SECONDS, OrgViews
 
 pytestmark = pytest.mark.fast
 
@@ -259,3 +260,65 @@ async def test_a_run_s_mentors_with_free_places_are_those_it_may_pair_each_in_th
     assert every["mira"].utc_offset_minutes == 60
     assert every["kenji"].utc_offset_minutes == 540
     assert (every["mira"].free_capacity, every["kenji"].free_capacity) == (2, 0)
+
+
+async def test_a_seat_another_process_put_in_waiting_is_left_to_its_runs_for_a_while() -> None:
+    """That process ran continuous matching right after its write; a run here would offer the same
+    seat again and one of the two offers would lose its race."""
+    store, clock = Store(), Clock()
+    store.seats["a"] = _mentee("ada")
+    views = OrgViews(store.load, resync_seconds=30, clock=clock, load_changed=store.load_changed)
+    program = Program.built_in("acme")
+
+    def offered(view: OrgView) -> set[str]:
+        return {seat.person_id for seat in view.waiting_to_offer(program, 1)}
+
+    assert offered(await views.org("acme")) == {"ada"}  # a first read (a process starting) leaves none
+
+    store.seats["b"] = _mentee("bob")  # another replica registered bob ...
+    store.seats["c"] = _mentee("cy")
+    views.saved(store.seats["c"])  # ... and this process cy
+    clock.now = 1
+    views.refresh("acme")
+    view = await views.org("acme")
+    assert {seat.person_id for seat in view.waiting_in(program, 1)} == {"ada", "bob", "cy"}
+    assert offered(view) == {"ada", "cy"}
+
+    clock.now = 1 + OTHERS_GRACE_SECONDS  # the other may have stopped: any run offers bob now
+    assert offered(await views.org("acme")) == {"ada", "bob", "cy"}
+    views.refresh("acme")  # read again at the same version: the grace does not start over
+    assert offered(await views.org("acme")) == {"ada", "bob", "cy"}
+
+    store.seats["b"] = _mentee("bob", version=2)  # the other replica put him in waiting again
+    store.seats["c"] = _mentee("cy", version=2)  # and changed cy: no longer this process's own
+    clock.now += 1
+    views.refresh("acme")
+    assert offered(await views.org("acme")) == {"ada"}
+    store.seats["b"] = _mentee("bob", version=3)
+    views.saved(store.seats["b"])  # written here: this process's own again
+    assert offered(await views.org("acme")) == {"ada", "bob"}
+
+    store.seats["d"] = _mentee("dee")  # what a whole read (the resync) brings is noted the same way
+    clock.now += 31
+    assert offered(await views.org("acme")) == {"ada", "bob", "cy"}
+    assert store.loads == 2 + 3  # the first and the resync whole, three reads by difference
+
+
+async def test_a_write_of_this_process_during_a_read_is_not_taken_for_another_s() -> None:
+    store = Store()
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock(), load_changed=store.load_changed)
+    await views.org("acme")
+    store.seats["a"] = _mentee("ada", version=1)  # another's write, read ...
+    newer = _mentee("ada", version=2)
+
+    async def read_racing_a_write(
+        org_id: str, known: Mapping[str, int]
+    ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
+        read = await store.load_changed(org_id, known)
+        views.saved(newer)  # ... while this process writes version 2
+        return read
+
+    views.load_changed = read_racing_a_write
+    views.refresh("acme")
+    view = await views.org("acme")
+    assert [seat.version for seat in view.waiting_to_offer(Program.built_in("acme"), 1)] == [2]

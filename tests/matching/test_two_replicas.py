@@ -1,7 +1,7 @@
 """Two replicas of matching on one store and one org: each keeps its own view, so one offers from a
 view the other's pairs have made stale. Its offers lose their races, its view is read again by
 difference, and nobody is paired twice or past a mentor's capacity; mentees the other replica
-registered are found by that read too."""
+registered are found by that read too, and left to that replica's runs for a while."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from matching.app import MatchingSettings, create_app
+from matching.org_views import OTHERS_GRACE_SECONDS
 from matching.use_cases.context import Matching as MatchingContext
 from matching.use_cases.continuous import match_org_now
 from servicekit.clock import ManualClock
@@ -19,6 +20,7 @@ from servicekit.runtime import ServiceRuntime
 
 from tests.conftest import Infra, drop_database
 from tests.matching.conftest import candidate
+from tests.matching.test_org_views import Clock
 
 
 @pytest.fixture
@@ -68,9 +70,11 @@ async def test_a_replica_whose_view_the_other_made_stale_pairs_nobody_twice(
     await candidates.insert_many(
         mentors + [candidate(org, f"mentee-{n}", "mentee", skills_wanted=["python"]) for n in range(3)]
     )
+    views = second.reads.views  # type: ignore[attr-defined]
+    clock = Clock()
+    views.clock = clock
     await first.reads.org(org)
     await second.reads.org(org)  # both views: three waiting, five mentors with a place each
-    views = second.reads.views  # type: ignore[attr-defined]
     reads: dict[str, int] = {"whole": 0, "by difference": 0}
     whole, by_difference = views.load, views.load_changed
 
@@ -90,6 +94,10 @@ async def test_a_replica_whose_view_the_other_made_stale_pairs_nobody_twice(
         [candidate(org, f"late-{n}", "mentee", skills_wanted=["python"]) for n in range(2)]
     )  # registered through the first replica, say: only a read of the store tells the second
     second.reads.refresh(org)
+    await _match(second, org)  # the first replica's runs offer them: the second leaves them be
+    late = {"org_id": org, "person_id": {"$in": ["late-0", "late-1"]}, "status": "waiting"}
+    assert await candidates.count_documents(late) == 2
+    clock.now += OTHERS_GRACE_SECONDS  # that replica may have stopped: the second offers them
     await _match(second, org)
 
     seats = [d async for d in candidates.find({"org_id": org, "role": "mentee"})]

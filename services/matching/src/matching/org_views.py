@@ -11,6 +11,15 @@ ours to a candidate raises its version). With two replicas on one org, each re-r
 after its offers lost races: 4-5 times in a flood, 15,000 candidates each, a third of a replica's
 CPU in the service. The resync still reads everything, so a change made outside the service (one
 that raised no version) shows within `resync_seconds` as before; `forget` asks for that at once.
+
+A seat another process put in waiting (a registration another replica consumed, say) is that
+process's to offer first: its continuous matching runs right after its write, while this view
+learns of the seat only at its next read. So such a seat, first read here less than
+`others_grace_seconds` ago, is left out of this process's continuous runs (`OrgView.left_to_others`).
+Two replicas in one org otherwise ran the engine over the same new seats and wrote the same
+offers: one replica's run of 2,766 waiting seats made 227 offers and lost 2,539 races. After the
+grace any run offers the seat (the other process may have stopped), and the waiting-seats sweep
+finds it in any case.
 """
 
 from __future__ import annotations
@@ -21,9 +30,12 @@ from dataclasses import dataclass, field
 
 from matching.domain.mentor import MentorCandidate
 from matching.domain.org_view import MentorProfiles, OrgView, managers_of
-from matching.domain.seat import MenteeSeat
+from matching.domain.seat import MenteeSeat, SeatStatus
 
 Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]]
+# Longer than a continuous run takes under load (1-4 s in the matching flood), much shorter than
+# the waiting-seats sweep's minute.
+OTHERS_GRACE_SECONDS = 10.0
 # An org's candidates that differ from the versions given (by document id), and the ids of all it has.
 LoadChanged = Callable[
     [str, Mapping[str, int]], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate], set[str]]]
@@ -87,35 +99,74 @@ class OrgViews:
     resync_seconds: float = 30.0
     clock: Callable[[], float] = time.monotonic
     load_changed: LoadChanged | None = None
+    others_grace_seconds: float = OTHERS_GRACE_SECONDS
     _orgs: dict[str, _Org] = field(default_factory=dict)
     # What was saved while (or since) an org was last loaded: applied over a load that may have
     # read an older version.
     _recent: dict[str, dict[str, MenteeSeat | MentorCandidate]] = field(default_factory=dict)
+    # By org: the waiting seats this process wrote (id -> version), and those another process
+    # put in waiting, with when a read here first had them (id -> (version, clock)).
+    _written: dict[str, dict[str, int]] = field(default_factory=dict)
+    _others: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
 
     async def org(self, org_id: str) -> OrgView:
         cached = self._orgs.get(org_id)
         if cached is None or self.clock() - cached.loaded_at > self.resync_seconds:
-            cached = await self._reload(org_id, None)
+            cached = await self._reload(org_id, cached, whole=True)
         elif cached.stale:
-            cached = await self._reload(org_id, cached)
-        return cached.view(org_id)
+            cached = await self._reload(org_id, cached, whole=False)
+        view = cached.view(org_id)
+        view.left_to_others = self._left_to_others(org_id)
+        return view
 
-    async def _reload(self, org_id: str, previous: _Org | None) -> _Org:
+    async def _reload(self, org_id: str, previous: _Org | None, *, whole: bool) -> _Org:
         self._recent.setdefault(org_id, {})
         started = self.clock()
-        if previous is not None and self.load_changed is not None:
+        if previous is not None and not whole and self.load_changed is not None:
             seats, mentors, present = await self.load_changed(org_id, previous.versions())
             loaded = previous.changed(seats, mentors, present, started)
         else:
             seats, mentors = await self.load(org_id)
             loaded = _Org({s.id: s for s in seats}, {m.person_id: m for m in mentors}, started)
+        if previous is not None:  # the first read of an org (a process starting) leaves nothing out
+            self._note_others(org_id, previous, seats, started)
         for saved in self._recent.pop(org_id, {}).values():
             loaded.apply(saved)
         self._orgs[org_id] = loaded
         return loaded
 
+    def _note_others(self, org_id: str, previous: _Org, seats: list[MenteeSeat], read_at: float) -> None:
+        """Seats read at a version another process wrote: those it put in waiting are its to offer
+        for a while; those it changed otherwise are no longer this process's own waiting seats."""
+        written = self._written.setdefault(org_id, {})
+        others = self._others.setdefault(org_id, {})
+        for seat in seats:
+            known = previous.seats.get(seat.id)
+            if known is not None and known.version == seat.version:
+                continue  # as read before
+            mine = written.get(seat.id)
+            if mine is not None and mine >= seat.version:
+                continue  # this process's write, or older than one it made during the read
+            written.pop(seat.id, None)
+            if seat.status is SeatStatus.WAITING and others.get(seat.id, (None, 0.0))[0] != seat.version:
+                others[seat.id] = (seat.version, read_at)
+
+    def _left_to_others(self, org_id: str) -> dict[str, int]:
+        """The seats left to others now (id -> the version they wrote), once the grace is past."""
+        others = self._others.get(org_id)
+        if not others:
+            return {}
+        now = self.clock()
+        for seat_id in [
+            s for s, (_, read_at) in others.items() if now - read_at >= self.others_grace_seconds
+        ]:
+            del others[seat_id]
+        return {seat_id: version for seat_id, (version, _) in others.items()}
+
     def saved(self, aggregate: MenteeSeat | MentorCandidate) -> None:
         """An aggregate store saved this: keep a copy (callers may go on using theirs)."""
+        if isinstance(aggregate, MenteeSeat):
+            self._note_written(aggregate)
         recent, cached = self._recent.get(aggregate.org_id), self._orgs.get(aggregate.org_id)
         if recent is None and cached is None:
             return  # nobody looks at this org now
@@ -126,6 +177,14 @@ class OrgViews:
             recent[aggregate.id] = copy
         if cached is not None:
             cached.apply(copy)
+
+    def _note_written(self, seat: MenteeSeat) -> None:
+        written = self._written.setdefault(seat.org_id, {})
+        if seat.status is SeatStatus.WAITING:
+            written[seat.id] = seat.version
+        else:
+            written.pop(seat.id, None)
+        self._others.get(seat.org_id, {}).pop(seat.id, None)  # this process's own now
 
     def forget_document(self, document_id: str) -> None:
         """A candidate was deleted: read afresh the org that held it."""

@@ -74,6 +74,9 @@ class OrgView:
     semantic: SemanticGoals | None = None
     # Shared by the views of one load of the org (see `MentorProfiles`); a view of its own otherwise.
     profiles: MentorProfiles = field(default_factory=MentorProfiles, repr=False)
+    # Waiting seats another process put in waiting just now (id -> the version it wrote): its
+    # continuous runs offer them (org_views.py); this process's leave them out for a while.
+    left_to_others: dict[str, int] = field(default_factory=dict, repr=False)
     _by_person: dict[str, list[MenteeSeat]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -134,6 +137,11 @@ class OrgView:
             ),
             key=lambda s: (str(s.waiting_since), s.person_id, s.seat),
         )
+
+    def waiting_to_offer(self, program: Program, seat: int) -> list[MenteeSeat]:
+        """`waiting_in` for this process's continuous run: less the seats left to others."""
+        others = self.left_to_others
+        return [s for s in self.waiting_in(program, seat) if others.get(s.id) != s.version]
 
     def paired_in(self, program: Program, seat: int) -> list[MenteeSeat]:
         """The program's current pairs at this seat whose mentor takes mentees now: those a run

@@ -84,7 +84,7 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[i
     now = m.now()
     made = lost = 0
     for stage in range(1, program.mentors_per_mentee + 1):
-        waiting = view.waiting_in(program, stage)
+        waiting = view.waiting_to_offer(program, stage)
         if not waiting:
             continue
         if not view.offers_possible(program):
