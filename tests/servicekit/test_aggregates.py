@@ -214,6 +214,49 @@ async def test_a_change_by_another_replica_is_never_lost_when_this_one_kept_the_
         await mongo.drop_database(database.name)
 
 
+def _take_if_open(mentor: Mentor) -> tuple[bool, list[Emitted]]:
+    """Take a mentee if there is a place, else change nothing (as a mentor's `reserve_places`)."""
+    if mentor.status is Availability.FULL:
+        return False, []
+    return True, mentor.take_mentee()
+
+
+def _free_a_place(mentor: Mentor) -> list[Emitted]:
+    mentor.active, mentor.status = mentor.active - 1, Availability.OPEN
+    return []
+
+
+async def test_a_change_that_writes_nothing_on_a_kept_copy_another_replica_changed_is_decided_on_the_store(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    """With no write there is no conflict to tell that the copy is behind: two replicas' matching
+    floods had one replica find a mentor full on its copy run after run, for a minute, while the
+    other had given the place back."""
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    here = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    there = AggregateStore(database["mentors"], Mentor, RecordingOutbox())  # another process
+    try:
+        await here.create(Mentor(id="zoe", org_id="acme", capacity=1))
+        await here.change("zoe", lambda mentor: mentor.take_mentee())  # `here` keeps her full
+        await there.change("zoe", _free_a_place)  # version 2, open again, behind its back
+        saved = await here.change("zoe", _take_if_open)
+        assert saved is not None
+        assert saved.result is True
+        stored = await database["mentors"].find_one({"_id": "zoe"})
+        assert stored is not None
+        assert (stored["active"], stored["status"], stored["version"]) == (1, "full", 3)
+
+        # The kept copy is current: the store's version confirms it and nothing is written.
+        again = await here.change("zoe", _take_if_open)
+        assert again is not None
+        assert again.result is False
+        stored = await database["mentors"].find_one({"_id": "zoe"})
+        assert stored is not None
+        assert stored["version"] == 3
+    finally:
+        await mongo.drop_database(database.name)
+
+
 async def test_a_store_that_keeps_its_creates_skips_the_first_read_and_loses_no_other_write(
     mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

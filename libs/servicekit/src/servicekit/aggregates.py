@@ -263,15 +263,26 @@ class AggregateStore(Generic[A]):
         what it raises propagates and nothing is written. `before_write` is awaited before a write.
         """
         async with self._turn(aggregate_id):
+            read: Document | None = None  # read from the store for this attempt already
             for attempt in range(1, self._attempts + 1):
-                document = self._written.pop(aggregate_id, None)
-                document = document or await self._grouped.find_by_id(aggregate_id)
+                kept = None if read is not None else self._written.pop(aggregate_id, None)
+                document = read or kept or await self._grouped.find_by_id(aggregate_id)
+                read = None
                 if document is None or (org_id is not None and document.get("org_id") != org_id):
                     return None
                 aggregate = self.model.model_validate(document)
                 returned = change(aggregate)
                 result, emitted = returned if isinstance(returned, tuple) else (None, returned)
                 stored = await self._save(document, aggregate, emitted, before_write)
+                if stored is document and kept is not None:
+                    # Nothing to write, as the kept copy says; with no write, no conflict would
+                    # tell that another replica changed the document since, and a stale copy would
+                    # decide the same way every time (a mentor full on this replica's copy after
+                    # the other gave a place back). So the store's version decides.
+                    current = await self._grouped.find_by_id(aggregate_id)
+                    if current is None or current.get("version") != kept.get("version"):
+                        read = current
+                        continue
                 if stored is not None:
                     self._keep(aggregate_id, stored)
                     self._saved(aggregate)
