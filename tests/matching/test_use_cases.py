@@ -15,7 +15,7 @@ from matching.domain.program import ProgramSettings
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind, Stagnation
 from matching.engine_runner import EngineInThreads
-from matching.use_cases import cohort_runs, continuous, pairs, profiles, programs, requests
+from matching.use_cases import cohort_runs, pairs, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotFound, Refused
 from matching.use_cases.continuous import RERUNS_AFTER_LOST_RACES, match_continuously, match_org_now
@@ -167,31 +167,6 @@ async def test_runs_after_lost_races_stop_after_a_few_in_a_row(mem: InMemoryMatc
     assert await match_org_now(context, ORG) == 0
     assert engine.runs == 1 + RERUNS_AFTER_LOST_RACES
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
-
-
-@pytest.mark.parametrize("races", [1 + RERUNS_AFTER_LOST_RACES, 100], ids=["then wins", "loses again"])
-async def test_behind_a_coalescer_the_reruns_that_lost_are_followed_by_one_last_try_after_a_pause(
-    mem: InMemoryMatching, races: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two replicas' runs at the same moment can lose to each other run after run; the other's is
-    over after a pause, and the seats still waiting need not wait for the sweep."""
-    monkeypatch.setattr(continuous, "LAST_TRY_AFTER_SECONDS", 0.05)
-    await add_mentee(mem, "ada", skills_wanted=["python"])
-    for n in range(8):
-        await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
-    engine = RacingEngine(mem, races=races)
-    coalescer = Coalescer(window=0)
-    context = dataclasses.replace(mem.context, engine=engine, coalescer=coalescer)
-
-    await match_org_now(context, ORG)
-    await coalescer.settled()
-    assert engine.runs == 2 + RERUNS_AFTER_LOST_RACES  # and no more: a last try that loses is the last
-    ada = await mem.seat(ORG, "ada")
-    if races == 100:
-        assert ada.status is SeatStatus.WAITING  # for the waiting-seats sweep
-    else:
-        assert ada.pair is not None, "offered by the last try"
-        assert len(mem.published(PairCreated)) == 1
 
 
 async def test_a_request_is_accepted_into_a_pair_that_keeps_the_reserved_place(mem: InMemoryMatching) -> None:

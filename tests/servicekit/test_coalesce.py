@@ -126,30 +126,3 @@ async def test_close_lets_a_run_in_progress_finish_and_cancels_one_that_overruns
     await asyncio.sleep(0.05)
     assert (finished, coalescer.runs) == (["quick"], 2)
     await asyncio.wait_for(coalescer.settled(), 1)
-
-
-async def test_an_ask_after_a_pause_runs_then_unless_a_run_of_its_key_is_due_sooner() -> None:
-    coalescer = Coalescer(window=0.01)
-    ran: list[tuple[str, float]] = []
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-
-    def work(name: str) -> object:
-        async def run() -> None:
-            ran.append((name, loop.time() - started))
-
-        return run
-
-    coalescer.ask("acme", work("later"), after=0.2)
-    coalescer.ask("globex", work("paused"), after=0.2)
-    coalescer.ask("acme", work("joins"))  # a run of acme is due: this ask waits with it
-    await coalescer.settled()
-    assert [name for name, _ in ran] == ["later", "paused"]
-    assert all(at >= 0.2 for _, at in ran)
-    assert (coalescer.asks, coalescer.runs) == (3, 2)
-
-    coalescer.ask("acme", work("soon"))
-    coalescer.ask("acme", work("after"), after=5)  # the run due sooner serves it
-    await coalescer.settled()
-    assert [name for name, _ in ran[2:]] == ["soon"]
-    assert ran[2][1] < 5

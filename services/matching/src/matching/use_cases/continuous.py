@@ -52,10 +52,6 @@ async def match_waiting_orgs(m: Matching) -> int:
 # could not offer still wait, and with no further change in the org nothing else would run for
 # them before the waiting-seats sweep (a minute). Two replicas on one org lose races all along.
 RERUNS_AFTER_LOST_RACES = 3
-# Behind a coalescer, when those reruns lost too (two replicas' runs at the same moment, again and
-# again), one last run after this pause: the other writer's run is over by then. Without it, a
-# 2-replica flood's last seats waited for the sweep now and then (2 of 12 floods, 43 s each).
-LAST_TRY_AFTER_SECONDS = 2.0
 
 
 async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> int:
@@ -72,12 +68,11 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
         made, lost = made + made_here, lost + lost_here
         if made_here or lost_here:
             view = None  # the next program must see these places taken (or the view read afresh)
-    if not lost or reruns < 0 or (reruns == 0 and m.coalescer is None):
+    if not lost or reruns <= 0:
         return made
     if m.coalescer is None:
         return made + await match_org_now(m, org_id, reruns=reruns - 1)
-    pause = LAST_TRY_AFTER_SECONDS if reruns == 0 else None
-    m.coalescer.ask(org_id, lambda: match_org_now(m, org_id, reruns=reruns - 1), after=pause)
+    m.coalescer.ask(org_id, lambda: match_org_now(m, org_id, reruns=reruns - 1))
     return made
 
 
