@@ -152,7 +152,8 @@ class OrgViews:
                 others[seat.id] = (seat.version, read_at)
 
     def _left_to_others(self, org_id: str) -> dict[str, int]:
-        """The seats left to others now (id -> the version they wrote), once the grace is past."""
+        """The seats left to others now (id -> the version they wrote); those whose grace is past
+        are forgotten, and any run offers them."""
         others = self._others.get(org_id)
         if not others:
             return {}
