@@ -26,7 +26,7 @@ from localstack.process import ManagedServer, ensure_ports_free, free_port, recv
 # What survives a young collection is almost all stored documents, which live until their database
 # is dropped: they go to the old generation at their first collection instead of being copied
 # between survivor spaces up to 15 times first. Two matching floods (20,000 records each) paused
-# the store 1.12 s in all against 1.51 s (the late pauses 45-70 ms against 100-120 ms), with 754-848
+# the store 1.12 s in all against 1.51 s (the late pauses 45-74 ms against 100-280 ms), with 754-848
 # MB of heap committed against 1,290 MB; over three alternated runs of two floods the store's CPU
 # per record was 0.285 ms against 0.314 and matching's records/s 1,280 against 1,234 (means).
 _STORE_HEAP = ["-Xms64m", "-Xmx3g", "-XX:MaxTenuringThreshold=0"]
