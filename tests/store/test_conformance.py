@@ -232,6 +232,65 @@ async def test_upserts_that_set_fields_by_id_insert_then_update_and_keep_the_ind
     assert (again.upserted_id, again.matched_count, again.modified_count) == (None, 1, 0)
 
 
+async def test_conditional_upserts_by_id_insert_only_the_id_and_the_set_fields(
+    collections: list[Collection],
+) -> None:
+    """A profile's embeddings are written unless a newer version is stored: an upsert by `_id` with
+    an `$or` of conditions, or a field's comparison. A miss inserts the id and the set fields
+    (nothing of the conditions); a stored document the conditions rule out refuses the insert
+    with a duplicate key and stays as it was; one they match is updated."""
+    collection = collections[0]
+    await collection.create_index([("person_id", ASCENDING)])
+
+    def newer_than(version: int, digest: str) -> dict[str, Any]:
+        return {
+            "$or": [
+                {"version": {"$lt": version}},
+                {"version": version, "digest": {"$ne": digest}},
+            ]
+        }
+
+    record = {"person_id": "p-1", "version": 2, "digest": "d2", "sides": {"mentee": [0.5, 0.25]}}
+    first = await collection.update_one(
+        {"_id": "acme:p-1", **newer_than(2, "d2")}, {"$set": record}, upsert=True
+    )
+    assert (first.upserted_id, first.matched_count) == ("acme:p-1", 0)
+    assert await collection.find_one({"_id": "acme:p-1"}) == {"_id": "acme:p-1", **record}
+    # The same version again, and an older one: ruled out, refused, unchanged.
+    for version, digest in ((2, "d2"), (1, "d1")):
+        with pytest.raises(DuplicateKeyError):
+            await collection.update_one(
+                {"_id": "acme:p-1", **newer_than(version, digest)},
+                {"$set": {**record, "version": version, "digest": digest, "sides": {}}},
+                upsert=True,
+            )
+    assert await collection.find_one({"_id": "acme:p-1"}) == {"_id": "acme:p-1", **record}
+    # A newer version matches and replaces the fields; the index finds the document by them.
+    newer = {**record, "version": 3, "digest": "d3", "person_id": "p-1b"}
+    third = await collection.update_one(
+        {"_id": "acme:p-1", **newer_than(3, "d3")}, {"$set": newer}, upsert=True
+    )
+    assert (third.upserted_id, third.matched_count, third.modified_count) == (None, 1, 1)
+    assert [d["_id"] async for d in collection.find({"person_id": "p-1b"})] == ["acme:p-1"]
+    assert [d async for d in collection.find({"person_id": "p-1"})] == []
+    # A field's comparison beside the id: the same, and the compared field is not copied.
+    stamp = await collection.update_one(
+        {"_id": "acme:p-2", "version": {"$lt": 4}}, {"$set": {"person_id": "p-2"}}, upsert=True
+    )
+    assert stamp.upserted_id == "acme:p-2"
+    assert await collection.find_one({"_id": "acme:p-2"}) == {"_id": "acme:p-2", "person_id": "p-2"}
+    # An equality beside the id is copied into the insert (MongoDB's rule; the emulator's path).
+    equal = await collection.update_one(
+        {"_id": "acme:p-3", "version": 5}, {"$set": {"person_id": "p-3"}}, upsert=True
+    )
+    assert equal.upserted_id == "acme:p-3"
+    assert await collection.find_one({"_id": "acme:p-3"}) == {
+        "_id": "acme:p-3",
+        "version": 5,
+        "person_id": "p-3",
+    }
+
+
 async def test_concurrent_upserts_of_one_key_make_one_document(collections: list[Collection]) -> None:
     await collections[0].create_index([("org_id", ASCENDING), ("ce_id", ASCENDING)], unique=True)
 

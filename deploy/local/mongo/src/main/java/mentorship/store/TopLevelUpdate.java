@@ -28,9 +28,9 @@ import java.util.Set;
  * never changes anything inside the old ones (an appended array is a new list), so a shallow copy
  * keeps the old version for the indexes, and only the written fields need comparing.
  *
- * <p>An upsert of such a set by {@code _id} alone that matches nothing inserts its document the
- * same short way (the emulator built it by applying the update to the selector, then looked the
- * selector up a second time).
+ * <p>An upsert of such a set by {@code _id} (alone, or with conditions an insert copies nothing
+ * from) that matches nothing inserts its document the same short way (the emulator built it by
+ * applying the update to the selector, then looked the selector up a second time).
  *
  * <p>Anything else ({@code $inc}, {@code $unset}, paths, {@code $each} with {@code $position} or
  * {@code $sort}, a field written twice, a push onto a value that is not an array or onto null) takes the
@@ -172,11 +172,14 @@ final class TopLevelUpdate {
 
     /**
      * The document an upsert that matched nothing inserts, when this update only sets fields and
-     * the selector is exactly {@code {_id: value}} (a due-date entry, a cached embedding): the id,
-     * then the set fields, as MongoDB builds it. Null for anything else (the emulator's path).
+     * the selector is {@code {_id: value}} (a due-date entry, a cached embedding), maybe with
+     * conditions MongoDB copies nothing from ({@link #copiesNothing}: a profile's embeddings,
+     * written unless a newer version is stored): the id, then the set fields, as MongoDB builds it.
+     * Null for anything else (the emulator's path). A stored document with that id which the
+     * conditions ruled out makes the insert fail on the unique {@code _id}, as on MongoDB.
      */
     Document upserted(Document selector) {
-        if (!pushes.isEmpty() || selector.size() != 1 || !IdLookup.isPlain(selector.get(ID))) {
+        if (!pushes.isEmpty() || !IdLookup.isPlain(selector.get(ID)) || !copiesNothing(selector)) {
             return null;
         }
         Document document = new Document(ID, selector.get(ID));
@@ -185,6 +188,34 @@ final class TopLevelUpdate {
         }
         return document;
     }
+
+    /**
+     * Whether an upsert's insert takes nothing from these conditions besides {@code _id}: MongoDB
+     * copies a selector's equalities (also those of an {@code $and}, or of an {@code $or} of one
+     * clause), never an {@code $or} of several clauses or a top-level field's comparison by
+     * {@code $lt}, {@code $lte}, {@code $gt}, {@code $gte} or {@code $ne}. Anything else: false.
+     */
+    private static boolean copiesNothing(Document selector) {
+        for (Map.Entry<String, Object> condition : selector.entrySet()) {
+            String key = condition.getKey();
+            if (key.equals(ID)) {
+                continue;
+            }
+            if (key.equals("$or")) {
+                if (!(condition.getValue() instanceof List<?> clauses) || clauses.size() < 2) {
+                    return false;
+                }
+                continue;
+            }
+            if (!plainField(key) || !(condition.getValue() instanceof Document comparison) || comparison.isEmpty()
+                    || !COMPARISONS.containsAll(comparison.keySet())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final Set<String> COMPARISONS = Set.of("$lt", "$lte", "$gt", "$gte", "$ne");
 
     /** Whether the index files documents under one of these top-level fields (or may: any odd key). */
     private static boolean indexes(Index<Integer> index, Set<String> fields) {
