@@ -21,7 +21,11 @@ not do, and so what the code keeps away from:
   the box a query that names `_id` AND another field (every conditional write) scanned the
   collection, and a query without a batch size came back in one reply however large (past 48 MB
   the driver refuses it); and it matched every document an `_id: {$in: [...]}` found against the
-  whole list again (a batch's read of n ids cost n x n comparisons);
+  whole list again (a batch's read of n ids cost n x n comparisons). A third: out of the box a
+  read answered with the stored documents and encoded them after letting go of the lock, so a
+  write adding or removing a field of one of them on another connection broke the encoding and
+  the emulator closed the reader's connection (`AutoReconnect: connection closed`); our finds
+  answer with copies;
 - the memory backend reports no data sizes (collStats, dbStats): keeping them encoded every
   written document to BSON, a third of the store's time; nothing of ours reads them;
 - no TTL indexes (pruning is explicit) and no retryable writes (our writes are idempotent);

@@ -4,17 +4,21 @@ import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DatabaseResolver;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
+import java.util.List;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The H2 file backend, with queries that pin an _id looked up by it (see {@link IdLookup}).
+ * The H2 file backend, with queries that pin an _id looked up by it (see {@link IdLookup}), and
+ * finds that answer with copies of the documents (see {@link ReadCopies}).
  */
 class IndexedH2Backend extends H2Backend {
 
@@ -53,6 +57,17 @@ class IndexedH2Backend extends H2Backend {
             return mvStore;
         }
 
+        /** A client's find answers with copies (see {@link ReadCopies}). */
+        @Override
+        public Document handleCommand(
+                Channel channel, String command, Document query, DatabaseResolver resolver, Oplog oplog) {
+            if (ReadCopies.needed(command, query)
+                    && resolveCollection(String.valueOf(query.get(command)), false) instanceof Collection read) {
+                return read.reads.answering(() -> super.handleCommand(channel, command, query, resolver, oplog));
+            }
+            return super.handleCommand(channel, command, query, resolver, oplog);
+        }
+
         @Override
         protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
             String fullName = getFullCollectionNamespace(collectionName);
@@ -63,9 +78,22 @@ class IndexedH2Backend extends H2Backend {
     }
 
     static final class Collection extends H2Collection {
+        // A client's find answers with copies of the documents (see ReadCopies).
+        final ReadCopies reads = new ReadCopies();
+
         Collection(MongoDatabase database, String name, CollectionOptions options,
                    MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursors) {
             super(database, name, options, dataMap, metaMap, cursors);
+        }
+
+        @Override
+        protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
+            return super.createQueryResult(reads.of(matchedDocuments), batchSize);
+        }
+
+        @Override
+        public synchronized Document findAndModify(Document query) {
+            return ReadCopies.valueCopied(super.findAndModify(query));
         }
 
         @Override

@@ -28,7 +28,8 @@ import java.util.stream.StreamSupport;
  * work out a written document's keys the short way (see {@link IndexPaths}). An aggregation that
  * starts with a {@code $match} reads what that query finds the same way (MongoDB's planner does
  * the same): the emulator streamed the whole collection through the stage, so a driver's
- * {@code count_documents} (a {@code $match} then a {@code $group}) cost a scan.
+ * {@code count_documents} (a {@code $match} then a {@code $group}) cost a scan. Finds answer with
+ * copies of the documents (see {@link ReadCopies}).
  */
 final class IndexedMemoryBackend extends MemoryBackend {
 
@@ -55,6 +56,10 @@ final class IndexedMemoryBackend extends MemoryBackend {
         @Override
         public Document handleCommand(
                 Channel channel, String command, Document query, DatabaseResolver resolver, Oplog oplog) {
+            if (ReadCopies.needed(command, query)
+                    && resolveCollection(String.valueOf(query.get(command)), false) instanceof Collection read) {
+                return read.reads.answering(() -> super.handleCommand(channel, command, query, resolver, oplog));
+            }
             Document match = "aggregate".equalsIgnoreCase(command) ? leadingMatch(query.get("pipeline")) : null;
             MongoCollection<Integer> target =
                     match == null ? null : resolveCollection(String.valueOf(query.get(command)), false);
@@ -99,6 +104,8 @@ final class IndexedMemoryBackend extends MemoryBackend {
     static final class Collection extends MemoryCollection {
         // The leading $match of the aggregation this thread runs on the collection (see Database).
         final ThreadLocal<Document> nextScan = new ThreadLocal<>();
+        // A client's find answers with copies of the documents (see ReadCopies).
+        final ReadCopies reads = new ReadCopies();
 
         Collection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors) {
             super(database, name, options, cursors);
@@ -112,6 +119,16 @@ final class IndexedMemoryBackend extends MemoryBackend {
         @Override
         protected boolean tracksDataSize() {
             return false;
+        }
+
+        @Override
+        protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
+            return super.createQueryResult(reads.of(matchedDocuments), batchSize);
+        }
+
+        @Override
+        public synchronized Document findAndModify(Document query) {
+            return ReadCopies.valueCopied(super.findAndModify(query));
         }
 
         @Override
