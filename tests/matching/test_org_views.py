@@ -322,3 +322,22 @@ async def test_a_write_of_this_process_during_a_read_is_not_taken_for_another_s(
     views.refresh("acme")
     view = await views.org("acme")
     assert [seat.version for seat in view.waiting_to_offer(Program.built_in("acme"), 1)] == [2]
+
+
+def test_a_seat_whose_offer_is_being_written_is_left_to_it_and_its_place_counts_as_taken() -> None:
+    """Between a mentor's place taken and the seat's offer written, the seat still waits: a run
+    then leaves it alone, counts the place in the mentor's program load, and keeps that mentor off
+    the person's other seats (a run starting while another's offers are written sees this)."""
+    program = Program.built_in("acme")
+    ada, bob = _mentee("ada"), _mentee("bob")
+    ada_second = ada.new_focus_seat(program.program_id, 2, "python", NOW)
+    mira = MentorCandidate.new("acme", "mira")
+    mira.announce_available(1, capacity=3)
+    mira.reserve_places([ada.id], NOW)
+    view = OrgView.of("acme", [ada, bob, ada_second], [mira])
+
+    assert view.offer_under_way(ada) == "mira"
+    assert [seat.person_id for seat in view.waiting_to_offer(program, 1)] == ["bob"]
+    assert view.program_load(program.program_id) == {"mira": 1}
+    assert view.excluded_for(ada_second) == ["mira"]
+    assert view.excluded_for(bob) == []

@@ -4,6 +4,7 @@ mentors who pause or leave, and each mentor's places kept right throughout."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
@@ -156,6 +157,53 @@ async def test_a_run_that_lost_its_races_runs_again_for_the_seats_still_waiting(
     assert (await mem.mentor(ORG, "mira")).free_slots == 0  # the other writer's place stays taken
     assert (await mem.mentor(ORG, "nina")).free_slots == 0
     assert len(mem.published(PairCreated)) == 1
+
+
+class SlowSeatWrites:
+    """The seats' store, with the changes of one seat held until `release` is set."""
+
+    def __init__(self, seats: Any, seat_id: str) -> None:
+        self.seats, self.seat_id = seats, seat_id
+        self.held, self.release = asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.seats, name)
+
+    async def change(self, aggregate_id: str, change: Any, **options: Any) -> Any:
+        if aggregate_id == self.seat_id:
+            self.held.set()
+            await self.release.wait()
+        return await self.seats.change(aggregate_id, change, **options)
+
+
+async def test_the_next_run_goes_on_while_offers_are_written_and_leaves_their_seats_and_places_alone(
+    mem: InMemoryMatching,
+) -> None:
+    """A run's turn ends once its mentors' places are taken; its offers are written while the next
+    run computes, which must neither offer those seats again nor count those places free."""
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    await add_mentor(mem, "mira", skills_offered=["python"], level="senior")
+    await add_mentor(mem, "nina", skills_offered=["python"])
+    slow = SlowSeatWrites(mem.seats, seat_key(ORG, "ada"))
+    context = dataclasses.replace(mem.context, seats=slow, coalescer=Coalescer(window=0))
+
+    first = asyncio.create_task(match_continuously(context, ORG))
+    await asyncio.wait_for(slow.held.wait(), 5)  # ada's offer is being written
+    (ada_mentor,) = [name for name in ("mira", "nina") if (await mem.mentor(ORG, name)).free_slots == 0]
+    await add_mentee(mem, "bob", skills_wanted=["python"])
+    await asyncio.wait_for(match_continuously(context, ORG), 5)  # the next run, not waiting for ada's
+
+    bob = await mem.seat(ORG, "bob")
+    assert bob.pair is not None
+    assert bob.pair.mentor_id != ada_mentor, "ada's mentor has no place left"
+    assert not first.done()
+    slow.release.set()
+    await asyncio.wait_for(first, 5)
+    ada = await mem.seat(ORG, "ada")
+    assert ada.pair is not None
+    assert ada.pair.mentor_id == ada_mentor
+    assert [(await mem.mentor(ORG, name)).load for name in ("mira", "nina")] == [1, 1]
+    assert sorted(created.mentee_id for created in mem.published(PairCreated)) == ["ada", "bob"]
 
 
 async def test_runs_after_lost_races_stop_after_a_few_in_a_row(mem: InMemoryMatching) -> None:

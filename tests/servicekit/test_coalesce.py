@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from servicekit.coalesce import Coalescer
+from servicekit.coalesce import Coalescer, Finishing
 
 pytestmark = pytest.mark.fast
 
@@ -61,6 +61,48 @@ async def test_a_caller_arriving_during_a_run_waits_for_the_next_one_which_sees_
     release_first_run.set()
     await asyncio.gather(first, second)
     assert seen_by_runs == [[1], [1, 2]]
+
+
+async def test_a_run_ending_its_turn_early_lets_the_next_start_while_its_callers_wait_for_the_rest() -> None:
+    coalescer = Coalescer(window=0.001)
+    events: list[str] = []
+    release_rest = asyncio.Event()
+
+    async def first() -> Finishing:
+        events.append("first's turn")
+
+        async def rest() -> None:
+            await release_rest.wait()
+            events.append("first's rest")
+
+        return Finishing(rest)
+
+    async def second() -> None:
+        events.append("second's turn")
+
+    waiting_on_first = asyncio.create_task(coalescer.run("acme", first))
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(coalescer.run("acme", second), 1)  # runs while the first's rest waits
+    assert not waiting_on_first.done(), "the first run's callers wait for its rest"
+    release_rest.set()
+    await asyncio.wait_for(waiting_on_first, 1)
+    assert events == ["first's turn", "second's turn", "first's rest"]
+
+
+async def test_a_failed_rest_fails_its_run_whose_callers_see_it_and_whose_ask_runs_again() -> None:
+    coalescer = Coalescer(window=0.001, retry_seconds=0.01)
+    rest = Flaky(failures=2)
+    turns: list[int] = []
+
+    async def run() -> Finishing:
+        turns.append(len(turns) + 1)
+        return Finishing(rest)
+
+    with pytest.raises(ConnectionError):
+        await coalescer.run("acme", run)
+    coalescer.ask("acme", run)  # its rest fails once more, then the retry succeeds
+    await asyncio.wait_for(coalescer.settled(), 1)
+    assert (turns, rest.attempts) == ([1, 2, 3], 3)
 
 
 async def test_a_failed_run_fails_every_caller_in_it_and_the_next_run_starts_afresh() -> None:

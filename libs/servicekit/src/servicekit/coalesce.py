@@ -13,6 +13,10 @@ Two ways to ask:
   is run again after a backoff, until it succeeds or the coalescer closes; work that a crash or a
   stop loses this way must be found again from what is stored (a sweep), which is why only work
   that can be found so may be asked for.
+
+A run may end its turn early: returning `Finishing(rest)` lets the next run of its key start while
+`rest()` finishes this one (matching writes a run's offers while the next run computes, once the
+places they take are written); its callers wait for `rest` too, and its failure is the run's.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Finishing:
+    """What a run returns when its turn may end before the run does: `rest` finishes it."""
+
+    rest: Callable[[], Awaitable[Any]]
 
 
 @dataclass
@@ -105,21 +116,23 @@ class Coalescer:
     async def _when_due(self, key: Hashable, pending: _Pending, delay: float) -> None:
         await asyncio.sleep(delay)
         lock = self._running.setdefault(key, asyncio.Lock())
-        async with lock:  # the previous run of this key has ended
-            if self._next.get(key) is pending:
-                del self._next[key]  # from now on, callers wait for the next run
-            self.runs += 1
-            try:
-                await pending.work()
-            except Exception as error:
-                pending.done.set_exception(error)
-                # Its callers re-raise it; if none waits (asks, or callers cancelled), nobody will.
-                pending.done.add_done_callback(lambda done: done.exception())
-                if pending.retried:
-                    self._retry(key, pending.work, error)
-            else:
-                self._failures.pop(key, None)
-                pending.done.set_result(None)
+        try:
+            async with lock:  # the previous run of this key has had its turn
+                if self._next.get(key) is pending:
+                    del self._next[key]  # from now on, callers wait for the next run
+                self.runs += 1
+                returned = await pending.work()
+            if isinstance(returned, Finishing):
+                await returned.rest()
+        except Exception as error:
+            pending.done.set_exception(error)
+            # Its callers re-raise it; if none waits (asks, or callers cancelled), nobody will.
+            pending.done.add_done_callback(lambda done: done.exception())
+            if pending.retried:
+                self._retry(key, pending.work, error)
+        else:
+            self._failures.pop(key, None)
+            pending.done.set_result(None)
 
     def _retry(self, key: Hashable, work: Callable[[], Awaitable[Any]], error: Exception) -> None:
         if self._closed:

@@ -78,6 +78,7 @@ class OrgView:
     # continuous runs offer them (org_views.py); this process's leave them out for a while.
     left_to_others: dict[str, int] = field(default_factory=dict, repr=False)
     _by_person: dict[str, list[MenteeSeat]] | None = field(default=None, init=False, repr=False)
+    _placed: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(
@@ -123,6 +124,18 @@ class OrgView:
                 self._by_person.setdefault(seat.person_id, []).append(seat)
         return list(self._by_person.get(person_id, []))
 
+    def offer_under_way(self, seat: MenteeSeat) -> str | None:
+        """The mentor holding a place for this waiting seat: an offer whose place is taken and
+        whose seat is still being written (or one a crash cut short, until its place goes back).
+        A continuous run leaves the seat to that offer, and counts the place as the mentor's."""
+        if seat.status is not SeatStatus.WAITING:
+            return None
+        if self._placed is None:  # built once per view, from every mentor's places
+            self._placed = {
+                place.seat_id: mentor.person_id for mentor in self.mentors.values() for place in mentor.places
+            }
+        return self._placed.get(seat.id)
+
     def waiting_in(self, program: Program, seat: int | None = None) -> list[MenteeSeat]:
         """The program's waiting seats (at `seat`, or all), longest waiting first."""
         return sorted(
@@ -139,9 +152,14 @@ class OrgView:
         )
 
     def waiting_to_offer(self, program: Program, seat: int) -> list[MenteeSeat]:
-        """`waiting_in` for this process's continuous run: less the seats left to others."""
+        """`waiting_in` for this process's continuous run: less the seats left to others and those
+        an offer is under way for."""
         others = self.left_to_others
-        return [s for s in self.waiting_in(program, seat) if others.get(s.id) != s.version]
+        return [
+            s
+            for s in self.waiting_in(program, seat)
+            if others.get(s.id) != s.version and self.offer_under_way(s) is None
+        ]
 
     def paired_in(self, program: Program, seat: int) -> list[MenteeSeat]:
         """The program's current pairs at this seat whose mentor takes mentees now: those a run
@@ -163,7 +181,8 @@ class OrgView:
         taken = {
             mentor
             for other in self.seats_of(seat.person_id)
-            if other.id != seat.id and (mentor := other.current_mentor()) is not None
+            if other.id != seat.id
+            and (mentor := other.current_mentor() or self.offer_under_way(other)) is not None
         }
         return sorted(set(seat.excluded_mentors()) | taken)
 
@@ -171,7 +190,10 @@ class OrgView:
         """Mentees each mentor has (or holds a place for) in this program."""
         load: Counter[str] = Counter()
         for seat in self.seats.values():
-            if (
+            if seat.status is SeatStatus.WAITING:
+                if seat.program_id == program_id and (mentor_id := self.offer_under_way(seat)):
+                    load[mentor_id] += 1
+            elif (
                 seat.status is SeatStatus.PAIRED
                 and seat.pair is not None
                 and seat.pair.program_id == program_id

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from servicekit.coalesce import Finishing
+
 from matching.domain.cohort import mentor_exclusion
 from matching.domain.cohort_run import continuous_pairs
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
 from matching.domain.org_view import OrgView
 from matching.domain.program import Approval, Program
+from matching.domain.seat import MenteeSeat
 from matching.domain.seat_parts import Match
 from matching.use_cases import pool
 from matching.use_cases.context import Matching
@@ -31,9 +34,9 @@ async def match_continuously(m: Matching, org_id: str) -> None:
     if m.coalescer is None:
         await match_org_now(m, org_id)
     elif m.behind:
-        m.coalescer.ask(org_id, lambda: match_org_now(m, org_id))
+        m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id))
     else:
-        await m.coalescer.run(org_id, lambda: match_org_now(m, org_id))
+        await m.coalescer.run(org_id, lambda: _coalesced_run(m, org_id))
 
 
 async def match_waiting_orgs(m: Matching) -> int:
@@ -53,36 +56,72 @@ async def match_waiting_orgs(m: Matching) -> int:
 # them before the waiting-seats sweep (a minute). Two replicas on one org lose races all along.
 RERUNS_AFTER_LOST_RACES = 3
 
+# The offers of one engine run still being written once their mentors' places are taken: the
+# pairs, proposals or requests made, and the offers that lost a race (placing or writing).
+Writing = asyncio.Task[tuple[int, int]]
+
 
 async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> int:
-    """Every continuous open program of the org in turn; returns the pairs, proposals or requests
-    made (by this run: a rerun after lost races, behind a coalescer, counts for itself)."""
-    made = lost = 0
-    view: OrgView | None = None
-    for program in await programs_of(m, org_id):
-        # A circles program forms circles (an admin's POST .../circles), never pairs with a mentor.
-        if not (program.continuous and program.is_open) or program.forms_circles:
-            continue
-        view = view or await m.reads.org(org_id)
-        made_here, lost_here = await match_program(m, program, view)
-        made, lost = made + made_here, lost + lost_here
-        if made_here or lost_here:
-            view = None  # the next program must see these places taken (or the view read afresh)
+    """Every continuous open program of the org in turn, offers written; returns the pairs,
+    proposals or requests made (by this run: a rerun after lost races, behind a coalescer, counts
+    for itself)."""
+    made, lost = await _written(await _place_org(m, org_id))
     if not lost or reruns <= 0:
         return made
     if m.coalescer is None:
         return made + await match_org_now(m, org_id, reruns=reruns - 1)
-    m.coalescer.ask(org_id, lambda: match_org_now(m, org_id, reruns=reruns - 1))
+    m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns - 1))
     return made
 
 
-async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[int, int]:
-    """One program's waiting seats against its mentors, seat stage by seat stage; returns the offers
-    made and those that lost a race (the org's view is then read afresh next time)."""
+async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> Finishing:
+    """`match_org_now` behind the coalescer, whose next run of the org may start once this one's
+    places are taken: it computes while this one's offers are written (a flood's largest runs
+    offer thousands of seats, a second or more of writes). Its view sees those places taken and
+    leaves their seats to the offers under way (`OrgView.offer_under_way`)."""
+    writing = await _place_org(m, org_id)
+
+    async def rest() -> None:
+        _, lost = await _written(writing)
+        if lost and reruns > 0 and m.coalescer is not None:
+            m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns - 1))
+
+    return Finishing(rest)
+
+
+async def _written(writing: list[Writing]) -> tuple[int, int]:
+    results = await asyncio.gather(*writing)
+    return sum(made for made, _ in results), sum(lost for _, lost in results)
+
+
+async def _place_org(m: Matching, org_id: str) -> list[Writing]:
+    """The engine's runs of every continuous open program of the org, their mentors' places
+    taken; their offers are being written by the tasks returned."""
+    writing: list[Writing] = []
+    try:
+        view: OrgView | None = None
+        for program in await programs_of(m, org_id):
+            # A circles program forms circles (an admin's POST .../circles), never pairs with a mentor.
+            if not (program.continuous and program.is_open) or program.forms_circles:
+                continue
+            view = view or await m.reads.org(org_id)
+            if await match_program(m, program, view, writing):
+                view = None  # the next program must see these places taken (or the view read afresh)
+    except BaseException:
+        # The offers whose places were taken are written all the same.
+        await asyncio.gather(*writing, return_exceptions=True)
+        raise
+    return writing
+
+
+async def match_program(m: Matching, program: Program, view: OrgView, writing: list[Writing]) -> bool:
+    """One program's waiting seats against its mentors, seat stage by seat stage: each stage's
+    places taken, and a task writing its offers added to `writing`. Whether anything was placed or
+    lost (the org's view is then read afresh next time)."""
     if await pool.seat_waiting_mentees(m, view, program):
         view = await m.reads.org(program.org_id)
     now = m.now()
-    made = lost = 0
+    changed = False
     for stage in range(1, program.mentors_per_mentee + 1):
         waiting = view.waiting_to_offer(program, stage)
         if not waiting:
@@ -114,24 +153,41 @@ async def match_program(m: Matching, program: Program, view: OrgView) -> tuple[i
 
         # Each seat is offered once: a mentor's seats together (their places taken in one write),
         # different mentors' at once, so their reads and writes go in groups.
-        offers = (
-            pool.offer_to_mentor(
-                m,
-                program,
-                mentor_id,
-                [(by_person[pair.mentee_id], _as_match(pair)) for pair in pairs],
-                automatic=True,
-            )
+        offers = {
+            mentor_id: [(by_person[pair.mentee_id], _as_match(pair)) for pair in pairs]
             for mentor_id, pairs in by_mentor.items()
+        }
+        placed = await asyncio.gather(
+            *(pool.place_offers(m, program, mentor_id, wanted) for mentor_id, wanted in offers.items())
         )
-        offered = sum(await asyncio.gather(*offers))
-        if offered < len(pairs):
+        placing_lost = len(pairs) - sum(len(offers) for offers in placed)
+        if placing_lost:
             m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
-            lost += len(pairs) - offered
-        made += offered
-        if offered and stage < program.mentors_per_mentee:
+        changed = changed or bool(pairs)
+        writing.append(
+            asyncio.create_task(_write(m, program, list(zip(offers, placed, strict=True)), placing_lost))
+        )
+        if len(pairs) > placing_lost and stage < program.mentors_per_mentee:
             view = await m.reads.org(program.org_id)  # the next stage must see these mentors taken
-    return made, lost
+    return changed
+
+
+async def _write(
+    m: Matching, program: Program, placed: list[tuple[str, list[tuple[MenteeSeat, Match]]]], lost: int
+) -> tuple[int, int]:
+    """The offers whose places `match_program` took: made, and lost (with those lost placing)."""
+    made = sum(
+        await asyncio.gather(
+            *(
+                pool.write_offers(m, program, mentor_id, offers, automatic=True)
+                for mentor_id, offers in placed
+            )
+        )
+    )
+    tried = sum(len(offers) for _, offers in placed)
+    if made < tried:
+        m.reads.refresh(program.org_id)  # a seat changed meanwhile: the view was behind
+    return made, lost + tried - made
 
 
 def _as_match(pair: Explanation) -> Match:

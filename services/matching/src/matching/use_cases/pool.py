@@ -164,22 +164,41 @@ async def offer_to_mentor(
     """Offer several seats one mentor, as `offer` would one after another, in fewer writes: their
     places taken in one change of the mentor, the seats' offers written side by side, the places
     of those that lost a race given back in one change. How many offers were made."""
+    placed = await place_offers(m, program, mentor_id, offers)
+    return await write_offers(m, program, mentor_id, placed, automatic=automatic)
+
+
+async def place_offers(
+    m: Matching, program: Program, mentor_id: str, offers: list[tuple[MenteeSeat, Match]]
+) -> list[tuple[MenteeSeat, Match]]:
+    """`offer_to_mentor`'s first half: the mentor's places taken for the seats, in one change; the
+    offers that got one. Each must then be written (`write_offers`) or its place given back."""
     if not offers or _forms_circles(program, [seat for seat, _ in offers]):
-        return 0
+        return []
     org_id = offers[0][0].org_id
     placed = set(await reserve_places(m, org_id, mentor_id, [seat.id for seat, _ in offers]))
-    offered = [(seat, match) for seat, match in offers if seat.id in placed]
+    return [(seat, match) for seat, match in offers if seat.id in placed]
+
+
+async def write_offers(
+    m: Matching, program: Program, mentor_id: str, placed: list[tuple[MenteeSeat, Match]], *, automatic: bool
+) -> int:
+    """`offer_to_mentor`'s second half: the seats' offers, side by side, for the places
+    `place_offers` took; the places of those that lost a race go back in one change. How many
+    offers were made."""
+    if not placed:
+        return 0
     now = m.now()
     made = await asyncio.gather(
         *(
             _offer_placed(m, program, seat, match, None, _offering(program, match, now, automatic))
-            for seat, match in offered
+            for seat, match in placed
         )
     )
-    lost = [seat.id for (seat, _), made_id in zip(offered, made, strict=True) if made_id is None]
+    lost = [seat.id for (seat, _), made_id in zip(placed, made, strict=True) if made_id is None]
     if lost:
-        await give_back_places(m, org_id, mentor_id, lost)
-    return len(offered) - len(lost)
+        await give_back_places(m, placed[0][0].org_id, mentor_id, lost)
+    return len(placed) - len(lost)
 
 
 def _forms_circles(program: Program, seats: list[MenteeSeat]) -> bool:
