@@ -64,6 +64,9 @@ class MemoryReads:
     def refresh(self, org_id: str) -> None:
         """Nothing kept: every read is fresh."""
 
+    def refresh_mentors(self, org_id: str) -> None:
+        """Nothing kept: every read is fresh."""
+
     async def seats_of(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         return [seat for seat in self._seats(org_id) if seat.person_id == person_id]
 

@@ -11,6 +11,9 @@ ours to a candidate raises its version). With two replicas on one org, each re-r
 after its offers lost races: 4-5 times in a flood, 15,000 candidates each, a third of a replica's
 CPU in the service. The resync still reads everything, so a change made outside the service (one
 that raised no version) shows within `resync_seconds` as before; `forget` asks for that at once.
+A place the view had free but another writer took (an offer that could not take it) needs only
+the mentors read again (`refresh_mentors`): the other replica's seats, most of what changed, are
+its own to offer, and reading them took such a read from 0.5 to 1-2 s in the flood.
 
 A seat another process put in waiting (a registration another replica consumed, say) is that
 process's to offer first: its continuous matching runs right after its write, while this view
@@ -36,9 +39,10 @@ Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]
 # Longer than a continuous run takes under load (1-4 s in the matching flood), much shorter than
 # the waiting-seats sweep's minute.
 OTHERS_GRACE_SECONDS = 10.0
-# An org's candidates that differ from the versions given (by document id), and the ids of all it has.
+# An org's candidates (only its mentors, when the flag says so) that differ from the versions given
+# (by document id), and the ids of all it has.
 LoadChanged = Callable[
-    [str, Mapping[str, int]], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate], set[str]]]
+    [str, Mapping[str, int], bool], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate], set[str]]]
 ]
 
 
@@ -51,6 +55,8 @@ class _Org:
     profiles: MentorProfiles = field(default_factory=MentorProfiles)
     # Read again at the next run (what `refresh` asks; a conflict showed the view behind).
     stale: bool = False
+    # Only the mentors read again at the next run (what `refresh_mentors` asks).
+    mentors_stale: bool = False
     # The reporting lines, built when a view is first asked for after one of them changed.
     _managers: dict[str, str] | None = None
 
@@ -74,18 +80,23 @@ class _Org:
             if saved.manager_id or (known is not None and known.manager_id):
                 self._managers = None
 
-    def versions(self) -> dict[str, int]:
-        """Every candidate's version in the view, by document id."""
-        versions = {seat.id: seat.version for seat in self.seats.values()}
+    def versions(self, mentors_only: bool) -> dict[str, int]:
+        """Every candidate's version in the view (or every mentor's), by document id."""
+        versions = {} if mentors_only else {seat.id: seat.version for seat in self.seats.values()}
         versions.update((mentor.id, mentor.version) for mentor in self.mentors.values())
         return versions
 
     def changed(
-        self, seats: list[MenteeSeat], mentors: list[MentorCandidate], present: set[str], loaded_at: float
+        self,
+        seats: list[MenteeSeat],
+        mentors: list[MentorCandidate],
+        present: set[str],
+        loaded_at: float,
+        mentors_only: bool,
     ) -> _Org:
         """This view with the candidates read again in place of theirs, and without those the store
-        no longer has."""
-        kept_seats = {key: seat for key, seat in self.seats.items() if key in present}
+        no longer has (of the mentors only, when only they were read)."""
+        kept_seats = {key: seat for key, seat in self.seats.items() if mentors_only or key in present}
         kept_mentors = {key: mentor for key, mentor in self.mentors.items() if mentor.id in present}
         kept_seats.update((seat.id, seat) for seat in seats)
         kept_mentors.update((mentor.person_id, mentor) for mentor in mentors)
@@ -113,18 +124,21 @@ class OrgViews:
         cached = self._orgs.get(org_id)
         if cached is None or self.clock() - cached.loaded_at > self.resync_seconds:
             cached = await self._reload(org_id, cached, whole=True)
-        elif cached.stale:
-            cached = await self._reload(org_id, cached, whole=False)
+        elif cached.stale or cached.mentors_stale:
+            cached = await self._reload(org_id, cached, whole=False, mentors_only=not cached.stale)
         view = cached.view(org_id)
         view.left_to_others = self._left_to_others(org_id)
         return view
 
-    async def _reload(self, org_id: str, previous: _Org | None, *, whole: bool) -> _Org:
+    async def _reload(
+        self, org_id: str, previous: _Org | None, *, whole: bool, mentors_only: bool = False
+    ) -> _Org:
         self._recent.setdefault(org_id, {})
         started = self.clock()
         if previous is not None and not whole and self.load_changed is not None:
-            seats, mentors, present = await self.load_changed(org_id, previous.versions())
-            loaded = previous.changed(seats, mentors, present, started)
+            known = previous.versions(mentors_only)
+            seats, mentors, present = await self.load_changed(org_id, known, mentors_only)
+            loaded = previous.changed(seats, mentors, present, started, mentors_only)
         else:
             seats, mentors = await self.load(org_id)
             loaded = _Org({s.id: s for s in seats}, {m.person_id: m for m in mentors}, started)
@@ -198,6 +212,13 @@ class OrgViews:
         cached = self._orgs.get(org_id)
         if cached is not None:
             cached.stale = True
+
+    def refresh_mentors(self, org_id: str) -> None:
+        """Read the org's mentors again next time (a place the view had free was taken elsewhere:
+        the other seats of the org need not be read for that)."""
+        cached = self._orgs.get(org_id)
+        if cached is not None:
+            cached.mentors_stale = True
 
     def forget(self, org_id: str) -> None:
         """Read the org whole next time (something changed in it that raised no version)."""

@@ -51,7 +51,7 @@ INCLUSION = "inclusion"
 # Items per chunk of a run's pairs or unmatched mentees (a 50,000-mentee run needs several).
 ITEMS_PER_CHUNK = 2000
 
-MENTEE = PersonRole.MENTEE.value
+MENTEE, MENTOR = PersonRole.MENTEE.value, PersonRole.MENTOR.value
 # Candidates read by id in one query when an org's view is read again by difference.
 _CHANGED_READ = 2000
 HELD, PAIRED, IN_CIRCLE = (s.value for s in (SeatStatus.HELD, SeatStatus.PAIRED, SeatStatus.IN_CIRCLE))
@@ -150,6 +150,9 @@ class StoredCandidates:
     def refresh(self, org_id: str) -> None:
         self.views.refresh(org_id)
 
+    def refresh_mentors(self, org_id: str) -> None:
+        self.views.refresh_mentors(org_id)
+
     async def _load_org(self, org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
         seats: list[MenteeSeat] = []
         mentors: list[MentorCandidate] = []
@@ -158,11 +161,12 @@ class StoredCandidates:
         return seats, mentors
 
     async def _load_org_changes(
-        self, org_id: str, known: Mapping[str, int]
+        self, org_id: str, known: Mapping[str, int], mentors_only: bool
     ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
         present: set[str] = set()
         changed: list[str] = []
-        async for document in self._candidates.find({"org_id": org_id}, {"version": 1}):
+        query: Document = {"org_id": org_id, "role": MENTOR} if mentors_only else {"org_id": org_id}
+        async for document in self._candidates.find(query, {"version": 1}):
             present.add(document["_id"])
             if known.get(document["_id"]) != document.get("version"):
                 changed.append(document["_id"])

@@ -162,7 +162,8 @@ async def match_program(m: Matching, program: Program, view: OrgView, writing: l
         )
         placing_lost = len(pairs) - sum(len(offers) for offers in placed)
         if placing_lost:
-            m.reads.refresh(program.org_id)  # the view was behind: another writer got there first
+            # The view was behind: another writer took a place it had free.
+            m.reads.refresh_mentors(program.org_id)
         changed = changed or bool(pairs)
         writing.append(
             asyncio.create_task(_write(m, program, list(zip(offers, placed, strict=True)), placing_lost))
