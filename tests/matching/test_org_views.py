@@ -371,3 +371,26 @@ def test_a_seat_whose_offer_is_being_written_is_left_to_it_and_its_place_counts_
     assert view.program_load(program.program_id) == {"mira": 1}
     assert view.excluded_for(ada_second) == ["mira"]
     assert view.excluded_for(bob) == []
+
+
+async def test_a_refresh_asked_while_the_view_is_being_read_again_is_kept_for_the_next_read() -> None:
+    """Offers written while the next run reads the view may find it behind: what they ask then is
+    not lost when that read ends."""
+    store = Store()
+    store.seats["a"] = _mentee("ada")
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock(), load_changed=store.load_changed)
+    await views.org("acme")
+    reading = store.load_changed
+
+    async def read_while_an_offer_asks(
+        org_id: str, known: Mapping[str, int], mentors_only: bool
+    ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
+        views.refresh("acme")  # an offer's write found a seat changed meanwhile
+        return await reading(org_id, known, mentors_only)
+
+    views.load_changed = read_while_an_offer_asks
+    views.refresh_mentors("acme")
+    await views.org("acme")
+    views.load_changed = reading
+    store.seats["a"] = _mentee("ada", version=2)
+    assert (await views.org("acme")).seats["acme:ada:mentee"].version == 2

@@ -13,7 +13,8 @@ CPU in the service. The resync still reads everything, so a change made outside 
 that raised no version) shows within `resync_seconds` as before; `forget` asks for that at once.
 A place the view had free but another writer took (an offer that could not take it) needs only
 the mentors read again (`refresh_mentors`): the other replica's seats, most of what changed, are
-its own to offer, and reading them took such a read from 0.5 to 1-2 s in the flood.
+its own to offer. In the flood with two replicas a read of the mentors took 0.5-0.7 s, one with
+the other replica's seats 1-2 s.
 
 A seat another process put in waiting (a registration another replica consumed, say) is that
 process's to offer first: its continuous matching runs right after its write, while this view
@@ -135,6 +136,8 @@ class OrgViews:
     ) -> _Org:
         self._recent.setdefault(org_id, {})
         started = self.clock()
+        if previous is not None:  # served by this read; a refresh asked during it stays asked
+            previous.stale = previous.mentors_stale = False
         if previous is not None and not whole and self.load_changed is not None:
             known = previous.versions(mentors_only)
             seats, mentors, present = await self.load_changed(org_id, known, mentors_only)
@@ -146,6 +149,8 @@ class OrgViews:
             self._note_others(org_id, previous, seats, started)
         for saved in self._recent.pop(org_id, {}).values():
             loaded.apply(saved)
+        if previous is not None:
+            loaded.stale, loaded.mentors_stale = previous.stale, previous.mentors_stale
         self._orgs[org_id] = loaded
         return loaded
 

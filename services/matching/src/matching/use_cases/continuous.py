@@ -2,9 +2,9 @@
 seats waiting in it and the mentors available now, and its optimum is offered as the program's
 approval says (seat by seat when mentees get one mentor per focus area).
 
-`match_program` is the unit: one engine run for (org, program) over a view of the org. It runs
-after every change that may let someone be matched (a mentor available, a mentee joining, a place
-given back)."""
+`match_program` is the unit: one engine run for (org, program) over a view of the org, its
+mentors' places taken, its offers then written by a task of their own. It runs after every change
+that may let someone be matched (a mentor available, a mentee joining, a place given back)."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ async def match_program(m: Matching, program: Program, view: OrgView, writing: l
         placed = await asyncio.gather(
             *(pool.place_offers(m, program, mentor_id, wanted) for mentor_id, wanted in offers.items())
         )
-        placing_lost = len(pairs) - sum(len(offers) for offers in placed)
+        placing_lost = len(pairs) - sum(len(taken) for taken in placed)
         if placing_lost:
             # The view was behind: another writer took a place it had free.
             m.reads.refresh_mentors(program.org_id)
