@@ -17,20 +17,29 @@ from pathlib import Path
 
 from localstack.errors import StartupError
 
+# Ports this process has handed out: free when checked, but their servers may not have bound them
+# yet (a fleet draws a port for each of its four services before starting any).
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now, below the range the kernel hands out to
     outgoing connections: a port from that range (what binding port 0 gives) can be taken by any
     client's connection between this check and the server's bind (a test run beside a simulation
-    saw Kafka fail to bind so). Between servers of ours it stays racy, at one chance in thousands."""
+    saw Kafka fail to bind so). Never one this process handed out before: a fleet once got the same
+    port for two services, and the second's readiness was answered by the first. Between servers
+    of different processes it stays racy, at one chance in thousands."""
     low, high = _listening_ports()
     for _ in range(200):
         port = random.randint(low, high)
-        if _port_is_free(port):
+        if port not in _handed_out and _port_is_free(port):
+            _handed_out.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # a crowded machine: any port
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        port = int(s.getsockname()[1])
+    _handed_out.add(port)
+    return port
 
 
 def _listening_ports() -> tuple[int, int]:
