@@ -1,8 +1,8 @@
 """Two replicas of matching on one store and one org: each keeps its own view, so one offers from a
 view the other's pairs have made stale. Its offers lose their races, its view's mentors are read
 again by difference, and nobody is paired twice or past a mentor's capacity; mentees the other
-replica registered are found by a read of the whole org, and left to that replica's runs for a
-while."""
+replica registered are found by a read of everything that changed, and left to that replica's
+runs for a while."""
 
 from __future__ import annotations
 
