@@ -58,6 +58,7 @@ class Platform:
             env=_service_env(kafka.bootstrap_servers, store.url, secret, grace_seconds),
             log_dir=state / "logs",
             ports={name: localstack.free_port() for name in SERVICES},
+            new_port=localstack.free_port,
         )
         platform = cls(state, kafka, store, fleet, secret)
         try:

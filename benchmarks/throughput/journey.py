@@ -188,6 +188,7 @@ async def run(
         env=service_env(bootstrap, mongo_url, f"bench_{uuid.uuid4().hex[:6]}_"),
         log_dir=work / "journey-logs",
         ports={name: free_port() for name in names},
+        new_port=free_port,
     )
     fleet.start(timeout=120)
     arrivals = Arrivals(bootstrap, org)

@@ -220,6 +220,7 @@ async def service_pace(
             log_dir=work / "logs" / f"{name}-{n + 1}",
             ports={name: free_port()},
             python=python,
+            new_port=free_port,
         )
         for n in range(replicas)
     ]

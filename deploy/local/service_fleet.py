@@ -6,6 +6,7 @@ same start-up path. Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,8 +15,39 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+class PortTaken(RuntimeError):
+    """A service exited because another process listened on its port."""
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds a socket listening on `port` (None where /proc cannot tell)."""
+    tables = []
+    for name in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):  # no /proc, or no IPv6
+            tables.append(Path(f"/proc/net/{name}").read_text().splitlines()[1:])
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    listening = {
+        f"socket:[{fields[9]}]"
+        for table in tables
+        for fields in map(str.split, table)
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A"  # any address, listening
+    }
+    if not listening:
+        return None  # something answered on the port, but this table does not show it
+    for fd in fds:
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in listening:
+                return True
+    return False
+
 
 SERVICES: dict[str, int] = {
     "profiles": 8001,
@@ -45,20 +77,31 @@ class ServiceProcess:
 
 @dataclass
 class ServiceFleet:
-    """The four services, each its own process with its own port and log file."""
+    """The four services, each its own process with its own port and log file.
+
+    `new_port`, when given (ports drawn at random, as tests do), gives a service that could not
+    bind its port another one, once: a port found free when drawn can be taken by another
+    process's server before the service binds it."""
 
     env: dict[str, str]
     log_dir: Path
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     python: str = sys.executable
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    new_port: Callable[[], int] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         for name in self.ports:
             self._spawn(name)
         deadline = time.monotonic() + timeout
-        for service in self.services.values():
-            self._wait_ready(service, deadline)
+        for name in list(self.services):
+            try:
+                self._wait_ready(self.services[name], deadline)
+            except PortTaken:
+                if self.new_port is None:
+                    raise
+                self.ports[name] = self.new_port()
+                self._wait_ready(self._spawn(name), deadline)
 
     def restart(self, name: str, timeout: float = 60.0) -> None:
         """Start one service again (after it died or was killed), as an operator would."""
@@ -84,12 +127,15 @@ class ServiceFleet:
         while time.monotonic() < deadline:
             assert service.process is not None
             if service.process.poll() is not None:
-                raise RuntimeError(
-                    f"{service.name} exited with {service.process.returncode}:\n{service.log_tail()}"
-                )
+                tail = service.log_tail()
+                error = PortTaken if "address already in use" in tail.lower() else RuntimeError
+                raise error(f"{service.name} exited with {service.process.returncode}:\n{tail}")
             try:
                 with urllib.request.urlopen(f"{service.url}/ready", timeout=2) as response:
-                    if json.load(response).get("status") == "ready":
+                    # Ready, and this service's answer: another server on its port (one that took
+                    # the port first) would say so too, while this one fails to bind and exits.
+                    ready = json.load(response).get("status") == "ready"
+                    if ready and _listens(service.process.pid, service.port) is not False:
                         return
             except (urllib.error.URLError, OSError, ValueError):
                 pass

@@ -43,4 +43,5 @@ def new_database_prefix(label: str) -> str:
 
 def fleet(env: dict[str, str], log_dir: Path, services: tuple[str, ...] = tuple(SERVICES)) -> ServiceFleet:
     """A fleet of `services` on free ports (not started)."""
-    return ServiceFleet(env=env, log_dir=log_dir, ports={name: free_port() for name in services})
+    ports = {name: free_port() for name in services}
+    return ServiceFleet(env=env, log_dir=log_dir, ports=ports, new_port=free_port)
