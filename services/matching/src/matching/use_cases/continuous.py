@@ -146,6 +146,9 @@ async def match_program(m: Matching, program: Program, view: OrgView, writing: l
             view.previous_pairs(waiting),
             view.goals_of(mentees, mentors),
         )
+        if not pairs:
+            continue
+        changed = True
         by_person = {seat.person_id: seat for seat in waiting}
         by_mentor: dict[str, list[Explanation]] = defaultdict(list)
         for pair in pairs:
@@ -164,7 +167,6 @@ async def match_program(m: Matching, program: Program, view: OrgView, writing: l
         if placing_lost:
             # The view was behind: another writer took a place it had free.
             m.reads.refresh_mentors(program.org_id)
-        changed = changed or bool(pairs)
         writing.append(
             asyncio.create_task(_write(m, program, list(zip(offers, placed, strict=True)), placing_lost))
         )
