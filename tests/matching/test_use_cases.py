@@ -117,16 +117,17 @@ async def test_a_run_ships_the_engine_only_the_mentors_it_may_pair(mem: InMemory
 
 class RacingEngine:
     """Runs the engine, then lets another writer take the place of every mentor it paired (another
-    replica's run, say) before the offers go out, `races` times."""
+    replica's run, say) before the offers go out, `races` times; with a `share`, the places of
+    that share of the pairs found (rounded down)."""
 
-    def __init__(self, mem: InMemoryMatching, races: int) -> None:
-        self.mem, self.races, self.runs = mem, races, 0
+    def __init__(self, mem: InMemoryMatching, races: int, share: float = 1.0) -> None:
+        self.mem, self.races, self.share, self.runs = mem, races, share, 0
 
     async def call(self, scored_pairs: int, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.runs += 1
         found = await EngineInThreads().call(scored_pairs, work, *args, **kwargs)
         if self.runs <= self.races:
-            for pair in found:
+            for pair in found[: int(len(found) * self.share)]:
                 taken = seat_key(ORG, f"elsewhere-{self.runs}-{pair.mentor_id}")
                 await self.mem.mentors.change(
                     mentor_key(ORG, pair.mentor_id), lambda m, t=taken: m.reserve_place(t, START)
@@ -215,6 +216,29 @@ async def test_runs_after_lost_races_stop_after_a_few_in_a_row(mem: InMemoryMatc
     assert await match_org_now(context, ORG) == 0
     assert engine.runs == 1 + RERUNS_AFTER_LOST_RACES
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
+
+
+@pytest.mark.parametrize("coalesced", [False, True], ids=["in place", "behind a coalescer"])
+async def test_runs_after_lost_races_go_on_while_each_makes_offers(
+    mem: InMemoryMatching, coalesced: bool
+) -> None:
+    """Each run loses half its races to another writer and offers the other half: more runs in a
+    row than the allowance for runs that make nothing, until every seat is offered."""
+    for n in range(16):
+        await add_mentee(mem, f"mentee-{n}", skills_wanted=["python"])
+    for n in range(32):
+        await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
+    engine = RacingEngine(mem, races=100, share=0.5)
+    coalescer = Coalescer(window=0) if coalesced else None
+    context = dataclasses.replace(mem.context, engine=engine, coalescer=coalescer)
+
+    await match_org_now(context, ORG)
+    if coalescer is not None:
+        await coalescer.settled()
+    assert engine.runs == 5 > 1 + RERUNS_AFTER_LOST_RACES  # 16 seats, then 8, 4, 2 and 1
+    seats = [await mem.seat(ORG, f"mentee-{n}") for n in range(16)]
+    assert all(seat.pair is not None for seat in seats)
+    assert len(mem.published(PairCreated)) == 16
 
 
 async def test_a_request_is_accepted_into_a_pair_that_keeps_the_reserved_place(mem: InMemoryMatching) -> None:

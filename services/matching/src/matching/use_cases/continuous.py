@@ -51,10 +51,26 @@ async def match_waiting_orgs(m: Matching) -> int:
 
 
 # A run whose offers lost races (its view was behind another writer: another replica's run, an
-# admin) is followed by another on the org read afresh, up to this many in a row: the seats it
-# could not offer still wait, and with no further change in the org nothing else would run for
-# them before the waiting-seats sweep (a minute). Two replicas on one org lose races all along.
+# admin) is followed by another on the org read afresh: the seats it could not offer still wait,
+# and with no further change in the org nothing else would run for them before the waiting-seats
+# sweep (a minute). Two replicas on one org lose races all along. A run that made offers as well
+# has moved on, and its follower gets the whole allowance again; up to this many runs in a row
+# that lost races and made nothing are followed (a view that cannot catch up must not run forever).
+# Counted down across runs that made offers, the allowance could run out at the end of a flood with
+# two replicas: a last rerun (a coalescer runs the work asked first, so it serves the asks of the
+# last registrations too) made offers, lost a few races, and those seats waited for the sweep.
 RERUNS_AFTER_LOST_RACES = 3
+
+
+def _reruns_left(made: int, lost: int, reruns: int) -> int | None:
+    """The allowance of the run that follows one that made `made` offers and lost `lost` races
+    with `reruns` left, or None when none follows."""
+    if not lost:
+        return None
+    if made:
+        return RERUNS_AFTER_LOST_RACES
+    return reruns - 1 if reruns > 0 else None
+
 
 # The offers of one engine run still being written once their mentors' places are taken: the
 # pairs, proposals or requests made, and the offers that lost a race (placing or writing).
@@ -65,13 +81,21 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
     """Every continuous open program of the org in turn, offers written; returns the pairs,
     proposals or requests made (by this run: a rerun after lost races, behind a coalescer, counts
     for itself)."""
-    made, lost = await _written(await _place_org(m, org_id))
-    if not lost or reruns <= 0:
-        return made
-    if m.coalescer is None:
-        return made + await match_org_now(m, org_id, reruns=reruns - 1)
-    m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns - 1))
-    return made
+    total = 0
+    left: int | None = reruns
+    while left is not None:
+        made, lost = await _written(await _place_org(m, org_id))
+        total += made
+        left = _reruns_left(made, lost, left)
+        if left is not None and m.coalescer is not None:
+            _ask_rerun(m, org_id, left)
+            break
+    return total
+
+
+def _ask_rerun(m: Matching, org_id: str, reruns: int) -> None:
+    assert m.coalescer is not None
+    m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns))
 
 
 async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> Finishing:
@@ -82,9 +106,10 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
     writing = await _place_org(m, org_id)
 
     async def rest() -> None:
-        _, lost = await _written(writing)
-        if lost and reruns > 0 and m.coalescer is not None:
-            m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns - 1))
+        made, lost = await _written(writing)
+        left = _reruns_left(made, lost, reruns)
+        if left is not None and m.coalescer is not None:
+            _ask_rerun(m, org_id, left)
 
     return Finishing(rest)
 
