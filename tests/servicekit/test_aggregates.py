@@ -288,6 +288,26 @@ async def test_a_store_that_keeps_its_creates_skips_the_first_read_and_loses_no_
         await mongo.drop_database(database.name)
 
 
+async def test_observers_get_each_saved_aggregate_with_the_document_the_store_now_holds(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    store = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    seen: list[tuple[Mentor, dict[str, Any]]] = []
+    store.observe(lambda aggregate, document: seen.append((aggregate, document)))
+    try:
+        await store.create(Mentor(id="mira", org_id="acme", capacity=1))
+        await store.change("mira", lambda mentor: mentor.take_mentee())
+        with pytest.raises(ValueError, match="no free place"):  # refused: nothing written or observed
+            await store.change("mira", lambda mentor: mentor.take_mentee())
+        assert [(mentor.version, mentor.active) for mentor, _ in seen] == [(0, 0), (1, 1)]
+        stored = await database["mentors"].find_one({"_id": "mira"}, {"outbox": 0, "outbox_pending": 0})
+        assert seen[-1][1] == stored  # what a read would give, outbox aside
+        assert Mentor.model_validate(seen[-1][1]) == seen[-1][0]
+    finally:
+        await mongo.drop_database(database.name)
+
+
 class Tagged(AggregateRoot):
     """An aggregate whose dump holds a tuple and an enum, which read back as a list and a string."""
 

@@ -197,16 +197,17 @@ class AggregateStore(Generic[A]):
         # notification, a session) stay as they are for a while and would only fill the cache
         # (kept, they cost notifications 35 MB more in the journey benchmark).
         self._keep_created = keep_created
-        self._observers: list[Callable[[A], None]] = []
+        self._observers: list[Callable[[A, Document], None]] = []
 
-    def observe(self, saved: Callable[[A], None]) -> None:
-        """Call `saved` with every aggregate this store creates or changes (after the write), so
-        a read model kept in memory (an incremental view) follows this process's own writes."""
+    def observe(self, saved: Callable[[A, Document], None]) -> None:
+        """Call `saved` with every aggregate this store creates or changes (after the write) and
+        the document it now has in the store (outbox aside; not to be changed), so a read model
+        kept in memory (an incremental view) follows this process's own writes."""
         self._observers.append(saved)
 
-    def _saved(self, aggregate: A) -> None:
+    def _saved(self, aggregate: A, document: Document) -> None:
         for saved in self._observers:
-            saved(aggregate)
+            saved(aggregate, document)
 
     async def get(self, aggregate_id: str, org_id: str | None = None) -> A | None:
         document = await self._grouped.find_by_id(aggregate_id)
@@ -246,7 +247,7 @@ class AggregateStore(Generic[A]):
                 self._keep(aggregate.id, document)
         if entries:
             self._outbox.events_written(self.collection.name, aggregate.id, entries)
-        self._saved(aggregate)
+        self._saved(aggregate, document)
         return True
 
     async def change(
@@ -285,7 +286,7 @@ class AggregateStore(Generic[A]):
                         continue
                 if stored is not None:
                     self._keep(aggregate_id, stored)
-                    self._saved(aggregate)
+                    self._saved(aggregate, stored)
                     return Saved(aggregate, list(emitted), result)
                 # Another writer won: step aside a little (more after each loss) so the losers
                 # of one round do not collide again in the next.
