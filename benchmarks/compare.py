@@ -109,7 +109,7 @@ def main() -> None:
         kafka = localstack.KafkaServer(work / "kafka")
         stack.callback(kafka.stop)
         kafka.start()
-        store = localstack.MongoStore(work / "store")
+        store = localstack.MongoStore(work / "store", long_running=True)
         stack.callback(store.stop)
         store.start()
         pids = {server.name: pid for server in (kafka, store) if (pid := server.pid()) is not None}

@@ -142,7 +142,7 @@ if __name__ == "__main__":
             servers.append(kafka)
             bootstrap = kafka.bootstrap_servers
         if not mongo_url:
-            store = localstack.MongoStore(work / "store")
+            store = localstack.MongoStore(work / "store", long_running=True)
             stack.callback(store.stop)
             store.start()
             servers.append(store)

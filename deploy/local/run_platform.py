@@ -57,7 +57,7 @@ def main() -> int:
     started = time.monotonic()
     kafka = localstack.KafkaServer(STATE / "kafka", port=int(os.environ.get("KAFKA_PORT", 9092)))
     store = localstack.MongoStore(
-        STATE / "store", port=int(os.environ.get("MONGO_PORT", 27017)), persistent=True
+        STATE / "store", port=int(os.environ.get("MONGO_PORT", 27017)), persistent=True, long_running=True
     )
     servers: list[localstack.ManagedServer] = [kafka, store]
     zipkin: ZipkinServer | None = None

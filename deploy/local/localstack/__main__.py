@@ -72,7 +72,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
             state / "kafka", args.kafka_port, controller_port=args.kafka_controller_port or None
         )
     if not store.is_running():
-        store = MongoStore(state / "store", args.mongo_port, persistent=not args.memory)
+        store = MongoStore(state / "store", args.mongo_port, persistent=not args.memory, long_running=True)
     started: list[ManagedServer] = []
     try:
         servers: tuple[ManagedServer, ...] = (kafka, store)
