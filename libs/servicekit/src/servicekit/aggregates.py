@@ -201,8 +201,9 @@ class AggregateStore(Generic[A]):
 
     def observe(self, saved: Callable[[A, Document], None]) -> None:
         """Call `saved` with every aggregate this store creates or changes (after the write) and
-        the document it now has in the store (outbox aside; not to be changed), so a read model
-        kept in memory (an incremental view) follows this process's own writes."""
+        its document as stored (as written, outbox aside, or as read when the change wrote
+        nothing; not to be changed), so a read model kept in memory (an incremental view) follows
+        this process's own writes."""
         self._observers.append(saved)
 
     def _saved(self, aggregate: A, document: Document) -> None:
