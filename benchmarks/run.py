@@ -2,8 +2,9 @@
 measured in the same run, on the same broker and store (started here, fresh, unless
 `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` point at running ones).
 
-1. passthrough: a raw aiokafka loop (consume, produce with acks=all, commit) over 20,000 records:
-   the pace of the broker and the client library alone, the baseline for 2;
+1. passthrough: a raw aiokafka loop (consume, produce with acks=all, commit) over 20,000 records,
+   after as many not measured (the broker warms up as it does before part 2's floods): the pace of
+   the broker and the client library alone, the baseline for 2;
 2. each service alone on its main event (profiles: PairCreated; matching: MentorAvailable and
    ProfileRegistered; sessions: PairCreated; notifications: SessionMissed), 20,000 records each:
    records/s from the first record produced until the group's lag is 0 and the events they caused
