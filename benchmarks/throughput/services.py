@@ -171,9 +171,9 @@ async def passthrough(
 
     Measured after a flood of as many records that is not: the services' floods come later, on a
     broker whose hot paths are compiled by then, and a baseline taken on a broker just started
-    was a cold one. Five floods of 20,000 records in a row on a fresh Kafka, twice: 14,550 and
-    14,988 records/s for the first, 19,600-20,483 for each after it (Kafka's CPU per record 0.038
-    ms then 0.013-0.017)."""
+    was a cold one. Four floods of 20,000 records in a row through one loop on a fresh Kafka,
+    twice: 16,723 and 16,885 records/s for the first, 19,536-20,693 for each after it (Kafka's CPU
+    per record 0.038-0.039 ms, then 0.015-0.020)."""
     await ensure_topics(bootstrap, [(PASSTHROUGH_IN, 6), (PASSTHROUGH_OUT, 6)])
     group = f"bench.passthrough.{uuid.uuid4().hex[:6]}"
     loop = await asyncio.create_subprocess_exec(

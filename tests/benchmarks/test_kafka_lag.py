@@ -22,14 +22,24 @@ def _answers(monkeypatch: pytest.MonkeyPatch, answers: list[int | Exception]) ->
     left: Iterator[int | Exception] = iter(answers)
     asked: list[int | Exception] = []
 
-    async def lag(bootstrap: str, group: str, topics: object) -> int:
-        answer = next(left)
-        asked.append(answer)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+    class Answering:
+        def __init__(self, bootstrap: str, group: str, topics: object) -> None:
+            pass
 
-    monkeypatch.setattr(kafka_lag, "lag", lag)
+        async def __aenter__(self) -> Answering:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        async def lag(self) -> int:
+            answer = next(left)
+            asked.append(answer)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    monkeypatch.setattr(kafka_lag, "GroupLag", Answering)
     monkeypatch.setattr(kafka_lag.asyncio, "sleep", _no_wait)
     return asked
 
@@ -52,3 +62,10 @@ async def test_other_errors_and_the_deadline_still_end_the_wait(monkeypatch: pyt
     _answers(monkeypatch, [GroupCoordinatorNotAvailableError()] * 3)
     with pytest.raises(GroupCoordinatorNotAvailableError):
         await kafka_lag.until_caught_up("kafka:9092", "g", ["t"], timeout=0)
+
+
+async def test_a_group_still_behind_at_its_deadline_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _answers(monkeypatch, [40, 40, 40])
+    with pytest.raises(TimeoutError, match="still 40 records behind"):
+        await kafka_lag.until_caught_up("kafka:9092", "g", ["t"], timeout=0)
+    assert asked == [40]

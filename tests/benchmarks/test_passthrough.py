@@ -1,6 +1,6 @@
 """The bench's baseline is measured on a warm broker, as the services' floods are: a flood of as many
 records goes through the raw loop first, not measured (on a broker just started, the first flood
-of 20,000 ran 14,550-14,988 records/s and the next ones 19,600-20,483)."""
+of 20,000 ran 16,723-16,885 records/s and the next ones 19,536-20,693)."""
 
 from __future__ import annotations
 
