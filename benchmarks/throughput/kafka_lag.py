@@ -74,9 +74,9 @@ class GroupLag:
 
     async def lag(self) -> int:
         """From the start where the group has committed nothing."""
-        if self._partitions is None:
-            self._partitions = await _partitions(self._admin, self._topics)
-        partitions = self._partitions
+        # Described once: a topic keeps its partitions (one described before it had any, again).
+        partitions = self._partitions or await _partitions(self._admin, self._topics)
+        self._partitions = partitions
         ends = await self._consumer.end_offsets(partitions)
         starts = await self._consumer.beginning_offsets(partitions)
         committed = await self._admin.list_consumer_group_offsets(self._group, partitions=partitions)
