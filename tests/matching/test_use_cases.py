@@ -207,7 +207,9 @@ async def test_the_next_run_goes_on_while_offers_are_written_and_leaves_their_se
     assert sorted(created.mentee_id for created in mem.published(PairCreated)) == ["ada", "bob"]
 
 
-async def test_runs_after_lost_races_stop_after_a_few_in_a_row(mem: InMemoryMatching) -> None:
+async def test_runs_after_lost_races_stop_after_a_few_in_a_row(
+    mem: InMemoryMatching, caplog: pytest.LogCaptureFixture
+) -> None:
     await add_mentee(mem, "ada", skills_wanted=["python"])
     for n in range(8):
         await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
@@ -216,6 +218,9 @@ async def test_runs_after_lost_races_stop_after_a_few_in_a_row(mem: InMemoryMatc
     assert await match_org_now(context, ORG) == 0
     assert engine.runs == 1 + RERUNS_AFTER_LOST_RACES
     assert (await mem.seat(ORG, "ada")).status is SeatStatus.WAITING
+    # The on-call engineer learns why the seat waits (a minute, for the sweep).
+    (said,) = [r.getMessage() for r in caplog.records if "waiting-seats sweep" in r.getMessage()]
+    assert f"org {ORG}: a run made no offer and lost 1 race(s)" in said
 
 
 @pytest.mark.parametrize("coalesced", [False, True], ids=["in place", "behind a coalescer"])

@@ -9,6 +9,7 @@ that may let someone be matched (a mentor available, a mentee joining, a place g
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 
 from servicekit.coalesce import Finishing
@@ -24,6 +25,8 @@ from matching.domain.seat_parts import Match
 from matching.use_cases import pool
 from matching.use_cases.context import Matching
 from matching.use_cases.programs import find_program, programs_of
+
+log = logging.getLogger(__name__)
 
 
 async def match_continuously(m: Matching, org_id: str) -> None:
@@ -62,14 +65,22 @@ async def match_waiting_orgs(m: Matching) -> int:
 RERUNS_AFTER_LOST_RACES = 3
 
 
-def _reruns_left(made: int, lost: int, reruns: int) -> int | None:
+def _reruns_left(org_id: str, made: int, lost: int, reruns: int) -> int | None:
     """The allowance of the run that follows one that made `made` offers and lost `lost` races
-    with `reruns` left, or None when none follows."""
+    with `reruns` left, or None when none follows (said in the log when seats are left waiting)."""
     if not lost:
         return None
     if made:
         return RERUNS_AFTER_LOST_RACES
-    return reruns - 1 if reruns > 0 else None
+    if reruns > 0:
+        return reruns - 1
+    log.warning(
+        "org %s: a run made no offer and lost %d race(s), with no rerun left after runs like it; "
+        "those seats wait for the next change in the org or the waiting-seats sweep",
+        org_id,
+        lost,
+    )
+    return None
 
 
 # The offers of one engine run still being written once their mentors' places are taken: the
@@ -86,7 +97,7 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
     while left is not None:
         made, lost = await _written(await _place_org(m, org_id))
         total += made
-        left = _reruns_left(made, lost, left)
+        left = _reruns_left(org_id, made, lost, left)
         if left is not None and m.coalescer is not None:
             _ask_rerun(m, org_id, left)
             break
@@ -107,7 +118,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
 
     async def rest() -> None:
         made, lost = await _written(writing)
-        left = _reruns_left(made, lost, reruns)
+        left = _reruns_left(org_id, made, lost, reruns)
         if left is not None and m.coalescer is not None:
             _ask_rerun(m, org_id, left)
 
