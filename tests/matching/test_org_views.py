@@ -57,6 +57,11 @@ class Clock:
         return self.now
 
 
+def saved(views: OrgViews, aggregate: MenteeSeat | MentorCandidate) -> None:
+    """What an aggregate store tells the views after it wrote `aggregate`."""
+    views.saved(aggregate, aggregate.to_document())
+
+
 def _mentee(person: str, version: int = 1) -> MenteeSeat:
     seat = MenteeSeat.register("acme", person, ProfileFacts(skills_wanted=["python"]), 1, NOW)
     seat.version = version
@@ -70,10 +75,10 @@ async def test_an_org_is_read_once_and_then_follows_this_process_s_writes() -> N
     assert set((await views.org("acme")).seats) == {"acme:ada:mentee"}
 
     bob = _mentee("bob")
-    views.saved(bob)  # written by this process: no need to read the store again
+    saved(views, bob)  # written by this process: no need to read the store again
     mentor = MentorCandidate.new("acme", "mira")
     mentor.version = 1
-    views.saved(mentor)
+    saved(views, mentor)
     view = await views.org("acme")
     assert set(view.seats) == {"acme:ada:mentee", "acme:bob:mentee"}
     assert set(view.mentors) == {"mira"}
@@ -93,7 +98,7 @@ async def test_a_write_during_a_read_is_not_lost_to_the_older_copy_the_read_retu
 
     async def load_racing_a_write(org_id: str) -> tuple[list[MenteeSeat], list[MentorCandidate]]:
         loaded = await store.load(org_id)  # reads version 1 ...
-        views.saved(newer)  # ... while this process writes version 2
+        saved(views, newer)  # ... while this process writes version 2
         return loaded
 
     views.load = load_racing_a_write
@@ -138,7 +143,7 @@ async def test_a_mentor_s_match_profile_is_built_again_only_when_the_mentor_offs
     summer = datetime(2026, 7, 1, 9, tzinfo=UTC)  # daylight saving time in Berlin
     assert again.profiles.of(again.mentors["mira"], summer, 0).utc_offset_minutes == 120
 
-    views.saved(_mentor("mira", 2, skills_offered=["go"], timezone="Europe/Berlin"))  # written here
+    saved(views, _mentor("mira", 2, skills_offered=["go"], timezone="Europe/Berlin"))  # written here
     changed = await views.org("acme")
     assert changed.profiles.of(changed.mentors["mira"], NOW, 0).skills_offered == ("go",)
 
@@ -159,9 +164,9 @@ async def test_a_view_holds_the_reporting_lines_as_saved_and_its_copies_stay_as_
 
     moved = _mentee("ada", version=2)
     moved.manager_id = "mira"
-    views.saved(moved)
-    views.saved(_mentor("mira", 2))  # no manager any more
-    views.saved(_mentor("tom", 1, manager_id="olga"))
+    saved(views, moved)
+    saved(views, _mentor("mira", 2))  # no manager any more
+    saved(views, _mentor("tom", 1, manager_id="olga"))
     second = await views.org("acme")
     assert second.managers == {"ada": "mira", "tom": "olga"}
     assert set(second.mentors) == {"mira", "tom"}
@@ -170,7 +175,7 @@ async def test_a_view_holds_the_reporting_lines_as_saved_and_its_copies_stay_as_
     assert first.managers == {"mira": "olga"}
     assert set(first.mentors) == {"mira"}
     assert first.seats["acme:ada:mentee"].version == 1
-    views.saved(_mentor("tom", 0, manager_id="someone"))  # an older copy changes nothing
+    saved(views, _mentor("tom", 0, manager_id="someone"))  # an older copy changes nothing
     assert (await views.org("acme")).managers == {"ada": "mira", "tom": "olga"}
 
 
@@ -238,7 +243,7 @@ async def test_a_write_during_a_read_by_difference_is_not_lost() -> None:
         org_id: str, known: Mapping[str, int], mentors_only: bool
     ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
         read = await store.load_changed(org_id, known, mentors_only)  # reads version 2 ...
-        views.saved(newer)  # ... while this process writes version 3
+        saved(views, newer)  # ... while this process writes version 3
         return read
 
     views.load_changed = read_racing_a_write
@@ -307,7 +312,7 @@ async def test_a_seat_another_process_put_in_waiting_is_left_to_its_runs_for_a_w
 
     store.seats["b"] = _mentee("bob")  # another replica registered bob ...
     store.seats["c"] = _mentee("cy")
-    views.saved(store.seats["c"])  # ... and this process cy
+    saved(views, store.seats["c"])  # ... and this process cy
     clock.now = 1
     views.refresh("acme")
     view = await views.org("acme")
@@ -325,7 +330,7 @@ async def test_a_seat_another_process_put_in_waiting_is_left_to_its_runs_for_a_w
     views.refresh("acme")
     assert offered(await views.org("acme")) == {"ada"}
     store.seats["b"] = _mentee("bob", version=3)
-    views.saved(store.seats["b"])  # written here: this process's own again
+    saved(views, store.seats["b"])  # written here: this process's own again
     assert offered(await views.org("acme")) == {"ada", "bob"}
 
     store.seats["d"] = _mentee("dee")  # what a whole read (the resync) brings is noted the same way
@@ -345,7 +350,7 @@ async def test_a_write_of_this_process_during_a_read_is_not_taken_for_another_s(
         org_id: str, known: Mapping[str, int], mentors_only: bool
     ) -> tuple[list[MenteeSeat], list[MentorCandidate], set[str]]:
         read = await store.load_changed(org_id, known, mentors_only)
-        views.saved(newer)  # ... while this process writes version 2
+        saved(views, newer)  # ... while this process writes version 2
         return read
 
     views.load_changed = read_racing_a_write
