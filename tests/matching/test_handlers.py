@@ -28,9 +28,9 @@ ORG = "acme"
 
 
 def test_each_consumed_event_type_has_one_module_level_handler_typed_for_it() -> None:
-    types = [event_type for event_type, _ in handlers.HANDLERS]
+    types = [event_type for event_type, _ in handlers.HANDLERS + handlers.PUBLISHED]
     assert len(types) == len(set(types))
-    for event_type, handler in handlers.HANDLERS:
+    for event_type, handler in handlers.HANDLERS + handlers.PUBLISHED:
         assert inspect.getmodule(handler) is handlers
         assert inspect.signature(handler, eval_str=True).parameters["event"].annotation is event_type
 

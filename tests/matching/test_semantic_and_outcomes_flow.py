@@ -1,8 +1,8 @@
 """End to end in the matching service, on real Kafka and store with the shipped model: profile events'
 texts are embedded into matching's read model (never into an event), continuous matching pairs a mentee
-with the mentor whose experience matches her goal in other words and says so, the pair's own PairCreated
-and sessions' events build its outcome record, its PairEnded closes it, and erasure forgets the person's
-embeddings and outcome records."""
+with the mentor whose experience matches her goal in other words and says so, the pair's PairCreated
+(applied by matching's relay as it publishes it) and sessions' events build its outcome record, its
+PairEnded closes it, and erasure forgets the person's embeddings and outcome records."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ async def test_semantic_match_is_explained_and_its_outcome_learned_then_forgotte
     )
     assert "Lead a data team" not in str({k: v for k, v in pair.items() if k != "reasons"})
     pair_id = pair["pair_id"]
-    # Matching reads its own PairCreated back: what the pair was matched on.
+    # Matching's relay applies its own PairCreated as it publishes it: what the pair was matched on.
     outcome = await eventually(
         lambda: _outcome(matching, pair_id), timeout=WAIT, what="the pair's outcome record"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +14,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import AutoReconnect
 from servicekit.consumer import EventConsumer
 from servicekit.kafka import EventProducer, OutgoingRecord
 from servicekit.outbox import (
@@ -130,6 +132,83 @@ async def test_events_survive_a_crash_between_write_and_publish(
         until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 2,
     )
     assert [r.headers["ce_id"] for r in records if r.headers.get("ce_id") in ids] == ids
+
+
+async def test_own_events_are_applied_once_published_and_before_they_leave_the_outbox_again_after_an_outage(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    first = _entries(org, "mentor-7", 1)[0]
+    kept = {"seen_by": "this service only"}
+    second = outbox_entry(
+        MentorAvailable(org_id=org, version=2, person_id="mentor-7", capacity=3, active_mentees=0),
+        source="/mentorship/test",
+        time=datetime.now(UTC),
+        local=kept,
+    )
+    entries = [first, second]
+    ids = [e["id"] for e in entries]
+    await aggregates.insert_one(new_document({"_id": "mentor-7", "version": 2}, entries[:1]))
+    await aggregates.update_one({"_id": "mentor-7"}, with_outbox({}, entries[1:]))  # read by the relay
+    applied: list[tuple[str, int, bool, dict[str, Any]]] = []
+    outage = [AutoReconnect("the store went away")]
+
+    async def apply(event: MentorAvailable, envelope: CloudEvent, local: Mapping[str, Any]) -> None:
+        stored = await aggregates.find_one({"_id": "mentor-7"})
+        assert stored is not None
+        pending = [entry["id"] for entry in stored["outbox"]]
+        applied.append((envelope.id, event.version, envelope.id in pending, dict(local)))
+        if outage:
+            raise outage.pop()
+
+    relay = OutboxRelay([aggregates], publisher.send_all)
+    relay.on_published(MentorAvailable, apply)
+    with pytest.raises(AutoReconnect):
+        await relay.run_once()
+    stored = await aggregates.find_one({"_id": "mentor-7"})
+    assert stored is not None
+    assert [e["id"] for e in stored["outbox"]] == ids, "an effect not stored: the events stay pending"
+    assert await relay.run_once() == 2
+    stored = await aggregates.find_one({"_id": "mentor-7"})
+    assert stored is not None
+    assert (stored["outbox"], stored["outbox_pending"]) == ([], False)
+    # Each event published and applied by both passes (at least once), each time before it left,
+    # with what its change kept beside it.
+    assert sorted(applied, key=str) == sorted([(ids[0], 1, True, {}), (ids[1], 2, True, kept)] * 2, key=str)
+    records = await read_topic(
+        infra.kafka_bootstrap_servers,
+        TOPIC,
+        until=lambda rs: sum(r.headers.get("ce_id") in ids for r in rs) >= 4,
+    )
+    mine = [r for r in records if r.headers.get("ce_id") in ids]
+    assert [r.headers["ce_id"] for r in mine] == ids * 2
+    assert not any("this service only" in str(r.value) + str(r.headers) for r in mine), "never published"
+    assert await relay.run_once() == 0
+    assert len(applied) == 4, "nothing applied again once the outbox is empty"
+
+
+async def test_an_own_event_whose_effect_fails_is_logged_and_the_outbox_goes_on(
+    aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer, caplog: pytest.LogCaptureFixture
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    (entry,) = _entries(org, "mentor-8", 1)
+    await aggregates.insert_one(new_document({"_id": "mentor-8", "version": 1}, [entry]))
+    failures = "mentorship_published_effect_failures_total"
+    labels = {"type": entry["type"]}
+    before = REGISTRY.get_sample_value(failures, labels) or 0.0
+
+    async def broken(event: MentorAvailable, envelope: CloudEvent, local: Mapping[str, Any]) -> None:
+        raise ValueError("no program of that id")
+
+    relay = OutboxRelay([aggregates], publisher.send_all)
+    relay.on_published(MentorAvailable, broken)
+    assert await relay.run_once() == 1
+    stored = await aggregates.find_one({"_id": "mentor-8"})
+    assert stored is not None
+    assert stored["outbox"] == []
+    assert f"the effect of published {entry['type']} {entry['id']} on this service failed" in caplog.text
+    assert "no program of that id" in caplog.text
+    assert REGISTRY.get_sample_value(failures, labels) == before + 1
 
 
 async def test_crash_after_publish_republishes_and_the_consumer_applies_each_event_once(

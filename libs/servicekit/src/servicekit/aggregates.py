@@ -17,7 +17,7 @@ import contextlib
 import copy
 import random
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -101,10 +101,13 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Emitted:
-    """An event a change caused, with its id derived from the cause (so a replay yields the same)."""
+    """An event a change caused, with its id derived from the cause (so a replay yields the same).
+    `local`: what this service's own effect of the event needs and the event does not carry (plain
+    values), kept beside it in the outbox for the relay's `on_published` handlers, never published."""
 
     event: Event
     event_id: str
+    local: Mapping[str, Any] | None = None
 
 
 A = TypeVar("A", bound=AggregateRoot)
@@ -356,7 +359,12 @@ class AggregateStore(Generic[A]):
             carrier = carrier if carrier is not None else trace_carrier()
             entries.append(
                 outbox_entry(
-                    item.event, source=self._outbox.source, time=now, event_id=item.event_id, trace=carrier
+                    item.event,
+                    source=self._outbox.source,
+                    time=now,
+                    event_id=item.event_id,
+                    trace=carrier,
+                    local=item.local,
                 )
             )
         return entries

@@ -17,6 +17,11 @@ CONSUMER_RETRIES = Counter(
     "mentorship_consumer_retries_total", "Transient handler failures that were retried", ["type"]
 )
 OUTBOX_FAILURES = Counter("mentorship_outbox_relay_failures_total", "Failed outbox relay passes")
+PUBLISHED_EFFECT_FAILURES = Counter(
+    "mentorship_published_effect_failures_total",
+    "Own published events whose effect on the service's data failed (logged, not retried)",
+    ["type"],
+)
 HANDLER_SECONDS = Histogram("mentorship_event_handler_seconds", "Time spent handling one event", ["type"])
 SWEEP_EMITTED = Counter("mentorship_sweep_signals_total", "Signals emitted by time-driven sweeps", ["sweep"])
 

@@ -14,6 +14,12 @@ hinted pass and goes on only while it finds unnamed ones.
 
 Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
 every consumer downstream) continues the trace of the request that caused the change.
+
+What a service's own events change in its own data (`on_published`) is applied by the relay, once
+the broker has acknowledged the events and before they leave the outbox, instead of by consuming
+its own topic: no fetch, decoding or ledger for them. A crash or another replica's relay may
+publish an entry again, and apply its effect again: those handlers must be idempotent, as a
+consumer's are.
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import InvalidOperation
+from pymongo.errors import ConnectionFailure, InvalidOperation
 
 from servicekit import metrics
+from servicekit.grouped import grouping
 from servicekit.ids import new_id
 from servicekit.kafka import OutgoingRecord, json_value
 from servicekit.mongo import in_one_reply
@@ -49,6 +56,9 @@ tracer = trace.get_tracer(__name__)
 Document = dict[str, Any]
 # Sends records and returns once the broker has acknowledged them all (EventProducer.send_all).
 SendFn = Callable[[Sequence[OutgoingRecord]], Awaitable[None]]
+# What one of the service's own events changes in its own data: (event, envelope, what the change
+# kept for it beside the event: `Emitted.local`, empty when nothing).
+PublishedHandler = Callable[[Any, CloudEvent, Mapping[str, Any]], Awaitable[None]]
 
 
 _last_carrier: tuple[Context | None, dict[str, str]] = (None, {})
@@ -74,15 +84,18 @@ def outbox_entry(
     time: datetime,
     event_id: str | None = None,
     trace: dict[str, str] | None = None,
+    local: Mapping[str, Any] | None = None,
 ) -> Document:
     """The outbox form of an event, carrying the current trace context (`trace`: that context,
     when the caller has it already, as for several events of one change).
 
     Pass `event_id` derived from the cause (see `servicekit.ids.derived_id`) whenever the same
     cause may be processed twice: the consumers downstream then drop the repeat by its id.
+    `local`: what the service's own `on_published` handler of the event needs besides it (plain
+    values); it stays in the store and is never published.
     """
     carrier = dict(trace) if trace is not None else trace_carrier()
-    return {
+    entry: Document = {
         "id": event_id or new_id(),
         "type": event.ce_type(),
         "source": source,
@@ -94,6 +107,9 @@ def outbox_entry(
         "data": event.model_dump(mode="json"),
         "trace": carrier,
     }
+    if local:
+        entry["local"] = dict(local)
+    return entry
 
 
 def with_outbox(update: Document, entries: list[Document]) -> Document:
@@ -183,6 +199,15 @@ class OutboxRelay:
         # knew it (it inserted the document), else None (read it).
         self._hinted: dict[str, dict[Any, list[Document] | None]] = {}
         self._scan_due = True
+        self._on_published: dict[str, tuple[type[Event], PublishedHandler]] = {}
+
+    def on_published(self, event_type: type[Event], handler: PublishedHandler) -> None:
+        """Apply `handler` to each published event of `event_type`, after the broker acknowledged it
+        and before it leaves the outbox (see the module's docstring). A handler that finds the store
+        unreachable fails the pass: its events stay pending, and are published and applied again.
+        Any other error is logged with the event's id and the relay goes on: an event it can never
+        apply must not stop the outbox."""
+        self._on_published[event_type.ce_type()] = (event_type, handler)
 
     def wake(
         self, collection: str | None = None, document_id: Any = None, inserted: list[Document] | None = None
@@ -275,6 +300,9 @@ class OutboxRelay:
                 span.end()
         for name, count in types.items():
             metrics.EVENTS_PUBLISHED.labels(type=name).inc(count)
+        if self._on_published:
+            published = [entry for document in documents for entry in document.get("outbox") or []]
+            await self._apply_published(published)
 
         # Only now, with every event acknowledged, remove them from the outboxes: in one request,
         # each document cleared only if its outbox is still what we read. Writers only append to an
@@ -303,6 +331,33 @@ class OutboxRelay:
             if ours:
                 await collection.bulk_write(ours, ordered=False)
         return sum(len(entries) for _, entries in sent)
+
+    async def _apply_published(self, entries: list[Document]) -> None:
+        """The `on_published` handlers of these entries, together: their reads and writes are
+        grouped as a consumer batch's are (servicekit.grouped)."""
+        handlers = self._on_published
+        work = [(handlers[entry["type"]], entry) for entry in entries if entry["type"] in handlers]
+        if not work:
+            return
+        with grouping():
+            outcomes = await asyncio.gather(
+                *(self._apply_one(event_type, handler, entry) for (event_type, handler), entry in work),
+                return_exceptions=True,
+            )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # the store unreachable (the others are logged by _apply_one)
+
+    @staticmethod
+    async def _apply_one(event_type: type[Event], handler: PublishedHandler, entry: Document) -> None:
+        try:
+            event = event_type.model_validate(entry["data"])
+            await handler(event, cloud_event_of(entry), entry.get("local") or {})
+        except ConnectionFailure:
+            raise
+        except Exception:
+            log.exception("the effect of published %s %s on this service failed", entry["type"], entry["id"])
+            metrics.PUBLISHED_EFFECT_FAILURES.labels(type=entry["type"]).inc()
 
     async def run(self) -> None:
         """Relay until cancelled; a failing pass is logged and retried after the poll interval."""

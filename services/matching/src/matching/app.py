@@ -63,7 +63,7 @@ def _wired(settings: MatchingSettings | None, clock: Clock | None) -> tuple[Serv
     # behind them, and a sweep (at start, then every matching_waiting_sweep_seconds) runs it where
     # someone waits, for the runs a stop or a crash cut short.
     behind = dataclasses.replace(matching, behind=True)
-    handlers.subscribe(runtime.consumer, behind)
+    handlers.subscribe(runtime.consumer, runtime.relay, behind)
     runtime.sweep("requests-and-end-dates", settings.matching_sweep_seconds, lambda now: sweep(matching, now))
     runtime.sweep(
         "waiting-seats", settings.matching_waiting_sweep_seconds, lambda now: match_waiting_orgs(behind)

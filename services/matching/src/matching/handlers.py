@@ -1,13 +1,18 @@
 """Matching's subscribers, one per consumed event type, each turning the event into a use case:
 the candidate read model from profile events (and the embeddings of their texts), mentors coming and
 going, the restricted inclusion attributes, stagnation signals from sessions, erasure, and how pairs
-go (matching's own PairCreated and PairEnded, sessions' attendance, goals and stagnation) to learn
-weights from."""
+go (sessions' attendance, goals and stagnation) to learn weights from.
+
+Matching's own PairCreated and PairEnded feed the same outcome records, but matching does not
+consume its own topic for them: its outbox relay applies them (`PUBLISHED`) once the broker has
+them, before they leave the outbox (servicekit.outbox). Consumed, they were a third of the records
+of a flood of registrations, each fetched, decoded and written to the ledger only to reach this
+process again."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from mentorship_schemas import (
@@ -29,6 +34,7 @@ from mentorship_schemas import (
     SessionMissed,
 )
 from servicekit.consumer import EventConsumer
+from servicekit.outbox import OutboxRelay
 
 from matching.domain.candidate import ProfileFacts
 from matching.domain.outcome_record import Counted
@@ -112,20 +118,24 @@ async def on_profile_erased(matching: Matching, event: ProfileErased, envelope: 
     await outcomes.forget_outcomes(matching, event.org_id, event.person_id)
 
 
-async def on_pair_created(matching: Matching, event: PairCreated, envelope: CloudEvent) -> None:
+async def on_pair_created(
+    matching: Matching, event: PairCreated, envelope: CloudEvent, local: Mapping[str, Any]
+) -> None:
     await outcomes.pair_created(
         matching,
         event.org_id,
         event.pair_id,
         event.program_id,
-        event.mentee_id,
-        event.mentor_id,
+        (event.mentee_id, event.mentor_id),
         event.focus_area,
         envelope.time,
+        local.get("components"),
     )
 
 
-async def on_pair_ended(matching: Matching, event: PairEnded, envelope: CloudEvent) -> None:
+async def on_pair_ended(
+    matching: Matching, event: PairEnded, envelope: CloudEvent, local: Mapping[str, Any]
+) -> None:
     people = (event.mentee_id, event.mentor_id)
     await outcomes.pair_ended(
         matching, event.org_id, event.pair_id, people, event.reason.value, event.ended_at
@@ -170,8 +180,6 @@ HANDLERS: tuple[tuple[type[Event], Handler], ...] = (
     (RelationshipStagnant, on_relationship_stagnant),
     (RelationshipRecovered, on_relationship_recovered),
     (ProfileErased, on_profile_erased),
-    (PairCreated, on_pair_created),
-    (PairEnded, on_pair_ended),
     (AgreementSigned, on_agreement_signed),
     (SessionCompleted, on_session_completed),
     (SessionMissed, on_session_missed),
@@ -179,7 +187,20 @@ HANDLERS: tuple[tuple[type[Event], Handler], ...] = (
 )
 
 
-def subscribe(consumer: EventConsumer, matching: Matching) -> None:
-    """Route each consumed event type to its handler, with the use cases' context."""
+# Matching's own events, applied by its outbox relay as it publishes them, with what the change
+# that wrote each kept for it beside the event (`Emitted.local`).
+Applied = Callable[[Matching, Any, CloudEvent, Mapping[str, Any]], Awaitable[None]]
+
+PUBLISHED: tuple[tuple[type[Event], Applied], ...] = (
+    (PairCreated, on_pair_created),
+    (PairEnded, on_pair_ended),
+)
+
+
+def subscribe(consumer: EventConsumer, relay: OutboxRelay, matching: Matching) -> None:
+    """Route each consumed event type to its handler, and each of matching's own events that
+    changes its data to its handler in the relay, with the use cases' context."""
     for event_type, handler in HANDLERS:
         consumer.add(event_type, functools.partial(handler, matching))
+    for event_type, applied in PUBLISHED:
+        relay.on_published(event_type, functools.partial(applied, matching))

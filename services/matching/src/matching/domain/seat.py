@@ -250,7 +250,9 @@ class MenteeSeat(Candidate):
             reasons=list(match.reasons),
             focus_area=self.focus,
         )
-        return pair_id, [Emitted(created, derived_id(pair_id, "created"))]
+        # What the pair was matched on, for its outcome record (handlers.PUBLISHED): not in the event.
+        valued = {"components": match.components} if match.components is not None else None
+        return pair_id, [Emitted(created, derived_id(pair_id, "created"), local=valued)]
 
     # ------------------------------------------------------------------ answers to a hold
 

@@ -5,6 +5,7 @@ pair's outcome record (domain/outcome_record.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -59,15 +60,19 @@ async def pair_created(
     org_id: str,
     pair_id: str,
     program_id: str,
-    mentee_id: str,
-    mentor_id: str,
+    people: tuple[str, str],
     focus: str | None,
     at: datetime,
+    valued: Mapping[str, float] | None = None,
 ) -> None:
+    """The pair's record starts: its program, when, and each component's value (`valued`: as the
+    run that made the pair valued them, handed over with its PairCreated; else `component_values`)."""
     if m.learning is None:
         return
-    people = (mentee_id, mentor_id)
-    components = await component_values(m, org_id, pair_id, program_id, people, focus, at)
+    if valued is not None:
+        components: dict[str, float] | None = dict(valued)
+    else:
+        components = await component_values(m, org_id, pair_id, program_id, people, focus, at)
     fields = {"program_id": program_id, "started_at": at, "components": components}
     await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
 
