@@ -5,6 +5,7 @@ raised to its own caller only, and two replicas' changes of one aggregate are bo
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -209,3 +210,24 @@ async def test_a_groups_read_comes_back_in_one_reply(
         assert commands.batch_sizes == [501, 601]  # 500 ids (350 found), then 600 (all found)
     finally:
         await client.close()
+
+
+def test_write_ids_differ_within_a_process_and_a_forked_child_writes_under_a_prefix_of_its_own() -> None:
+    from servicekit import grouped
+
+    ids = [grouped._write_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(write_id) < 36 for write_id in ids[:100]), "shorter than the uuid4 they replace"
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next id, then out at once
+        os.write(writer, grouped._write_id().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    in_child = os.read(reader, 100).decode()
+    os.close(reader)
+    mine = grouped._write_id()
+    assert in_child not in ids
+    assert in_child != mine
+    assert in_child[:16] != mine[:16], "a forked child must not reuse its parent's prefix"
