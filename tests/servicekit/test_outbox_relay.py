@@ -345,6 +345,48 @@ async def test_the_relays_producer_sends_each_event_in_one_span_that_continues_t
         )
 
 
+async def test_each_own_effect_runs_in_a_span_under_its_events_producer_span_and_a_failure_marks_it(
+    aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a service does with its own published event shows in the trace of the change that
+    wrote it: one span per effect, a child of the event's producer span, current while the handler
+    runs (what it writes continues that trace); a failed effect's span says so."""
+    spans = InMemorySpanExporter()
+    setup_telemetry("outbox-tests").add_span_processor(SimpleSpanProcessor(spans))
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    with trace.get_tracer("tests").start_as_current_span("the request") as request:
+        entries = _entries(org, "mentor-9", 2)
+    await aggregates.insert_one(new_document({"_id": "mentor-9", "version": 2}, entries))
+    current: dict[str, trace.SpanContext] = {}
+
+    async def apply(event: MentorAvailable, envelope: CloudEvent, local: Mapping[str, Any]) -> None:
+        current[envelope.id] = trace.get_current_span().get_span_context()
+        if event.version == 2:
+            raise ValueError("this effect cannot be applied")
+
+    relay = OutboxRelay([aggregates], publisher.send_all)
+    relay.on_published(MentorAvailable, apply)
+    assert await relay.run_once() == 2
+
+    ids = [e["id"] for e in entries]
+    finished = spans.get_finished_spans()
+    ours = [s for s in finished if s.attributes and s.attributes.get("messaging.message.id") in ids]
+    producers = {str(s.attributes["messaging.message.id"]): s for s in ours if s.kind is SpanKind.PRODUCER}
+    effects = {str(s.attributes["messaging.message.id"]): s for s in ours if s.kind is SpanKind.INTERNAL}
+    assert sorted(producers) == sorted(effects) == sorted(ids), [s.name for s in ours]
+    for event_id in ids:
+        effect, producer = effects[event_id], producers[event_id]
+        assert effect.name == f"{MentorAvailable.ce_type()} applied once published"
+        assert effect.parent is not None
+        assert effect.parent.span_id == producer.context.span_id
+        assert effect.context.trace_id == request.get_span_context().trace_id
+        assert current[event_id].span_id == effect.context.span_id, "the handler runs in its span"
+    assert effects[ids[0]].status.is_ok
+    assert not effects[ids[1]].status.is_ok
+    assert "this effect cannot be applied" in str(effects[ids[1]].status.description)
+    assert "failed" in caplog.text
+
+
 class _Finds(monitoring.CommandListener):
     """Counts the `find` commands a client sends."""
 

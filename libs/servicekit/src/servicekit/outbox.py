@@ -19,7 +19,8 @@ What a service's own events change in its own data (`on_published`) is applied b
 the broker has acknowledged the events and before they leave the outbox, instead of by consuming
 its own topic: no fetch, decoding or ledger for them. A crash or another replica's relay may
 publish an entry again, and apply its effect again: those handlers must be idempotent, as a
-consumer's are.
+consumer's are. Where spans are read, each effect has its span under the event's producer span, as
+a consumer's processing would have under it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -173,6 +174,25 @@ def _producer_span(entry: Document) -> Span:
     )
 
 
+@contextlib.contextmanager
+def _in_effect_trace(entry: Document, sent_in: Context | None) -> Iterator[Span | None]:
+    """Where this service's own effect of a published event runs: in a span under the event's
+    producer span when spans are read (the trace of the change that wrote the event shows what
+    its own service did with it, as a consumer's span would), else in the writer's context."""
+    if sent_in is not None:
+        attributes = {"messaging.message.id": entry["id"], "cloudevents.event_type": entry["type"]}
+        with tracer.start_as_current_span(
+            f"{entry['type']} applied once published", context=sent_in, attributes=attributes
+        ) as span:
+            yield span
+        return
+    token = otel_context.attach(propagate.extract(entry.get("trace") or {}))
+    try:
+        yield None
+    finally:
+        otel_context.detach(token)
+
+
 class OutboxRelay:
     """Publishes pending outbox entries of the registered collections, then removes them.
 
@@ -270,6 +290,7 @@ class OutboxRelay:
         # Send everything together and wait for the acks: the idempotent producer keeps each
         # partition's order (so each aggregate's), and one round trip serves the batch.
         records, spans = [], []
+        sent_in: dict[str, Context] = {}  # by event id: the context of its producer span
         types: Counter[str] = Counter()
         recorded = spans_recorded()
         for document in documents:
@@ -283,7 +304,8 @@ class OutboxRelay:
                     span = _producer_span(entry)
                     spans.append(span)
                     headers: dict[str, str] = {}
-                    propagate.inject(headers, context=trace.set_span_in_context(span))
+                    sent_in[entry["id"]] = trace.set_span_in_context(span)
+                    propagate.inject(headers, context=sent_in[entry["id"]])
                 else:
                     headers = written
                 records.append(record_of(entry, headers))
@@ -302,7 +324,7 @@ class OutboxRelay:
             metrics.EVENTS_PUBLISHED.labels(type=name).inc(count)
         if self._on_published:
             published = [entry for document in documents for entry in document.get("outbox") or []]
-            await self._apply_published(published)
+            await self._apply_published(published, sent_in if recorded else {})
 
         # Only now, with every event acknowledged, remove them from the outboxes: in one request,
         # each document cleared only if its outbox is still what we read. Writers only append to an
@@ -332,16 +354,20 @@ class OutboxRelay:
                 await collection.bulk_write(ours, ordered=False)
         return sum(len(entries) for _, entries in sent)
 
-    async def _apply_published(self, entries: list[Document]) -> None:
+    async def _apply_published(self, entries: list[Document], sent_in: Mapping[str, Context]) -> None:
         """The `on_published` handlers of these entries, together: their reads and writes are
-        grouped as a consumer batch's are (servicekit.grouped)."""
+        grouped as a consumer batch's are (servicekit.grouped). `sent_in`: the producer span of
+        each event, when spans are read (each effect then gets a span of its own under it)."""
         handlers = self._on_published
         work = [(handlers[entry["type"]], entry) for entry in entries if entry["type"] in handlers]
         if not work:
             return
         with grouping():
             outcomes = await asyncio.gather(
-                *(self._apply_one(event_type, handler, entry) for (event_type, handler), entry in work),
+                *(
+                    self._apply_one(event_type, handler, entry, sent_in.get(entry["id"]))
+                    for (event_type, handler), entry in work
+                ),
                 return_exceptions=True,
             )
         for outcome in outcomes:
@@ -349,15 +375,23 @@ class OutboxRelay:
                 raise outcome  # the store unreachable (the others are logged by _apply_one)
 
     @staticmethod
-    async def _apply_one(event_type: type[Event], handler: PublishedHandler, entry: Document) -> None:
-        try:
-            event = event_type.model_validate(entry["data"])
-            await handler(event, cloud_event_of(entry), entry.get("local") or {})
-        except ConnectionFailure:
-            raise
-        except Exception:
-            log.exception("the effect of published %s %s on this service failed", entry["type"], entry["id"])
-            metrics.PUBLISHED_EFFECT_FAILURES.labels(type=entry["type"]).inc()
+    async def _apply_one(
+        event_type: type[Event], handler: PublishedHandler, entry: Document, sent_in: Context | None
+    ) -> None:
+        with _in_effect_trace(entry, sent_in) as span:
+            try:
+                event = event_type.model_validate(entry["data"])
+                await handler(event, cloud_event_of(entry), entry.get("local") or {})
+            except ConnectionFailure:
+                raise
+            except Exception as error:
+                log.exception(
+                    "the effect of published %s %s on this service failed", entry["type"], entry["id"]
+                )
+                metrics.PUBLISHED_EFFECT_FAILURES.labels(type=entry["type"]).inc()
+                if span is not None:
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, str(error)))
 
     async def run(self) -> None:
         """Relay until cancelled; a failing pass is logged and retried after the poll interval."""
