@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -385,6 +387,56 @@ async def test_each_own_effect_runs_in_a_span_under_its_events_producer_span_and
     assert not effects[ids[1]].status.is_ok
     assert "this effect cannot be applied" in str(effects[ids[1]].status.description)
     assert "failed" in caplog.text
+
+
+async def test_a_timed_scan_leaves_events_younger_than_its_interval_to_the_replica_that_wrote_them(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
+) -> None:
+    """Pending events nobody named here: at start the relay takes them all (a crash's leftovers);
+    later, a timed scan takes only those older than its interval (by the writers' clock), as a live
+    replica's relay has its own young events in hand and would publish them as well."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    now = [datetime.now(UTC)]
+
+    def entry(person: str, at: datetime) -> dict[str, Any]:
+        event = MentorAvailable(org_id=org, version=1, person_id=person, capacity=3, active_mentees=0)
+        return outbox_entry(event, source="/mentorship/test", time=at)
+
+    async def pending(person: str) -> bool:
+        stored = await aggregates.find_one({"_id": person})
+        assert stored is not None
+        return bool(stored["outbox_pending"])
+
+    left = entry("left-behind", now[0] - timedelta(hours=1))
+    await aggregates.insert_one(new_document({"_id": "left-behind", "version": 1}, [left]))
+    relay = OutboxRelay(
+        [aggregates], publisher.send_all, poll_seconds=0.05, scan_seconds=0.2, clock=lambda: now[0]
+    )
+    running = asyncio.create_task(relay.run())
+    try:
+        await _until(lambda: pending("left-behind"), False)  # the first scan takes everything
+        young, old = entry("young", now[0]), entry("old", now[0] - timedelta(seconds=1))
+        await aggregates.insert_one(new_document({"_id": "young", "version": 1}, [young]))
+        await aggregates.insert_one(new_document({"_id": "old", "version": 1}, [old]))
+        await _until(lambda: pending("old"), False)
+        await asyncio.sleep(0.6)  # three timed scans more
+        assert await pending("young"), "younger than a scan interval: its writer's to publish"
+        now[0] += timedelta(seconds=1)
+        await _until(lambda: pending("young"), False)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    ids = [left["id"], old["id"], young["id"]]
+    published = sorted(r.headers["ce_id"] for r in await _published(infra, ids))
+    assert published == sorted(ids), "each published once (keyed by person: no order across them)"
+
+
+async def _until(value: Callable[[], Awaitable[bool]], expected: bool, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await value() != expected:
+        assert asyncio.get_running_loop().time() < deadline, f"still not {expected}"
+        await asyncio.sleep(0.02)
 
 
 class _Finds(monitoring.CommandListener):

@@ -8,9 +8,12 @@ then removes them. No multi-document transaction is needed (the local emulator h
 The relay does not scan every collection on every pass: a write that added events names its
 document (`wake(collection, id)`), and the relay reads those documents by `_id`. An insert also
 hands over what it wrote (a new document's outbox is exactly its first events), and those are
-published without reading the document back. A full scan runs at start and every `scan_seconds`,
-for events a crashed process or another replica left behind; it leaves named documents to the
-hinted pass and goes on only while it finds unnamed ones.
+published without reading the document back. A scan runs every `scan_seconds`, for events a
+crashed process or another replica left behind; it leaves named documents to the hinted pass and
+goes on only while it finds unnamed ones. Given the writers' clock, it takes only documents whose
+oldest pending event is older than that interval: younger ones are another live replica's, whose
+relay has them in hand (with two matching replicas, scans that took them published a tenth of a
+flood's events twice). At start, and after a failed pass, a scan takes every pending document.
 
 Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
 every consumer downstream) continues the trace of the request that caused the change.
@@ -30,7 +33,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mentorship_schemas import CloudEvent, Event
@@ -208,11 +211,14 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         batch_size: int = 500,
         scan_seconds: float | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._collections = collections
         self._send = send
         self._poll_seconds = poll_seconds
         self._scan_seconds = scan_seconds if scan_seconds is not None else poll_seconds
+        # The clock the writers stamp events with (`Outbox.now`): what a timed scan leaves to them.
+        self._clock = clock
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         # Per collection, the documents named by `wake`: with their whole outbox when the writer
@@ -247,14 +253,18 @@ class OutboxRelay:
         """One full pass over every collection; returns how many events were published."""
         return (await self._scan())[0]
 
-    async def _scan(self) -> tuple[int, bool]:
+    async def _scan(self, written_by: datetime | None = None) -> tuple[int, bool]:
         """Publish up to a batch of pending documents per collection, leaving those named by
-        `wake` to the hinted pass. Returns (events published, whether a collection may hold more
-        pending documents nobody named): only then is another scan worth its cost (the emulator
-        scans the whole collection for it)."""
+        `wake` to the hinted pass (and, given `written_by`, those whose oldest event is younger).
+        Returns (events published, whether a collection may hold more pending documents nobody
+        named): only then is another scan worth its cost (the emulator scans the whole collection
+        for it)."""
         published, more = 0, False
+        query: Document = {"outbox_pending": True}
+        if written_by is not None:
+            query["outbox.0.time"] = {"$lte": written_by}
         for collection in self._collections:
-            cursor = collection.find({"outbox_pending": True}, {"outbox": 1}, limit=self._batch_size)
+            cursor = collection.find(query, {"outbox": 1}, limit=self._batch_size)
             found = [document async for document in cursor]
             hinted = self._hinted.get(collection.name, {})
             documents = [document for document in found if document["_id"] not in hinted]
@@ -393,6 +403,11 @@ class OutboxRelay:
                     span.record_exception(error)
                     span.set_status(Status(StatusCode.ERROR, str(error)))
 
+    def _settled_before(self) -> datetime | None:
+        """What a timed scan takes: events written a scan interval ago or earlier (by the writers'
+        clock; everything without one)."""
+        return None if self._clock is None else self._clock() - timedelta(seconds=self._scan_seconds)
+
     async def run(self) -> None:
         """Relay until cancelled; a failing pass is logged and retried after the poll interval."""
         loop = asyncio.get_running_loop()
@@ -402,11 +417,12 @@ class OutboxRelay:
             try:
                 await self.run_hinted()
                 if self._scan_due or loop.time() >= next_scan:
+                    written_by = None if self._scan_due else self._settled_before()
                     self._scan_due = False
                     next_scan = loop.time() + self._scan_seconds
                     # Under load most pending documents are named already: the scan then stops
                     # after one pass instead of racing the hinted pass batch by batch.
-                    while (await self._scan())[1]:
+                    while (await self._scan(written_by))[1]:
                         await self.run_hinted()
             except asyncio.CancelledError:
                 raise

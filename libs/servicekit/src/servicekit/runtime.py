@@ -105,6 +105,7 @@ class ServiceRuntime:
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
             scan_seconds=settings.outbox_scan_seconds,
+            clock=self.now,
         )
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._stopping: list[Callable[[float], Awaitable[None]]] = []
