@@ -117,6 +117,13 @@ class MemoryReads:
         members = self._seats(org_id, SeatStatus.IN_CIRCLE)
         return [s for s in members if s.circle and s.circle.program_id == program_id]
 
+    async def seats_with_pairs_in(self, org_id: str, program_id: str) -> list[MenteeSeat]:
+        return [
+            s
+            for s in self._seats(org_id)
+            if any(p is not None and p.program_id == program_id for p in (s.pair, s.last_pair))
+        ]
+
     async def seats_naming(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         def names(seat: MenteeSeat) -> bool:
             mentors = {part.mentor_id for part in (seat.hold, seat.pair, seat.last_pair) if part is not None}

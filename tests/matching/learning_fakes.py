@@ -96,6 +96,14 @@ class MemoryPairOutcomes:
             if o == org_id and r.get("program_id") == program_id
         ]
 
+    async def started(self, org_id: str, pair_ids: list[str]) -> set[str]:
+        records = (self.records.get((org_id, pair_id)) for pair_id in pair_ids)
+        return {
+            r["pair_id"]
+            for r in records
+            if r is not None and all(r.get(f) is not None for f in ("program_id", "started_at", "components"))
+        }
+
     async def forget_person(self, org_id: str, person_id: str) -> None:
         for key in [
             k for k, r in self.records.items() if k[0] == org_id and person_id in r["participant_ids"]

@@ -179,6 +179,22 @@ async def test_an_outcome_record_is_the_same_whatever_the_order_and_repeats_of_i
     assert await outcomes.of_program(ORG, "open") == []
 
 
+async def test_only_records_with_their_whole_start_count_as_started(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """What `complete_starts` asks before writing a start from a seat (in reads of many ids)."""
+    outcomes = StoredPairOutcomes(db["pair_outcomes"])
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    whole = {"program_id": "open", "started_at": at, "components": dict.fromkeys(COMPONENTS, 0.5)}
+    await outcomes.note(ORG, "whole", OutcomeChange(participants=("ada", "mira"), fields=whole))
+    await outcomes.note(ORG, "counted", OutcomeChange(counted=(Counted.SESSIONS_HELD, "s1")))
+    await outcomes.note(ORG, "unvalued", OutcomeChange(fields={**whole, "components": None}))
+    await outcomes.note("other-org", "elsewhere", OutcomeChange(fields=whole))
+    asked = ["whole", "counted", "unvalued", "elsewhere", "absent"] + [f"p{k}" for k in range(2_500)]
+    assert await outcomes.started(ORG, asked) == {"whole"}
+    assert await outcomes.started(ORG, []) == set()
+
+
 async def test_a_weight_proposal_round_trips_with_its_id(db: AsyncDatabase[dict[str, Any]]) -> None:
     rng = np.random.default_rng(5)
     start = datetime(2024, 1, 1, tzinfo=UTC)

@@ -19,7 +19,7 @@ from matching.domain.program import Approval, Program, ProgramSettings
 from matching.domain.programs import COMPONENTS, DEFAULT_WEIGHTS
 from matching.domain.semantic import Vectors
 from matching.embeddings import ModelUnavailable
-from matching.use_cases import programs, requests, weights
+from matching.use_cases import outcomes, programs, requests, weights
 from matching.use_cases.context import Caller, Conflict, Matching, NotFound, Refused
 from mentorship_schemas import (
     AgreementSigned,
@@ -221,6 +221,37 @@ async def test_a_pair_no_run_valued_is_valued_from_both_people_when_its_pair_cre
     assert record.components is not None
     # The same people alone in the run: the same values, worked out again.
     assert record.components == pytest.approx(valued, abs=1e-5)
+
+
+async def test_a_pair_whose_pair_created_was_not_applied_gets_its_start_from_its_seat_at_a_proposal() -> None:
+    """Its PairCreated published by a version that consumed matching's own topic and stopped before
+    consuming it (or its effect failed): sessions' events made a record without its start. Proposing
+    weights completes it from the seat, as the effect writes it, once; never for an erased person."""
+    mem, context, _ = await _org_with_texts()
+    await _handle(
+        context, MentorAvailable(org_id=ORG, version=2, person_id="mira", capacity=2, active_mentees=1)
+    )
+    (created,) = mem.published(PairCreated)
+    for event in _outcome_events(created.pair_id, "s"):
+        await _handle(context, event, "sessions")
+    assert context.learning is not None
+    assert await context.learning.outcomes.of_program(ORG, "open") == [], "no start: in no program yet"
+    pair = (await mem.seat(ORG, "ada")).pair
+    assert pair is not None
+    assert pair.components is not None
+    with pytest.raises(Conflict, match="not enough outcomes"):
+        await weights.propose(context, ORG, "open")  # one pair is too few, but it is completed
+    (record,) = await context.learning.outcomes.of_program(ORG, "open")
+    assert (record.started_at, record.components) == (pair.created_at, pair.components)
+    assert (record.sessions_held, record.goals_achieved) == (["s1"], ["g1"])
+    assert await outcomes.complete_starts(context, ORG, "open") == 0, "once"
+
+    erased = ProfileErased(org_id=ORG, version=3, person_id="ada", erased_at=datetime(2026, 3, 3, tzinfo=UTC))
+    await _handle(context, erased)
+    assert await context.learning.outcomes.of_program(ORG, "open") == []
+    assert [s.pair for s in await context.reads.seats_with_pairs_in(ORG, "open")] != [], "the seat stays"
+    assert await outcomes.complete_starts(context, ORG, "open") == 0
+    assert await context.learning.outcomes.of_program(ORG, "open") == [], "what erasure took stays gone"
 
 
 async def test_erasure_forgets_the_persons_embeddings_and_the_outcome_records_of_their_pairs() -> None:

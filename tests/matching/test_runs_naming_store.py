@@ -1,5 +1,5 @@
-"""On the store: the audited runs that name a person as skipped, and the seats that name a person
-(which an erasure pseudonymises or clears)."""
+"""On the store: the audited runs that name a person as skipped, the seats that name a person
+(which an erasure pseudonymises or clears), and the seats whose pair or last pair is of a program."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from matching.domain.candidate import ProfileFacts
 from matching.domain.seat import MenteeSeat
-from matching.domain.seat_parts import AuditEntry
+from matching.domain.seat_parts import AuditEntry, EndedPair, Pair
 from matching.store import CANDIDATES, MATCH_RUNS, StoredCandidates
 from pymongo import AsyncMongoClient
 
@@ -51,3 +51,36 @@ async def test_the_seats_naming_a_person_include_those_whose_audit_alone_names_t
     assert sorted(s.person_id for s in await reads.seats_naming("acme", "mira")) == ["ada", "bob"]
     assert [s.person_id for s in await reads.seats_naming("acme", "sam")] == ["bob"]
     assert await reads.seats_naming("acme", "cy") == []
+
+
+async def test_the_seats_with_a_pair_in_a_program_include_those_whose_last_pair_was(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    """What proposing weights reads to complete outcome records (`outcomes.complete_starts`)."""
+    db = mongo[f"test_seats_pairs_{uuid.uuid4().hex[:8]}"]
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def seat(person: str, org: str = "acme") -> MenteeSeat:
+        return MenteeSeat.register(org, person, ProfileFacts(skills_wanted=["python"]), 1, at)
+
+    paired, ended, elsewhere, waiting, other_org = (
+        seat("ada"),
+        seat("bob"),
+        seat("cy"),
+        seat("dee"),
+        seat("eve", "x"),
+    )
+    paired.pair = Pair(pair_id="p1", mentor_id="mira", program_id="spring", score=0.5, created_at=at)
+    ended.last_pair = EndedPair(
+        pair_id="p2", mentor_id="sam", program_id="spring", score=0.5, created_at=at, ended_at=at,
+        end_reason="completed",
+    )  # fmt: skip
+    elsewhere.pair = Pair(pair_id="p3", mentor_id="mira", program_id="autumn", score=0.5, created_at=at)
+    other_org.pair = Pair(pair_id="p4", mentor_id="mira", program_id="spring", score=0.5, created_at=at)
+    await db[CANDIDATES].insert_many(
+        [s.to_document() for s in (paired, ended, elsewhere, waiting, other_org)]
+    )
+    reads = StoredCandidates(db)
+    assert sorted(s.person_id for s in await reads.seats_with_pairs_in("acme", "spring")) == ["ada", "bob"]
+    assert [s.person_id for s in await reads.seats_with_pairs_in("acme", "autumn")] == ["cy"]
+    assert await reads.seats_with_pairs_in("acme", "winter") == []

@@ -236,6 +236,10 @@ class StoredCandidates:
     async def circle_members(self, org_id: str, program_id: str) -> list[MenteeSeat]:
         return await self._seats({"org_id": org_id, "status": IN_CIRCLE, "circle.program_id": program_id})
 
+    async def seats_with_pairs_in(self, org_id: str, program_id: str) -> list[MenteeSeat]:
+        either = [{"pair.program_id": program_id}, {"last_pair.program_id": program_id}]
+        return await self._seats({"org_id": org_id, "$or": either})
+
     async def seats_naming(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         paths = (
             "hold.mentor_id",

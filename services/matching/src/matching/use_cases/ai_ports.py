@@ -56,6 +56,10 @@ class PairOutcomes(Protocol):
 
     async def of_program(self, org_id: str, program_id: str) -> list[PairOutcomeRecord]: ...
 
+    async def started(self, org_id: str, pair_ids: list[str]) -> set[str]:
+        """Those of the pairs whose record has its start (program, time and components)."""
+        ...
+
     async def forget_person(self, org_id: str, person_id: str) -> None:
         """Delete the records of every pair the person was in."""
         ...

@@ -71,6 +71,10 @@ class CandidateReads(Protocol):
 
     async def circle_members(self, org_id: str, program_id: str) -> list[MenteeSeat]: ...
 
+    async def seats_with_pairs_in(self, org_id: str, program_id: str) -> list[MenteeSeat]:
+        """Seats whose pair, or last pair, is of the program."""
+        ...
+
     async def seats_naming(self, org_id: str, person_id: str) -> list[MenteeSeat]:
         """Other people's seats that name the person (as mentor, former mentor, circle member)."""
         ...

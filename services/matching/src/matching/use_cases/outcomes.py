@@ -11,6 +11,7 @@ from datetime import datetime
 
 from mentorship_schemas.events import Cadence
 
+from matching.domain.candidate import ERASED
 from matching.domain.mentor import mentor_key
 from matching.domain.outcome_record import CADENCE_DAYS, Counted, OutcomeChange
 from matching.domain.outcomes import PairEnding
@@ -75,6 +76,31 @@ async def pair_created(
         components = await component_values(m, org_id, pair_id, program_id, people, focus, at)
     fields = {"program_id": program_id, "started_at": at, "components": components}
     await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
+
+
+async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
+    """The program's pairs whose record lacks its start (its PairCreated was published by a version
+    that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
+    from their seat, as that effect writes it. A pair with an erased person is left out: erasure
+    took what they were matched on. Returns how many were completed."""
+    if m.learning is None:
+        return 0
+    seats = await m.reads.seats_with_pairs_in(org_id, program_id)
+    pairs = [
+        (seat, pair)
+        for seat in seats
+        for pair in (seat.pair, seat.last_pair)
+        if pair is not None and pair.program_id == program_id
+        and ERASED not in (seat.person_id, pair.mentor_id)
+    ]  # fmt: skip
+    started = await m.learning.outcomes.started(org_id, [pair.pair_id for _, pair in pairs])
+    missing = [(seat, pair) for seat, pair in pairs if pair.pair_id not in started]
+    for seat, pair in missing:
+        people = (seat.person_id, pair.mentor_id)
+        await pair_created(
+            m, org_id, pair.pair_id, program_id, people, pair.focus, pair.created_at, pair.components
+        )
+    return len(missing)
 
 
 async def pair_ended(

@@ -5,15 +5,19 @@ changes the program's weights and nothing else: hard rules and fairness floors a
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from matching.domain.adopted_weights import AdoptionRefused
 from matching.domain.outcome_record import CADENCE_DAYS
 from matching.domain.program import Program
 from matching.domain.program_weights import WeightsVersion, adopt_proposal, revert_version
 from matching.domain.weight_learning import NotEnoughOutcomes, WeightProposal, propose_weights
+from matching.use_cases import outcomes as outcomes_of_pairs
 from matching.use_cases.ai_ports import LearningParts
 from matching.use_cases.context import Caller, Conflict, Matching, NotFound, Refused
 from matching.use_cases.programs import require_program
+
+log = logging.getLogger(__name__)
 
 
 def _learning(m: Matching) -> LearningParts:
@@ -28,6 +32,9 @@ async def propose(m: Matching, org_id: str, program_id: str) -> WeightProposal:
     learning = _learning(m)
     program = await require_program(m, org_id, program_id)
     cadence = CADENCE_DAYS[program.default_cadence]
+    completed = await outcomes_of_pairs.complete_starts(m, org_id, program_id)
+    if completed:
+        log.info("program %s: %d pair record(s) got their start from their seats", program_id, completed)
     records = await learning.outcomes.of_program(org_id, program_id)
     outcomes = [outcome for record in records if (outcome := record.outcome(cadence)) is not None]
     if not outcomes:
