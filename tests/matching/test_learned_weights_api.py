@@ -1,7 +1,8 @@
 """Learned weights over HTTP against the real app, store and Kafka: an admin fits and previews weights on
 a program's past pairs, adopts them (the program's weights change, as a version naming the admin), lists
 the versions, reverts; cohort runs then score with the program's weights. Employees get 403; bad input
-a problem naming the field; nothing is adopted by itself."""
+a problem naming the field; nothing is adopted by itself. A proposal first completes the records of pairs
+whose PairCreated's effect never came."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from matching.domain.candidate import ProfileFacts
 from matching.domain.outcome_record import Counted, OutcomeChange
 from matching.domain.programs import COMPONENTS, DEFAULT_WEIGHTS
+from matching.domain.seat import MenteeSeat, SeatStatus
+from matching.domain.seat_parts import Pair
+from matching.use_cases import outcomes
 from matching.use_cases.context import Matching as MatchingContext
 
 from tests.matching.conftest import Matching, auth, candidate
@@ -148,3 +153,37 @@ async def test_refusals_are_problems_naming_what_is_wrong_and_write_nothing(matc
     assert await matching.runtime.db["weight_proposals"].count_documents({}) == 0
     program = (await http.get("/programs/open", headers=admin)).json()
     assert (program["weights"], program["weights_version"]) == (DEFAULT_WEIGHTS, 0)
+
+
+async def test_a_proposal_completes_the_outcome_records_of_pairs_whose_pair_created_was_not_applied(
+    matching: Matching,
+) -> None:
+    """On the real store, more pairs than one group: records that sessions' events alone made (or
+    none at all) get their start from the pairs' seats, once; records that have it are left alone."""
+    org, context = matching.org, matching.context
+    assert context.learning is not None
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    valued = dict.fromkeys(COMPONENTS, 0.25)
+    seats = []
+    for k in range(620):
+        seat = MenteeSeat.register(org, f"mentee-{k}", ProfileFacts(skills_wanted=["python"]), 1, at)
+        seat.status = SeatStatus.PAIRED
+        seat.pair = Pair(
+            pair_id=f"p{k}", mentor_id="mira", program_id="open", score=0.5, components=valued,
+            created_at=at + timedelta(minutes=k),
+        )  # fmt: skip
+        seats.append(seat.to_document())
+    await context.seats.collection.insert_many(seats)  # type: ignore[attr-defined]
+    for k in range(0, 620, 2):  # sessions' events came for half of them, matching's own for none
+        change = OutcomeChange(participants=(f"mentee-{k}", "mira"), counted=(Counted.SESSIONS_HELD, f"s{k}"))
+        await context.learning.outcomes.note(org, f"p{k}", change)
+    started = {"program_id": "open", "started_at": at, "components": dict.fromkeys(COMPONENTS, 0.75)}
+    await context.learning.outcomes.note(org, "p0", OutcomeChange(fields=started))  # it was applied
+
+    assert await outcomes.complete_starts(context, org, "open") == 619
+    records = {r.pair_id: r for r in await context.learning.outcomes.of_program(org, "open")}
+    assert len(records) == 620
+    assert records["p0"].components == started["components"], "a record with its start is left alone"
+    assert (records["p7"].started_at, records["p7"].components) == (at + timedelta(minutes=7), valued)
+    assert (records["p8"].sessions_held, records["p8"].participant_ids) == (["s8"], ["mentee-8", "mira"])
+    assert await outcomes.complete_starts(context, org, "open") == 0

@@ -5,11 +5,13 @@ pair's outcome record (domain/outcome_record.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
 from mentorship_schemas.events import Cadence
+from servicekit.grouped import grouping
 
 from matching.domain.candidate import ERASED
 from matching.domain.mentor import mentor_key
@@ -95,12 +97,28 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
     ]  # fmt: skip
     started = await m.learning.outcomes.started(org_id, [pair.pair_id for _, pair in pairs])
     missing = [(seat, pair) for seat, pair in pairs if pair.pair_id not in started]
-    for seat, pair in missing:
-        people = (seat.person_id, pair.mentor_id)
-        await pair_created(
-            m, org_id, pair.pair_id, program_id, people, pair.focus, pair.created_at, pair.components
-        )
+    # Idempotent upserts: their reads and writes go in groups, as a consumer batch's do.
+    for first in range(0, len(missing), _COMPLETED_TOGETHER):
+        with grouping():
+            await asyncio.gather(
+                *(
+                    pair_created(
+                        m,
+                        org_id,
+                        pair.pair_id,
+                        program_id,
+                        (seat.person_id, pair.mentor_id),
+                        pair.focus,
+                        pair.created_at,
+                        pair.components,
+                    )
+                    for seat, pair in missing[first : first + _COMPLETED_TOGETHER]
+                )
+            )
     return len(missing)
+
+
+_COMPLETED_TOGETHER = 500
 
 
 async def pair_ended(
