@@ -394,7 +394,8 @@ async def test_a_timed_scan_leaves_events_younger_than_its_interval_to_the_repli
 ) -> None:
     """Pending events nobody named here: at start the relay takes them all (a crash's leftovers);
     later, a timed scan takes only those older than its interval (by the writers' clock), as a live
-    replica's relay has its own young events in hand and would publish them as well."""
+    replica's relay has its own young events in hand and would publish them as well, and clears a
+    pending flag left with no event under it."""
     org = f"org-{uuid.uuid4().hex[:8]}"
     now = [datetime.now(UTC)]
 
@@ -418,7 +419,9 @@ async def test_a_timed_scan_leaves_events_younger_than_its_interval_to_the_repli
         young, old = entry("young", now[0]), entry("old", now[0] - timedelta(seconds=1))
         await aggregates.insert_one(new_document({"_id": "young", "version": 1}, [young]))
         await aggregates.insert_one(new_document({"_id": "old", "version": 1}, [old]))
+        await aggregates.insert_one({"_id": "flag-alone", "version": 1, "outbox": [], "outbox_pending": True})
         await _until(lambda: pending("old"), False)
+        await _until(lambda: pending("flag-alone"), False)
         await asyncio.sleep(0.6)  # three timed scans more
         assert await pending("young"), "younger than a scan interval: its writer's to publish"
         now[0] += timedelta(seconds=1)

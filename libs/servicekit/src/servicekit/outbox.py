@@ -14,7 +14,8 @@ goes on only while it finds unnamed ones. Given the writers' clock, it takes onl
 oldest pending event is older than that interval: younger ones are another live replica's, whose
 relay has them in hand. In two floods of matching with two replicas, scans that took them
 published 16% and 6% of the pairs' events twice (each then applied twice, and its clearing write
-missed); none with this. At start, and after a failed pass, a scan takes every pending document.
+missed); none with this. A pending flag with no event under it is cleared by any scan. At start,
+and after a failed pass, a scan takes every pending document.
 
 Each entry keeps the W3C trace context of the code that wrote it, so the relay's publish (and so
 every consumer downstream) continues the trace of the request that caused the change.
@@ -262,8 +263,8 @@ class OutboxRelay:
         for it)."""
         published, more = 0, False
         query: Document = {"outbox_pending": True}
-        if written_by is not None:
-            query["outbox.0.time"] = {"$lte": written_by}
+        if written_by is not None:  # and a flag left with no event under it, cleared in passing
+            query["$or"] = [{"outbox.0.time": {"$lte": written_by}}, {"outbox": {"$size": 0}}]
         for collection in self._collections:
             cursor = collection.find(query, {"outbox": 1}, limit=self._batch_size)
             found = [document async for document in cursor]
