@@ -302,7 +302,7 @@ class OutboxRelay:
         # Send everything together and wait for the acks: the idempotent producer keeps each
         # partition's order (so each aggregate's), and one round trip serves the batch.
         records, spans = [], []
-        sent_in: dict[str, Context] = {}  # by event id: the context of its producer span
+        sent_in: dict[str, Context] = {}  # by event id, when spans are read: its producer span's
         types: Counter[str] = Counter()
         recorded = spans_recorded()
         for document in documents:
@@ -316,8 +316,10 @@ class OutboxRelay:
                     span = _producer_span(entry)
                     spans.append(span)
                     headers: dict[str, str] = {}
-                    sent_in[entry["id"]] = trace.set_span_in_context(span)
-                    propagate.inject(headers, context=sent_in[entry["id"]])
+                    context = trace.set_span_in_context(span)
+                    propagate.inject(headers, context=context)
+                    if recorded:  # its own effects go under it (`_in_effect_trace`)
+                        sent_in[entry["id"]] = context
                 else:
                     headers = written
                 records.append(record_of(entry, headers))
@@ -336,7 +338,7 @@ class OutboxRelay:
             metrics.EVENTS_PUBLISHED.labels(type=name).inc(count)
         if self._on_published:
             published = [entry for document in documents for entry in document.get("outbox") or []]
-            await self._apply_published(published, sent_in if recorded else {})
+            await self._apply_published(published, sent_in)
 
         # Only now, with every event acknowledged, remove them from the outboxes: in one request,
         # each document cleared only if its outbox is still what we read. Writers only append to an

@@ -80,6 +80,10 @@ async def pair_created(
     await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
 
 
+# Pairs completed together by `complete_starts`: their reads and writes in groups of this many.
+_COMPLETED_TOGETHER = 500
+
+
 async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
     """The program's pairs whose record lacks its start (its PairCreated was published by a version
     that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
@@ -116,9 +120,6 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
                 )
             )
     return len(missing)
-
-
-_COMPLETED_TOGETHER = 500
 
 
 async def pair_ended(
