@@ -126,6 +126,39 @@ async def test_profile_texts_are_embedded_once_per_change_and_suggestions_explai
     )
 
 
+async def test_a_role_written_nothing_for_keeps_no_vectors_and_scores_goals_zero_as_before() -> None:
+    """Nothing to embed: no record is stored for it, and its goals are valued on TF-IDF, 0 for an
+    empty text, as the zero direction of a profile with no passages valued them. A profile whose
+    texts are all removed has its older vectors replaced, not kept."""
+    mem = InMemoryMatching.new()
+    encoder = WordsEncoder()
+    context = with_memory_learning(mem.context, encoder)
+    assert context.semantic is not None
+    profiles = context.semantic.profiles
+    assert isinstance(profiles, MemoryEmbeddedProfiles)
+    await _handle(context, _person("lee", PersonRole.MENTEE))
+    assert profiles.records == {} and encoder.encoded == []
+    await _handle(context, _person("ada", PersonRole.MENTEE, goals="Lead a data team."))
+    await _handle(context, _person("mira", PersonRole.MENTOR, title="Led a data team", skills_offered=["sql"]))
+    assert set(profiles.records) == {(ORG, "ada"), (ORG, "mira")}
+    # Ada removes her goals: her stored vectors go with them.
+    update = ProfileUpdated(**_person("ada", PersonRole.MENTEE, 2).model_dump())
+    await _handle(context, update)
+    assert profiles.records[(ORG, "ada")][0] == 2
+    goals = await profiles.of_people(ORG)
+    assert goals is not None
+    assert (set(goals.mentees), set(goals.mentors)) == (set(), {"mira"})
+    await _handle(
+        context, MentorAvailable(org_id=ORG, version=1, person_id="mira", capacity=2, active_mentees=0)
+    )
+    for mentee in ("lee", "ada"):
+        pair = (await mem.seat(ORG, mentee)).pair
+        assert pair is not None and pair.mentor_id == "mira"
+        assert pair.components is not None
+        assert pair.components["goals"] == 0.0
+        assert not any("goal" in reason for reason in pair.reasons)
+
+
 async def test_suggestions_use_the_semantic_goals_component_when_the_mentee_asks() -> None:
     mem, context, _ = await _org_with_texts()
     for mentor in ("mira", "sam"):

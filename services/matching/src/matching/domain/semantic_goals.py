@@ -58,14 +58,19 @@ class ProfileTexts:
 
     def passages(self, roles: Iterable[PersonRole]) -> dict[Side, tuple[Passage, ...]]:
         """Each role's passages: a mentee's goals and challenges; a mentor's experience (their title),
-        offered skills and what they can help with."""
+        offered skills and what they can help with. A role they wrote nothing for has none: nothing
+        to embed, so that side scores goals on TF-IDF, which values an empty text 0 as the zero
+        direction of no passages did (`goals_similarity`). Nothing is stored for them, and a run
+        without their vectors need not take the embedded path for them (in matching's benchmark the
+        mentees write no goals: two thirds of the profiles stored had nothing embedded, and every
+        run took that path for all of them)."""
         sides: dict[Side, tuple[Passage, ...]] = {}
         roles = set(roles)
         if PersonRole.MENTEE in roles:
             sides[Side.MENTEE] = mentee_passages(self.goals or "", self.challenges or "")
         if PersonRole.MENTOR in roles:
             sides[Side.MENTOR] = mentor_passages(self.title or "", self.skills_offered, self.can_help_with)
-        return sides
+        return {side: passages for side, passages in sides.items() if passages}
 
     def digest(self, roles: Iterable[PersonRole], model_id: str) -> str:
         """Changes exactly when what would be embedded (or the model) changes."""

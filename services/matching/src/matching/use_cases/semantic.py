@@ -37,6 +37,8 @@ async def embed_profile(
     if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
         return False  # a stale or repeated event
     sides = texts.passages(roles)
+    if not sides and stored is None:
+        return False  # nothing to embed, and no older vectors to replace
     try:
         embedded = await parts.embedder.embed([ProfileText(side.value, p) for side, p in sides.items()])
     except PyMongoError:
