@@ -137,9 +137,11 @@ async def test_a_role_written_nothing_for_keeps_no_vectors_and_scores_goals_zero
     profiles = context.semantic.profiles
     assert isinstance(profiles, MemoryEmbeddedProfiles)
     await _handle(context, _person("lee", PersonRole.MENTEE))
-    assert profiles.records == {} and encoder.encoded == []
+    assert profiles.records == {}
+    assert encoder.encoded == []
     await _handle(context, _person("ada", PersonRole.MENTEE, goals="Lead a data team."))
-    await _handle(context, _person("mira", PersonRole.MENTOR, title="Led a data team", skills_offered=["sql"]))
+    mira = _person("mira", PersonRole.MENTOR, title="Led a data team", skills_offered=["sql"])
+    await _handle(context, mira)
     assert set(profiles.records) == {(ORG, "ada"), (ORG, "mira")}
     # Ada removes her goals: her stored vectors go with them.
     update = ProfileUpdated(**_person("ada", PersonRole.MENTEE, 2).model_dump())
@@ -153,7 +155,8 @@ async def test_a_role_written_nothing_for_keeps_no_vectors_and_scores_goals_zero
     )
     for mentee in ("lee", "ada"):
         pair = (await mem.seat(ORG, mentee)).pair
-        assert pair is not None and pair.mentor_id == "mira"
+        assert pair is not None
+        assert pair.mentor_id == "mira"
         assert pair.components is not None
         assert pair.components["goals"] == 0.0
         assert not any("goal" in reason for reason in pair.reasons)
