@@ -19,7 +19,7 @@ from matching.domain.program import Approval, Program, ProgramSettings
 from matching.domain.programs import COMPONENTS, DEFAULT_WEIGHTS
 from matching.domain.semantic import Vectors
 from matching.embeddings import ModelUnavailable
-from matching.use_cases import outcomes, programs, requests, weights
+from matching.use_cases import outcomes, pairs, programs, requests, weights
 from matching.use_cases.context import Caller, Conflict, Matching, NotFound, Refused
 from mentorship_schemas import (
     AgreementSigned,
@@ -288,6 +288,61 @@ async def test_a_pair_whose_pair_created_was_not_applied_gets_its_start_from_its
     assert [s.pair for s in await context.reads.seats_with_pairs_in(ORG, "open")] != [], "the seat stays"
     assert await outcomes.complete_starts(context, ORG, "open") == 0
     assert await context.learning.outcomes.of_program(ORG, "open") == [], "what erasure took stays gone"
+
+
+async def test_a_pair_that_ends_brings_its_start_to_a_record_its_pair_created_never_reached() -> None:
+    """Its PairCreated's effect never applied, the seat paired again and that pair ended too: no
+    seat holds the first pair, so a proposal could not complete it; its PairEnded brought the start.
+    A record with its start keeps it, and a pair ended by an erasure brings none."""
+    mem, context, _ = await _org_with_texts()
+    await _handle(
+        context, MentorAvailable(org_id=ORG, version=2, person_id="mira", capacity=2, active_mentees=1)
+    )
+    await _handle(
+        context, MentorAvailable(org_id=ORG, version=2, person_id="sam", capacity=2, active_mentees=0)
+    )
+    first = (await mem.seat(ORG, "ada")).pair
+    assert first is not None
+    assert first.components is not None
+    assert context.learning is not None
+    # Not a fit: ada waits again and is paired with sam; that pair is applied, then ends as well.
+    assert await pairs.end(context, ADMIN, first.pair_id, PairEndReason.NOT_A_FIT)
+    second = (await mem.seat(ORG, "ada")).pair
+    assert second is not None
+    assert (second.mentor_id, second.pair_id != first.pair_id) == ("sam", True)
+    (created_second,) = [e for e in mem.published(PairCreated) if e.pair_id == second.pair_id]
+    await _published(mem, context, created_second)
+    (record,) = await context.learning.outcomes.of_program(ORG, "open")
+    second_start = record.started_at
+    await pairs.end(context, ADMIN, second.pair_id, PairEndReason.COMPLETED)
+    seat = await mem.seat(ORG, "ada")
+    assert seat.last_pair is not None
+    assert first.pair_id not in {seat.last_pair.pair_id, seat.pair and seat.pair.pair_id}
+    assert await outcomes.complete_starts(context, ORG, "open") == 0, "no seat holds the first pair"
+
+    for ended in mem.published(PairEnded):
+        await _published(mem, context, ended)
+    records = {r.pair_id: r for r in await context.learning.outcomes.of_program(ORG, "open")}
+    assert set(records) == {first.pair_id, second.pair_id}
+    assert (records[first.pair_id].started_at, records[first.pair_id].components) == (
+        first.created_at,
+        first.components,
+    )
+    assert records[first.pair_id].participant_ids == ["ada", "mira"]
+    assert records[first.pair_id].ending is not None
+    assert records[second.pair_id].started_at == second_start, "its PairCreated's start is kept"
+
+    # Bo is paired, then erased: that PairEnded brings no start.
+    await _handle(context, _person("bo", PersonRole.MENTEE, goals="Grow a data team."))
+    third = (await mem.seat(ORG, "bo")).pair
+    assert third is not None
+    erased = ProfileErased(org_id=ORG, version=2, person_id="bo", erased_at=datetime(2026, 3, 3, tzinfo=UTC))
+    await _handle(context, erased)
+    (ended_by_erasure,) = [
+        e for e in mem.seats.published if isinstance(e.event, PairEnded) and e.event.pair_id == third.pair_id
+    ]
+    assert ended_by_erasure.event.reason is PairEndReason.ERASED
+    assert ended_by_erasure.local is None
 
 
 async def test_erasure_forgets_the_persons_embeddings_and_the_outcome_records_of_their_pairs() -> None:

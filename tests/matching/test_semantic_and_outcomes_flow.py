@@ -2,7 +2,8 @@
 texts are embedded into matching's read model (never into an event), continuous matching pairs a mentee
 with the mentor whose experience matches her goal in other words and says so, the pair's PairCreated
 (applied by matching's relay as it publishes it) and sessions' events build its outcome record, its
-PairEnded closes it, and erasure forgets the person's embeddings and outcome records."""
+PairEnded closes it (and brings its start, had the PairCreated's effect not been applied), and
+erasure forgets the person's embeddings and outcome records."""
 
 from __future__ import annotations
 
@@ -103,6 +104,10 @@ async def test_semantic_match_is_explained_and_its_outcome_learned_then_forgotte
     ]  # fmt: skip
     for event_id in await publish_as(matching, "sessions", *sessions):
         await processed(matching, event_id)
+    # As if its PairCreated's effect had never been applied: its PairEnded brings the start.
+    start = {name: outcome[name] for name in ("program_id", "started_at", "components")}
+    unset = {"$unset": dict.fromkeys(start, "")}
+    await matching.runtime.db["pair_outcomes"].update_one({"_id": f"{org}:{pair_id}"}, unset)
     ended = await matching.http.post(
         f"/pairs/{pair_id}/end", json={"reason": "completed"}, headers=auth(org, "hr", "program_admin")
     )
@@ -118,6 +123,9 @@ async def test_semantic_match_is_explained_and_its_outcome_learned_then_forgotte
         ["s1"],
         ["g1"],
     )
+    assert (outcome["program_id"], outcome["components"]) == (start["program_id"], start["components"])
+    # The pair's own time of creation; its PairCreated's was taken as the change was written.
+    assert abs((outcome["started_at"] - start["started_at"]).total_seconds()) < 1
 
     erased = ProfileErased(
         org_id=org, version=3, person_id="ada", erased_at=datetime(2026, 3, 20, tzinfo=UTC)

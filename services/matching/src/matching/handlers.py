@@ -140,6 +140,11 @@ async def on_pair_ended(
     await outcomes.pair_ended(
         matching, event.org_id, event.pair_id, people, event.reason.value, event.ended_at
     )
+    if (started_at := local.get("started_at")) is not None:
+        await outcomes.complete_start(
+            matching, event.org_id, event.pair_id, event.program_id, people, local.get("focus"),
+            started_at, local.get("components"),
+        )  # fmt: skip
 
 
 async def on_agreement_signed(matching: Matching, event: AgreementSigned, envelope: CloudEvent) -> None:

@@ -329,7 +329,12 @@ class MenteeSeat(Candidate):
             reason=reason,
             ended_at=now,
         )
-        return Emitted(ended, derived_id(pair.pair_id, "ended"))
+        # The pair's start, for an outcome record its PairCreated's effect never reached
+        # (handlers.PUBLISHED): once this seat is paired again and that pair ends, no seat holds
+        # it. Not for an erasure: it took what they were matched on.
+        start = {"started_at": pair.created_at, "components": pair.components, "focus": pair.focus}
+        erased = reason is PairEndReason.ERASED
+        return Emitted(ended, derived_id(pair.pair_id, "ended"), local=None if erased else start)
 
     def note_stagnation(self, pair_id: str, stagnation: Stagnation) -> list[Emitted]:
         if self.status is SeatStatus.PAIRED and self.pair is not None and self.pair.pair_id == pair_id:

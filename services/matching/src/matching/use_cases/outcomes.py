@@ -80,6 +80,28 @@ async def pair_created(
     await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
 
 
+async def complete_start(
+    m: Matching,
+    org_id: str,
+    pair_id: str,
+    program_id: str,
+    people: tuple[str, str],
+    focus: str | None,
+    at: datetime,
+    valued: Mapping[str, float] | None,
+) -> bool:
+    """As its PairCreated's effect would, the pair's start, unless its record has it (that effect
+    was applied) or someone in it was erased (erasure took what they were matched on): for a pair
+    that ends (its PairEnded brings the start), whose seat may be paired again and that pair ended
+    before weights are proposed, so that `complete_starts` would no longer find it. Whether it wrote."""
+    if m.learning is None or ERASED in people:
+        return False
+    if pair_id in await m.learning.outcomes.started(org_id, [pair_id]):
+        return False
+    await pair_created(m, org_id, pair_id, program_id, people, focus, at, valued)
+    return True
+
+
 # Pairs completed together by `complete_starts`: their reads and writes in groups of this many.
 _COMPLETED_TOGETHER = 500
 
@@ -87,8 +109,9 @@ _COMPLETED_TOGETHER = 500
 async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
     """The program's pairs whose record lacks its start (its PairCreated was published by a version
     that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
-    from their seat, as that effect writes it. A pair with an erased person is left out: erasure
-    took what they were matched on. Returns how many were completed."""
+    from their seat, as that effect writes it (a pair no seat holds any more got it when it ended:
+    `complete_start`). A pair with an erased person is left out: erasure took what they were
+    matched on. Returns how many were completed."""
     if m.learning is None:
         return 0
     seats = await m.reads.seats_with_pairs_in(org_id, program_id)
