@@ -193,6 +193,10 @@ async def test_only_records_with_their_whole_start_count_as_started(
     asked = ["whole", "counted", "unvalued", "elsewhere", "absent"] + [f"p{k}" for k in range(2_500)]
     assert await outcomes.started(ORG, asked) == {"whole"}
     assert await outcomes.started(ORG, []) == set()
+    # One pair each, as the effects of a relay's pass ask (grouped): the same answers.
+    with grouping():
+        one_each = await asyncio.gather(*(outcomes.started(ORG, [pair_id]) for pair_id in asked[:6]))
+    assert one_each == [{"whole"}, set(), set(), set(), set(), set()]
 
 
 async def test_a_weight_proposal_round_trips_with_its_id(db: AsyncDatabase[dict[str, Any]]) -> None:
