@@ -141,9 +141,9 @@ async def on_pair_ended(
         matching, event.org_id, event.pair_id, people, event.reason.value, event.ended_at
     )
     if (started_at := local.get("started_at")) is not None:
-        await outcomes.complete_start(
+        await outcomes.pair_created(
             matching, event.org_id, event.pair_id, event.program_id, people, local.get("focus"),
-            started_at, local.get("components"),
+            started_at, local.get("components"), unless_started=True,
         )  # fmt: skip
 
 

@@ -67,10 +67,21 @@ async def pair_created(
     focus: str | None,
     at: datetime,
     valued: Mapping[str, float] | None = None,
+    *,
+    unless_started: bool = False,
 ) -> None:
     """The pair's record starts: its program, when, and each component's value (`valued`: as the
-    run that made the pair valued them, handed over with its PairCreated; else `component_values`)."""
+    run that made the pair valued them, handed over with its PairCreated; else `component_values`).
+
+    `unless_started`: a start written later, when the pair ends (its PairEnded brings it, for a
+    record its PairCreated's effect never reached: once its seat is paired again and that pair
+    ends, `complete_starts` finds it in no seat). Not over a record's start, and not for an erased
+    person (erasure took what they were matched on)."""
     if m.learning is None:
+        return
+    if unless_started and (
+        ERASED in people or pair_id in await m.learning.outcomes.started(org_id, [pair_id])
+    ):
         return
     if valued is not None:
         components: dict[str, float] | None = dict(valued)
@@ -78,28 +89,6 @@ async def pair_created(
         components = await component_values(m, org_id, pair_id, program_id, people, focus, at)
     fields = {"program_id": program_id, "started_at": at, "components": components}
     await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
-
-
-async def complete_start(
-    m: Matching,
-    org_id: str,
-    pair_id: str,
-    program_id: str,
-    people: tuple[str, str],
-    focus: str | None,
-    at: datetime,
-    valued: Mapping[str, float] | None,
-) -> bool:
-    """As its PairCreated's effect would, the pair's start, unless its record has it (that effect
-    was applied) or someone in it was erased (erasure took what they were matched on): for a pair
-    that ends (its PairEnded brings the start), whose seat may be paired again and that pair ended
-    before weights are proposed, so that `complete_starts` would no longer find it. Whether it wrote."""
-    if m.learning is None or ERASED in people:
-        return False
-    if pair_id in await m.learning.outcomes.started(org_id, [pair_id]):
-        return False
-    await pair_created(m, org_id, pair_id, program_id, people, focus, at, valued)
-    return True
 
 
 # Pairs completed together by `complete_starts`: their reads and writes in groups of this many.
@@ -110,7 +99,7 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
     """The program's pairs whose record lacks its start (its PairCreated was published by a version
     that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
     from their seat, as that effect writes it (a pair no seat holds any more got it when it ended:
-    `complete_start`). A pair with an erased person is left out: erasure took what they were
+    `pair_created`'s `unless_started`). A pair with an erased person is left out: erasure took what they were
     matched on. Returns how many were completed."""
     if m.learning is None:
         return 0
