@@ -60,10 +60,10 @@ class ProfileTexts:
         """Each role's passages: a mentee's goals and challenges; a mentor's experience (their title),
         offered skills and what they can help with. A role they wrote nothing for has none: nothing
         to embed, so that side scores goals on TF-IDF, which values an empty text 0 as the zero
-        direction of no passages did (`goals_similarity`). Nothing is stored for them, and a run
-        without their vectors need not take the embedded path for them (in matching's benchmark the
-        mentees write no goals: two thirds of the profiles stored had nothing embedded, and every
-        run took that path for all of them)."""
+        direction of no passages did (`goals_similarity`). Nothing is stored for them. In matching's
+        benchmark the mentees write no goals: two thirds of the profiles stored had nothing
+        embedded, and every run took the embedded path for all of them; with no mentee's vectors,
+        its runs now score goals on TF-IDF (`SemanticGoals.applied_to`)."""
         sides: dict[Side, tuple[Passage, ...]] = {}
         roles = set(roles)
         if PersonRole.MENTEE in roles:

@@ -98,9 +98,9 @@ _COMPLETED_TOGETHER = 500
 async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
     """The program's pairs whose record lacks its start (its PairCreated was published by a version
     that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
-    from their seat, as that effect writes it (a pair no seat holds any more got it when it ended:
-    `pair_created`'s `unless_started`). A pair with an erased person is left out: erasure took what they were
-    matched on. Returns how many were completed."""
+    from their seat, as that effect writes it (a pair no seat holds any more got it when it
+    ended: `pair_created`'s `unless_started`). A pair with an erased person is left out: erasure
+    took what they were matched on. Returns how many were completed."""
     if m.learning is None:
         return 0
     seats = await m.reads.seats_with_pairs_in(org_id, program_id)
