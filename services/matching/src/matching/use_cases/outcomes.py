@@ -69,26 +69,27 @@ async def pair_created(
     valued: Mapping[str, float] | None = None,
     *,
     unless_started: bool = False,
-) -> None:
+) -> bool:
     """The pair's record starts: its program, when, and each component's value (`valued`: as the
     run that made the pair valued them, handed over with its PairCreated; else `component_values`).
+    Returns whether it wrote.
 
-    `unless_started`: a start written later, when the pair ends (its PairEnded brings it, for a
-    record its PairCreated's effect never reached: once its seat is paired again and that pair
-    ends, `complete_starts` finds it in no seat). Not over a record's start, and not for an erased
-    person (erasure took what they were matched on)."""
+    `unless_started`: a start written later than its PairCreated's effect, for a record that effect
+    never reached (`complete_starts`, and a pair that ends: its PairEnded brings the start). Not
+    over a record's start, and not for an erased person (erasure took what they were matched on)."""
     if m.learning is None:
-        return
+        return False
     if unless_started and (
         ERASED in people or pair_id in await m.learning.outcomes.started(org_id, [pair_id])
     ):
-        return
+        return False
     if valued is not None:
         components: dict[str, float] | None = dict(valued)
     else:
         components = await component_values(m, org_id, pair_id, program_id, people, focus, at)
     fields = {"program_id": program_id, "started_at": at, "components": components}
     await _note(m, org_id, pair_id, OutcomeChange(participants=people, fields=fields))
+    return True
 
 
 # Pairs completed together by `complete_starts`: their reads and writes in groups of this many.
@@ -99,8 +100,8 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
     """The program's pairs whose record lacks its start (its PairCreated was published by a version
     that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
     from their seat, as that effect writes it (a pair no seat holds any more got it when it
-    ended: `pair_created`'s `unless_started`). A pair with an erased person is left out: erasure
-    took what they were matched on. Returns how many were completed."""
+    ended). A pair with an erased person is left out: erasure took what they were matched on
+    (both rules are `pair_created`'s `unless_started`). Returns how many were completed."""
     if m.learning is None:
         return 0
     seats = await m.reads.seats_with_pairs_in(org_id, program_id)
@@ -109,14 +110,12 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
         for seat in seats
         for pair in (seat.pair, seat.last_pair)
         if pair is not None and pair.program_id == program_id
-        and ERASED not in (seat.person_id, pair.mentor_id)
-    ]  # fmt: skip
-    started = await m.learning.outcomes.started(org_id, [pair.pair_id for _, pair in pairs])
-    missing = [(seat, pair) for seat, pair in pairs if pair.pair_id not in started]
+    ]
+    completed = 0
     # Idempotent upserts: their reads and writes go in groups, as a consumer batch's do.
-    for first in range(0, len(missing), _COMPLETED_TOGETHER):
+    for first in range(0, len(pairs), _COMPLETED_TOGETHER):
         with grouping():
-            await asyncio.gather(
+            written = await asyncio.gather(
                 *(
                     pair_created(
                         m,
@@ -127,11 +126,13 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
                         pair.focus,
                         pair.created_at,
                         pair.components,
+                        unless_started=True,
                     )
-                    for seat, pair in missing[first : first + _COMPLETED_TOGETHER]
+                    for seat, pair in pairs[first : first + _COMPLETED_TOGETHER]
                 )
             )
-    return len(missing)
+        completed += sum(written)
+    return completed
 
 
 async def pair_ended(
