@@ -134,7 +134,8 @@ class Outbox(Protocol):
 
 @dataclass(frozen=True)
 class Saved(Generic[A, R]):
-    """What a change did: the aggregate as saved, the events it caused and the method's result."""
+    """What a change did: the aggregate as saved (to read: the store's observers may keep it), the
+    events it caused and the method's result."""
 
     aggregate: A
     emitted: list[Emitted]
@@ -205,8 +206,10 @@ class AggregateStore(Generic[A]):
     def observe(self, saved: Callable[[A, Document], None]) -> None:
         """Call `saved` with every aggregate this store creates or changes (after the write) and
         its document as stored (as written, outbox aside, or as read when the change wrote
-        nothing; not to be changed), so a read model kept in memory (an incremental view) follows
-        this process's own writes."""
+        nothing), so a read model kept in memory (an incremental view) follows this process's own
+        writes. Neither is to be changed: the observer may keep the aggregate itself (the caller
+        of a create or a change does not change it after the write; `Saved.aggregate` is read
+        only), and each change works on an aggregate validated afresh."""
         self._observers.append(saved)
 
     def _saved(self, aggregate: A, document: Document) -> None:

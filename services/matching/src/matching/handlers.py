@@ -61,7 +61,7 @@ async def _keep_facts(
     )
     await semantic.embed_profile(matching, event.org_id, event.person_id, event.roles, texts, event.version)
     # What matching scores, rules on and shows a mentee choosing (name and title): no email.
-    facts = ProfileFacts.model_validate(event.model_dump(include=set(ProfileFacts.model_fields)))
+    facts = ProfileFacts.model_validate(event, from_attributes=True)
     await profiles.keep_facts(
         matching, event.org_id, event.person_id, event.roles, facts, event.version, envelope.time
     )

@@ -74,10 +74,13 @@ class ProfileTexts:
 
     def digest(self, roles: Iterable[PersonRole], model_id: str) -> str:
         """Changes exactly when what would be embedded (or the model) changes."""
+        return self.digest_of(self.passages(roles), model_id)
+
+    @staticmethod
+    def digest_of(sides: Mapping[Side, tuple[Passage, ...]], model_id: str) -> str:
+        """`digest` of the passages `passages` gave."""
         canonical = [model_id] + [
-            f"{side.value}|{p.kind.value}|{p.text}"
-            for side, passages in self.passages(roles).items()
-            for p in passages
+            f"{side.value}|{p.kind.value}|{p.text}" for side, passages in sides.items() for p in passages
         ]
         return hashlib.sha256("\n".join(canonical).encode()).hexdigest()[:32]
 

@@ -31,12 +31,11 @@ async def embed_profile(
     parts = m.semantic
     if parts is None:
         return False
-    roles = list(roles)
-    digest = texts.digest(roles, parts.model_id)
+    sides = texts.passages(roles)
+    digest = ProfileTexts.digest_of(sides, parts.model_id)
     stored = await parts.profiles.stamp_of(org_id, person_id)
     if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
         return False  # a stale or repeated event
-    sides = texts.passages(roles)
     if not sides and stored is None:
         return False  # nothing to embed, and no older vectors to replace
     try:
