@@ -1,8 +1,8 @@
 """Learned weights over HTTP against the real app, store and Kafka: an admin fits and previews weights on
 a program's past pairs, adopts them (the program's weights change, as a version naming the admin), lists
 the versions, reverts; cohort runs then score with the program's weights. Employees get 403; bad input
-a problem naming the field; nothing is adopted by itself. A proposal first completes the records of pairs
-whose PairCreated's effect never came."""
+a problem naming the field; nothing is adopted by itself. A proposal first writes the start of the records
+of pairs that last (from their seats)."""
 
 from __future__ import annotations
 
@@ -155,11 +155,12 @@ async def test_refusals_are_problems_naming_what_is_wrong_and_write_nothing(matc
     assert (program["weights"], program["weights_version"]) == (DEFAULT_WEIGHTS, 0)
 
 
-async def test_a_proposal_completes_the_outcome_records_of_pairs_whose_pair_created_was_not_applied(
+async def test_a_proposal_writes_the_start_of_lasting_pairs_from_their_seats_once(
     matching: Matching,
 ) -> None:
     """On the real store, more pairs than one group: records that sessions' events alone made (or
-    none at all) get their start from the pairs' seats, once; records that have it are left alone."""
+    none at all) get their start from the pairs' seats, once; records that have it (written at an
+    earlier proposal, or by a version that wrote it at PairCreated) are left alone."""
     org, context = matching.org, matching.context
     assert context.learning is not None
     at = datetime(2026, 2, 1, tzinfo=UTC)
@@ -174,11 +175,11 @@ async def test_a_proposal_completes_the_outcome_records_of_pairs_whose_pair_crea
         )  # fmt: skip
         seats.append(seat.to_document())
     await context.seats.collection.insert_many(seats)  # type: ignore[attr-defined]
-    for k in range(0, 620, 2):  # sessions' events came for half of them, matching's own for none
+    for k in range(0, 620, 2):  # sessions' events came for half of them
         change = OutcomeChange(participants=(f"mentee-{k}", "mira"), counted=(Counted.SESSIONS_HELD, f"s{k}"))
         await context.learning.outcomes.note(org, f"p{k}", change)
     started = {"program_id": "open", "started_at": at, "components": dict.fromkeys(COMPONENTS, 0.75)}
-    await context.learning.outcomes.note(org, "p0", OutcomeChange(fields=started))  # it was applied
+    await context.learning.outcomes.note(org, "p0", OutcomeChange(fields=started))  # written before
 
     assert await outcomes.complete_starts(context, org, "open") == 619
     records = {r.pair_id: r for r in await context.learning.outcomes.of_program(org, "open")}

@@ -205,10 +205,12 @@ async def test_a_pairs_outcome_record_comes_from_events_in_any_order_and_repeate
     )
     (created,) = mem.published(PairCreated)
     events = _outcome_events(created.pair_id, "s")
-    for event in [*events[::-1], *events]:  # sessions' events before matching's own, then again
+    for event in [*events[::-1], *events]:  # in any order, and again
         await _handle(context, event, "sessions")
-    await _published(mem, context, created)
     assert context.learning is not None
+    # The pair lasts: its start is on its seat, and a proposal writes it (`complete_starts`).
+    assert await context.learning.outcomes.of_program(ORG, "open") == [], "no start: in no program yet"
+    assert await outcomes.complete_starts(context, ORG, "open") == 1
     (record,) = await context.learning.outcomes.of_program(ORG, "open")
     assert (record.cadence_days, record.sessions_held, record.sessions_missed) == (7, ["s1"], ["s2"])
     assert record.goals_achieved == ["g1"]
@@ -223,7 +225,7 @@ async def test_a_pairs_outcome_record_comes_from_events_in_any_order_and_repeate
         )
     assert record.components["goals"] > 0.3
     assert record.components == pair.components  # as the run that made the pair valued them
-    assert record.started_at is not None
+    assert record.started_at == pair.created_at
     ended_at = record.started_at + timedelta(days=21)
     ended = PairEnded(
         org_id=ORG, version=2, pair_id=created.pair_id, program_id="open", mentor_id="mira", mentee_id="ada",
@@ -240,9 +242,9 @@ async def test_a_pairs_outcome_record_comes_from_events_in_any_order_and_repeate
     assert "1 of 3 expected sessions" in label.reason
 
 
-async def test_a_pair_no_run_valued_is_valued_from_both_people_when_its_pair_created_comes() -> None:
-    """A pair stored without its values (made before runs kept them), its PairCreated without them
-    beside it: worked out from the people."""
+async def test_a_pair_no_run_valued_is_valued_from_both_people_when_its_start_is_written() -> None:
+    """A pair stored without its values (made before runs kept them): worked out from the people,
+    when a proposal writes its start and when its PairEnded does."""
     mem, context, _ = await _org_with_texts()
     await _handle(
         context, MentorAvailable(org_id=ORG, version=2, person_id="mira", capacity=2, active_mentees=1)
@@ -251,18 +253,26 @@ async def test_a_pair_no_run_valued_is_valued_from_both_people_when_its_pair_cre
     seat = await mem.seat(ORG, "ada")
     valued = mem.seats.documents[seat.id]["pair"].pop("components")
     assert (await mem.seat(ORG, "ada")).pair.components is None  # type: ignore[union-attr]
-    await _published(mem, context, created, local={})
+    assert await outcomes.complete_starts(context, ORG, "open") == 1
     assert context.learning is not None
     (record,) = await context.learning.outcomes.of_program(ORG, "open")
     assert record.components is not None
     # The same people alone in the run: the same values, worked out again.
     assert record.components == pytest.approx(valued, abs=1e-5)
 
+    await context.learning.outcomes.forget_person(ORG, "ada")
+    await pairs.end(context, ADMIN, created.pair_id, PairEndReason.COMPLETED)
+    (ended,) = mem.published(PairEnded)
+    await _published(mem, context, ended)
+    (record,) = await context.learning.outcomes.of_program(ORG, "open")
+    assert record.components == pytest.approx(valued, abs=1e-5)
+    assert record.ending is not None
 
-async def test_a_pair_whose_pair_created_was_not_applied_gets_its_start_from_its_seat_at_a_proposal() -> None:
-    """Its PairCreated published by a version that consumed matching's own topic and stopped before
-    consuming it (or its effect failed): sessions' events made a record without its start. Proposing
-    weights completes it from the seat, as the effect writes it, once; never for an erased person."""
+
+async def test_a_lasting_pair_gets_its_start_from_its_seat_at_a_proposal_once_and_never_once_erased() -> None:
+    """Nothing writes the start of a pair that lasts (not its PairCreated): sessions' events made a
+    record without it. Proposing weights completes it from the seat, once; never for an erased
+    person."""
     mem, context, _ = await _org_with_texts()
     await _handle(
         context, MentorAvailable(org_id=ORG, version=2, person_id="mira", capacity=2, active_mentees=1)
@@ -290,10 +300,10 @@ async def test_a_pair_whose_pair_created_was_not_applied_gets_its_start_from_its
     assert await context.learning.outcomes.of_program(ORG, "open") == [], "what erasure took stays gone"
 
 
-async def test_a_pair_that_ends_brings_its_start_to_a_record_its_pair_created_never_reached() -> None:
-    """Its PairCreated's effect never applied, the seat paired again and that pair ended too: no
-    seat holds the first pair, so a proposal could not complete it; its PairEnded brought the start.
-    A record with its start keeps it, and a pair ended by an erasure brings none."""
+async def test_a_pair_that_ends_brings_its_start_to_its_record() -> None:
+    """The seat paired again and that pair ended too: no seat holds the first pair, so a proposal
+    could not complete it; its PairEnded brought the start. A record with its start (a proposal
+    wrote it while the pair lasted) keeps it, and a pair ended by an erasure brings none."""
     mem, context, _ = await _org_with_texts()
     await _handle(
         context, MentorAvailable(org_id=ORG, version=2, person_id="mira", capacity=2, active_mentees=1)
@@ -305,20 +315,21 @@ async def test_a_pair_that_ends_brings_its_start_to_a_record_its_pair_created_ne
     assert first is not None
     assert first.components is not None
     assert context.learning is not None
-    # Not a fit: ada waits again and is paired with sam; that pair is applied, then ends as well.
+    # Not a fit: ada waits again and is paired with sam; that pair ends as well.
     assert await pairs.end(context, ADMIN, first.pair_id, PairEndReason.NOT_A_FIT)
     second = (await mem.seat(ORG, "ada")).pair
     assert second is not None
     assert (second.mentor_id, second.pair_id != first.pair_id) == ("sam", True)
-    (created_second,) = [e for e in mem.published(PairCreated) if e.pair_id == second.pair_id]
-    await _published(mem, context, created_second)
-    (record,) = await context.learning.outcomes.of_program(ORG, "open")
-    second_start = record.started_at
     await pairs.end(context, ADMIN, second.pair_id, PairEndReason.COMPLETED)
     seat = await mem.seat(ORG, "ada")
     assert seat.last_pair is not None
     assert first.pair_id not in {seat.last_pair.pair_id, seat.pair and seat.pair.pair_id}
-    assert await outcomes.complete_starts(context, ORG, "open") == 0, "no seat holds the first pair"
+    assert await outcomes.complete_starts(context, ORG, "open") == 1, "no seat holds the first pair"
+    # The second pair's start, written from its seat: marked, to see that its PairEnded keeps it.
+    outcomes_kept = context.learning.outcomes
+    assert isinstance(outcomes_kept, MemoryPairOutcomes)
+    second_start = second.created_at - timedelta(seconds=1)
+    outcomes_kept.records[(ORG, second.pair_id)]["started_at"] = second_start
 
     for ended in mem.published(PairEnded):
         await _published(mem, context, ended)
@@ -330,7 +341,7 @@ async def test_a_pair_that_ends_brings_its_start_to_a_record_its_pair_created_ne
     )
     assert records[first.pair_id].participant_ids == ["ada", "mira"]
     assert records[first.pair_id].ending is not None
-    assert records[second.pair_id].started_at == second_start, "its PairCreated's start is kept"
+    assert records[second.pair_id].started_at == second_start, "the start written first is kept"
 
     # Bo is paired, then erased: that PairEnded brings no start.
     await _handle(context, _person("bo", PersonRole.MENTEE, goals="Grow a data team."))

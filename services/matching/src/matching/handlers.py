@@ -3,11 +3,11 @@ the candidate read model from profile events (and the embeddings of their texts)
 going, the restricted inclusion attributes, stagnation signals from sessions, erasure, and how pairs
 go (sessions' attendance, goals and stagnation) to learn weights from.
 
-Matching's own PairCreated and PairEnded feed the same outcome records, but matching does not
-consume its own topic for them: its outbox relay applies them (`PUBLISHED`) once the broker has
-them, before they leave the outbox (servicekit.outbox). Consumed, they were a third of the records
-of a flood of registrations, each fetched, decoded and written to the ledger only to reach this
-process again."""
+Matching's own PairEnded feeds the same outcome records (with the pair's start, which its seat
+kept: `outcomes.write_start`), but matching does not consume its own topic for it: its outbox relay
+applies it (`PUBLISHED`) once the broker has it, before it leaves the outbox (servicekit.outbox).
+Consumed, matching's own events were a third of the records of a flood of registrations, each
+fetched, decoded and written to the ledger only to reach this process again."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from mentorship_schemas import (
     InclusionAttributesChanged,
     MentorAvailable,
     MentorUnavailable,
-    PairCreated,
     PairEnded,
     ProfileErased,
     ProfileRegistered,
@@ -118,21 +117,6 @@ async def on_profile_erased(matching: Matching, event: ProfileErased, envelope: 
     await outcomes.forget_outcomes(matching, event.org_id, event.person_id)
 
 
-async def on_pair_created(
-    matching: Matching, event: PairCreated, envelope: CloudEvent, local: Mapping[str, Any]
-) -> None:
-    await outcomes.pair_created(
-        matching,
-        event.org_id,
-        event.pair_id,
-        event.program_id,
-        (event.mentee_id, event.mentor_id),
-        event.focus_area,
-        envelope.time,
-        local.get("components"),
-    )
-
-
 async def on_pair_ended(
     matching: Matching, event: PairEnded, envelope: CloudEvent, local: Mapping[str, Any]
 ) -> None:
@@ -141,9 +125,9 @@ async def on_pair_ended(
         matching, event.org_id, event.pair_id, people, event.reason.value, event.ended_at
     )
     if (started_at := local.get("started_at")) is not None:
-        await outcomes.pair_created(
+        await outcomes.write_start(
             matching, event.org_id, event.pair_id, event.program_id, people, local.get("focus"),
-            started_at, local.get("components"), unless_started=True,
+            started_at, local.get("components"),
         )  # fmt: skip
 
 
@@ -196,10 +180,7 @@ HANDLERS: tuple[tuple[type[Event], Handler], ...] = (
 # that wrote each kept for it beside the event (`Emitted.local`).
 Applied = Callable[[Matching, Any, CloudEvent, Mapping[str, Any]], Awaitable[None]]
 
-PUBLISHED: tuple[tuple[type[Event], Applied], ...] = (
-    (PairCreated, on_pair_created),
-    (PairEnded, on_pair_ended),
-)
+PUBLISHED: tuple[tuple[type[Event], Applied], ...] = ((PairEnded, on_pair_ended),)
 
 
 def subscribe(consumer: EventConsumer, relay: OutboxRelay, matching: Matching) -> None:

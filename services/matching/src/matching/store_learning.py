@@ -230,7 +230,7 @@ class StoredEmbeddedProfiles:
 _FORGOTTEN = 2**62  # the version of an erasure: no later save of the person counts
 # Pair ids per read of which outcome records have their start (a program's pairs may be thousands).
 _STARTED_READ = 1000
-# What a pair's record holds once its PairCreated's effect is applied.
+# What a pair's record holds once its start is written (`outcomes.write_start`).
 _START = ("program_id", "started_at", "components")
 
 

@@ -250,9 +250,7 @@ class MenteeSeat(Candidate):
             reasons=list(match.reasons),
             focus_area=self.focus,
         )
-        # What the pair was matched on, for its outcome record (handlers.PUBLISHED): not in the event.
-        valued = {"components": match.components} if match.components is not None else None
-        return pair_id, [Emitted(created, derived_id(pair_id, "created"), local=valued)]
+        return pair_id, [Emitted(created, derived_id(pair_id, "created"))]
 
     # ------------------------------------------------------------------ answers to a hold
 
@@ -329,9 +327,9 @@ class MenteeSeat(Candidate):
             reason=reason,
             ended_at=now,
         )
-        # The pair's start, for an outcome record its PairCreated's effect never reached
-        # (handlers.PUBLISHED): once this seat is paired again and that pair ends, no seat holds
-        # it. Not for an erasure: it took what they were matched on.
+        # The pair's start, for its outcome record (handlers.PUBLISHED, `outcomes.write_start`):
+        # once this seat is paired again and that pair ends, no seat holds it. Not for an erasure:
+        # it took what they were matched on.
         start = {"started_at": pair.created_at, "components": pair.components, "focus": pair.focus}
         erased = reason is PairEndReason.ERASED
         return Emitted(ended, derived_id(pair.pair_id, "ended"), local=None if erased else start)

@@ -58,7 +58,7 @@ async def component_values(
     return pair_components(program.type, mentee, mentor.match_profile(at), goals)
 
 
-async def pair_created(
+async def write_start(
     m: Matching,
     org_id: str,
     pair_id: str,
@@ -67,21 +67,21 @@ async def pair_created(
     focus: str | None,
     at: datetime,
     valued: Mapping[str, float] | None = None,
-    *,
-    unless_started: bool = False,
 ) -> bool:
-    """The pair's record starts: its program, when, and each component's value (`valued`: as the
-    run that made the pair valued them, handed over with its PairCreated; else `component_values`).
-    Returns whether it wrote.
+    """The pair's record gets its start: its program, when, and each component's value (`valued`: as
+    the run that made the pair valued them, kept on its seat; else `component_values`). Returns
+    whether it wrote: not over a record's start, and not for an erased person (erasure took what
+    they were matched on).
 
-    `unless_started`: a start written later than its PairCreated's effect, for a record that effect
-    never reached (`complete_starts`, and a pair that ends: its PairEnded brings the start). Not
-    over a record's start, and not for an erased person (erasure took what they were matched on)."""
+    A pair's seat holds its start while the pair lasts, and nothing reads a record's start before
+    weights are proposed: so it is written when the pair ends (its PairEnded brings it) or when a
+    proposal asks (`complete_starts`), not when the pair is made. Written as each PairCreated was
+    published, it cost matching's flood of registrations about a tenth of its CPU per record (in
+    alternated floods with two replicas), for records that proposals completed from the seats all
+    the same."""
     if m.learning is None:
         return False
-    if unless_started and (
-        ERASED in people or pair_id in await m.learning.outcomes.started(org_id, [pair_id])
-    ):
+    if ERASED in people or pair_id in await m.learning.outcomes.started(org_id, [pair_id]):
         return False
     if valued is not None:
         components: dict[str, float] | None = dict(valued)
@@ -97,11 +97,9 @@ _COMPLETED_TOGETHER = 500
 
 
 async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
-    """The program's pairs whose record lacks its start (its PairCreated was published by a version
-    that consumed matching's own topic and stopped before consuming it, or its effect failed) get it
-    from their seat, as that effect writes it (a pair no seat holds any more got it when it
-    ended). A pair with an erased person is left out: erasure took what they were matched on
-    (both rules are `pair_created`'s `unless_started`). Returns how many were completed."""
+    """The program's pairs whose record lacks its start get it from their seat (`write_start`): every
+    pair that has not ended yet, at the first proposal after it was made. A pair no seat holds any
+    more got it when it ended. Returns how many were completed."""
     if m.learning is None:
         return 0
     seats = await m.reads.seats_with_pairs_in(org_id, program_id)
@@ -117,7 +115,7 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
         with grouping():
             written = await asyncio.gather(
                 *(
-                    pair_created(
+                    write_start(
                         m,
                         org_id,
                         pair.pair_id,
@@ -126,7 +124,6 @@ async def complete_starts(m: Matching, org_id: str, program_id: str) -> int:
                         pair.focus,
                         pair.created_at,
                         pair.components,
-                        unless_started=True,
                     )
                     for seat, pair in pairs[first : first + _COMPLETED_TOGETHER]
                 )
