@@ -55,7 +55,7 @@ class RecordingOutbox:
 
     def __init__(self) -> None:
         self.woken: list[tuple[str, Any]] = []
-        self.handed: dict[Any, list[Any]] = {}  # what creates handed over, by document
+        self.handed: dict[Any, list[Any]] = {}  # what writes handed over, by document (the last)
 
     def now(self) -> datetime:
         return datetime(2026, 3, 1, tzinfo=UTC)
@@ -64,10 +64,12 @@ class RecordingOutbox:
         if event.stream is not Stream.PROFILES:
             raise TypeError(f"not ours: {event.ce_type()}")
 
-    def events_written(self, collection: str, aggregate_id: Any, inserted: list[Any] | None = None) -> None:
+    def events_written(self, collection: str, aggregate_id: Any, entries: list[Any] | None = None) -> None:
         self.woken.append((collection, aggregate_id))
-        if inserted is not None:
-            self.handed[aggregate_id] = inserted
+        if entries is not None:
+            self.handed[aggregate_id] = entries
+        else:
+            self.handed.pop(aggregate_id, None)
 
 
 @pytest.fixture(params=["memory", "store"])
@@ -154,7 +156,7 @@ async def test_the_store_refuses_an_event_of_another_stream_and_wakes_the_relay_
     outbox = RecordingOutbox()
     store = AggregateStore(database["mentors"], Mentor, outbox)
     try:
-        await store.create(Mentor(id="kim", org_id="acme", capacity=1))
+        await store.create(Mentor(id="kim", org_id="acme", capacity=5))
         foreign = PairCreated(
             org_id="acme", version=1, pair_id="p", mentor_id="kim", mentee_id="x", program_id="open", score=1
         )
@@ -162,10 +164,31 @@ async def test_the_store_refuses_an_event_of_another_stream_and_wakes_the_relay_
             await store.change("kim", lambda mentor: [Emitted(foreign, "p")])
         await store.change("kim", lambda mentor: mentor.take_mentee())
         assert outbox.woken == [("mentors", "kim")]
-        assert outbox.handed == {}, "a change does not know what else its document's outbox holds"
         document = await database["mentors"].find_one({"_id": "kim"})
         assert document is not None
         assert document["version"] == 1
+        # This store wrote the document last: its outbox holds nothing the relay was not named.
+        assert outbox.handed["kim"] == document["outbox"]
+
+        # Another writer's event waits in the outbox of a document this store reads: a change
+        # does not know whether the relay was named it, and hands nothing over.
+        other = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+        await other.change("kim", lambda mentor: mentor.take_mentee())
+        await store.change("kim", lambda mentor: mentor.take_mentee())  # its copy is behind: it reads
+        assert outbox.woken[-1] == ("mentors", "kim")
+        assert "kim" not in outbox.handed
+        document = await database["mentors"].find_one({"_id": "kim"})
+        assert document is not None
+        assert (document["version"], len(document["outbox"])) == (3, 3)
+
+        # A document read with an empty outbox (its events sent): the change hands its own over.
+        sent = {"$set": {"outbox": [], "outbox_pending": False}}
+        await database["mentors"].update_one({"_id": "kim"}, sent)
+        fresh = AggregateStore(database["mentors"], Mentor, outbox)
+        await fresh.change("kim", lambda mentor: mentor.take_mentee())
+        document = await database["mentors"].find_one({"_id": "kim"})
+        assert document is not None
+        assert outbox.handed["kim"] == document["outbox"]
 
         # A create knows: its document's outbox is exactly the events it inserted.
         lee = Mentor(id="lee", org_id="acme", capacity=1)

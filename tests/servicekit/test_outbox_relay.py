@@ -496,6 +496,111 @@ async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_c
         await client.close()
 
 
+async def test_a_changes_events_handed_over_follow_those_named_before_and_a_failed_pass_reads_them(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
+) -> None:
+    """A writer that knows a document holds nothing else unsent hands a change's events over too:
+    named again before a pass, they follow the earlier ones without a read. A pass that fails
+    leaves its documents to be read: the events of a later write must not go before those it left."""
+    finds = _Finds()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_url, tz_aware=True, event_listeners=[finds]
+    )
+    try:
+        collection = client[aggregates.database.name][aggregates.name]
+        org = f"org-{uuid.uuid4().hex[:8]}"
+        first, second = _entries(org, "mentor-5", 2)
+        await collection.insert_one(new_document({"_id": "mentor-5", "version": 1}, [first]))
+        broker_away = False
+
+        async def send(records: Sequence[OutgoingRecord]) -> None:
+            if broker_away:
+                raise AutoReconnect("the broker is away")
+            await publisher.send_all(records)
+
+        relay = OutboxRelay([collection], send)
+        relay.wake(collection.name, "mentor-5", [first])
+        await collection.update_one({"_id": "mentor-5"}, with_outbox({"$set": {"version": 2}}, [second]))
+        relay.wake(collection.name, "mentor-5", [second])
+        assert await relay.run_hinted() == 2
+        assert finds.count == 0, "the relay read a document whose events it was handed"
+        stored = await collection.find_one({"_id": "mentor-5"})
+        assert stored is not None
+        assert (stored["outbox"], stored["outbox_pending"]) == ([], False)
+        assert [r.headers["ce_id"] for r in await _published(infra, [first["id"], second["id"]])] == [
+            first["id"],
+            second["id"],
+        ]
+
+        late, later = _entries(f"{org}-b", "mentor-6", 2)
+        await collection.insert_one(new_document({"_id": "mentor-6", "version": 1}, [late]))
+        relay.wake(collection.name, "mentor-6", [late])
+
+        broker_away = True
+        with pytest.raises(AutoReconnect):
+            await relay.run_hinted()
+        broker_away = False
+        await collection.update_one({"_id": "mentor-6"}, with_outbox({"$set": {"version": 2}}, [later]))
+        relay.wake(collection.name, "mentor-6", [later])
+        finds.count = 0
+        assert await relay.run_hinted() == 2, "both, read: the failed pass's event first"
+        assert finds.count == 1
+        ids = [late["id"], later["id"]]
+        assert [r.headers["ce_id"] for r in await _published(infra, ids)] == ids
+    finally:
+        await client.close()
+
+
+async def test_a_document_named_with_events_a_scan_did_not_read_is_read_after_the_scan(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
+) -> None:
+    """The scan read a document, then a change added an event and named it with that event: the
+    scan's pass does not count it as sent, and the next pass reads what is left."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    read, added = _entries(org, "mentor-4", 2)
+    await aggregates.insert_one(new_document({"_id": "mentor-4", "version": 1}, [read]))
+    relay: OutboxRelay
+
+    async def send_then_change(records: Sequence[OutgoingRecord]) -> None:
+        await publisher.send_all(records)
+        if any(_id(record) == read["id"] for record in records):
+            await aggregates.update_one({"_id": "mentor-4"}, with_outbox({"$set": {"version": 2}}, [added]))
+            relay.wake(aggregates.name, "mentor-4", [read, added])
+
+    relay = OutboxRelay([aggregates], send_then_change)
+    assert await relay.run_once() == 1
+    assert await relay.run_hinted() == 1
+    ids = [read["id"], added["id"]]
+    assert [r.headers["ce_id"] for r in await _published(infra, ids)] == ids
+    stored = await aggregates.find_one({"_id": "mentor-4"})
+    assert stored is not None
+    assert (stored["outbox"], stored["outbox_pending"]) == ([], False)
+
+
+async def test_events_named_while_a_read_pass_sends_them_go_out_once(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
+) -> None:
+    """A document is read for its events (a writer did not know what it held); a second write had
+    added one before the read, and its writer names it with that event while the pass sends it:
+    it went out with what was read, and the next pass does not send it again."""
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    first, added = _entries(org, "mentor-2", 2)
+    await aggregates.insert_one(new_document({"_id": "mentor-2", "version": 1}, [first]))
+    await aggregates.update_one({"_id": "mentor-2"}, with_outbox({"$set": {"version": 2}}, [added]))
+    relay: OutboxRelay
+
+    async def send_then_name(records: Sequence[OutgoingRecord]) -> None:
+        await publisher.send_all(records)
+        relay.wake(aggregates.name, "mentor-2", [added])
+
+    relay = OutboxRelay([aggregates], send_then_name)
+    relay.wake(aggregates.name, "mentor-2")
+    assert await relay.run_hinted() == 2
+    assert await relay.run_hinted() == 0
+    ids = [first["id"], added["id"]]
+    assert [r.headers["ce_id"] for r in await _published(infra, ids)] == ids
+
+
 async def test_an_insert_named_while_a_scan_relays_it_is_not_published_again(
     aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:

@@ -112,7 +112,7 @@ async def send_all(records):
 
 relay = OutboxRelay([Collection()], send_all)
 untraced = {**entry, "id": "e-2", "trace": {}}  # written outside any trace
-relay.wake("probes", "doc-1", inserted=[entry, untraced])
+relay.wake("probes", "doc-1", entries=[entry, untraced])
 asyncio.run(relay.run_hinted())
 print("RESULT", carrier["traceparent"], sent[0]["traceparent"], sent[1].get("traceparent"))
 """

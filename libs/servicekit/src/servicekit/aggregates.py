@@ -128,7 +128,7 @@ class Outbox(Protocol):
     def check_publishes(self, event: Event) -> None: ...
 
     def events_written(
-        self, collection: str, aggregate_id: str, inserted: list[Document] | None = None
+        self, collection: str, aggregate_id: str, entries: list[Document] | None = None
     ) -> None: ...
 
 
@@ -281,7 +281,10 @@ class AggregateStore(Generic[A]):
                 aggregate = self.model.model_validate(document)
                 returned = change(aggregate)
                 result, emitted = returned if isinstance(returned, tuple) else (None, returned)
-                stored = await self._save(document, aggregate, emitted, before_write)
+                # Its outbox is known when this process wrote the document last (the relay was
+                # named everything it holds) or when the read shows it empty.
+                known = kept is not None or not document.get("outbox")
+                stored = await self._save(document, aggregate, emitted, before_write, known)
                 if stored is document and kept is not None:
                     # Nothing to write, as the kept copy says; with no write, no conflict would
                     # tell that another replica changed the document since, and a stale copy would
@@ -320,10 +323,16 @@ class AggregateStore(Generic[A]):
             self._written.popitem(last=False)
 
     async def _save(
-        self, before: Document, aggregate: A, emitted: list[Emitted], before_write: BeforeWrite[A] | None
+        self,
+        before: Document,
+        aggregate: A,
+        emitted: list[Emitted],
+        before_write: BeforeWrite[A] | None,
+        outbox_known: bool,
     ) -> Document | None:
         """Write the change (conditional on the version read); returns the document as now
-        stored (outbox aside), or None when another writer changed it first."""
+        stored (outbox aside), or None when another writer changed it first. `outbox_known`: the
+        document held no event the relay was not named, so its new events are handed over."""
         after = aggregate.to_document()
         fields = {
             key: value
@@ -348,7 +357,7 @@ class AggregateStore(Generic[A]):
         if not await self._grouped.update({"_id": before["_id"], "version": unchanged}, update):
             return None
         if entries:
-            self._outbox.events_written(self.collection.name, aggregate.id)
+            self._outbox.events_written(self.collection.name, aggregate.id, entries if outbox_known else None)
         stored = {key: value for key, value in after.items() if key not in _STORE_FIELDS}
         stored["_id"], stored["version"] = before["_id"], aggregate.version
         return stored

@@ -6,9 +6,15 @@ finds them through an index). The relay publishes them in order with the idempot
 then removes them. No multi-document transaction is needed (the local emulator has none).
 
 The relay does not scan every collection on every pass: a write that added events names its
-document (`wake(collection, id)`), and the relay reads those documents by `_id`. An insert also
-hands over what it wrote (a new document's outbox is exactly its first events), and those are
-published without reading the document back. A scan runs every `scan_seconds`, for events a
+document (`wake(collection, id)`), and the relay reads those documents by `_id`. A writer that
+knows the document holds no other event the relay was not named also hands over what it wrote, and
+those are published after the document's earlier ones without reading it: an insert (a new
+document's outbox is exactly its first events), and a change to a document that this process wrote
+last or that was read with an empty outbox (`AggregateStore`). A pass that fails leaves its
+documents to be read, so a later write's events never go out before events the failure left. In
+matching's flood with two replicas, handing over the events of the seats its pairs change instead
+of reading them back took 4% off its CPU per record (5 alternated rounds: x0.957; records per
+second x1.06). A scan runs every `scan_seconds`, for events a
 crashed process or another replica left behind; it leaves named documents to the hinted pass and
 goes on only while it finds unnamed ones. Given the writers' clock, it takes only documents whose
 oldest pending event is older than that interval: younger ones are another live replica's, whose
@@ -223,8 +229,8 @@ class OutboxRelay:
         self._clock = clock
         self._batch_size = batch_size
         self._wake = asyncio.Event()
-        # Per collection, the documents named by `wake`: with their whole outbox when the writer
-        # knew it (it inserted the document), else None (read it).
+        # Per collection, the documents named by `wake`: with the events to publish when their
+        # writers knew them all (`wake`), else None (read it).
         self._hinted: dict[str, dict[Any, list[Document] | None]] = {}
         self._scan_due = True
         self._on_published: dict[str, tuple[type[Event], PublishedHandler]] = {}
@@ -238,17 +244,21 @@ class OutboxRelay:
         self._on_published[event_type.ce_type()] = (event_type, handler)
 
     def wake(
-        self, collection: str | None = None, document_id: Any = None, inserted: list[Document] | None = None
+        self, collection: str | None = None, document_id: Any = None, entries: list[Document] | None = None
     ) -> None:
         """Ask for a pass now: for one document that got events, or (no arguments) a full scan.
-        `inserted`: the events the document was just inserted with, its whole outbox; the relay
-        then publishes them as they are, without reading the document."""
+        `entries`: the events the write added, when the writer knows that the document holds no
+        others this relay has not been named (`AggregateStore` knows after an insert, and after a
+        change to a document that held none, or that it wrote last); the relay then publishes them
+        as they are, after any named before, without reading the document."""
         if collection is None or document_id is None:
             self._scan_due = True
         else:
             hinted = self._hinted.setdefault(collection, {})
-            # Named again before a pass (changed since it was inserted): read what it holds now.
-            hinted[document_id] = inserted if inserted and document_id not in hinted else None
+            # Named again before a pass: its new events follow those named before, unless a writer
+            # did not know what the document holds (then it is read).
+            known = hinted.get(document_id, [])
+            hinted[document_id] = known + entries if known is not None and entries else None
         self._wake.set()
 
     async def run_once(self) -> int:
@@ -271,12 +281,7 @@ class OutboxRelay:
             hinted = self._hinted.get(collection.name, {})
             documents = [document for document in found if document["_id"] not in hinted]
             if documents:
-                published += await self._relay(collection, documents)
-                # An insert named since this pass read it: its events went out with what was read.
-                named = self._hinted.get(collection.name, {})
-                for document in documents:
-                    if named.get(document["_id"]) is not None:
-                        del named[document["_id"]]
+                published += await self._relay_read(collection, documents)
             more = more or (len(found) >= self._batch_size and len(documents) == len(found))
         return published, more
 
@@ -285,17 +290,47 @@ class OutboxRelay:
         published = 0
         for collection in self._collections:
             hinted = self._hinted.pop(collection.name, {})
-            inserted = [{"_id": key, "outbox": entries} for key, entries in hinted.items() if entries]
-            for start in range(0, len(inserted), self._batch_size):
-                published += await self._relay(collection, inserted[start : start + self._batch_size])
-            ids = {key for key, entries in hinted.items() if entries is None}
-            while ids:
-                chunk = [ids.pop() for _ in range(min(len(ids), self._batch_size))]
-                query = {"_id": {"$in": chunk}, "outbox_pending": True}
-                cursor = collection.find(query, {"outbox": 1}, batch_size=in_one_reply(chunk))
-                documents = [document async for document in cursor]
-                if documents:
-                    published += await self._relay(collection, documents)
+            try:
+                published += await self._run_named(collection, hinted)
+            except BaseException:
+                # Events of these documents may be left unsent, and a document named with the
+                # events of its next write must not have them sent first: each is read next time.
+                again = self._hinted.setdefault(collection.name, {})
+                again.update(dict.fromkeys(hinted))
+                raise
+        return published
+
+    async def _run_named(
+        self, collection: AsyncCollection[Document], hinted: dict[Any, list[Document] | None]
+    ) -> int:
+        published = 0
+        handed = [{"_id": key, "outbox": entries} for key, entries in hinted.items() if entries]
+        for start in range(0, len(handed), self._batch_size):
+            published += await self._relay(collection, handed[start : start + self._batch_size])
+        ids = {key for key, entries in hinted.items() if entries is None}
+        while ids:
+            chunk = [ids.pop() for _ in range(min(len(ids), self._batch_size))]
+            query = {"_id": {"$in": chunk}, "outbox_pending": True}
+            cursor = collection.find(query, {"outbox": 1}, batch_size=in_one_reply(chunk))
+            documents = [document async for document in cursor]
+            if documents:
+                published += await self._relay_read(collection, documents)
+        return published
+
+    async def _relay_read(self, collection: AsyncCollection[Document], documents: list[Document]) -> int:
+        """`_relay` of documents as read. One named since the read (its writer's `wake` came while
+        this read or sent it): the events it was named with went out with what was read, unless
+        it got more after the read (then it is read again)."""
+        published = await self._relay(collection, documents)
+        named = self._hinted.get(collection.name, {})
+        for document in documents:
+            entries = named.get(document["_id"])
+            if entries is not None:
+                read = {entry["id"] for entry in document.get("outbox") or []}
+                if all(entry["id"] in read for entry in entries):
+                    del named[document["_id"]]
+                else:
+                    named[document["_id"]] = None
         return published
 
     async def _relay(self, collection: AsyncCollection[Document], documents: list[Document]) -> int:

@@ -155,12 +155,12 @@ class ServiceRuntime:
         return self.clock.now()
 
     def events_written(
-        self, collection: str | None = None, aggregate_id: Any = None, inserted: list[Document] | None = None
+        self, collection: str | None = None, aggregate_id: Any = None, entries: list[Document] | None = None
     ) -> None:
         """Tell the relay a write added events, so it publishes now instead of at its next scan.
         Naming the document lets the relay read just it; without, the relay scans everything.
-        `inserted`: the outbox of a document just inserted, which the relay need not read."""
-        self.relay.wake(collection, aggregate_id, inserted)
+        `entries`: the events the write added, which the relay need not read (`OutboxRelay.wake`)."""
+        self.relay.wake(collection, aggregate_id, entries)
 
     def aggregates(self, name: str, model: type[A]) -> AggregateStore[A]:
         """The store of one aggregate type, in a collection whose outbox the relay drains."""
