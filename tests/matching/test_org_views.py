@@ -376,6 +376,7 @@ def test_a_seat_whose_offer_is_being_written_is_left_to_it_and_its_place_counts_
     assert view.program_load(program.program_id) == {"mira": 1}
     assert view.excluded_for(ada_second) == ["mira"]
     assert view.excluded_for(bob) == []
+    assert (view.seats_of("ada"), view.seats_of("bob"), view.seats_of("cy")) == ([ada, ada_second], [bob], [])
 
 
 async def test_a_refresh_asked_while_the_view_is_being_read_again_is_kept_for_the_next_read() -> None:
