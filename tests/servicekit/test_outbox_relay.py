@@ -458,18 +458,28 @@ class _Finds(monitoring.CommandListener):
         pass
 
 
+@contextlib.asynccontextmanager
+async def _counting_finds(
+    infra: Infra, aggregates: AsyncCollection[dict[str, Any]]
+) -> AsyncIterator[tuple[AsyncCollection[dict[str, Any]], _Finds]]:
+    """`aggregates` through a client of its own that counts the `find` commands it sends."""
+    finds = _Finds()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_url, tz_aware=True, event_listeners=[finds]
+    )
+    try:
+        yield client[aggregates.database.name][aggregates.name], finds
+    finally:
+        await client.close()
+
+
 async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_changed_one_is_read(
     infra: Infra, aggregates: AsyncCollection[dict[str, Any]], publisher: EventProducer
 ) -> None:
     """A writer that inserted a document hands its outbox to the relay, which publishes and clears
     it without reading it back; a document named again before the pass (a change appended more)
     is read, and all its events go out in order."""
-    finds = _Finds()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra.mongodb_url, tz_aware=True, event_listeners=[finds]
-    )
-    try:
-        collection = client[aggregates.database.name][aggregates.name]
+    async with _counting_finds(infra, aggregates) as (collection, finds):
         org = f"org-{uuid.uuid4().hex[:8]}"
         relay = OutboxRelay([collection], publisher.send_all)
         inserted = _entries(org, "mentor-7", 2)
@@ -492,8 +502,6 @@ async def test_an_inserted_documents_events_are_published_as_handed_over_and_a_c
         assert [r.headers["ce_id"] for r in await _published(infra, [e["id"] for e in inserted])] == [
             e["id"] for e in inserted
         ]
-    finally:
-        await client.close()
 
 
 async def test_a_changes_events_handed_over_follow_those_named_before_and_a_failed_pass_reads_them(
@@ -502,12 +510,7 @@ async def test_a_changes_events_handed_over_follow_those_named_before_and_a_fail
     """A writer that knows a document holds nothing else unsent hands a change's events over too:
     named again before a pass, they follow the earlier ones without a read. A pass that fails
     leaves its documents to be read: the events of a later write must not go before those it left."""
-    finds = _Finds()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra.mongodb_url, tz_aware=True, event_listeners=[finds]
-    )
-    try:
-        collection = client[aggregates.database.name][aggregates.name]
+    async with _counting_finds(infra, aggregates) as (collection, finds):
         org = f"org-{uuid.uuid4().hex[:8]}"
         first, second = _entries(org, "mentor-5", 2)
         await collection.insert_one(new_document({"_id": "mentor-5", "version": 1}, [first]))
@@ -547,8 +550,6 @@ async def test_a_changes_events_handed_over_follow_those_named_before_and_a_fail
         assert finds.count == 1
         ids = [late["id"], later["id"]]
         assert [r.headers["ce_id"] for r in await _published(infra, ids)] == ids
-    finally:
-        await client.close()
 
 
 async def test_a_document_named_with_events_a_scan_did_not_read_is_read_after_the_scan(
