@@ -7,7 +7,9 @@ a warm-up round that is not counted, in the order A B, B A, A B, ... (neither al
 after the other has warmed the store), and each round's figures are compared with each other:
 the medians of those paired ratios say more than any single run.
 
-Usage: python benchmarks/compare.py SERVICE ROUNDS RECORDS VARIANT [VARIANT ...]
+Usage: python benchmarks/compare.py [--replicas N] SERVICE ROUNDS RECORDS VARIANT [VARIANT ...]
+`--replicas N`: the service runs as N processes in one consumer group (the benchmark's headline
+runs 2), and its CPU per record is theirs together.
 A VARIANT is a Python interpreter, `-` for this checkout's, or another worktree's
 (`git worktree add ../base HEAD~1`, `uv sync` there, then `../base/.venv/bin/python`), followed by
 the settings it runs with, comma-separated: `-,CONSUMER_LANES=1` `-,CONSUMER_LANES=2`.
@@ -54,7 +56,9 @@ class Servers:
     pids: dict[str, int]  # name -> pid, for their CPU per record
 
 
-async def _run(variant: Variant, name: str, records: int, servers: Servers) -> tuple[float, float]:
+async def _run(
+    variant: Variant, name: str, records: int, servers: Servers, replicas: int
+) -> tuple[float, float]:
     per_s, _, cpu = await services.service_pace(
         name,
         servers.bootstrap,
@@ -64,11 +68,15 @@ async def _run(variant: Variant, name: str, records: int, servers: Servers) -> t
         servers.pids,
         python=variant.python,
         settings=variant.settings,
+        replicas=replicas,
     )
-    return per_s, cpu[name]
+    mine = [name, *(f"{name} #{n}" for n in range(2, replicas + 1))]
+    return per_s, sum(cpu[process] for process in mine)
 
 
-async def compare(name: str, rounds: int, records: int, variants: list[Variant], servers: Servers) -> None:
+async def compare(
+    name: str, rounds: int, records: int, variants: list[Variant], servers: Servers, replicas: int = 1
+) -> None:
     await ensure_topics(servers.bootstrap)
     order = list(range(len(variants)))
     for round_ in range(-1, rounds):  # round -1 warms the servers up and is not counted
@@ -76,7 +84,7 @@ async def compare(name: str, rounds: int, records: int, variants: list[Variant],
             order.reverse()
         for index in order:
             variant = variants[index]
-            per_s, cpu_ms = await _run(variant, name, records, servers)
+            per_s, cpu_ms = await _run(variant, name, records, servers, replicas)
             if round_ >= 0:
                 variant.per_s.append(per_s)
                 variant.cpu_ms.append(cpu_ms)
@@ -99,10 +107,13 @@ async def compare(name: str, rounds: int, records: int, variants: list[Variant],
 
 
 def main() -> None:
-    if len(sys.argv) < 5 or sys.argv[1] not in services.MAIN_EVENTS:
+    args, replicas = sys.argv[1:], 1
+    if args[:1] == ["--replicas"] and len(args) > 1 and args[1].isdigit():
+        args, replicas = args[2:], int(args[1])
+    if len(args) < 4 or args[0] not in services.MAIN_EVENTS or replicas < 1:
         sys.exit(__doc__)
-    name, rounds, records = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    variants = [Variant.parse(text) for text in sys.argv[4:]]
+    name, rounds, records = args[0], int(args[1]), int(args[2])
+    variants = [Variant.parse(text) for text in args[3:]]
     localstack.interrupt_on_sigterm()
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="compare-")))
@@ -114,7 +125,7 @@ def main() -> None:
         store.start()
         pids = {server.name: pid for server in (kafka, store) if (pid := server.pid()) is not None}
         servers = Servers(kafka.bootstrap_servers, store.url, work, pids)
-        asyncio.run(compare(name, rounds, records, variants, servers))
+        asyncio.run(compare(name, rounds, records, variants, servers, replicas))
 
 
 if __name__ == "__main__":
