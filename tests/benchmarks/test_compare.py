@@ -23,7 +23,10 @@ async def test_variants_alternate_after_a_warm_up_and_are_compared_round_by_roun
     figures = {"a": iter([(50.0, 9.0), (100.0, 1.0), (110.0, 1.0), (90.0, 1.0)]),
                "b": iter([(50.0, 9.0), (120.0, 0.9), (121.0, 0.9), (117.0, 0.9)])}  # fmt: skip
 
-    async def run(variant: compare.Variant, name: str, records: int, servers: object) -> tuple[float, float]:
+    async def run(
+        variant: compare.Variant, name: str, records: int, servers: object, replicas: int
+    ) -> tuple[float, float]:
+        assert replicas == 2
         turns.append(variant.text)
         return next(figures[variant.text])
 
@@ -33,7 +36,7 @@ async def test_variants_alternate_after_a_warm_up_and_are_compared_round_by_roun
     monkeypatch.setattr(compare, "_run", run)
     monkeypatch.setattr(compare, "ensure_topics", topics)
     variants = [compare.Variant.parse("a"), compare.Variant.parse("b")]
-    await compare.compare("sessions", 3, 1000, variants, compare.Servers("", "", Path("."), {}))
+    await compare.compare("sessions", 3, 1000, variants, compare.Servers("", "", Path("."), {}), replicas=2)
 
     assert turns == ["a", "b", "a", "b", "b", "a", "a", "b"]  # warm-up, then A B, B A, A B
     assert variants[0].per_s == [100.0, 110.0, 90.0]  # the warm-up is not counted
@@ -49,3 +52,18 @@ def test_a_variant_names_an_interpreter_and_settings() -> None:
     assert this.settings == {"CONSUMER_LANES": "2", "LOG_LEVEL": "INFO"}
     other = compare.Variant.parse("../base/.venv/bin/python")
     assert (other.python, other.settings) == ("../base/.venv/bin/python", {})
+
+
+async def test_a_service_run_as_replicas_counts_the_cpu_of_them_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: dict[str, object] = {}
+
+    async def pace(name: str, *args: object, **kwargs: object) -> tuple[float, float, dict[str, float]]:
+        asked.update(kwargs)
+        return 3000.0, 500.0, {"matching": 0.2, "matching #2": 0.25, "store": 0.1, "bench": 0.02}
+
+    monkeypatch.setattr(compare.services, "service_pace", pace)
+    servers = compare.Servers("", "", Path("."), {})
+    variant = compare.Variant.parse("-")
+    assert await compare._run(variant, "matching", 20000, servers, 2) == (3000.0, pytest.approx(0.45))
+    assert asked["replicas"] == 2
+    assert await compare._run(variant, "matching", 20000, servers, 1) == (3000.0, 0.2)
