@@ -70,8 +70,7 @@ async def _run(
         settings=variant.settings,
         replicas=replicas,
     )
-    mine = [name, *(f"{name} #{n}" for n in range(2, replicas + 1))]
-    return per_s, sum(cpu[process] for process in mine)
+    return per_s, sum(cpu[process] for process in services.process_names(name, replicas))
 
 
 async def compare(

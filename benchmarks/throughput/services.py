@@ -239,7 +239,7 @@ async def service_pace(
         records = RECORDS[name](org, count)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
         pids = [_pid(fleet.services[name]) for fleet in fleets]
-        cpu = CpuMeter({name if n == 0 else f"{name} #{n + 1}": pid for n, pid in enumerate(pids)} | servers)
+        cpu = CpuMeter(dict(zip(process_names(name, replicas), pids, strict=True)) | servers)
         try:  # one client for the polls of `settled`, not one per poll
             settled = settled_for(name, mongo[f"{prefix}{name}"], org, count)
             per_s = await _pace(bootstrap, group, topics, records, settled=settled, cpu=cpu)
@@ -250,6 +250,11 @@ async def service_pace(
         for fleet in fleets:
             fleet.stop()
         await drop_databases(mongo_url, prefix)
+
+
+def process_names(name: str, replicas: int) -> list[str]:
+    """How `service_pace` names a service's processes in its CPU figures: `name`, `name #2`, ..."""
+    return [name, *(f"{name} #{n}" for n in range(2, replicas + 1))]
 
 
 def _pid(service: ServiceProcess) -> int:

@@ -226,10 +226,10 @@ def test_each_role_embeds_its_own_texts() -> None:
     assert [p.text for p in sides[Side.MENTEE]] == ["Lead a data team", "Public speaking"]
     assert [p.text for p in sides[Side.MENTOR]] == ["Head of analytics", "data analysis", "career changes"]
     assert list(texts.passages([PersonRole.MENTOR])) == [Side.MENTOR]
-    assert texts.digest([PersonRole.MENTEE], "m") != texts.digest([PersonRole.MENTEE], "other-model")
-    assert texts.digest([PersonRole.MENTEE], "m") == ProfileTexts(
-        goals="Lead a data team.", challenges="Public speaking"
-    ).digest([PersonRole.MENTEE], "m")
+    mentee = texts.passages([PersonRole.MENTEE])
+    assert ProfileTexts.digest(mentee, "m") != ProfileTexts.digest(mentee, "other-model")
+    same = ProfileTexts(goals="Lead a data team.", challenges="Public speaking")
+    assert ProfileTexts.digest(mentee, "m") == ProfileTexts.digest(same.passages([PersonRole.MENTEE]), "m")
 
 
 def test_a_run_sent_only_its_peoples_embeddings_pairs_and_digests_as_with_the_whole_orgs() -> None:

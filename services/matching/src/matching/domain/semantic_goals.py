@@ -72,13 +72,10 @@ class ProfileTexts:
             sides[Side.MENTOR] = mentor_passages(self.title or "", self.skills_offered, self.can_help_with)
         return {side: passages for side, passages in sides.items() if passages}
 
-    def digest(self, roles: Iterable[PersonRole], model_id: str) -> str:
-        """Changes exactly when what would be embedded (or the model) changes."""
-        return self.digest_of(self.passages(roles), model_id)
-
     @staticmethod
-    def digest_of(sides: Mapping[Side, tuple[Passage, ...]], model_id: str) -> str:
-        """`digest` of the passages `passages` gave."""
+    def digest(sides: Mapping[Side, tuple[Passage, ...]], model_id: str) -> str:
+        """Of the passages `passages` gave: changes exactly when what would be embedded (or the
+        model) changes."""
         canonical = [model_id] + [
             f"{side.value}|{p.kind.value}|{p.text}" for side, passages in sides.items() for p in passages
         ]

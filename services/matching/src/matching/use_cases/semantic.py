@@ -32,7 +32,7 @@ async def embed_profile(
     if parts is None:
         return False
     sides = texts.passages(roles)
-    digest = ProfileTexts.digest_of(sides, parts.model_id)
+    digest = ProfileTexts.digest(sides, parts.model_id)
     stored = await parts.profiles.stamp_of(org_id, person_id)
     if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
         return False  # a stale or repeated event
