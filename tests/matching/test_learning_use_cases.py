@@ -128,17 +128,27 @@ async def test_profile_texts_are_embedded_once_per_change_and_suggestions_explai
 
 async def test_a_role_written_nothing_for_keeps_no_vectors_and_scores_goals_zero_as_before() -> None:
     """Nothing to embed: no record is stored for it, and its goals are valued on TF-IDF, 0 for an
-    empty text, as the zero direction of a profile with no passages valued them. A profile whose
-    texts are all removed has its older vectors replaced, not kept."""
+    empty text, as the zero direction of a profile with no passages valued them. A first profile
+    with nothing to embed does not even look at what is stored (nothing older can be). A profile
+    whose texts are all removed has its older vectors replaced, not kept."""
     mem = InMemoryMatching.new()
     encoder = WordsEncoder()
     context = with_memory_learning(mem.context, encoder)
     assert context.semantic is not None
     profiles = context.semantic.profiles
     assert isinstance(profiles, MemoryEmbeddedProfiles)
+    looked_up: list[str] = []
+    stamp_of = profiles.stamp_of
+
+    async def counted_stamp_of(org_id: str, person_id: str) -> tuple[int, str] | None:
+        looked_up.append(person_id)
+        return await stamp_of(org_id, person_id)
+
+    profiles.stamp_of = counted_stamp_of  # type: ignore[method-assign]
     await _handle(context, _person("lee", PersonRole.MENTEE))
     assert profiles.records == {}
     assert encoder.encoded == []
+    assert looked_up == []
     await _handle(context, _person("ada", PersonRole.MENTEE, goals="Lead a data team."))
     mira = _person("mira", PersonRole.MENTOR, title="Led a data team", skills_offered=["sql"])
     await _handle(context, mira)
@@ -147,6 +157,7 @@ async def test_a_role_written_nothing_for_keeps_no_vectors_and_scores_goals_zero
     update = ProfileUpdated(**_person("ada", PersonRole.MENTEE, 2).model_dump())
     await _handle(context, update)
     assert profiles.records[(ORG, "ada")][0] == 2
+    assert looked_up == ["ada", "mira", "ada"]
     goals = await profiles.of_people(ORG)
     assert goals is not None
     assert (set(goals.mentees), set(goals.mentors)) == (set(), {"mira"})

@@ -16,6 +16,10 @@ from matching.embeddings import ProfileText
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)
+# A person's first profile (ProfileRegistered's version): none older was embedded. One that gives
+# nothing to embed needs no read of what is stored: in matching's benchmark the mentees write no
+# goals, and each of their registrations read their stored vectors only to find none.
+FIRST_PROFILE_VERSION = 1
 
 
 async def embed_profile(
@@ -32,6 +36,8 @@ async def embed_profile(
     if parts is None:
         return False
     sides = texts.passages(roles)
+    if not sides and profile_version <= FIRST_PROFILE_VERSION:
+        return False  # nothing to embed, and no older profile whose vectors it would replace
     digest = ProfileTexts.digest(sides, parts.model_id)
     stored = await parts.profiles.stamp_of(org_id, person_id)
     if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
