@@ -161,9 +161,10 @@ async def test_a_run_that_lost_its_races_runs_again_for_the_seats_still_waiting(
 
 
 class SlowSeatWrites:
-    """The seats' store, with the changes of one seat held until `release` is set."""
+    """The seats' store, with the changes of one seat (of every seat: None) held until `release`
+    is set."""
 
-    def __init__(self, seats: Any, seat_id: str) -> None:
+    def __init__(self, seats: Any, seat_id: str | None) -> None:
         self.seats, self.seat_id = seats, seat_id
         self.held, self.release = asyncio.Event(), asyncio.Event()
 
@@ -171,7 +172,7 @@ class SlowSeatWrites:
         return getattr(self.seats, name)
 
     async def change(self, aggregate_id: str, change: Any, **options: Any) -> Any:
-        if aggregate_id == self.seat_id:
+        if self.seat_id is None or aggregate_id == self.seat_id:
             self.held.set()
             await self.release.wait()
         return await self.seats.change(aggregate_id, change, **options)
@@ -221,6 +222,38 @@ async def test_runs_after_lost_races_stop_after_a_few_in_a_row(
     # The on-call engineer learns why the seat waits (a minute, for the sweep).
     (said,) = [r.getMessage() for r in caplog.records if "waiting-seats sweep" in r.getMessage()]
     assert f"org {ORG}: a run made no offer and lost 1 race(s)" in said
+
+
+async def test_the_rerun_for_lost_places_starts_while_the_runs_other_offers_are_written(
+    mem: InMemoryMatching,
+) -> None:
+    """Behind a coalescer, the offers that lost their places are run again as soon as the places
+    are taken, not once the run's other offers are written."""
+    for name in ("ada", "bob"):
+        await add_mentee(mem, name, skills_wanted=["python"])
+    for n in range(4):
+        await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
+    engine = RacingEngine(mem, races=1, share=0.5)  # one of the first run's two places is taken
+    slow = SlowSeatWrites(mem.seats, None)
+    coalescer = Coalescer(window=0)
+    context = dataclasses.replace(mem.context, engine=engine, seats=slow, coalescer=coalescer)
+
+    first = asyncio.create_task(match_continuously(context, ORG))
+    await asyncio.wait_for(slow.held.wait(), 5)  # the first run's placed offer is being written
+    for _ in range(100):
+        if engine.runs == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert engine.runs == 2, "the rerun waited for the writes"
+    assert not first.done()
+    slow.release.set()
+    await asyncio.wait_for(first, 5)
+    await asyncio.wait_for(coalescer.settled(), 5)
+    seats = [await mem.seat(ORG, name) for name in ("ada", "bob")]
+    assert all(seat.pair is not None for seat in seats)
+    assert len({seat.pair.mentor_id for seat in seats if seat.pair is not None}) == 2
+    assert engine.runs == 2
+    assert len(mem.published(PairCreated)) == 2
 
 
 @pytest.mark.parametrize("coalesced", [False, True], ids=["in place", "behind a coalescer"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from servicekit.coalesce import Finishing
 
@@ -88,6 +89,16 @@ def _reruns_left(org_id: str, made: int, lost: int, reruns: int) -> int | None:
 Writing = asyncio.Task[tuple[int, int]]
 
 
+@dataclass
+class Placing:
+    """What a run's engine runs placed: the tasks writing their offers, and how many offers got
+    their mentor's place and how many lost it to another writer (known before the writes end)."""
+
+    writing: list[Writing] = field(default_factory=list)
+    placed: int = 0
+    lost: int = 0
+
+
 async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> int:
     """Every continuous open program of the org in turn, offers written; returns the pairs,
     proposals or requests made (by this run: a rerun after lost races, behind a coalescer, counts
@@ -95,7 +106,7 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
     total = 0
     left: int | None = reruns
     while left is not None:
-        made, lost = await _written(await _place_org(m, org_id))
+        made, lost = await _written((await _place_org(m, org_id)).writing)
         total += made
         left = _reruns_left(org_id, made, lost, left)
         if left is not None and m.coalescer is not None:
@@ -113,11 +124,24 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
     """`match_org_now` behind the coalescer, whose next run of the org may start once this one's
     places are taken: it computes while this one's offers are written (a flood's largest runs
     offer thousands of seats, a second or more of writes). Its view sees those places taken and
-    leaves their seats to the offers under way (`OrgView.offer_under_way`)."""
-    writing = await _place_org(m, org_id)
+    leaves their seats to the offers under way (`OrgView.offer_under_way`).
+
+    The rerun for offers that lost their places is asked for as soon as the places are taken, not
+    after the writes: a flood with two replicas ended with runs that lost hundreds of places and
+    then wrote their other offers for 0.4-0.5 s before their losers' rerun was even asked for (the
+    offers placed count as made). Offers that lost a race while written (a seat that changed
+    meanwhile) are followed once the writes end, as before."""
+    placing = await _place_org(m, org_id)
+    asked = placing.lost > 0 and m.coalescer is not None
+    if asked:
+        left = _reruns_left(org_id, placing.placed, placing.lost, reruns)
+        if left is not None:
+            _ask_rerun(m, org_id, left)
 
     async def rest() -> None:
-        made, lost = await _written(writing)
+        made, lost = await _written(placing.writing)
+        if asked:  # placing's losers have their rerun; these lost the seat itself
+            lost -= placing.lost
         left = _reruns_left(org_id, made, lost, reruns)
         if left is not None and m.coalescer is not None:
             _ask_rerun(m, org_id, left)
@@ -130,10 +154,10 @@ async def _written(writing: list[Writing]) -> tuple[int, int]:
     return sum(made for made, _ in results), sum(lost for _, lost in results)
 
 
-async def _place_org(m: Matching, org_id: str) -> list[Writing]:
+async def _place_org(m: Matching, org_id: str) -> Placing:
     """The engine's runs of every continuous open program of the org, their mentors' places
     taken; their offers are being written by the tasks returned."""
-    writing: list[Writing] = []
+    placing = Placing()
     try:
         view: OrgView | None = None
         for program in await programs_of(m, org_id):
@@ -141,19 +165,19 @@ async def _place_org(m: Matching, org_id: str) -> list[Writing]:
             if not (program.continuous and program.is_open) or program.forms_circles:
                 continue
             view = view or await m.reads.org(org_id)
-            if await match_program(m, program, view, writing):
+            if await match_program(m, program, view, placing):
                 view = None  # the next program must see these places taken (or the view read afresh)
     except BaseException:
         # The offers whose places were taken are written all the same.
-        await asyncio.gather(*writing, return_exceptions=True)
+        await asyncio.gather(*placing.writing, return_exceptions=True)
         raise
-    return writing
+    return placing
 
 
-async def match_program(m: Matching, program: Program, view: OrgView, writing: list[Writing]) -> bool:
+async def match_program(m: Matching, program: Program, view: OrgView, placing: Placing) -> bool:
     """One program's waiting seats against its mentors, seat stage by seat stage: each stage's
-    places taken, and a task writing its offers added to `writing`. Whether anything was placed or
-    lost (the org's view is then read afresh next time)."""
+    places taken (counted in `placing`), and a task writing its offers added to it. Whether
+    anything was placed or lost (the org's view is then read afresh next time)."""
     if await pool.seat_waiting_mentees(m, view, program):
         view = await m.reads.org(program.org_id)
     now = m.now()
@@ -200,10 +224,12 @@ async def match_program(m: Matching, program: Program, view: OrgView, writing: l
             *(pool.place_offers(m, program, mentor_id, wanted) for mentor_id, wanted in offers.items())
         )
         placing_lost = len(pairs) - sum(len(taken) for taken in placed)
+        placing.placed += len(pairs) - placing_lost
+        placing.lost += placing_lost
         if placing_lost:
             # The view was behind: another writer took a place it had free.
             m.reads.refresh_mentors(program.org_id)
-        writing.append(
+        placing.writing.append(
             asyncio.create_task(_write(m, program, list(zip(offers, placed, strict=True)), placing_lost))
         )
         if len(pairs) > placing_lost and stage < program.mentors_per_mentee:
