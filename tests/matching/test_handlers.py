@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from matching import handlers
 from matching.domain.candidate import ERASED
+from matching.domain.mentor import mentor_key
 from matching.domain.seat import SeatStatus
 from mentorship_schemas import (
     MentorAvailable,
@@ -75,3 +76,37 @@ async def test_profile_events_make_candidates_and_a_mentor_available_is_matched_
     await handlers.on_profile_erased(mem.context, erased, cloud_event(erased, "profiles"))
     seat = await mem.seat(ORG, "ada")
     assert (seat.person_id, seat.status, seat.skills_wanted) == (ERASED, SeatStatus.ERASED, [])
+
+
+async def test_a_registration_makes_its_records_without_reading_first_and_a_repeat_changes_nothing() -> None:
+    """A first profile's records exist only if this registration was handled already: they are
+    written without a read that would find nothing, and read only when the write finds them."""
+    mem = InMemoryMatching.new()
+    reads: list[str] = []
+    seats_of, change_mentor = mem.context.reads.seats_of, mem.mentors.change
+
+    async def counted_seats_of(org_id: str, person_id: str) -> object:
+        reads.append(f"seats of {person_id}")
+        return await seats_of(org_id, person_id)
+
+    async def counted_change(aggregate_id: str, change: object, **options: object) -> object:
+        reads.append(aggregate_id)
+        return await change_mentor(aggregate_id, change, **options)  # type: ignore[arg-type]
+
+    mem.context.reads.seats_of = counted_seats_of  # type: ignore[method-assign]
+    mem.mentors.change = counted_change  # type: ignore[method-assign]
+    ada = _registered("ada", PersonRole.MENTEE, skills_wanted=["python"])
+    grace = _registered("grace", PersonRole.MENTOR, skills_offered=["python"])
+    for event in (ada, grace):
+        await handlers.on_profile_registered(mem.context, event, cloud_event(event, "profiles"))
+    assert reads == []
+    seat, mentor = await mem.seat(ORG, "ada"), await mem.mentor(ORG, "grace")
+    assert (seat.status, seat.skills_wanted) == (SeatStatus.WAITING, ["python"])
+    assert (mentor.skills_offered, mentor.profile_version) == (["python"], 1)
+
+    # Redelivered: the write finds the records, which are read and left as they are.
+    for event in (ada, grace):
+        await handlers.on_profile_registered(mem.context, event, cloud_event(event, "profiles"))
+    assert reads == ["seats of ada", mentor_key(ORG, "grace")]
+    assert (await mem.seat(ORG, "ada")).version == seat.version
+    assert (await mem.mentor(ORG, "grace")).version == mentor.version

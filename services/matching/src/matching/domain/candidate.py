@@ -16,6 +16,9 @@ from matching.domain.personality import personality_vector
 
 # What a person's id becomes once they are erased (their pairs are kept, anonymously).
 ERASED = "erased"
+# A person's first profile version, ProfileRegistered's: nothing of theirs is stored before it,
+# unless the registration itself was handled already (a redelivery).
+FIRST_PROFILE_VERSION = 1
 
 
 class ProfileFacts(BaseModel):

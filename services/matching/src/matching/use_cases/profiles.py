@@ -12,7 +12,7 @@ from typing import TypeVar
 from mentorship_schemas.events import PersonRole
 from servicekit.aggregates import AggregateRoot, Aggregates, Emitted
 
-from matching.domain.candidate import ProfileFacts
+from matching.domain.candidate import FIRST_PROFILE_VERSION, ProfileFacts
 from matching.domain.inclusion import InclusionRecord, inclusion_key
 from matching.domain.mentor import LEFT, MentorCandidate, mentor_key
 from matching.domain.seat import MenteeSeat
@@ -42,6 +42,16 @@ async def change_or_create(
     raise RuntimeError(f"{key} neither changes nor creates")
 
 
+async def create_or_change(
+    store: Aggregates[A], key: str, new: Callable[[], A], change: Callable[[A], list[Emitted]]
+) -> None:
+    """`change_or_create` for an aggregate that most likely does not exist yet: created without a
+    read that would find nothing, and changed only when it exists after all."""
+    fresh = new()
+    if not await store.create(fresh, change(fresh)):
+        await change_or_create(store, key, new, change)
+
+
 async def keep_facts(
     m: Matching,
     org_id: str,
@@ -52,15 +62,22 @@ async def keep_facts(
     at: datetime,
 ) -> None:
     """Newer facts replace older ones on each role's record; a new role gets its record (a new
-    mentee waits in the built-in program). Then anyone may be matched."""
+    mentee waits in the built-in program). Then anyone may be matched.
+
+    A registration (the first profile) creates the records without reading first: they exist
+    only if this registration was handled already, and then the write fails and they are read.
+    In matching's benchmark each of 15,000 registrations read its records only to find none."""
+    first = profile_version <= FIRST_PROFILE_VERSION
     if PersonRole.MENTEE in roles:
-        seats = await m.reads.seats_of(org_id, person_id)
-        for seat in seats:  # a mentee with several focus seats has one per seat
-            await m.seats.change(seat.id, lambda s: s.update_facts(facts, profile_version))
-        if not seats:  # False: it exists already, and this event is stale
-            await m.seats.create(MenteeSeat.register(org_id, person_id, facts, profile_version, at))
+        seat = MenteeSeat.register(org_id, person_id, facts, profile_version, at)
+        if not (first and await m.seats.create(seat)):
+            seats = await m.reads.seats_of(org_id, person_id)
+            for found in seats:  # a mentee with several focus seats has one per seat
+                await m.seats.change(found.id, lambda s: s.update_facts(facts, profile_version))
+            if not seats:  # False: it exists already, and this event is stale
+                await m.seats.create(seat)
     if PersonRole.MENTOR in roles:
-        await change_or_create(
+        await (create_or_change if first else change_or_create)(
             m.mentors,
             mentor_key(org_id, person_id),
             lambda: MentorCandidate.new(org_id, person_id),

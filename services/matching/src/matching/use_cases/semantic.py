@@ -11,15 +11,12 @@ from collections.abc import Iterable
 from mentorship_schemas.events import PersonRole
 from pymongo.errors import PyMongoError
 
+from matching.domain.candidate import FIRST_PROFILE_VERSION
 from matching.domain.semantic_goals import ProfileTexts
 from matching.embeddings import ProfileText
 from matching.use_cases.context import Matching
 
 log = logging.getLogger(__name__)
-# A person's first profile (ProfileRegistered's version): none older was embedded. One that gives
-# nothing to embed needs no read of what is stored: in matching's benchmark the mentees write no
-# goals, and each of their registrations read their stored vectors only to find none.
-FIRST_PROFILE_VERSION = 1
 
 
 async def embed_profile(
@@ -37,7 +34,10 @@ async def embed_profile(
         return False
     sides = texts.passages(roles)
     if not sides and profile_version <= FIRST_PROFILE_VERSION:
-        return False  # nothing to embed, and no older profile whose vectors it would replace
+        # Nothing to embed, and no older profile whose vectors it would replace: in matching's
+        # benchmark the mentees write no goals, and each registration read its stored vectors
+        # only to find none.
+        return False
     digest = ProfileTexts.digest(sides, parts.model_id)
     stored = await parts.profiles.stamp_of(org_id, person_id)
     if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
