@@ -33,13 +33,13 @@ async def embed_profile(
     if parts is None:
         return False
     sides = texts.passages(roles)
-    if not sides and profile_version <= FIRST_PROFILE_VERSION:
-        # Nothing to embed, and no older profile whose vectors it would replace: in matching's
-        # benchmark the mentees write no goals, and each registration read its stored vectors
-        # only to find none.
-        return False
     digest = ProfileTexts.digest(sides, parts.model_id)
-    stored = await parts.profiles.stamp_of(org_id, person_id)
+    # A first profile has nothing older stored, so what is stored is not read: it was read only to
+    # be found missing, for each registration of matching's benchmark. A repeated registration
+    # embeds again (its passages from the cache) and its save, conditional on the version and the
+    # digest, writes nothing.
+    first = profile_version <= FIRST_PROFILE_VERSION
+    stored = None if first else await parts.profiles.stamp_of(org_id, person_id)
     if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
         return False  # a stale or repeated event
     if not sides and stored is None:
