@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker
 from mentorship_schemas import CloudEvent, PairCreated, dlq_topic
 from pymongo import AsyncMongoClient
 from pymongo.errors import ServerSelectionTimeoutError
+from servicekit import consumer as consumer_module
 from servicekit.consumer import EventConsumer, PermanentError, Record, RetryPolicy
 from servicekit.kafka import CloudEventPublisher, create_broker, ensure_topics
 
@@ -467,6 +468,36 @@ async def test_a_repeated_event_in_one_batch_and_a_replayed_batch_take_effect_on
     assert await consumer.handle_batch(batch) == ["processed", "processed", "duplicate"]
     assert await consumer.handle_batch(batch) == ["duplicate"] * 3
     assert sorted(effects) == sorted([first.id, second.id])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"org_id": "acme", "n": 123456789012345678901234567890, "x": -0.0, "y": [1, {"z": null}]}',
+        b'\xef\xbb\xbf{"a": 1}',  # a byte order mark
+        b'{"a": "\\ud800"}',  # a lone surrogate
+        b'{"a": 1, "a": 2}',
+    ],
+    ids=["values", "byte order mark", "lone surrogate", "repeated key"],
+)
+def test_a_value_is_parsed_as_the_json_module_parses_it(value: bytes) -> None:
+    assert consumer_module._json_value(value) == json.loads(value)
+
+
+def _refusal(parse: Any, value: bytes) -> BaseException | None:
+    try:
+        parse(value)
+    except ValueError as error:
+        return error
+    return None
+
+
+@pytest.mark.parametrize("value", [b"{not json", b"\xff\xfe", b'{"a": 1}{', b"\xc3\x28"])
+def test_a_value_the_json_module_refuses_is_refused_with_its_error(value: bytes) -> None:
+    expected = _refusal(json.loads, value)
+    assert expected is not None
+    refused = _refusal(consumer_module._json_value, value)
+    assert (type(refused), str(refused)) == (type(expected), str(expected))
 
 
 async def test_a_bad_record_is_dead_lettered_once_and_the_rest_of_its_batch_is_processed(
