@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from servicekit.coalesce import Finishing
 
-from matching.domain.cohort import MatchProfile, mentor_exclusion
+from matching.domain.cohort import mentor_exclusion
 from matching.domain.cohort_run import continuous_pairs
 from matching.domain.compatibility import Explanation
 from matching.domain.match_run import as_match
@@ -196,7 +195,7 @@ async def match_program(m: Matching, program: Program, view: OrgView, placing: P
         # (a mentor without a free place is ruled out as paused or full: no profile is built).
         policy = program.policy()
         available = view.mentor_profiles(program, now, with_free_places=True)
-        mentors = _in_turn([p for p in available if mentor_exclusion(policy, p) is None], waiting)
+        mentors = [p for p in available if mentor_exclusion(policy, p) is None]
         pairs = await m.engine.call(
             len(waiting) * len(mentors),
             continuous_pairs,
@@ -254,21 +253,6 @@ async def _write(
     if made < tried:
         m.reads.refresh(program.org_id)  # a seat changed meanwhile: the view was behind
     return made, lost + tried - made
-
-
-def _in_turn(mentors: list[MatchProfile], waiting: list[MenteeSeat]) -> list[MatchProfile]:
-    """The mentors in an order of this run's own, shuffled as its first waiting seat says. Among
-    mentors who score the same for a mentee, the engine takes them in the order given: two
-    replicas' runs, each over its own seats, reached for the same mentors' last places in one
-    order, and one of them lost the race for each (10-20% of a flood's offers, each run again).
-    Each alternated against the order as kept (2 replicas, 5 rounds; rounds differ by up to 10%):
-    shuffled so, records/s x1.026 and CPU per record x0.987; shuffled at random, x1.037 and
-    x0.954; rotated to start where the seat says, x1.016 and x0.986."""
-    if len(mentors) < 2 or not waiting:
-        return mentors
-    shuffled = list(mentors)
-    random.Random(waiting[0].id).shuffle(shuffled)
-    return shuffled
 
 
 def _as_match(pair: Explanation) -> Match:
