@@ -69,13 +69,16 @@ async def keep_facts(
     In matching's benchmark each of 15,000 registrations read its records only to find none."""
     first = profile_version <= FIRST_PROFILE_VERSION
     if PersonRole.MENTEE in roles:
-        seat = MenteeSeat.register(org_id, person_id, facts, profile_version, at)
-        if not (first and await m.seats.create(seat)):
+
+        def new_seat() -> MenteeSeat:
+            return MenteeSeat.register(org_id, person_id, facts, profile_version, at)
+
+        if not (first and await m.seats.create(new_seat())):
             seats = await m.reads.seats_of(org_id, person_id)
-            for found in seats:  # a mentee with several focus seats has one per seat
-                await m.seats.change(found.id, lambda s: s.update_facts(facts, profile_version))
+            for seat in seats:  # a mentee with several focus seats has one per seat
+                await m.seats.change(seat.id, lambda s: s.update_facts(facts, profile_version))
             if not seats:  # False: it exists already, and this event is stale
-                await m.seats.create(seat)
+                await m.seats.create(new_seat())
     if PersonRole.MENTOR in roles:
         await (create_or_change if first else change_or_create)(
             m.mentors,

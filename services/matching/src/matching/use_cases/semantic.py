@@ -33,17 +33,17 @@ async def embed_profile(
     if parts is None:
         return False
     sides = texts.passages(roles)
-    digest = ProfileTexts.digest(sides, parts.model_id)
     # A first profile has nothing older stored, so what is stored is not read: it was read only to
     # be found missing, for each registration of matching's benchmark. A repeated registration
     # embeds again (its passages from the cache) and its save, conditional on the version and the
     # digest, writes nothing.
     first = profile_version <= FIRST_PROFILE_VERSION
     stored = None if first else await parts.profiles.stamp_of(org_id, person_id)
-    if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
-        return False  # a stale or repeated event
     if not sides and stored is None:
         return False  # nothing to embed, and no older vectors to replace
+    digest = ProfileTexts.digest(sides, parts.model_id)
+    if stored is not None and (stored[0] > profile_version or stored == (profile_version, digest)):
+        return False  # a stale or repeated event
     try:
         embedded = await parts.embedder.embed([ProfileText(side.value, p) for side, p in sides.items()])
     except PyMongoError:
