@@ -136,8 +136,13 @@ def _unit_mean(vectors: Vectors) -> Vectors:
     if not len(vectors):
         unit: Vectors = np.zeros(vectors.shape[1], dtype=np.float32)
     else:
-        mean: Vectors = np.asarray(vectors.mean(axis=0), dtype=np.float32)
-        norm = float(np.linalg.norm(mean))
+        # One passage (a mentor offering one skill, most often) is its own mean: 3 us, not 6.5.
+        mean: Vectors = (
+            np.array(vectors[0], dtype=np.float32)
+            if len(vectors) == 1
+            else np.asarray(vectors.mean(axis=0), dtype=np.float32)
+        )
+        norm = float(np.sqrt(mean @ mean))
         unit = mean / np.float32(norm) if norm > 0 else mean
     unit.setflags(write=False)
     return unit
