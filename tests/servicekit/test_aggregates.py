@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from servicekit.aggregates import (
     AggregateStore,
     Emitted,
     InMemoryAggregates,
+    same_as_stored,
 )
 
 
@@ -373,3 +374,28 @@ async def test_what_reads_back_as_stored_is_no_change_so_nothing_is_written(
         )  # fmt: skip
     finally:
         await mongo.drop_database(database.name)
+
+
+class _Plain(Enum):
+    """An enum that is not a string: it compares equal only to itself, its value to the stored one."""
+
+    ONE = "one"
+
+
+@pytest.mark.parametrize(
+    ("value", "stored", "same"),
+    [
+        (("a", "b"), ["a", "b"], True),
+        (("a", "b"), ["a", "b", "c"], False),  # a longer list, decided without a walk
+        (_Plain.ONE, "one", True),
+        ({"kind": _Plain.ONE, "tags": ("a",)}, {"kind": "one", "tags": ["a"]}, True),
+        ({"kind": _Plain.ONE, "tags": ("a",)}, {"kind": "one", "tags": ["b"]}, False),
+        ({"kind": _Plain.ONE}, {"kind": "one", "more": 1}, False),  # other keys
+        ([{"kind": _Plain.ONE}], [{"kind": "one"}], True),
+        ({"pair": "p-1"}, None, False),  # a part the stored document did not have
+        (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), True),
+        (1, "1", False),
+    ],
+)
+def test_a_value_is_the_stored_one_when_it_reads_back_as_it(value: Any, stored: Any, same: bool) -> None:
+    assert same_as_stored(value, stored) is same

@@ -74,8 +74,18 @@ class AggregateRoot(BaseModel):
 
 def same_as_stored(value: Any, stored: Any) -> bool:
     """Whether `value` (from `to_document`) reads back as `stored`: equal, or equal once its
-    tuples are lists and its enums their values (only then is it walked)."""
-    return bool(value == stored) or bool(_plain(value) == stored)
+    tuples are lists and its enums their values. It is walked only when that may decide: a list
+    or a document of the stored one's size and keys (a field that changed, say a pair where the
+    seat had none or an audit list one entry longer, is not walked to find out)."""
+    if value == stored:
+        return True
+    if isinstance(value, Enum):
+        return bool(value.value == stored)
+    if isinstance(value, list | tuple):
+        return isinstance(stored, list) and len(value) == len(stored) and _plain(value) == stored
+    if isinstance(value, dict):
+        return isinstance(stored, dict) and value.keys() == stored.keys() and _plain(value) == stored
+    return False
 
 
 # What BSON stores as it is: a document's leaves are mostly these, and skipping the call for them
