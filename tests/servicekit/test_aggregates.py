@@ -238,6 +238,38 @@ async def test_a_change_by_another_replica_is_never_lost_when_this_one_kept_the_
         await mongo.drop_database(database.name)
 
 
+async def test_a_change_cancelled_while_waiting_for_its_turn_leaves_the_others_theirs(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    database = mongo[f"test_aggregates_{uuid.uuid4().hex[:8]}"]
+    store = AggregateStore(database["mentors"], Mentor, RecordingOutbox())
+    writing, release = asyncio.Event(), asyncio.Event()
+
+    async def held(mentor: Mentor) -> None:
+        writing.set()
+        await release.wait()
+
+    try:
+        await store.create(Mentor(id="ida", org_id="acme", capacity=5))
+        first = asyncio.create_task(store.change("ida", Mentor.take_mentee, before_write=held))
+        await writing.wait()  # the first change has the turn
+        waiting = asyncio.create_task(store.change("ida", Mentor.take_mentee))
+        third = asyncio.create_task(store.change("ida", Mentor.take_mentee))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        release.set()
+        await first
+        saved = await third
+        assert saved is not None
+        assert saved.aggregate.active == 2  # the cancelled one took nothing
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert await store.change("ida", Mentor.take_mentee) is not None  # nobody holds the turn
+        assert store._locks == {}  # dropped with the last change that waited for it
+    finally:
+        await mongo.drop_database(database.name)
+
+
 def _take_if_open(mentor: Mentor) -> tuple[bool, list[Emitted]]:
     """Take a mentee if there is a place, else change nothing (as a mentor's `reserve_places`)."""
     if mentor.status is Availability.FULL:
