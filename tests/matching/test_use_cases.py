@@ -16,7 +16,7 @@ from matching.domain.program import ProgramSettings
 from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus, seat_key
 from matching.domain.seat_parts import HoldKind, Stagnation
 from matching.engine_runner import EngineInThreads
-from matching.use_cases import cohort_runs, pairs, profiles, programs, requests
+from matching.use_cases import cohort_runs, continuous, pairs, profiles, programs, requests
 from matching.use_cases.cohort_runs import PolicyOverrides
 from matching.use_cases.context import Caller, Conflict, NotFound, Refused
 from matching.use_cases.continuous import RERUNS_AFTER_LOST_RACES, match_continuously, match_org_now
@@ -222,6 +222,39 @@ async def test_runs_after_lost_races_stop_after_a_few_in_a_row(
     # The on-call engineer learns why the seat waits (a minute, for the sweep).
     (said,) = [r.getMessage() for r in caplog.records if "waiting-seats sweep" in r.getMessage()]
     assert f"org {ORG}: a run made no offer and lost 1 race(s)" in said
+
+
+@pytest.mark.parametrize("late_run_loses", [False, True], ids=["late run offers", "late run loses too"])
+async def test_behind_a_coalescer_one_late_run_follows_the_runs_that_lost_every_race(
+    mem: InMemoryMatching,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    late_run_loses: bool,
+) -> None:
+    """The runs in a row that made nothing lost to a writer still taking places; once it is done,
+    the late run offers the seat, which would otherwise wait for the next change or the sweep."""
+    monkeypatch.setattr(continuous, "LATE_RERUN_SECONDS", 0.2)
+    await add_mentee(mem, "ada", skills_wanted=["python"])
+    for n in range(8):
+        await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
+    runs_that_lose = 1 + RERUNS_AFTER_LOST_RACES + (1 if late_run_loses else 0)
+    engine = RacingEngine(mem, races=runs_that_lose)
+    coalescer = Coalescer(window=0)
+    context = dataclasses.replace(mem.context, engine=engine, coalescer=coalescer)
+
+    await match_org_now(context, ORG)
+    await asyncio.sleep(0.1)
+    assert engine.runs == 1 + RERUNS_AFTER_LOST_RACES, "the late run waits its delay"
+    await asyncio.wait_for(coalescer.settled(), 5)
+    assert engine.runs == 2 + RERUNS_AFTER_LOST_RACES
+    ada = await mem.seat(ORG, "ada")
+    warned = [r.getMessage() for r in caplog.records if "waiting-seats sweep" in r.getMessage()]
+    if late_run_loses:
+        assert ada.status is SeatStatus.WAITING
+        assert len(warned) == 1  # then the seat waits, and the on-call engineer learns why
+    else:
+        assert ada.pair is not None
+        assert warned == []
 
 
 async def test_the_rerun_for_lost_places_starts_while_the_runs_other_offers_are_written(

@@ -168,3 +168,26 @@ async def test_close_lets_a_run_in_progress_finish_and_cancels_one_that_overruns
     await asyncio.sleep(0.05)
     assert (finished, coalescer.runs) == (["quick"], 2)
     await asyncio.wait_for(coalescer.settled(), 1)
+
+
+async def test_an_ask_with_a_delay_runs_no_sooner_unless_a_run_already_due_serves_it() -> None:
+    coalescer = Coalescer(window=0.001)
+    ran: list[str] = []
+
+    def work(name: str) -> object:
+        async def run() -> None:
+            ran.append(name)
+
+        return run
+
+    coalescer.ask("acme", work("late"), delay=0.2)
+    await asyncio.sleep(0.05)
+    assert ran == [], "not before its delay, though the window is shorter"
+    await asyncio.wait_for(coalescer.settled(), 5)
+    assert ran == ["late"]
+
+    coalescer.ask("acme", work("due"))  # due after the window
+    coalescer.ask("acme", work("later"), delay=5)  # served by the run already due
+    await asyncio.wait_for(coalescer.settled(), 1)
+    assert ran == ["late", "due"]
+    assert coalescer.runs == 2

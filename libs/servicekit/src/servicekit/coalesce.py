@@ -66,12 +66,14 @@ class Coalescer:
         self.asks += 1
         await asyncio.shield(self._pending(key, work).done)
 
-    def ask(self, key: Hashable, work: Callable[[], Awaitable[Any]]) -> None:
-        """Have `work` (or an equivalent one) run after this call, without waiting for it."""
+    def ask(self, key: Hashable, work: Callable[[], Awaitable[Any]], *, delay: float | None = None) -> None:
+        """Have `work` (or an equivalent one) run after this call, without waiting for it; given a
+        `delay`, not before it has passed (instead of the window) unless a run already due
+        serves it."""
         if self._closed:
             return
         self.asks += 1
-        self._pending(key, work).retried = True
+        self._pending(key, work, delay).retried = True
 
     async def settled(self) -> None:
         """Wait until no run is due or in progress (the runs that asks caused are all done)."""
@@ -91,12 +93,14 @@ class Coalescer:
             await asyncio.wait(left)
             log.warning("%d coalesced run(s) cancelled at stop", len(left))
 
-    def _pending(self, key: Hashable, work: Callable[[], Awaitable[Any]]) -> _Pending:
+    def _pending(
+        self, key: Hashable, work: Callable[[], Awaitable[Any]], delay: float | None = None
+    ) -> _Pending:
         pending = self._next.get(key)
         if pending is None:
             pending = _Pending(work, asyncio.get_running_loop().create_future())
             self._next[key] = pending
-            self._start_task(key, pending, self._window)
+            self._start_task(key, pending, self._window if delay is None else delay)
         return pending
 
     def _start_task(self, key: Hashable, pending: _Pending, delay: float) -> None:

@@ -65,16 +65,29 @@ async def match_waiting_orgs(m: Matching) -> int:
 # last registrations too) made offers, lost a few races, and those seats waited for the sweep.
 RERUNS_AFTER_LOST_RACES = 3
 
+# Behind a coalescer, one more run follows the allowance, this much later: runs lose every race in
+# a row while another writer takes the very places they reach for (the other replica's run of
+# hundreds of offers, at the end of a flood when the places left are as many as the seats waiting),
+# and once its writes are done the places still free show. Without it those seats waited for the
+# next change in the org or the sweep: at the end of a flood nothing else changes. (One flood of
+# matching's comparison, at a 0.1 s coalescing window, took 58 s instead of 6, about the sweep's
+# minute; its logs were gone, so that this was the cause is a guess.)
+LATE_RERUN_SECONDS = 2.0
+_LATE = -1  # the allowance of that late run: none after it
 
-def _reruns_left(org_id: str, made: int, lost: int, reruns: int) -> int | None:
+
+def _reruns_left(org_id: str, made: int, lost: int, reruns: int, *, late: bool = False) -> int | None:
     """The allowance of the run that follows one that made `made` offers and lost `lost` races
-    with `reruns` left, or None when none follows (said in the log when seats are left waiting)."""
+    with `reruns` left, or None when none follows (said in the log when seats are left waiting);
+    `late`: when the allowance is spent, the late run follows (`LATE_RERUN_SECONDS`)."""
     if not lost:
         return None
     if made:
         return RERUNS_AFTER_LOST_RACES
     if reruns > 0:
         return reruns - 1
+    if reruns == 0 and late:
+        return _LATE
     log.warning(
         "org %s: a run made no offer and lost %d race(s), with no rerun left after runs like it; "
         "those seats wait for the next change in the org or the waiting-seats sweep",
@@ -108,7 +121,7 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
     while left is not None:
         made, lost = await _written((await _place_org(m, org_id)).writing)
         total += made
-        left = _reruns_left(org_id, made, lost, left)
+        left = _reruns_left(org_id, made, lost, left, late=m.coalescer is not None)
         if left is not None and m.coalescer is not None:
             _ask_rerun(m, org_id, left)
             break
@@ -117,7 +130,8 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
 
 def _ask_rerun(m: Matching, org_id: str, reruns: int) -> None:
     assert m.coalescer is not None
-    m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns))
+    delay = LATE_RERUN_SECONDS if reruns == _LATE else None
+    m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns), delay=delay)
 
 
 async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_LOST_RACES) -> Finishing:
@@ -134,7 +148,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
     placing = await _place_org(m, org_id)
     asked = placing.lost > 0 and m.coalescer is not None
     if asked:
-        left = _reruns_left(org_id, placing.placed, placing.lost, reruns)
+        left = _reruns_left(org_id, placing.placed, placing.lost, reruns, late=True)
         if left is not None:
             _ask_rerun(m, org_id, left)
 
@@ -142,7 +156,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
         made, lost = await _written(placing.writing)
         if asked:  # placing's losers have their rerun; these lost the seat itself
             lost -= placing.lost
-        left = _reruns_left(org_id, made, lost, reruns)
+        left = _reruns_left(org_id, made, lost, reruns, late=True)
         if left is not None and m.coalescer is not None:
             _ask_rerun(m, org_id, left)
 
