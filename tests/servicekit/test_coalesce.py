@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from servicekit.coalesce import Coalescer, Finishing
@@ -23,17 +24,20 @@ class Flaky:
             raise ConnectionError("store briefly unreachable")
 
 
+def noting(ran: list[str], name: str) -> Callable[[], Awaitable[None]]:
+    """Work that notes its name in `ran` when it runs."""
+
+    async def run() -> None:
+        ran.append(name)
+
+    return run
+
+
 async def test_callers_of_one_window_share_one_run_and_each_key_runs_apart() -> None:
     coalescer = Coalescer(window=0.01)
     ran: list[str] = []
-
-    def work(key: str) -> object:
-        async def run() -> None:
-            ran.append(key)
-
-        return run
-
-    await asyncio.gather(*(coalescer.run(key, work(key)) for key in ["acme"] * 20 + ["globex"] * 5))
+    keys = ["acme"] * 20 + ["globex"] * 5
+    await asyncio.gather(*(coalescer.run(key, noting(ran, key)) for key in keys))
     assert sorted(ran) == ["acme", "globex"]
     assert (coalescer.asks, coalescer.runs) == (25, 2)
 
@@ -173,21 +177,14 @@ async def test_close_lets_a_run_in_progress_finish_and_cancels_one_that_overruns
 async def test_an_ask_with_a_delay_runs_no_sooner_unless_a_run_already_due_serves_it() -> None:
     coalescer = Coalescer(window=0.001)
     ran: list[str] = []
-
-    def work(name: str) -> object:
-        async def run() -> None:
-            ran.append(name)
-
-        return run
-
-    coalescer.ask("acme", work("late"), delay=0.2)
+    coalescer.ask("acme", noting(ran, "late"), delay=0.2)
     await asyncio.sleep(0.05)
     assert ran == [], "not before its delay, though the window is shorter"
     await asyncio.wait_for(coalescer.settled(), 5)
     assert ran == ["late"]
 
-    coalescer.ask("acme", work("due"))  # due after the window
-    coalescer.ask("acme", work("later"), delay=5)  # served by the run already due
+    coalescer.ask("acme", noting(ran, "due"))  # due after the window
+    coalescer.ask("acme", noting(ran, "later"), delay=5)  # served by the run already due
     await asyncio.wait_for(coalescer.settled(), 1)
     assert ran == ["late", "due"]
     assert coalescer.runs == 2
