@@ -146,7 +146,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
     offers placed count as made). Offers that lost a race while written (a seat that changed
     meanwhile) are followed once the writes end, as before."""
     placing = await _place_org(m, org_id)
-    asked = placing.lost > 0 and m.coalescer is not None
+    asked = placing.lost > 0
     if asked:
         left = _reruns_left(org_id, placing.placed, placing.lost, reruns, late=True)
         if left is not None:
@@ -157,7 +157,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
         if asked:  # placing's losers have their rerun; these lost the seat itself
             lost -= placing.lost
         left = _reruns_left(org_id, made, lost, reruns, late=True)
-        if left is not None and m.coalescer is not None:
+        if left is not None:
             _ask_rerun(m, org_id, left)
 
     return Finishing(rest)
