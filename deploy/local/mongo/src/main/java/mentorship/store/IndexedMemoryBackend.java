@@ -230,7 +230,7 @@ final class IndexedMemoryBackend extends MemoryBackend {
             }
             List<Object> modified = new ArrayList<>();
             for (Document document : matched) {
-                if (change.apply(document, positionOf(document), indexes, this)) {
+                if (change.apply(document, positionOf(document), indexes, this, matched.size() > 1)) {
                     modified.add(document.get(getIdField()));
                 }
             }

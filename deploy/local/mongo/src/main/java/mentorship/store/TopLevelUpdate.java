@@ -126,16 +126,22 @@ final class TopLevelUpdate {
      * Apply the update to the stored {@code document} (at {@code position}), keeping the indexes
      * in step; a write that would break a unique index raises before anything changes. Returns
      * whether the document changed.
+     *
+     * <p>{@code copies}: whether each document gets copies of the update's values (an update that
+     * writes into several documents). One that writes into one document gives it the values
+     * themselves: they were decoded from this request and nothing else holds them (the oplog is off),
+     * and deep copies of them were a tenth of the store's samples under matching's flood.
      */
-    boolean apply(Document document, Integer position, List<Index<Integer>> indexes, MongoCollection<Integer> collection) {
-        // Copies for each document (one update may write into several); an appended array's old
-        // items are shared, never changed in place.
+    boolean apply(
+            Document document, Integer position, List<Index<Integer>> indexes, MongoCollection<Integer> collection,
+            boolean copies) {
+        // An appended array's old items are shared, never changed in place.
         Map<String, Object> values = new LinkedHashMap<>();
         for (Map.Entry<String, Object> set : sets.entrySet()) {
-            values.put(set.getKey(), copy(set.getValue()));
+            values.put(set.getKey(), copies ? copy(set.getValue()) : set.getValue());
         }
         for (Map.Entry<String, Push> push : pushes.entrySet()) {
-            values.put(push.getKey(), appended(document.get(push.getKey()), push.getValue()));
+            values.put(push.getKey(), appended(document.get(push.getKey()), push.getValue(), copies));
         }
         boolean changed = false;
         for (Map.Entry<String, Object> value : values.entrySet()) {
@@ -156,14 +162,15 @@ final class TopLevelUpdate {
             }
         }
         if (!touched.isEmpty()) {
-            Document old = new Document(document);
+            // The stored document is the old version until the last line: the indexes read it, and
+            // keep nothing of it.
             Document updated = new Document(document);
             updated.putAll(values);
             for (Index<Integer> index : touched) {
-                index.checkUpdate(old, updated, collection);
+                index.checkUpdate(document, updated, collection);
             }
             for (Index<Integer> index : touched) {
-                index.updateInPlace(old, updated, position, collection);
+                index.updateInPlace(document, updated, position, collection);
             }
         }
         document.putAll(values);
@@ -184,7 +191,7 @@ final class TopLevelUpdate {
         }
         Document document = new Document(ID, selector.get(ID));
         for (Map.Entry<String, Object> set : sets.entrySet()) {
-            document.put(set.getKey(), copy(set.getValue()));
+            document.put(set.getKey(), set.getValue()); // one document: the values themselves (see apply)
         }
         return document;
     }
@@ -235,10 +242,10 @@ final class TopLevelUpdate {
     }
 
     /** A new list: the current one (or none), the items, then the slice (MongoDB's order). */
-    private static List<Object> appended(Object current, Push push) {
+    private static List<Object> appended(Object current, Push push, boolean copies) {
         List<Object> list = current == null ? new ArrayList<>() : new ArrayList<>((List<?>) current);
         for (Object item : push.items()) {
-            list.add(copy(item));
+            list.add(copies ? copy(item) : item);
         }
         Integer slice = push.slice();
         if (slice != null) {
