@@ -452,9 +452,11 @@ def explain_pairs(
     `with_components` adds each pair's unweighted component values (`component_values`)."""
     parts = contributions(cohort, tables, mentees, mentors, pairwise=True)
     values = component_values(cohort, mentees, mentors) if with_components else None
+    # As lists of ints: a numpy array's items one at a time were most of the loop's time.
+    columns = [(name, parts[name].tolist()) for name in COMPONENTS]
     explanations = []
     for k, (i, j) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
-        points = {name: int(parts[name][k]) for name in COMPONENTS}
+        points = {name: column[k] for name, column in columns}
         explanations.append(
             Explanation(
                 mentee_id=cohort.mentees[i].person_id,
@@ -476,8 +478,9 @@ def component_values(cohort: Cohort, mentees: Index, mentors: Index) -> list[dic
     even = replace(cohort, policy=replace(cohort.policy, weights=dict.fromkeys(COMPONENTS, 1.0)))
     parts = contributions(even, contribution_tables(even), mentees, mentors, pairwise=True)
     share = MICRO * even.policy.normalised_weight("skills")  # every component has this share
+    columns = [(name, parts[name].tolist()) for name in COMPONENTS]
     return [
-        {name: round(min(1.0, max(0.0, float(parts[name][k]) / share)), 5) for name in COMPONENTS}
+        {name: round(min(1.0, max(0.0, column[k] / share)), 5) for name, column in columns}
         for k in range(len(mentees))
     ]
 
@@ -493,11 +496,10 @@ def _reasons(
         phrases["skills"] = "offers " + ", ".join(
             f"{s} ({mentor.skill_levels.get(s, 'intermediate')})" for s in shared[:4]
         )
-    common_words = sorted(set(tokens(mentee.goals)) & set(tokens(mentor.experience)))
-    goals_phrase = goals_reason(mentee, mentor) if goals_reason else None
-    if goals_phrase:
-        phrases["goals"] = goals_phrase
-    elif common_words and goals_reason is None:
+    if goals_reason is not None:
+        if goals_phrase := goals_reason(mentee, mentor):
+            phrases["goals"] = goals_phrase
+    elif common_words := sorted(set(tokens(mentee.goals)) & set(tokens(mentor.experience))):
         phrases["goals"] = "experience matches your goals: " + ", ".join(common_words[:4])
     if mentor.level and mentee.level:
         phrases["level_gap"] = f"{mentor.level} mentor for a {mentee.level} mentee"
