@@ -792,6 +792,40 @@ async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
     assert await collections[0].find_one({"_id": ObjectId(), "version": 1}) is None
 
 
+
+async def test_equalities_beside_a_pinned_id_compare_as_mongodb_does(collections: list[Collection]) -> None:
+    """A conditional write's `{_id, version: n}` and the like, against stored values of another
+    numeric type, in an array, null, missing, or of another type altogether: a number equals the
+    same number of any type, an array holds a value it contains, and nothing else matches."""
+    collection = collections[0]
+    await collection.insert_many(
+        [
+            {"_id": "int", "v": 3, "s": "a", "b": True},
+            {"_id": "long", "v": Int64(3), "s": "a", "b": True},
+            {"_id": "double", "v": 3.0, "s": "a", "b": True},
+            {"_id": "list", "v": [1, 3], "s": ["a", "b"], "b": [True]},
+            {"_id": "null", "v": None, "s": None, "b": None},
+            {"_id": "missing"},
+            {"_id": "text", "v": "3", "s": 1, "b": 1},
+        ]
+    )
+    ids = ["int", "long", "double", "list", "null", "missing", "text"]
+    for query, found in [
+        ({"v": 3}, ["int", "long", "double", "list"]),
+        ({"v": Int64(3)}, ["int", "long", "double", "list"]),
+        ({"v": 4}, []),
+        ({"s": "a"}, ["int", "long", "double", "list"]),
+        ({"s": "a", "v": 3, "b": True}, ["int", "long", "double", "list"]),
+        ({"s": "a", "v": 4}, []),
+        ({"b": True}, ["int", "long", "double", "list"]),
+        ({"b": False}, []),
+    ]:
+        matched = [i for i in ids if await collection.count_documents({"_id": i, **query}) == 1]
+        assert matched == found, query
+        written = [i for i in ids if (await collection.update_one({"_id": i, **query}, {"$set": {"w": 1}})).matched_count]
+        assert written == found, query
+        await collection.update_many({}, {"$unset": {"w": ""}})
+
 async def test_an_id_in_list_finds_each_document_once_whatever_the_list_repeats(
     collections: list[Collection],
 ) -> None:
