@@ -792,7 +792,6 @@ async def test_a_query_that_pins_the_id_also_matches_its_other_conditions(
     assert await collections[0].find_one({"_id": ObjectId(), "version": 1}) is None
 
 
-
 async def test_equalities_beside_a_pinned_id_compare_as_mongodb_does(collections: list[Collection]) -> None:
     """A conditional write's `{_id, version: n}` and the like, against stored values of another
     numeric type, in an array, null, missing, or of another type altogether: a number equals the
@@ -822,9 +821,14 @@ async def test_equalities_beside_a_pinned_id_compare_as_mongodb_does(collections
     ]:
         matched = [i for i in ids if await collection.count_documents({"_id": i, **query}) == 1]
         assert matched == found, query
-        written = [i for i in ids if (await collection.update_one({"_id": i, **query}, {"$set": {"w": 1}})).matched_count]
+        written = [
+            i
+            for i in ids
+            if (await collection.update_one({"_id": i, **query}, {"$set": {"w": 1}})).matched_count
+        ]
         assert written == found, query
         await collection.update_many({}, {"$unset": {"w": ""}})
+
 
 async def test_an_id_in_list_finds_each_document_once_whatever_the_list_repeats(
     collections: list[Collection],
