@@ -4,6 +4,7 @@ import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.bson.ObjectId;
 import java.time.Instant;
@@ -255,17 +256,37 @@ final class EqualityIndex extends Index<Integer> {
 
     private void file(Set<KeyValue> values, Integer position) {
         for (KeyValue value : values) {
-            byValues.computeIfAbsent(value, ignored -> new TreeSet<>()).add(position);
+            if (asked(value)) {
+                byValues.computeIfAbsent(value, ignored -> new TreeSet<>()).add(position);
+            }
         }
     }
 
     private void unfile(Set<KeyValue> values, Integer position) {
         for (KeyValue value : values) {
+            if (!asked(value)) {
+                continue;
+            }
             TreeSet<Integer> positions = byValues.get(value);
             if (positions != null && positions.remove(position) && positions.isEmpty()) {
                 byValues.remove(value);
             }
         }
+    }
+
+    /**
+     * Whether a query this index narrows can ask for the key: not one with a null or missing part
+     * (null is not a plain value, see {@link #canHandle}). Such keys are not filed: they were the
+     * largest buckets (every mentee seat without a hold or a pair, under six of matching's candidate
+     * indexes), and each insert and status change paid for their sorted sets.
+     */
+    private static boolean asked(KeyValue value) {
+        for (Object part : value) {
+            if (Missing.isNullOrMissing(part)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Object idOf(Document document) {
