@@ -452,8 +452,8 @@ def explain_pairs(
     `with_components` adds each pair's unweighted component values (`component_values`)."""
     parts = contributions(cohort, tables, mentees, mentors, pairwise=True)
     values = component_values(cohort, mentees, mentors) if with_components else None
-    # As lists of ints: a numpy array's items one at a time were most of the loop's time.
-    columns = [(name, parts[name].tolist()) for name in COMPONENTS]
+    # Read as lists of ints: a numpy array's items read one at a time cost more.
+    columns = [(name, parts[name].astype(np.int64, copy=False).tolist()) for name in COMPONENTS]
     explanations = []
     for k, (i, j) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
         points = {name: column[k] for name, column in columns}
