@@ -154,6 +154,44 @@ async def test_a_mentor_s_match_profile_is_built_again_only_when_the_mentor_offs
     assert reloaded.profiles is not changed.profiles
 
 
+async def test_a_mentor_whose_places_or_availability_changed_keeps_their_facts_and_shows_the_change() -> None:
+    store = Store()
+    mira = _mentor("mira", 1, skills_offered=["python"], timezone="Europe/Berlin", goals="teams")
+    mira.announce_available(1, 2)
+    store.mentors["mira"] = mira
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock())
+    built = (await views.org("acme")).profiles.of(mira, NOW, 0)
+
+    placed = mira.model_copy(deep=True)  # another replica took a place: a new copy, same facts
+    placed.reserve_places(["acme:ada:mentee"], NOW)
+    placed.version = 2
+    saved(views, placed)
+    view = await views.org("acme")
+    copied = view.profiles.of(view.mentors["mira"], NOW, 1)
+    assert copied == placed.match_profile_in(NOW, 1)
+    assert (copied.free_capacity, copied.program_load, built.free_capacity) == (1, 1, 2)
+
+    full = placed.model_copy(deep=True)
+    full.reserve_places(["acme:bob:mentee"], NOW)
+    full.announce_unavailable(2, "paused")
+    full.version = 3
+    saved(views, full)
+    view = await views.org("acme")
+    paused = view.profiles.of(view.mentors["mira"], NOW, 1)
+    assert (paused.accepting_mentees, paused.free_capacity) == (False, 0)
+    assert paused == full.match_profile_in(NOW, 1)
+
+    # Other facts at the same profile version (a record deleted and registered again) are read
+    # afresh, never copied from the profile built before.
+    again = _mentor("mira", 1, skills_offered=["go"], timezone="Europe/Berlin", goals="code")
+    again.version = 4
+    saved(views, again)
+    view = await views.org("acme")
+    fresh = view.profiles.of(view.mentors["mira"], NOW, 0)
+    assert (fresh.skills_offered, fresh.utc_offset_minutes, fresh.goals) == (("go",), 60, "code")
+    assert fresh == again.match_profile_in(NOW, 0)
+
+
 async def test_a_view_holds_the_reporting_lines_as_saved_and_its_copies_stay_as_they_were() -> None:
     store = Store()
     store.mentors["mira"] = _mentor("mira", 1, manager_id="olga")

@@ -133,12 +133,17 @@ class MentorCandidate(Candidate):
         self.places = kept + [Place(seat_id=seat, taken_at=now) for seat in added]
         return added, []
 
+    @property
+    def accepting_mentees_in_runs(self) -> bool:
+        """Whether the engine sees this mentor take mentees: one unavailable only because they are
+        full still does (the rule that applies is their free places, so a mentee hears "full",
+        not "not accepting")."""
+        return self.takes_mentees or self.unavailable_reason == AT_CAPACITY
+
     def match_profile_in(self, at: datetime, program_load: int) -> MatchProfile:
         return self.match_profile(
             at,
-            # A mentor unavailable only because they are full still takes mentees: the rule that
-            # applies is their free places (so a mentee hears "full", not "not accepting").
-            accepting_mentees=self.takes_mentees or self.unavailable_reason == AT_CAPACITY,
+            accepting_mentees=self.accepting_mentees_in_runs,
             free_capacity=self.free_slots,
             program_load=program_load,
         )

@@ -3,6 +3,7 @@ engine needs from it for one program (the waiting seats, the mentors it admits w
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from mentorship_schemas.events import PersonRole
 
-from matching.domain.candidate import utc_offset_minutes
+from matching.domain.candidate import ProfileFacts, utc_offset_minutes
 from matching.domain.cohort import MatchProfile
 from matching.domain.compatibility import Explanation
 from matching.domain.mentor import UNBACKED_PLACE_GRACE, MentorCandidate
@@ -27,9 +28,16 @@ class MentorProfiles:
     """Mentors' match profiles as last built, by person, for views that hold their mentors as
     copies replaced (never changed) when a mentor is saved: a profile is built again only for
     another mentor object, UTC offset or program load. Every continuous run needs the profile of
-    every mentor with a free place, and between two runs few mentors change."""
+    every mentor with a free place, and between two runs few mentors change.
 
-    _built: dict[str, tuple[MentorCandidate, int, int, MatchProfile]] = field(default_factory=dict)
+    A mentor whose record changed but whose facts did not (a place taken or given back, an
+    availability: most of a run's mentors in a flood with two replicas, changed by this process's
+    offers or the other's) keeps the profile's facts: it is copied with the new places and
+    availability (1.5 us with the facts compared, against 5.9 us to build it)."""
+
+    _built: dict[str, tuple[MentorCandidate, int, int, MatchProfile, tuple[object, ...]]] = field(
+        default_factory=dict
+    )
 
     def of(
         self,
@@ -46,8 +54,12 @@ class MentorProfiles:
         known = self._built.get(mentor.person_id)
         if known is not None and known[0] is mentor and known[1:3] == (offset, program_load):
             return known[3]
-        profile = mentor.match_profile_in(at, program_load)
-        self._built[mentor.person_id] = (mentor, offset, program_load, profile)
+        facts = _facts_of(mentor)
+        if known is not None and known[1] == offset and known[4] == facts:
+            profile = known[3].taking(mentor.accepting_mentees_in_runs, mentor.free_slots, program_load)
+        else:
+            profile = mentor.match_profile_in(at, program_load)
+        self._built[mentor.person_id] = (mentor, offset, program_load, profile, facts)
         return profile
 
     def keep_only(self, person_ids: Iterable[str]) -> None:
@@ -55,6 +67,10 @@ class MentorProfiles:
         kept = set(person_ids)
         for person_id in [p for p in self._built if p not in kept]:
             del self._built[person_id]
+
+
+# What a mentor's profile takes from their record besides places and availability (`match_profile_in`).
+_facts_of = operator.attrgetter("person_id", "org_id", *ProfileFacts.model_fields)
 
 
 def managers_of(seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate]) -> dict[str, str]:
