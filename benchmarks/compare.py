@@ -40,6 +40,7 @@ class Variant:
     settings: dict[str, str]
     per_s: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)  # the service's own, per record
+    all_ms: list[float] = field(default_factory=list)  # every process's (servers and bench too)
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -58,7 +59,7 @@ class Servers:
 
 async def _run(
     variant: Variant, name: str, records: int, servers: Servers, replicas: int
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     per_s, _, cpu = await services.service_pace(
         name,
         servers.bootstrap,
@@ -70,7 +71,8 @@ async def _run(
         settings=variant.settings,
         replicas=replicas,
     )
-    return per_s, sum(cpu[process] for process in services.process_names(name, replicas))
+    own = sum(cpu[process] for process in services.process_names(name, replicas))
+    return per_s, own, sum(cpu.values())
 
 
 async def compare(
@@ -83,24 +85,32 @@ async def compare(
             order.reverse()
         for index in order:
             variant = variants[index]
-            per_s, cpu_ms = await _run(variant, name, records, servers, replicas)
+            per_s, cpu_ms, all_ms = await _run(variant, name, records, servers, replicas)
             if round_ >= 0:
                 variant.per_s.append(per_s)
                 variant.cpu_ms.append(cpu_ms)
+                variant.all_ms.append(all_ms)
             label = "warm-up" if round_ < 0 else f"round {round_ + 1}"
-            print(f"{label:>8} {index}: {per_s:7.0f} records/s, {name} {cpu_ms:.3f} ms/record", flush=True)
+            print(
+                f"{label:>8} {index}: {per_s:7.0f} records/s, {name} {cpu_ms:.3f} ms/record, "
+                f"all processes {all_ms:.3f}",
+                flush=True,
+            )
     first = variants[0]
     for index, variant in enumerate(variants):
         line = (
             f"{index} {variant.text}: median {statistics.median(variant.per_s):.0f} records/s, "
-            f"{statistics.median(variant.cpu_ms):.3f} ms/record"
+            f"{statistics.median(variant.cpu_ms):.3f} ms/record "
+            f"(all processes {statistics.median(variant.all_ms):.3f})"
         )
         if index:
             rates = [mine / theirs for mine, theirs in zip(variant.per_s, first.per_s, strict=True)]
             cpus = [mine / theirs for mine, theirs in zip(variant.cpu_ms, first.cpu_ms, strict=True)]
+            alls = [mine / theirs for mine, theirs in zip(variant.all_ms, first.all_ms, strict=True)]
             line += (
                 f"; against 0, round by round: records/s x{statistics.median(rates):.3f} "
-                f"({', '.join(f'{r:.2f}' for r in rates)}), CPU per record x{statistics.median(cpus):.3f}"
+                f"({', '.join(f'{r:.2f}' for r in rates)}), CPU per record x{statistics.median(cpus):.3f} "
+                f"(all processes x{statistics.median(alls):.3f})"
             )
         print(line)
 
