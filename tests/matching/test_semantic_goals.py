@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from matching.domain.assignment import MICRO, shortlist, solve_certified, solve_flow
 from matching.domain.cohort import TEXT_SCALE, Cohort, MatchProfile, encode_cohort
-from matching.domain.cohort_run import capacities_of, row_oracle
+from matching.domain.cohort_run import capacities_of, continuous_pairs, row_oracle
 from matching.domain.compatibility import block_scores, contribution_tables, contributions, explain_pairs
+from matching.domain.org_view import OrgView
 from matching.domain.programs import MatchingPolicy
 from matching.domain.semantic import (
     Passage,
@@ -253,3 +254,36 @@ def test_explanations_of_a_semantic_cohort_give_the_goals_reason_in_passages() -
     # Without a goals reason the word-overlap phrase stays (no shared words here: none).
     (plain,) = explain_pairs(cohort, tables, np.asarray([0]), np.asarray([0]))
     assert not any("goal" in r for r in plain.reasons)
+
+
+def test_a_continuous_run_whose_mentees_have_no_vectors_goes_without_them_and_pairs_the_same() -> None:
+    """Only a pair whose two people have vectors scores goals semantically: with no mentee's, the
+    mentors' vectors would change nothing, and are not sent to the engine (the benchmark's
+    mentees write no goals; its mentors' skills are embedded)."""
+    mentees = [
+        MatchProfile(f"e{n}", ORG, goals=goal, skills_wanted=("sql",), level="junior")
+        for n, goal in enumerate(["lead a data team", "write better sql", "bake bread"])
+    ]
+    mentors = [
+        MatchProfile(f"m{n}", ORG, experience=text, skills_offered=("sql",), level="senior", free_capacity=1)
+        for n, text in enumerate(["managed data teams", "sql tuning", "bread and pastry"])
+    ]
+    mentor_profiles = {
+        m.person_id: profile(m.person_id, mentor_passages(m.experience), unit(n + 1.0, 1, 0))
+        for n, m in enumerate(mentors)
+    }
+    view = OrgView("acme", {}, {}, {}, semantic=SemanticGoals({}, mentor_profiles, 3))
+    assert view.continuous_goals(mentees, mentors) is None
+    goals = view.goals_of(mentees, mentors)  # what a stored run keeps a digest of: every vector
+    assert goals is not None
+    assert set(goals.mentors) == set(mentor_profiles)
+    policy = MatchingPolicy(org_id=ORG)
+    assert continuous_pairs(policy, mentees, mentors, {}, [], goals) == continuous_pairs(
+        policy, mentees, mentors, {}, [], None
+    )
+
+    embedded = {"e0": profile("e0", mentee_passages("lead a data team"), unit(1, 0, 0))}
+    view = OrgView("acme", {}, {}, {}, semantic=SemanticGoals(embedded, mentor_profiles, 3))
+    sent = view.continuous_goals(mentees, mentors)
+    assert sent is not None
+    assert (set(sent.mentees), set(sent.mentors)) == ({"e0"}, set(mentor_profiles))

@@ -264,6 +264,22 @@ class OrgView:
             return None
         return self.semantic.of((p.person_id for p in mentees), (p.person_id for p in mentors))
 
+    def continuous_goals(
+        self, mentees: Iterable[MatchProfile], mentors: Iterable[MatchProfile]
+    ) -> SemanticGoals | None:
+        """`goals_of` for a continuous run, or None when none of its mentees has vectors: a pair is
+        semantic only when both people have them, so such a run scores goals on TF-IDF alone with
+        or without them (`SemanticGoals.applied_to`, and the reasons: shared words either way),
+        and its mentors' vectors went to the engine's process for nothing. A continuous run keeps
+        no input digest (a stored cohort run does: `goals_of`, whose digest names the mentors'
+        vectors too)."""
+        if self.semantic is None:
+            return None
+        mentee_ids = [p.person_id for p in mentees]
+        if not any(person_id in self.semantic.mentees for person_id in mentee_ids):
+            return None
+        return self.semantic.of(mentee_ids, (p.person_id for p in mentors))
+
     def previous_pairs(self, seats: Iterable[MenteeSeat]) -> list[tuple[str, str]]:
         return [(seat.person_id, mentor) for seat in seats for mentor in self.excluded_for(seat)]
 

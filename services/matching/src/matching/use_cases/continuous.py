@@ -218,7 +218,7 @@ async def match_program(m: Matching, program: Program, view: OrgView, placing: P
             mentors,
             view.managers,
             view.previous_pairs(waiting),
-            view.goals_of(mentees, mentors),
+            view.continuous_goals(mentees, mentors),
         )
         if not pairs:
             continue
