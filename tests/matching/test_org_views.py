@@ -3,6 +3,7 @@ read again after `resync_seconds`, a conflict or a deletion (by difference where
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -11,9 +12,11 @@ from matching.domain.candidate import ProfileFacts
 from matching.domain.cohort import mentor_exclusion
 from matching.domain.mentor import MentorCandidate
 from matching.domain.org_view import OrgView
-from matching.domain.program import Program
-from matching.domain.seat import MenteeSeat
+from matching.domain.program import Approval, Program
+from matching.domain.seat import DeclineReason, MenteeSeat, SeatStatus
+from matching.domain.seat_parts import Match
 from matching.org_views import OTHERS_GRACE_SECONDS, OrgViews
+from mentorship_schemas.events import PairEndReason
 
 pytestmark = pytest.mark.fast
 
@@ -438,3 +441,103 @@ async def test_a_refresh_asked_while_the_view_is_being_read_again_is_kept_for_th
     views.load_changed = reading
     store.seats["a"] = _mentee("ada", version=2)
     assert (await views.org("acme")).seats["acme:ada:mentee"].version == 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(seed: int) -> None:
+    """The waiting seats, the mentors with a free place, the offers under way and the mentors'
+    program loads follow every save (offers, holds, ends, places taken and given back, availability,
+    focus seats, stale copies) as a view of the same candidates built from nothing finds them."""
+    rng = random.Random(seed)
+    store, clock = Store(), Clock()
+    programs = [Program.built_in("acme"), Program.built_in("acme").model_copy(update={"program_id": "p2"})]
+    for n in range(8):
+        mentor = _mentor(f"m{n}", 1, skills_offered=["python"])
+        mentor.announce_available(1, rng.choice([1, 2, 3]))
+        store.mentors[mentor.person_id] = mentor
+    for n in range(20):
+        store.seats[f"s{n}"] = _mentee(f"e{n}")
+    views = OrgViews(store.load, resync_seconds=30, clock=clock, load_changed=store.load_changed)
+    await views.org("acme")
+    seats = {seat.id: seat for seat in store.seats.values()}
+    mentors = dict(store.mentors)
+
+    def save(aggregate: MenteeSeat | MentorCandidate) -> None:
+        aggregate.version += 1
+        saved(views, aggregate)
+
+    for step in range(150):
+        seat = rng.choice(list(seats.values())).model_copy(deep=True)
+        mentor = rng.choice(list(mentors.values())).model_copy(deep=True)
+        action = rng.randrange(7)
+        placed = any(mentor.holds_place(seat.id) for mentor in mentors.values())
+        # A seat whose offer is under way is left to it (`waiting_to_offer`): one place per seat.
+        if action == 0 and seat.waiting and not placed and mentor.free_slots > 0:
+            program = rng.choice(programs)
+            seat.program_id = program.program_id
+            mentor.reserve_places([seat.id], NOW)  # the place first, then the offer (pool.py)
+            save(mentor)
+            mentors[mentor.person_id] = mentor
+            if rng.random() < 0.8:  # or the offer is still under way
+                approval = rng.choice([Approval.FINAL, Approval.MENTOR])
+                seat.offer(program, Match(mentor.person_id, 0.5, (), {}), NOW, approval=approval)
+                save(seat)
+        elif action == 1 and seat.status is SeatStatus.PAIRED and seat.pair is not None:
+            holder = mentors[seat.pair.mentor_id].model_copy(deep=True)
+            seat.end_pair(PairEndReason.NOT_A_FIT, NOW, rematch=rng.random() < 0.7)
+            save(seat)
+            holder.give_back_places([seat.id])
+            save(holder)
+            mentors[holder.person_id] = holder
+        elif action == 2 and seat.status is SeatStatus.HELD and seat.hold is not None:
+            holder = mentors[seat.hold.mentor_id].model_copy(deep=True)
+            seat.drop_hold(DeclineReason.DECLINED, NOW)
+            save(seat)
+            holder.give_back_places([seat.id])
+            save(holder)
+            mentors[holder.person_id] = holder
+        elif action == 3:
+            if mentor.takes_mentees:
+                mentor.announce_unavailable(mentor.availability_version + 1, "paused")
+            else:
+                mentor.announce_available(mentor.availability_version + 1, rng.choice([1, 2, 3]))
+            save(mentor)
+            mentors[mentor.person_id] = mentor
+        elif action == 4 and seat.seat == 1 and seat.waiting:
+            focus = seat.new_focus_seat("acme", 2, "python", NOW)
+            saved(views, focus)
+            seats[focus.id] = focus
+        elif action == 5:
+            stale = seat.model_copy(update={"status": SeatStatus.ENDED, "version": seat.version - 1})
+            saved(views, stale)  # an older copy, saved late: changes nothing
+            continue
+        elif action == 6 and rng.random() < 0.2:
+            store.seats.update({s.id: s for s in seats.values()})
+            store.mentors.update(mentors)
+            views.refresh_mentors("acme") if rng.random() < 0.5 else views.refresh("acme")
+        else:
+            continue
+        if seat.version > seats[seat.id].version:
+            seats[seat.id] = seat
+        store.seats.update({s.id: s for s in seats.values()})
+        store.mentors.update(mentors)
+
+        kept = await views.org("acme")
+        whole = OrgView("acme", dict(kept.seats), dict(kept.mentors), dict(kept.managers))
+        assert kept.kept is not None, step
+        assert whole.kept is None
+        for program in programs:
+            for number in (1, 2):
+                assert [s.id for s in kept.waiting_in(program, number)] == [
+                    s.id for s in whole.waiting_in(program, number)
+                ], step
+            assert kept.program_load(program.program_id) == whole.program_load(program.program_id), step
+            assert [p.person_id for p in kept.mentor_profiles(program, NOW, with_free_places=True)] == [
+                p.person_id for p in whole.mentor_profiles(program, NOW, with_free_places=True)
+            ], step
+            assert kept.offers_possible(program) == whole.offers_possible(program), step
+        for waiting in whole.waiting_in(programs[0]) + whole.waiting_in(programs[1]):
+            assert kept.offer_under_way(waiting) == whole.offer_under_way(waiting), step
+        assert kept.has_focus_seats() == whole.has_focus_seats(), step
+        for person in {s.person_id for s in kept.seats.values()}:
+            assert kept.seats_of(person) == whole.seats_of(person), step

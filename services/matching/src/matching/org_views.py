@@ -29,15 +29,18 @@ finds it in any case.
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from servicekit.aggregates import Document
 
 from matching.domain.mentor import MentorCandidate
-from matching.domain.org_view import MentorProfiles, OrgView, managers_of
+from matching.domain.org_view import KeptParts, MentorProfiles, OrgView, managers_of, seat_load
 from matching.domain.seat import MenteeSeat, SeatStatus
 
+A = TypeVar("A", MenteeSeat, MentorCandidate)
 Load = Callable[[str], Awaitable[tuple[list[MenteeSeat], list[MentorCandidate]]]]
 # Longer than a continuous run takes under load (1-4 s in the matching flood), much shorter than
 # the waiting-seats sweep's minute.
@@ -62,6 +65,29 @@ class _Org:
     mentors_stale: bool = False
     # The reporting lines, built when a view is first asked for after one of them changed.
     _managers: dict[str, str] | None = None
+    # What every run asks of the whole org, kept as saves come instead of found again by each
+    # run's view: the waiting seats (by id), the mentors with a free place (by person) and the
+    # people with a focus seat (numbered 2 and on; a seat's number never changes). Late in a flood
+    # most of the org's 15,000 candidates are paired or full, and each run passed over them all.
+    _waiting: dict[str, MenteeSeat] = field(init=False, repr=False)
+    _free: dict[str, MentorCandidate] = field(init=False, repr=False)
+    _focused: set[str] = field(init=False, repr=False)
+    # And for the mentors' loads: the mentors holding a place for each seat (one, but for a moment
+    # after two writers' races: the last to take it stands for the offer under way), and the
+    # paired and held seats of each program by mentor (`seat_load`).
+    _placed: dict[str, dict[str, None]] = field(init=False, repr=False)
+    _loads: dict[str, Counter[str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._waiting = {key: seat for key, seat in self.seats.items() if seat.status is SeatStatus.WAITING}
+        self._free = {key: mentor for key, mentor in self.mentors.items() if mentor.free_slots > 0}
+        self._focused = {seat.person_id for seat in self.seats.values() if seat.seat != 1}
+        self._placed = {}
+        for mentor in self.mentors.values():
+            self._place(None, mentor)
+        self._loads = defaultdict(Counter)
+        for seat in self.seats.values():
+            self._count(seat, 1)
 
     def view(self, org_id: str) -> OrgView:
         """A view of the org as kept now; its dicts are copies (a run reads them, in the engine's
@@ -69,19 +95,67 @@ class _Org:
         if self._managers is None:
             self._managers = managers_of(self.seats.values(), self.mentors.values())
         seats, mentors, managers = dict(self.seats), dict(self.mentors), dict(self._managers)
-        return OrgView(org_id, seats, mentors, managers, profiles=self.profiles)
+        return OrgView(
+            org_id,
+            seats,
+            mentors,
+            managers,
+            profiles=self.profiles,
+            kept=KeptParts(
+                list(self._waiting.values()),
+                dict(self._free),
+                set(self._focused),
+                {key: next(reversed(self._placed[key])) for key in self._waiting if key in self._placed},
+                {program_id: Counter(load) for program_id, load in self._loads.items()},
+            ),
+        )
 
     def apply(self, saved: MenteeSeat | MentorCandidate) -> None:
-        into: dict[str, MenteeSeat] | dict[str, MentorCandidate]
         if isinstance(saved, MenteeSeat):
-            into, key = self.seats, saved.id
-        else:
-            into, key = self.mentors, saved.person_id
-        known = into.get(key)
+            known_seat = self.seats.get(saved.id)
+            if known_seat is None or known_seat.version <= saved.version:
+                self.seats[saved.id] = saved
+                if known_seat is not None:
+                    self._count(known_seat, -1)
+                self._count(saved, 1)
+                _keep_if(self._waiting, saved.id, saved, saved.status is SeatStatus.WAITING)
+                if saved.seat != 1:
+                    self._focused.add(saved.person_id)
+                self._note_managers(known_seat, saved)
+            return
+        known = self.mentors.get(saved.person_id)
         if known is None or known.version <= saved.version:
-            into[key] = saved  # type: ignore[assignment]
-            if saved.manager_id or (known is not None and known.manager_id):
-                self._managers = None
+            self.mentors[saved.person_id] = saved
+            _keep_if(self._free, saved.person_id, saved, saved.free_slots > 0)
+            self._place(known, saved)
+            self._note_managers(known, saved)
+
+    def _place(self, known: MentorCandidate | None, saved: MentorCandidate) -> None:
+        """The mentor's places as saved, in place of those of the copy known before."""
+        if known is not None:
+            for place in known.places:
+                holders = self._placed.get(place.seat_id)
+                if holders is not None:
+                    holders.pop(known.person_id, None)
+                    if not holders:
+                        del self._placed[place.seat_id]
+        for place in saved.places:
+            self._placed.setdefault(place.seat_id, {})[saved.person_id] = None
+
+    def _count(self, seat: MenteeSeat, by: int) -> None:
+        held = seat_load(seat)
+        if held is None:
+            return
+        load = self._loads[held[0]]
+        load[held[1]] += by
+        if load[held[1]] <= 0:
+            del load[held[1]]
+
+    def _note_managers(
+        self, known: MenteeSeat | MentorCandidate | None, saved: MenteeSeat | MentorCandidate
+    ) -> None:
+        if saved.manager_id or (known is not None and known.manager_id):
+            self._managers = None
 
     def versions(self, mentors_only: bool) -> dict[str, int]:
         """Every candidate's version in the view (or every mentor's), by document id."""
@@ -105,6 +179,13 @@ class _Org:
         kept_mentors.update((mentor.person_id, mentor) for mentor in mentors)
         self.profiles.keep_only(kept_mentors)
         return _Org(kept_seats, kept_mentors, loaded_at, self.profiles)
+
+
+def _keep_if(kept: dict[str, A], key: str, value: A, keep: bool) -> None:
+    if keep:
+        kept[key] = value
+    else:
+        kept.pop(key, None)
 
 
 @dataclass

@@ -78,6 +78,30 @@ def managers_of(seats: Iterable[MenteeSeat], mentors: Iterable[MentorCandidate])
     return {c.person_id: c.manager_id for c in [*seats, *mentors] if c.manager_id}
 
 
+@dataclass(frozen=True)
+class KeptParts:
+    """What a view's maker kept of the org as it changed (org_views.py), so that the view need not
+    find it among all the org's candidates: its waiting seats, its mentors with a free place (by
+    person) and the people with a focus seat (numbered 2 and on)."""
+
+    waiting: list[MenteeSeat]
+    free_mentors: dict[str, MentorCandidate]
+    focused: set[str]
+    # The mentor holding a place for each waiting seat that has one (an offer under way).
+    under_way: dict[str, str]
+    # Each program's paired and held seats by mentor (`seat_load`), waiting seats not counted.
+    loads: dict[str, Counter[str]]
+
+
+def seat_load(seat: MenteeSeat) -> tuple[str, str] | None:
+    """The program and mentor a paired or held seat counts for in that mentor's program load."""
+    if seat.status is SeatStatus.PAIRED and seat.pair is not None:
+        return seat.pair.program_id, seat.pair.mentor_id
+    if seat.status is SeatStatus.HELD and seat.hold is not None:
+        return seat.hold.program_id, seat.hold.mentor_id
+    return None
+
+
 @dataclass
 class OrgView:
     """Mentee seats are keyed by their id (a person has one per focus area), mentors by person."""
@@ -93,11 +117,17 @@ class OrgView:
     # Waiting seats another process put in waiting just now (id -> the version it wrote): its
     # continuous runs offer them (org_views.py); this process's leave them out for a while.
     left_to_others: dict[str, int] = field(default_factory=dict, repr=False)
+    # Given by a maker that keeps them as the org changes; else worked out from the whole view.
+    kept: KeptParts | None = field(default=None, repr=False)
     # Worked out once per view (a run asks several times; the view does not change):
     _placed: dict[str, str] | None = field(default=None, init=False, repr=False)
     _focused: set[str] | None = field(default=None, init=False, repr=False)
     _waiting: list[MenteeSeat] | None = field(default=None, init=False, repr=False)
     _loads: dict[str, Counter[str]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kept is not None:
+            self._waiting, self._focused = self.kept.waiting, self.kept.focused
 
     @classmethod
     def of(
@@ -141,9 +171,7 @@ class OrgView:
         seat's person: with every seat of the org indexed by person instead, a run of 2,000 waiting
         seats among 10,000 (and 5,000 mentors) took 14 ms for them against 4 ms, of 34 ms for all
         it reads of its view (a microbenchmark)."""
-        if self._focused is None:  # the few people with a focus seat (numbered 2 and on)
-            self._focused = {seat.person_id for seat in self.seats.values() if seat.seat != 1}
-        numbers = range(1, MAX_MENTORS_PER_MENTEE + 1) if person_id in self._focused else (1,)
+        numbers = range(1, MAX_MENTORS_PER_MENTEE + 1) if person_id in self._focused_people() else (1,)
         keys = (seat_key(self.org_id, person_id, number) for number in numbers)
         return [seat for key in keys if (seat := self.seats.get(key)) is not None]
 
@@ -153,6 +181,8 @@ class OrgView:
         A continuous run leaves the seat to that offer, and counts the place as the mentor's."""
         if seat.status is not SeatStatus.WAITING:
             return None
+        if self.kept is not None:
+            return self.kept.under_way.get(seat.id)
         if self._placed is None:  # built once per view, from every mentor's places
             self._placed = {
                 place.seat_id: mentor.person_id for mentor in self.mentors.values() for place in mentor.places
@@ -216,22 +246,22 @@ class OrgView:
         if known is not None:
             return known
         load: Counter[str] = Counter()
-        for seat in self.seats.values():
-            if seat.status is SeatStatus.WAITING:
-                if seat.program_id == program_id and (mentor_id := self.offer_under_way(seat)):
-                    load[mentor_id] += 1
-            elif (
-                seat.status is SeatStatus.PAIRED
-                and seat.pair is not None
-                and seat.pair.program_id == program_id
+        if self.kept is not None:
+            load.update(self.kept.loads.get(program_id, {}))
+            waiting: Iterable[MenteeSeat] = self.kept.waiting
+        else:
+            waiting = self.seats.values()
+            for seat in waiting:
+                held = seat_load(seat)
+                if held is not None and held[0] == program_id:
+                    load[held[1]] += 1
+        for seat in waiting:
+            if (
+                seat.status is SeatStatus.WAITING
+                and seat.program_id == program_id
+                and (mentor_id := self.offer_under_way(seat))
             ):
-                load[seat.pair.mentor_id] += 1
-            elif (
-                seat.status is SeatStatus.HELD
-                and seat.hold is not None
-                and seat.hold.program_id == program_id
-            ):
-                load[seat.hold.mentor_id] += 1
+                load[mentor_id] += 1
         self._loads[program_id] = load
         return load
 
@@ -244,17 +274,30 @@ class OrgView:
         offsets: dict[str | None, int] = {}
         return [
             self.profiles.of(mentor, at, load[mentor.person_id], offsets)
-            for mentor in self.mentors.values()
-            if (not with_free_places or mentor.free_slots > 0)
-            and program.admits(mentor.person_id, PersonRole.MENTOR)
+            for mentor in (self._free_mentors() if with_free_places else self.mentors.values())
+            if program.admits(mentor.person_id, PersonRole.MENTOR)
         ]
 
     def offers_possible(self, program: Program) -> bool:
         """Some mentor of the program has a free place (free places imply taking mentees)."""
-        return any(
-            mentor.free_slots > 0 and program.admits(mentor.person_id, PersonRole.MENTOR)
-            for mentor in self.mentors.values()
-        )
+        return any(program.admits(mentor.person_id, PersonRole.MENTOR) for mentor in self._free_mentors())
+
+    def has_focus_seats(self) -> bool:
+        """Whether anyone in the org has a seat for a focus area (numbered 2 and on)."""
+        return bool(self._focused_people())
+
+    def _free_mentors(self) -> Iterable[MentorCandidate]:
+        """The mentors with a free place, in the view's order of mentors (a run's order of mentors
+        decides between those who score alike)."""
+        if self.kept is not None:
+            free = self.kept.free_mentors
+            return (mentor for key, mentor in self.mentors.items() if key in free)
+        return (mentor for mentor in self.mentors.values() if mentor.free_slots > 0)
+
+    def _focused_people(self) -> set[str]:
+        if self._focused is None:  # the few people with a focus seat (numbered 2 and on)
+            self._focused = {seat.person_id for seat in self.seats.values() if seat.seat != 1}
+        return self._focused
 
     def goals_of(
         self, mentees: Iterable[MatchProfile], mentors: Iterable[MatchProfile]

@@ -321,6 +321,8 @@ async def _refocus(m: Matching, seat: MenteeSeat, program_id: str, number: int, 
 
 async def seat_waiting_mentees(m: Matching, view: OrgView, program: Program) -> bool:
     """`seat_mentee` for every person whose own seat waits in the program."""
+    if program.mentors_per_mentee == 1 and not view.has_focus_seats():
+        return False  # one seat each, and no focus seat anyone would have to give up
     changed = False
     for seat in view.waiting_in(program, seat=1):
         changed |= await seat_mentee(m, view, program, seat)
