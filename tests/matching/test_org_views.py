@@ -538,6 +538,7 @@ async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(s
             assert kept.offers_possible(program) == whole.offers_possible(program), step
         for waiting in whole.waiting_in(programs[0]) + whole.waiting_in(programs[1]):
             assert kept.offer_under_way(waiting) == whole.offer_under_way(waiting), step
+            assert kept.excluded_for(waiting) == whole.excluded_for(waiting), step
         assert kept.has_focus_seats() == whole.has_focus_seats(), step
         for person in {s.person_id for s in kept.seats.values()}:
             assert kept.seats_of(person) == whole.seats_of(person), step

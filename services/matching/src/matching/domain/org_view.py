@@ -232,6 +232,8 @@ class OrgView:
     def excluded_for(self, seat: MenteeSeat) -> list[str]:
         """Mentors this seat must not get: its own exclusions, and the mentors the person has (or
         is being offered) in their other seats, so each focus area gets a different mentor."""
+        if seat.person_id not in self._focused_people():
+            return seat.excluded_mentors()  # their one seat: no other seat's mentor to add
         taken = {
             mentor
             for other in self.seats_of(seat.person_id)
