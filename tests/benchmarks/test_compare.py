@@ -19,13 +19,16 @@ async def test_variants_alternate_after_a_warm_up_and_are_compared_round_by_roun
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     turns: list[str] = []
-    # records/s and CPU per record each variant's runs give, in turn (the first is the warm-up's)
-    figures = {"a": iter([(50.0, 9.0), (100.0, 1.0), (110.0, 1.0), (90.0, 1.0)]),
-               "b": iter([(50.0, 9.0), (120.0, 0.9), (121.0, 0.9), (117.0, 0.9)])}  # fmt: skip
+    # records/s, the service's CPU per record and every process's, each variant's runs give in
+    # turn (the first is the warm-up's)
+    figures = {
+        "a": iter([(50.0, 9.0, 9.5), (100.0, 1.0, 2.0), (110.0, 1.0, 2.0), (90.0, 1.0, 2.0)]),
+        "b": iter([(50.0, 9.0, 9.5), (120.0, 0.9, 1.7), (121.0, 0.9, 1.6), (117.0, 0.9, 1.8)]),
+    }
 
     async def run(
         variant: compare.Variant, name: str, records: int, servers: object, replicas: int
-    ) -> tuple[float, float]:
+    ) -> tuple[float, float, float]:
         assert replicas == 2
         turns.append(variant.text)
         return next(figures[variant.text])
@@ -41,9 +44,11 @@ async def test_variants_alternate_after_a_warm_up_and_are_compared_round_by_roun
     assert turns == ["a", "b", "a", "b", "b", "a", "a", "b"]  # warm-up, then A B, B A, A B
     assert variants[0].per_s == [100.0, 110.0, 90.0]  # the warm-up is not counted
     last = capsys.readouterr().out.splitlines()[-1]
-    # b against a, round by round: 1.20, 1.10, 1.30 -> the median 1.20; CPU 0.9 -> x0.900
+    # b against a, round by round: 1.20, 1.10, 1.30 -> the median 1.20; CPU 0.9 -> x0.900; every
+    # process's 0.85, 0.80, 0.90 -> x0.850
     assert "records/s x1.200 (1.20, 1.10, 1.30)" in last
-    assert "CPU per record x0.900" in last
+    assert "CPU per record x0.900 (all processes x0.850)" in last
+    assert "(all processes 1.700)" in last
 
 
 def test_a_variant_names_an_interpreter_and_settings() -> None:
@@ -64,6 +69,11 @@ async def test_a_service_run_as_replicas_counts_the_cpu_of_them_all(monkeypatch:
     monkeypatch.setattr(compare.services, "service_pace", pace)
     servers = compare.Servers("", "", Path("."), {})
     variant = compare.Variant.parse("-")
-    assert await compare._run(variant, "matching", 20000, servers, 2) == (3000.0, pytest.approx(0.45))
+    # The service's CPU (its replicas together) and every process's (the store and the bench too).
+    assert await compare._run(variant, "matching", 20000, servers, 2) == (
+        3000.0,
+        pytest.approx(0.45),
+        pytest.approx(0.57),
+    )
     assert asked["replicas"] == 2
-    assert await compare._run(variant, "matching", 20000, servers, 1) == (3000.0, 0.2)
+    assert await compare._run(variant, "matching", 20000, servers, 1) == (3000.0, 0.2, pytest.approx(0.57))
