@@ -59,12 +59,17 @@ class Passage:
     text: str
 
 
+_PASSAGE_BREAK = re.compile(r"(?<=[.!?])\s+|[\n;•]+|\s+-\s+")
+
+
 def split_passages(kind: PassageKind, text: str | Iterable[str]) -> list[Passage]:
     """Sentences, lines and bullet items of a free text (or of each text of a list), trimmed."""
     texts = [text] if isinstance(text, str) else list(text)
     passages: list[Passage] = []
     for chunk in texts:
-        for piece in re.split(r"(?<=[.!?])\s+|[\n;•]+|\s+-\s+", chunk):
+        if not chunk:
+            continue  # nothing written (most mentees' challenges; all of the benchmark's goals)
+        for piece in _PASSAGE_BREAK.split(chunk):
             cleaned = " ".join(piece.strip(" \t-*.").split())
             if len(cleaned) < 3:
                 continue
