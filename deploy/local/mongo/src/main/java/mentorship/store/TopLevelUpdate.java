@@ -164,8 +164,7 @@ final class TopLevelUpdate {
         if (!touched.isEmpty()) {
             // The stored document is the old version until the last line: the indexes read it, and
             // keep nothing of it.
-            Document updated = new Document(document);
-            updated.putAll(values);
+            Document updated = indexedFields(document, values, touched);
             for (Index<Integer> index : touched) {
                 index.checkUpdate(document, updated, collection);
             }
@@ -225,11 +224,44 @@ final class TopLevelUpdate {
     private static final Set<String> COMPARISONS = Set.of("$lt", "$lte", "$gt", "$gte", "$ne");
 
     /** Whether the index files documents under one of these top-level fields (or may: any odd key). */
+    /**
+     * The updated document as the touched indexes read it: its _id and the top-level fields their
+     * keys start with, as updated (a unique index's checks and every index's keys read nothing
+     * else). A whole copy of the stored document (a seat's history and outbox with it) for every
+     * write that touches an indexed field was 7% of the store's samples under matching's flood.
+     * The whole document when a key names no field (a wildcard): its index reads any.
+     */
+    private static Document indexedFields(Document document, Map<String, Object> values, List<Index<Integer>> touched) {
+        Document updated = new Document();
+        if (document.containsKey(ID)) {
+            updated.put(ID, document.get(ID));
+        }
+        for (Index<Integer> index : touched) {
+            for (IndexKey key : index.getKeys()) {
+                String top = topField(key.getKey());
+                if (top.isEmpty() || top.startsWith("$")) {
+                    Document whole = new Document(document);
+                    whole.putAll(values);
+                    return whole;
+                }
+                if (values.containsKey(top)) {
+                    updated.put(top, values.get(top));
+                } else if (document.containsKey(top)) {
+                    updated.put(top, document.get(top));
+                }
+            }
+        }
+        return updated;
+    }
+
+    private static String topField(String path) {
+        int dot = path.indexOf('.');
+        return dot < 0 ? path : path.substring(0, dot);
+    }
+
     private static boolean indexes(Index<Integer> index, Set<String> fields) {
         for (IndexKey key : index.getKeys()) {
-            String path = key.getKey();
-            int dot = path.indexOf('.');
-            String top = dot < 0 ? path : path.substring(0, dot);
+            String top = topField(key.getKey());
             if (top.isEmpty() || top.startsWith("$") || fields.contains(top)) {
                 return true;
             }
