@@ -514,7 +514,10 @@ async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(s
         elif action == 6 and rng.random() < 0.2:
             store.seats.update({s.id: s for s in seats.values()})
             store.mentors.update(mentors)
-            views.refresh_mentors("acme") if rng.random() < 0.5 else views.refresh("acme")
+            if rng.random() < 0.5:
+                views.refresh_mentors("acme")
+            else:
+                views.refresh("acme")
         else:
             continue
         if seat.version > seats[seat.id].version:

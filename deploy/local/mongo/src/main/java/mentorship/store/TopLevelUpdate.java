@@ -223,7 +223,6 @@ final class TopLevelUpdate {
 
     private static final Set<String> COMPARISONS = Set.of("$lt", "$lte", "$gt", "$gte", "$ne");
 
-    /** Whether the index files documents under one of these top-level fields (or may: any odd key). */
     /**
      * The updated document as the touched indexes read it: its _id and the top-level fields their
      * keys start with, as updated (a unique index's checks and every index's keys read nothing
@@ -231,7 +230,8 @@ final class TopLevelUpdate {
      * write that touches an indexed field was 7% of the store's samples under matching's flood.
      * The whole document when a key names no field (a wildcard): its index reads any.
      */
-    private static Document indexedFields(Document document, Map<String, Object> values, List<Index<Integer>> touched) {
+    private static Document indexedFields(
+            Document document, Map<String, Object> values, List<Index<Integer>> touched) {
         Document updated = new Document();
         if (document.containsKey(ID)) {
             updated.put(ID, document.get(ID));
@@ -259,6 +259,7 @@ final class TopLevelUpdate {
         return dot < 0 ? path : path.substring(0, dot);
     }
 
+    /** Whether the index files documents under one of these top-level fields (or may: any odd key). */
     private static boolean indexes(Index<Integer> index, Set<String> fields) {
         for (IndexKey key : index.getKeys()) {
             String top = topField(key.getKey());
