@@ -87,4 +87,4 @@ async def test_escalating_when_no_mentor_is_left_tells_the_mentee_and_admins_whi
     )
     assert (unmatched.rule, unmatched.reason) == ("previous_mentor", reason)
     bob = await mem.seat(ORG, "bob")
-    assert (bob.status, bob.previous_mentors) == (SeatStatus.WAITING, [former])
+    assert (bob.status, bob.previous_mentors) == (SeatStatus.WAITING, (former,))

@@ -75,7 +75,7 @@ async def test_profile_events_make_candidates_and_a_mentor_available_is_matched_
     erased = ProfileErased(org_id=ORG, version=3, person_id="ada", erased_at=datetime(2026, 3, 3, tzinfo=UTC))
     await handlers.on_profile_erased(mem.context, erased, cloud_event(erased, "profiles"))
     seat = await mem.seat(ORG, "ada")
-    assert (seat.person_id, seat.status, seat.skills_wanted) == (ERASED, SeatStatus.ERASED, [])
+    assert (seat.person_id, seat.status, seat.skills_wanted) == (ERASED, SeatStatus.ERASED, ())
 
 
 async def test_a_registration_makes_its_records_without_reading_first_and_a_repeat_changes_nothing() -> None:
@@ -101,8 +101,8 @@ async def test_a_registration_makes_its_records_without_reading_first_and_a_repe
         await handlers.on_profile_registered(mem.context, event, cloud_event(event, "profiles"))
     assert reads == []
     seat, mentor = await mem.seat(ORG, "ada"), await mem.mentor(ORG, "grace")
-    assert (seat.status, seat.skills_wanted) == (SeatStatus.WAITING, ["python"])
-    assert (mentor.skills_offered, mentor.profile_version) == (["python"], 1)
+    assert (seat.status, seat.skills_wanted) == (SeatStatus.WAITING, ("python",))
+    assert (mentor.skills_offered, mentor.profile_version) == (("python",), 1)
 
     # Redelivered: the write finds the records, which are read and left as they are.
     for event in (ada, grace):

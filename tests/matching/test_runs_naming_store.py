@@ -39,9 +39,9 @@ async def test_the_seats_naming_a_person_include_those_whose_audit_alone_names_t
     at = datetime(2026, 3, 2, tzinfo=UTC)
     seats = []
     for person, audit in [
-        ("ada", [AuditEntry(at=at, by="adm", action="proposal_rejected", mentor_id="mira")]),
-        ("bob", [AuditEntry(at=at, by="mira", action="paired_by_hand", mentor_id="sam")]),
-        ("cy", []),
+        ("ada", (AuditEntry(at=at, by="adm", action="proposal_rejected", mentor_id="mira"),)),
+        ("bob", (AuditEntry(at=at, by="mira", action="paired_by_hand", mentor_id="sam"),)),
+        ("cy", ()),
     ]:
         seat = MenteeSeat.register("acme", person, ProfileFacts(skills_wanted=["python"]), 1, at)
         seat.audit = audit

@@ -140,7 +140,7 @@ def test_ending_a_pair_rematches_for_a_rematch_reason_and_never_with_that_mentor
     assert seat.pair is not None
     pair_id = seat.pair.pair_id
     (ended,) = seat.end_pair(reason, START)
-    assert (seat.status, seat.pair, seat.previous_mentors) == (status, None, ["mira"])
+    assert (seat.status, seat.pair, seat.previous_mentors) == (status, None, ("mira",))
     assert seat.last_pair is not None
     assert (seat.last_pair.pair_id, seat.last_pair.end_reason) == (pair_id, reason.value)
     assert isinstance(ended.event, PairEnded)
@@ -164,7 +164,7 @@ def test_moving_a_pair_ends_the_old_and_creates_the_new_in_one_change() -> None:
         new_id,
     )
     assert seat.pair is not None
-    assert (seat.pair.mentor_id, seat.previous_mentors) == ("sam", ["mira"])
+    assert (seat.pair.mentor_id, seat.previous_mentors) == ("sam", ("mira",))
 
 
 def test_stagnation_is_noted_on_its_pair_and_cleared_only_by_its_own_episode() -> None:
@@ -190,7 +190,7 @@ def test_an_erased_mentee_withdraws_an_open_request_and_keeps_only_anonymous_his
     assert (held.person_id, held.status, held.skills_wanted, held.keeps_history) == (
         ERASED,
         SeatStatus.ERASED,
-        [],
+        (),
         False,
     )
 
@@ -207,7 +207,7 @@ def test_forgetting_an_erased_mentor_declines_their_request_and_removes_their_na
     (declined,) = seat.forget_person("mira", START)
     assert isinstance(declined.event, PairDeclined)
     assert declined.event.reason == "mentor_unavailable"
-    assert (seat.status, seat.declined_mentors) == (SeatStatus.WAITING, [])
+    assert (seat.status, seat.declined_mentors) == (SeatStatus.WAITING, ())
 
     paired = paired_seat()
     paired.circle = CircleRecord(

@@ -471,7 +471,7 @@ async def test_an_admin_approves_one_proposal_of_a_run_and_rejects_the_other(mem
     )
     assert [s.pair.pair_id for s in await pairs.pairs_of(mem.context, ORG, "mira", 10) if s.pair] == [pair_id]
     bob = await mem.seat(ORG, "bob")
-    assert (bob.status, bob.declined_mentors) == (SeatStatus.WAITING, ["sam"])
+    assert (bob.status, bob.declined_mentors) == (SeatStatus.WAITING, ("sam",))
     assert ((await mem.mentor(ORG, "mira")).free_slots, (await mem.mentor(ORG, "sam")).free_slots) == (0, 1)
     again = await cohort_runs.run_cohort_now(mem.context, ORG, "approved", PolicyOverrides(), apply=False)
     assert again.run.mentees == 1, "only bob waits"
@@ -493,7 +493,7 @@ async def test_a_pair_that_is_not_a_fit_ends_and_rematches_while_a_completed_one
     ada = await mem.seat(ORG, "ada")
     assert ada.pair is not None
     assert ada.pair.mentor_id not in {first.mentor_id, "ada"}
-    assert ada.previous_mentors == [first.mentor_id]
+    assert ada.previous_mentors == (first.mentor_id,)
     assert (await mem.mentor(ORG, first.mentor_id)).free_slots == 1
 
     second = ada.pair
@@ -566,7 +566,7 @@ async def test_a_paused_mentor_has_open_requests_declined_and_a_mentor_who_left_
     assert (await mem.seat(ORG, "bob")).status is SeatStatus.PAIRED, "pausing keeps pairs"
     await profiles.mentor_unavailable(mem.context, ORG, "sam", 7, "left")
     bob = await mem.seat(ORG, "bob")
-    assert (bob.status, bob.previous_mentors) == (SeatStatus.WAITING, ["sam"])
+    assert (bob.status, bob.previous_mentors) == (SeatStatus.WAITING, ("sam",))
     assert [e.reason for e in mem.published(PairDeclined)] == ["mentor_unavailable"]
     assert [e.reason for e in mem.published(PairEnded)] == [PairEndReason.MENTOR_LEFT]
 

@@ -83,7 +83,7 @@ async def test_an_erased_mentor_is_forgotten_their_requests_declined_and_their_p
     await erasure.forget_person(mem.context, ORG, "mira")
     assert await mem.mentors.get(mentor_key(ORG, "mira")) is None
     ada = await mem.seat(ORG, "ada")
-    assert (ada.status, ada.pair, ada.previous_mentors) == (SeatStatus.WAITING, None, []), "waits again"
+    assert (ada.status, ada.pair, ada.previous_mentors) == (SeatStatus.WAITING, None, ()), "waits again"
     assert ada.last_pair is not None
     assert (ada.last_pair.mentor_id, ada.last_pair.reasons) == (ERASED, [])
     (ended,) = mem.published(PairEnded)
@@ -92,7 +92,7 @@ async def test_an_erased_mentor_is_forgotten_their_requests_declined_and_their_p
     await profiles.mentor_unavailable(mem.context, ORG, "mira", 9, "left")
     assert await mem.mentors.get(mentor_key(ORG, "mira")) is None
     bob = await mem.seat(ORG, "bob")
-    assert (bob.status, bob.hold, bob.declined_mentors) == (SeatStatus.WAITING, None, [])
+    assert (bob.status, bob.hold, bob.declined_mentors) == (SeatStatus.WAITING, None, ())
     (declined,) = mem.published(PairDeclined)
     assert (declined.mentee_id, declined.reason) == ("bob", "mentor_unavailable")
 
@@ -122,12 +122,12 @@ async def test_profile_facts_create_each_role_once_and_a_stale_version_changes_n
     await profiles.keep_facts(mem.context, ORG, "kim", both, older, 1, START)
     kim, mentor = await mem.seat(ORG, "kim"), await mem.mentor(ORG, "kim")
     assert (kim.skills_wanted, kim.profile_version, kim.status, kim.program_id) == (
-        ["go"],
+        ("go",),
         2,
         SeatStatus.WAITING,
         "open",
     )
-    assert (mentor.skills_offered, mentor.takes_mentees, mentor.free_slots) == (["sql"], False, 0)
+    assert (mentor.skills_offered, mentor.takes_mentees, mentor.free_slots) == (("sql",), False, 0)
     await profiles.inclusion_changed(mem.context, ORG, "kim", 3, True, {"group": "a"})
     await profiles.inclusion_changed(mem.context, ORG, "kim", 2, True, {"group": "b"})
     await profiles.inclusion_changed(mem.context, ORG, "kim", 4, False, {"group": "a"})

@@ -28,23 +28,23 @@ class ProfileFacts(BaseModel):
     display_name: str | None = None
     title: str | None = None
     department: str | None = None
-    skills_offered: list[str] = []
-    skills_wanted: list[str] = []
+    skills_offered: tuple[str, ...] = ()
+    skills_wanted: tuple[str, ...] = ()
     level: str | None = None
     years_experience: int | None = None
     manager_id: str | None = None
-    languages: list[str] = []
+    languages: tuple[str, ...] = ()
     timezone: str | None = None
     skill_levels: dict[str, str] = {}
-    modalities: list[str] = []
+    modalities: tuple[str, ...] = ()
     communication_style: str | None = None
     peer_mentoring: bool = False
     reverse_mentoring: bool = False
     # Scored: a mentee's goals and challenges against a mentor's goals, topics and offered skills.
     goals: str | None = None
     challenges: str | None = None
-    interests: list[str] = []
-    can_help_with: list[str] = []
+    interests: tuple[str, ...] = ()
+    can_help_with: tuple[str, ...] = ()
     personality: dict[str, str] = {}
 
     def goals_text(self) -> str:

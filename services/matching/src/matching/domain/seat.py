@@ -28,7 +28,6 @@ from mentorship_schemas import (
     PairEnded,
 )
 from mentorship_schemas.events import PairEndReason, PersonRole
-from pydantic import Field
 from servicekit.aggregates import Emitted
 from servicekit.ids import derived_id
 
@@ -92,12 +91,12 @@ class MenteeSeat(Candidate):
     hold: Hold | None = None
     pair: Pair | None = None
     last_pair: EndedPair | None = None
-    previous_mentors: list[str] = Field(default_factory=list)
+    previous_mentors: tuple[str, ...] = ()
     # Mentors who declined or let a request expire in this waiting episode.
-    declined_mentors: list[str] = Field(default_factory=list)
+    declined_mentors: tuple[str, ...] = ()
     circle: CircleRecord | None = None
     # What program admins decided about this seat by hand (pairs made, proposals rejected) and why.
-    audit: list[AuditEntry] = Field(default_factory=list)
+    audit: tuple[AuditEntry, ...] = ()
 
     @classmethod
     def register(
@@ -163,7 +162,7 @@ class MenteeSeat(Candidate):
         self._expect(SeatStatus.WAITING)
         made, events = self._offer(program, match, now, approval, run_id, message, automatic)
         if audit is not None:
-            self.audit = [*self.audit, audit.model_copy(update={"subject_id": made})]
+            self.audit = (*self.audit, audit.model_copy(update={"subject_id": made}))
         return made, events
 
     def _offer(
@@ -238,7 +237,7 @@ class MenteeSeat(Candidate):
             via=via,
             focus=self.focus,
         )
-        self.status, self.hold, self.declined_mentors = SeatStatus.PAIRED, None, []
+        self.status, self.hold, self.declined_mentors = SeatStatus.PAIRED, None, ()
         created = PairCreated(
             org_id=self.org_id,
             version=self.version + 1,
@@ -270,10 +269,10 @@ class MenteeSeat(Candidate):
         hold = self.hold
         assert hold is not None
         if audit is not None:
-            self.audit = [
+            self.audit = (
                 *self.audit,
                 audit.model_copy(update={"subject_id": hold.id, "mentor_id": hold.mentor_id}),
-            ]
+            )
         declined = PairDeclined(
             org_id=self.org_id,
             version=self.version + 1,
@@ -285,7 +284,7 @@ class MenteeSeat(Candidate):
         )
         self.status, self.waiting_since, self.hold = SeatStatus.WAITING, now, None
         if reason is not DeclineReason.WITHDRAWN:
-            _add(self.declined_mentors, hold.mentor_id)
+            self.declined_mentors = _with(self.declined_mentors, hold.mentor_id)
         return [Emitted(declined, derived_id(hold.id, "declined"))]
 
     # ------------------------------------------------------------------ pairs
@@ -316,7 +315,7 @@ class MenteeSeat(Candidate):
 
     def _close(self, pair: Pair, reason: PairEndReason, why: str, now: datetime) -> Emitted:
         self.last_pair = EndedPair(**pair.model_dump(), ended_at=now, end_reason=why)
-        _add(self.previous_mentors, pair.mentor_id)
+        self.previous_mentors = _with(self.previous_mentors, pair.mentor_id)
         ended = PairEnded(
             org_id=self.org_id,
             version=self.version + 1,
@@ -401,7 +400,7 @@ class MenteeSeat(Candidate):
             version=1,
             profile_version=self.profile_version,
             program_id=program_id,
-            previous_mentors=list(self.previous_mentors),
+            previous_mentors=self.previous_mentors,
             seat=seat,
             focus=focus,
             waiting_since=now,
@@ -463,11 +462,10 @@ class MenteeSeat(Candidate):
         for entry in self.audit:
             if person_id in (entry.mentor_id, entry.by):
                 entry.anonymised(person_id)
-        self.previous_mentors = [m for m in self.previous_mentors if m != person_id]
-        self.declined_mentors = [m for m in self.declined_mentors if m != person_id]
+        self.previous_mentors = tuple(m for m in self.previous_mentors if m != person_id)
+        self.declined_mentors = tuple(m for m in self.declined_mentors if m != person_id)
         return events
 
 
-def _add(mentors: list[str], mentor_id: str) -> None:
-    if mentor_id not in mentors:
-        mentors.append(mentor_id)
+def _with(mentors: tuple[str, ...], mentor_id: str) -> tuple[str, ...]:
+    return mentors if mentor_id in mentors else (*mentors, mentor_id)
