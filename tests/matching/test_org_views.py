@@ -456,7 +456,8 @@ async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(s
         mentor.announce_available(1, rng.choice([1, 2, 3]))
         store.mentors[mentor.person_id] = mentor
     for n in range(20):
-        store.seats[f"s{n}"] = _mentee(f"e{n}")
+        mentee = _mentee(f"e{n}")
+        store.seats[mentee.id] = mentee
     views = OrgViews(store.load, resync_seconds=30, clock=clock, load_changed=store.load_changed)
     await views.org("acme")
     seats = {seat.id: seat for seat in store.seats.values()}
@@ -469,7 +470,8 @@ async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(s
     for step in range(150):
         seat = rng.choice(list(seats.values())).model_copy(deep=True)
         mentor = rng.choice(list(mentors.values())).model_copy(deep=True)
-        action = rng.randrange(7)
+        action = rng.randrange(8)
+        read_again: bool | None = None  # True: the whole org read again; False: its mentors
         placed = any(mentor.holds_place(seat.id) for mentor in mentors.values())
         # A seat whose offer is under way is left to it (`waiting_to_offer`): one place per seat.
         if action == 0 and seat.waiting and not placed and mentor.free_slots > 0:
@@ -518,14 +520,44 @@ async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(s
                 views.refresh_mentors("acme")
             else:
                 views.refresh("acme")
+        elif action == 7:
+            # Another process's writes, which the view learns of only by reading again: a mentor's
+            # availability, a seat or mentor deleted (erased), a mentee registered.
+            mentor.availability_version += 1
+            if mentor.takes_mentees:
+                mentor.announce_unavailable(mentor.availability_version, "paused")
+            else:
+                mentor.announce_available(mentor.availability_version, rng.choice([1, 2, 3]))
+            mentor.version += 1
+            mentors[mentor.person_id] = store.mentors[mentor.person_id] = mentor
+            read_again = rng.random() < 0.6
+            if read_again:
+                chance = rng.random()
+                if chance < 0.3 and seat.waiting:
+                    del seats[seat.id], store.seats[seat.id]
+                elif chance < 0.4 and len(mentors) > 4 and not mentor.places:
+                    del mentors[mentor.person_id], store.mentors[mentor.person_id]
+                elif chance < 0.7:
+                    mentee = _mentee(f"x{step}")
+                    seats[mentee.id] = store.seats[mentee.id] = mentee
+                views.refresh("acme")
+            else:
+                views.refresh_mentors("acme")
         else:
             continue
-        if seat.version > seats[seat.id].version:
+        if seat.id in seats and seat.version > seats[seat.id].version:
             seats[seat.id] = seat
         store.seats.update({s.id: s for s in seats.values()})
         store.mentors.update(mentors)
 
         kept = await views.org("acme")
+        if read_again is not None:  # the view holds what the store has (of the mentors, or all)
+            versions = {m.person_id: m.version for m in store.mentors.values()}
+            assert {m.person_id: m.version for m in kept.mentors.values()} == versions, step
+            if read_again:
+                assert {s.id: s.version for s in kept.seats.values()} == {
+                    s.id: s.version for s in store.seats.values()
+                }, step
         whole = OrgView("acme", dict(kept.seats), dict(kept.mentors), dict(kept.managers))
         assert kept.kept is not None, step
         assert whole.kept is None
@@ -545,3 +577,35 @@ async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(s
         assert kept.has_focus_seats() == whole.has_focus_seats(), step
         for person in {s.person_id for s in kept.seats.values()}:
             assert kept.seats_of(person) == whole.seats_of(person), step
+
+
+async def test_what_another_process_deleted_leaves_the_kept_parts_when_the_view_reads_again() -> None:
+    """An erased mentor's places, an erased paired seat's load and the last focus seat go from what
+    the view keeps when a read by difference finds them gone, as from a view read whole."""
+    store = Store()
+    program = Program.built_in("acme")
+    ada, bob = _mentee("ada"), _mentee("bob")
+    focus = ada.new_focus_seat(program.program_id, 2, "python", NOW)
+    mira, sam = _mentor("mira", 1), _mentor("sam", 1)
+    for mentor in (mira, sam):
+        mentor.announce_available(1, capacity=2)
+    mira.reserve_places([bob.id], NOW)  # bob's offer is under way
+    sam.reserve_places([ada.id], NOW)
+    ada.offer(program, Match("sam", 0.5, (), {}), NOW)  # paired
+    store.seats.update({seat.id: seat for seat in (ada, bob, focus)})
+    store.mentors.update({mentor.person_id: mentor for mentor in (mira, sam)})
+    views = OrgViews(store.load, resync_seconds=30, clock=Clock(), load_changed=store.load_changed)
+    before = await views.org("acme")
+    assert before.offer_under_way(bob) == "mira"
+    assert before.program_load(program.program_id) == {"sam": 1, "mira": 1}
+    assert before.has_focus_seats()
+
+    del store.mentors["mira"], store.seats[ada.id], store.seats[focus.id]
+    views.refresh("acme")
+    after = await views.org("acme")
+    whole = OrgView("acme", dict(after.seats), dict(after.mentors), dict(after.managers))
+    assert (sorted(after.seats), sorted(after.mentors)) == ([bob.id], ["sam"])
+    for view in (after, whole):
+        assert view.offer_under_way(bob) is None
+        assert view.program_load(program.program_id) == {}
+        assert not view.has_focus_seats()
