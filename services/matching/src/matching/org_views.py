@@ -198,8 +198,9 @@ class _Org:
         """Take the candidates read again in place of the view's copies (whatever their versions:
         the store's word), and drop those the store no longer has (of the mentors only, when only
         they were read). The kept parts follow each, as for a save: a read after a lost race
-        brings a few hundred candidates of the org's 15,000, and building the view again from all
-        of them was 2.4% of a replica's samples in the matching flood."""
+        brings what other writers changed (in the matching flood with two replicas, up to a few
+        thousand of the org's 15,000 candidates), and building the view again from all of them
+        was 2.4% of a replica's samples there."""
         if not mentors_only:
             for gone in [seat for seat in self.seats.values() if seat.id not in present]:
                 self._drop_seat(gone)
