@@ -447,7 +447,8 @@ async def test_a_refresh_asked_while_the_view_is_being_read_again_is_kept_for_th
 async def test_what_a_view_keeps_as_saves_come_is_what_a_view_read_whole_finds(seed: int) -> None:
     """The waiting seats, the mentors with a free place, the offers under way and the mentors'
     program loads follow every save (offers, holds, ends, places taken and given back, availability,
-    focus seats, stale copies) as a view of the same candidates built from nothing finds them."""
+    focus seats, stale copies) and every read by difference of another process's writes (deletions
+    too) as a view of the same candidates built from nothing finds them."""
     rng = random.Random(seed)
     store, clock = Store(), Clock()
     programs = [Program.built_in("acme"), Program.built_in("acme").model_copy(update={"program_id": "p2"})]
