@@ -79,15 +79,13 @@ class _Org:
     _loads: dict[str, Counter[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._waiting = {key: seat for key, seat in self.seats.items() if seat.status is SeatStatus.WAITING}
-        self._free = {key: mentor for key, mentor in self.mentors.items() if mentor.free_slots > 0}
-        self._focused = {seat.person_id for seat in self.seats.values() if seat.seat != 1}
-        self._placed = {}
-        for mentor in self.mentors.values():
-            self._place(None, mentor)
+        # Kept as saves keep them: each candidate put in turn, in the view's order.
+        self._waiting, self._free, self._focused, self._placed = {}, {}, set(), {}
         self._loads = defaultdict(Counter)
-        for seat in self.seats.values():
-            self._count(seat, 1)
+        for seat in list(self.seats.values()):
+            self._put_seat(None, seat)
+        for mentor in list(self.mentors.values()):
+            self._put_mentor(None, mentor)
 
     def view(self, org_id: str) -> OrgView:
         """A view of the org as kept now; its dicts are copies (a run reads them, in the engine's
