@@ -15,6 +15,7 @@ and the flow re-solved, until none is left.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def _shortlist_block(
 ) -> _BlockShortlist:
     score, allowed = oracle(rows, None)
     masked = np.where(allowed, score, -1)
-    rank = _rank(masked, allowed, rows, first_slot, stride=per_mentee)
+    rank = _rank(masked, allowed, rows, first_slot)
     best_pruned = np.full(len(rows), -1, dtype=np.int64)
     if keep < mentor_count:
         top = np.argpartition(rank, mentor_count - keep, axis=1)[:, mentor_count - keep :]
@@ -158,31 +159,53 @@ def _shortlist_block(
     )
 
 
-def _rank(
-    masked: ScoreArray, allowed: BoolArray, rows: IntArray, first_slot: IntArray, stride: int
-) -> IntArray:
+def _rank(masked: ScoreArray, allowed: BoolArray, rows: IntArray, first_slot: IntArray) -> IntArray:
     """Which arcs a shortlist keeps first: the score less what the mentor's next place costs (the
-    flow's own trade-off); among equal ones, row i prefers the mentors from i * stride on, so that
-    mentees who score many mentors alike (a cohort of similar people) are not all shortlisted to the
-    same few mentors: the flow has room to spread them, and the certificate little to add back (it
-    added every tied arc). Not allowed: the lowest rank."""
+    flow's own trade-off); among equal ones, each row in an order of its own (`_tie_break`), so
+    that mentees who score many mentors alike (a cohort of similar people) are not all shortlisted
+    to the same few mentors: the flow has room to spread them, and the certificate little to add
+    back (it added every tied arc). Not allowed: the lowest rank."""
     mentor_count = masked.shape[1]
     rank = np.multiply(masked, mentor_count, dtype=np.int64)
     rank -= first_slot[None, :] * mentor_count
-    rank += _tie_break(rows, stride, mentor_count)
+    rank += _tie_break(rows, mentor_count)
     np.copyto(rank, np.iinfo(np.int64).min, where=~allowed)
     return rank
 
 
-def _tie_break(rows: IntArray, stride: int, mentor_count: int, cols: IntArray | None = None) -> IntArray:
-    """Among equal arcs, row i prefers mentor j by (i * stride - j) mod mentor_count (highest
-    first): rows tied on the same mentors each start from their own. For every mentor (`cols`
-    None), each row is a window of a descending sequence repeated twice: no division per element."""
-    if cols is not None:
-        return (rows[:, None] * stride - cols[None, :]) % mentor_count
-    descending = np.tile(np.arange(mentor_count - 1, -1, -1, dtype=np.int64), 2)
-    windows = np.lib.stride_tricks.sliding_window_view(descending, mentor_count)
-    return windows[mentor_count - 1 - (rows * stride) % mentor_count]
+# Rows beyond the first `mentor_count` take the next of this many random orders (`_tie_break`).
+_TIE_ORDERS = 4
+
+
+@functools.lru_cache(maxsize=16)
+def _tie_orders(mentor_count: int) -> tuple[IntArray, IntArray]:
+    """`_TIE_ORDERS` random orders of the mentors (the same for the same count: a run stays
+    reproducible), and the windows of each repeated twice, from which a row's tie-break is one
+    window: a copy, with no division per element."""
+    rng = np.random.default_rng([mentor_count, _TIE_ORDERS])
+    orders = np.stack([rng.permutation(mentor_count) for _ in range(_TIE_ORDERS)]).astype(np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(np.tile(orders, 2).ravel(), mentor_count)
+    return orders, windows
+
+
+def _tie_break(rows: IntArray, mentor_count: int, cols: IntArray | None = None) -> IntArray:
+    """Among equal arcs, row i prefers mentor j by `order[(i + j) mod mentor_count]` (highest
+    first), `order` a random order of the mentors: each row prefers its own scattered set, as if
+    drawn at random for it, and a row's next prefers another.
+
+    It was `(i * stride - j) mod mentor_count`, each row the mentors from a start of its own down
+    the columns, and mentees tied on the mentors with nobody yet shortlisted the runs of them that
+    lay together in the columns less often than the lone ones (a run of them is fewer rows' starts
+    than its share), and several rows shared a start when the stride and the count had a factor
+    in common: the flow left free mentors unused and the certificate rescored every row and added
+    50,000-100,000 arcs in a second round. 4 of a flood's 32 runs with two replicas did (0.25-1.3 s
+    each, against 0.2 s for the run of 2,000 mentees that needed one); none does now."""
+    orders, windows = _tie_orders(mentor_count)
+    order = (rows // mentor_count) % _TIE_ORDERS
+    start = rows % mentor_count
+    if cols is None:
+        return windows[order * 2 * mentor_count + start]
+    return orders[order[:, None], (start[:, None] + cols[None, :]) % mentor_count]
 
 
 def shortlist(
@@ -544,9 +567,9 @@ def _bounded(
 def _best_per_row(
     above_limit: IntArray, near: BoolArray, rows: IntArray, cols: IntArray, mentor_count: int, per_row: int
 ) -> BoolArray:
-    """The `per_row` arcs of each row closest to improving (highest slack); among equal ones, row i
-    takes the mentors from i * per_row on, so that rows tied on the same mentors add different ones."""
-    spread = _tie_break(rows, per_row, mentor_count, cols)
+    """The `per_row` arcs of each row closest to improving (highest slack); among equal ones, each
+    row in its own order (`_tie_break`), so that rows tied on the same mentors add different ones."""
+    spread = _tie_break(rows, mentor_count, cols)
     # Clipped so the key cannot overflow (a slack past 2**40 micro-points is near-certain anyway).
     key = np.where(near, np.minimum(above_limit, 1 << 40) * mentor_count + spread, np.iinfo(np.int64).min)
     top = np.argpartition(key, key.shape[1] - per_row, axis=1)[:, key.shape[1] - per_row :]
