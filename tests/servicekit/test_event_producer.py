@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from mentorship_schemas import MentorAvailable, NotificationSent
-from servicekit.kafka import EventProducer, OutgoingRecord, ensure_topics, record_value
+from servicekit.kafka import EventProducer, OutgoingRecord, ensure_topics, json_value, record_value
 from servicekit.outbox import cloud_event_of, outbox_entry, record_of
 
 from tests.conftest import Infra
@@ -47,6 +47,21 @@ def test_an_entrys_record_is_the_record_of_its_cloud_event(keyed: bool, zone: ti
     ]
     expected_time = "2026-03-02T09:30:00Z" if zone is UTC else "2026-03-02T14:30:00Z"
     assert dict(record.headers)["ce_time"] == expected_time.encode()
+
+
+@pytest.mark.fast
+def test_a_records_value_is_the_datas_json_in_utf_8_whatever_its_strings_hold() -> None:
+    """Compact JSON that reads back as the data: non-ASCII text as UTF-8, and a lone surrogate
+    (which a value read by the json module may carry, and UTF-8 cannot) escaped as the json
+    module does, not refused."""
+    data = {"name": "Zoë Åström", "score": 0.7342156789, "reasons": ["日本語"], "focus_area": None}
+    value = json_value(data)
+    assert value == json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    assert json.loads(value) == data
+
+    lone = {"note": "bad \udc80 half"}
+    assert json_value(lone) == json.dumps(lone, separators=(",", ":")).encode()
+    assert json.loads(json_value(lone)) == lone
 
 
 async def test_send_all_lands_every_record_once_on_its_keys_partition_in_order(infra: Infra) -> None:
