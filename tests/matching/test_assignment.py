@@ -185,7 +185,8 @@ def test_alike_mentees_over_a_block_of_free_mentors_are_proven_in_few_rounds() -
     # one mentee each, the last 1,000 nobody (as mentors joined and earlier runs filled them). In
     # the order given, every mentee whose tie-break started inside the loaded block shortlisted the
     # same first free mentors: the flow left hundreds of free mentors unused and the certificate
-    # took 15 rounds (260,000 arcs added) to repair it.
+    # took 15 rounds (260,000 arcs added) to repair it (then 2, with the mentors shuffled first).
+    # With each row's ties in a random order of its own, the order given does not matter.
     mentees = [
         MatchProfile(f"mentee-{i}", "org", skills_wanted=("python",), languages=("en",)) for i in range(1000)
     ]
@@ -200,7 +201,7 @@ def test_alike_mentees_over_a_block_of_free_mentors_are_proven_in_few_rounds() -
     solved = solve_cohort(MatchingPolicy(org_id="org"), mentees, mentors)
     certificate = solved.solution.certificate
     assert certificate.proven
-    assert certificate.rounds <= 2
+    assert (certificate.rounds, certificate.arcs_added) == (1, 0)
     assert len(solved.pairs) == 1000
     paired_with = Counter(pair.mentor_id for pair in solved.pairs)
     # Each on a mentor with nobody yet, one each (there are enough of them).

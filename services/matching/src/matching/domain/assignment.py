@@ -184,6 +184,7 @@ def _tie_orders(mentor_count: int) -> tuple[IntArray, IntArray]:
     window: a copy, with no division per element."""
     rng = np.random.default_rng([mentor_count, _TIE_ORDERS])
     orders = np.stack([rng.permutation(mentor_count) for _ in range(_TIE_ORDERS)]).astype(np.int64)
+    orders.setflags(write=False)  # shared by every run of this many mentors
     windows = np.lib.stride_tricks.sliding_window_view(np.tile(orders, 2).ravel(), mentor_count)
     return orders, windows
 
@@ -198,8 +199,9 @@ def _tie_break(rows: IntArray, mentor_count: int, cols: IntArray | None = None) 
     lay together in the columns less often than the lone ones (a run of them is fewer rows' starts
     than its share), and several rows shared a start when the stride and the count had a factor
     in common: the flow left free mentors unused and the certificate rescored every row and added
-    50,000-100,000 arcs in a second round. 4 of a flood's 32 runs with two replicas did (0.25-1.3 s
-    each, against 0.2 s for the run of 2,000 mentees that needed one); none does now."""
+    50,000-100,000 arcs in a second round. 4 of the 32 runs of two floods with two replicas did (0.25-1.3 s
+    each, against 0.2 s for the run of 2,000 mentees that needed one); none does now. Nor does the
+    order of the mentors given matter any more (they were shuffled first, for the first flaw)."""
     orders, windows = _tie_orders(mentor_count)
     order = (rows // mentor_count) % _TIE_ORDERS
     start = rows % mentor_count

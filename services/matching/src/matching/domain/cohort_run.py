@@ -3,7 +3,6 @@ assignment, explanations, unmatched reasons, blocking pairs and (when asked) a f
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections import Counter
@@ -178,7 +177,6 @@ def solve_cohort(
     which stores no run, needs. Mentees already paired in the program should not be passed
     (minimal disruption: their pairs stay, and their mentors' `program_load` counts them). With
     `goals`, the goals component is semantic for the people who have embeddings."""
-    mentors = [mentors[k] for k in _scattered(len(mentors))]
     cohort = encode_cohort(policy, mentees, mentors, managers=managers, previous_pairs=list(previous_pairs))
     if goals is not None:
         cohort = goals.applied_to(cohort)
@@ -208,17 +206,6 @@ def solve_cohort(
     reason = goals.reason() if goals else None
     pairs = explain_pairs(cohort, tables, solution.mentee, solution.mentor, reason, with_components=True)
     return SolvedCohort(cohort, candidates, capacities, solution, optimal, how, fairness, pairs)
-
-
-@functools.lru_cache(maxsize=64)
-def _scattered(count: int) -> tuple[int, ...]:
-    """A fixed order of `count` mentors (the same for the same count: a run stays reproducible).
-    Among mentors who score alike, the shortlist spreads each mentee's picks from a start of its
-    own along the columns; when those mentors were one block of the columns (those with nobody
-    yet, in the order they joined), every mentee whose start fell outside it began at its first
-    few, and the flow left the rest of the block unused (and the certificate took many rounds to
-    add it back). Scattered, such a block is spread over the columns like any other."""
-    return tuple(np.random.default_rng(count).permutation(count).tolist())
 
 
 def continuous_pairs(
