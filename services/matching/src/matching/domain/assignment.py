@@ -205,9 +205,12 @@ def _tie_break(rows: IntArray, mentor_count: int, cols: IntArray | None = None) 
     orders, windows = _tie_orders(mentor_count)
     order = (rows // mentor_count) % _TIE_ORDERS
     start = rows % mentor_count
+    tie: IntArray
     if cols is None:
-        return windows[order * 2 * mentor_count + start]
-    return orders[order[:, None], (start[:, None] + cols[None, :]) % mentor_count]
+        tie = windows[order * 2 * mentor_count + start]
+    else:
+        tie = orders[order[:, None], (start[:, None] + cols[None, :]) % mentor_count]
+    return tie
 
 
 def shortlist(
