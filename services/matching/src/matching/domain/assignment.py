@@ -194,14 +194,14 @@ def _tie_break(rows: IntArray, mentor_count: int, cols: IntArray | None = None) 
     first), `order` a random order of the mentors: each row prefers its own scattered set, as if
     drawn at random for it, and a row's next prefers another.
 
-    It was `(i * stride - j) mod mentor_count`, each row the mentors from a start of its own down
-    the columns, and mentees tied on the mentors with nobody yet shortlisted the runs of them that
-    lay together in the columns less often than the lone ones (a run of them is fewer rows' starts
-    than its share), and several rows shared a start when the stride and the count had a factor
-    in common: the flow left free mentors unused and the certificate rescored every row and added
-    50,000-100,000 arcs in a second round. 4 of the 32 runs of two floods with two replicas did (0.25-1.3 s
-    each, against 0.2 s for the run of 2,000 mentees that needed one); none does now. Nor does the
-    order of the mentors given matter any more (they were shuffled first, for the first flaw)."""
+    It was `(i * stride - j) mod mentor_count`, each row the mentors down the columns from a start
+    of its own. Mentees tied on the mentors with nobody yet shortlisted those that lay together in
+    the columns less often than the lone ones (a run of them is fewer rows' starts than its share),
+    and several rows shared a start when the stride and the count had a factor in common: the flow
+    left free mentors unused, and the certificate rescored every row and added 50,000-100,000 arcs
+    in a second round. 4 of the 32 runs of two floods with two replicas did (0.25-1.3 s each,
+    against 0.2 s for a run of 2,000 mentees that needed one); none does now. Nor does the order of
+    the mentors given matter any more (they were shuffled first, for the first flaw)."""
     orders, windows = _tie_orders(mentor_count)
     order = (rows // mentor_count) % _TIE_ORDERS
     start = rows % mentor_count
