@@ -268,6 +268,35 @@ async def test_behind_a_coalescer_one_late_run_follows_the_runs_that_lost_every_
         assert warned == []
 
 
+@pytest.mark.parametrize("offers_made", [True, False], ids=["after offers made", "after none made"])
+async def test_behind_a_coalescer_the_run_after_one_that_made_offers_starts_without_a_window(
+    mem: InMemoryMatching, offers_made: bool
+) -> None:
+    """Nothing is gathered into a rerun and its seats wait for it: after a run that made offers
+    and lost races it starts at once; after a run that made none, a window later (the writer that
+    took its places may be taking others still)."""
+    for name in ("ada", "bob"):
+        await add_mentee(mem, name, skills_wanted=["python"])
+    for n in range(4):
+        await add_mentor(mem, f"mentor-{n}", skills_offered=["python"])
+    # The first run's two places: one taken by another writer, or both.
+    engine = RacingEngine(mem, races=1, share=0.5 if offers_made else 1.0)
+    coalescer = Coalescer(window=1.5)
+    context = dataclasses.replace(mem.context, engine=engine, coalescer=coalescer)
+
+    assert await match_org_now(context, ORG) == (1 if offers_made else 0)
+    if offers_made:
+        await asyncio.wait_for(engine.until(2), 1.2)  # well before the window
+    else:
+        await asyncio.sleep(0.3)
+        assert engine.runs == 1, "the rerun waits the window"
+    await asyncio.wait_for(coalescer.settled(), 5)
+    assert engine.runs == 2
+    seats = [await mem.seat(ORG, name) for name in ("ada", "bob")]
+    assert all(seat.pair is not None for seat in seats)
+    assert len(mem.published(PairCreated)) == 2
+
+
 async def test_the_rerun_for_lost_places_starts_while_the_runs_other_offers_are_written(
     mem: InMemoryMatching,
 ) -> None:

@@ -75,6 +75,15 @@ RERUNS_AFTER_LOST_RACES = 3
 LATE_RERUN_SECONDS = 2.0
 _LATE = -1  # the allowance of that late run: none after it
 
+# Behind a coalescer, the run that follows one that made offers (and lost races) starts this soon
+# instead of a coalescing window later: there is nothing to gather into it (asks made meanwhile
+# join a run already due, which serves it), and the seats that lost wait for it. At the end of a
+# flood with two replicas each window was dead time on the way to the last pairs: in alternated
+# comparisons (matching's flood, 2 replicas, 10 rounds) the last 1.57 s after the consumer's last
+# commit became 1.18 s, and the floods ran x1.053 faster. A run that follows one that made nothing
+# still waits the window: the writer that took its places may be still taking others.
+RERUN_SECONDS = 0.02
+
 
 def _reruns_left(org_id: str, made: int, lost: int, reruns: int, *, late: bool = False) -> int | None:
     """The allowance of the run that follows one that made `made` offers and lost `lost` races
@@ -123,14 +132,15 @@ async def match_org_now(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER_
         total += made
         left = _reruns_left(org_id, made, lost, left, late=m.coalescer is not None)
         if left is not None and m.coalescer is not None:
-            _ask_rerun(m, org_id, left)
+            _ask_rerun(m, org_id, left, soon=made > 0)
             break
     return total
 
 
-def _ask_rerun(m: Matching, org_id: str, reruns: int) -> None:
+def _ask_rerun(m: Matching, org_id: str, reruns: int, *, soon: bool) -> None:
+    """The rerun with `reruns` left, `soon` after a run that made offers (`RERUN_SECONDS`)."""
     assert m.coalescer is not None
-    delay = LATE_RERUN_SECONDS if reruns == _LATE else None
+    delay = LATE_RERUN_SECONDS if reruns == _LATE else RERUN_SECONDS if soon else None
     m.coalescer.ask(org_id, lambda: _coalesced_run(m, org_id, reruns=reruns), delay=delay)
 
 
@@ -150,7 +160,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
     if asked:
         left = _reruns_left(org_id, placing.placed, placing.lost, reruns, late=True)
         if left is not None:
-            _ask_rerun(m, org_id, left)
+            _ask_rerun(m, org_id, left, soon=placing.placed > 0)
 
     async def rest() -> None:
         made, lost = await _written(placing.writing)
@@ -158,7 +168,7 @@ async def _coalesced_run(m: Matching, org_id: str, *, reruns: int = RERUNS_AFTER
             lost -= placing.lost
         left = _reruns_left(org_id, made, lost, reruns, late=True)
         if left is not None:
-            _ask_rerun(m, org_id, left)
+            _ask_rerun(m, org_id, left, soon=made > 0)
 
     return Finishing(rest)
 
