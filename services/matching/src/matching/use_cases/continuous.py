@@ -183,8 +183,13 @@ async def _place_org(m: Matching, org_id: str) -> Placing:
     taken; their offers are being written by the tasks returned."""
     placing = Placing()
     try:
-        view: OrgView | None = None
-        for program in await programs_of(m, org_id):
+        # The programs and the org's view, read together: every org has a continuous program
+        # unless an admin said otherwise (the built-in `open` one). On a loop busy writing the last
+        # run's offers each read waits its turn: at the end of a flood with two replicas a rerun
+        # waited 0.1-0.15 s for the programs before its view's read (0.07-0.37 s) even began.
+        programs, first_view = await asyncio.gather(programs_of(m, org_id), m.reads.org(org_id))
+        view: OrgView | None = first_view
+        for program in programs:
             # A circles program forms circles (an admin's POST .../circles), never pairs with a mentor.
             if not (program.continuous and program.is_open) or program.forms_circles:
                 continue
