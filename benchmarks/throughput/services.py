@@ -164,10 +164,11 @@ async def _pace(
 
 
 async def passthrough(
-    bootstrap: str, count: int, work: Path, servers: dict[str, int]
-) -> tuple[float, dict[str, float]]:
-    """Records/s of the raw loop, and the CPU per record (ms) of the loop, the bench (producing
-    and polling the lag) and the `servers` (name -> pid) meanwhile.
+    bootstrap: str, count: int, work: Path, servers: dict[str, int], *, floods: int = 1
+) -> list[tuple[float, dict[str, float]]]:
+    """For each of `floods` floods of `count` records in a row through one loop: records/s of the
+    raw loop, and the CPU per record (ms) of the loop, the bench (producing and polling the lag)
+    and the `servers` (name -> pid) meanwhile.
 
     Measured after a flood of as many records that is not: the services' floods come later, on a
     broker whose hot paths are compiled by then, and a baseline taken on a broker just started
@@ -185,10 +186,13 @@ async def passthrough(
         records = [_to(PASSTHROUGH_IN, outgoing(_session_missed("warm", n))) for n in range(count)]
         await produce(bootstrap, records)
         await until_caught_up(bootstrap, group, [PASSTHROUGH_IN], timeout=300)
-        batch = [_to(PASSTHROUGH_IN, outgoing(_session_missed("bench", n))) for n in range(count)]
-        cpu = CpuMeter({"loop": loop.pid, **servers})
-        per_s = await _pace(bootstrap, group, [PASSTHROUGH_IN], batch, cpu=cpu)
-        return per_s, cpu.ms_per_record(count)
+        measured = []
+        for flood in range(floods):
+            batch = [_to(PASSTHROUGH_IN, outgoing(_session_missed(f"bench{flood}", n))) for n in range(count)]
+            cpu = CpuMeter({"loop": loop.pid, **servers})
+            per_s = await _pace(bootstrap, group, [PASSTHROUGH_IN], batch, cpu=cpu)
+            measured.append((per_s, cpu.ms_per_record(count)))
+        return measured
     finally:
         loop.terminate()
         await asyncio.wait_for(loop.wait(), 30)

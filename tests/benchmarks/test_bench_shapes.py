@@ -52,3 +52,49 @@ async def test_each_service_warms_up_in_its_headline_shape_before_it_is_measured
     bench = importlib.reload(run)
     assert await bench._warm_up("matching", "kafka:9092", "mongodb://store", Path("."), {}, 20_000.0) is None
     assert len(floods) == 1
+
+
+async def test_the_headline_shape_is_the_median_of_its_floods_and_the_other_shape_one_flood(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One flood of a few seconds moves with whatever else runs on the machine: the headline's
+    figure is its median flood (its CPU with it), and every flood stays in the figures."""
+    monkeypatch.delenv("BENCH_REPLICAS", raising=False)
+    monkeypatch.delenv("BENCH_FLOODS", raising=False)
+    bench = importlib.reload(run)
+    assert bench.FLOODS == 3
+    paces = iter([3_000.0, 5_000.0, 4_000.0, 2_000.0])
+    floods: list[int] = []
+
+    async def pace(
+        name: str, bootstrap: str, mongo_url: str, count: int, *args: object, replicas: int = 1
+    ) -> tuple[float, float, dict[str, float]]:
+        floods.append(replicas)
+        per_s = next(paces)
+        return per_s, 100.0, {"matching": per_s / 10_000}
+
+    monkeypatch.setattr(services, "service_pace", pace)
+    rss: dict[str, float] = {}
+    headline = await bench._shape(
+        "matching", 2, "kafka:9092", "mongodb://store", Path("."), {}, 20_000.0, rss
+    )
+    assert floods == [2, 2, 2]
+    assert headline == {
+        "per_s": 4000,
+        "ratio": 0.2,
+        "cpu_ms_per_record": {"matching": 0.4},  # the median flood's
+        "floods": [
+            {"per_s": 3000, "ratio": 0.15},
+            {"per_s": 5000, "ratio": 0.25},
+            {"per_s": 4000, "ratio": 0.2},
+        ],
+    }
+    one = await bench._shape("matching", 1, "kafka:9092", "mongodb://store", Path("."), {}, 20_000.0, rss)
+    assert floods == [2, 2, 2, 1]
+    assert one == {"per_s": 2000, "ratio": 0.1, "cpu_ms_per_record": {"matching": 0.2}}
+    assert rss == {"matching": 100.0}
+
+
+def test_of_an_even_number_of_floods_the_median_is_the_slower_of_the_middle_two() -> None:
+    assert run.median_flood([(4.0, "a"), (1.0, "b"), (3.0, "c"), (2.0, "d")]) == (2.0, "d")
+    assert run.median_flood([(7.0, "only")]) == (7.0, "only")

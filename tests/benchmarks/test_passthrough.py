@@ -35,7 +35,9 @@ async def test_the_passthrough_is_measured_after_a_flood_that_is_not(
 
     monkeypatch.setattr(services, "produce", counted)
     monkeypatch.setattr(services, "_pace", measured)
-    per_s, cpu = await services.passthrough(infra.kafka_bootstrap_servers, 300, tmp_path, {})
-    assert produced == [(300, False), (300, True)]
-    assert per_s > 0
-    assert set(cpu) == {"loop", "bench"}
+    floods = await services.passthrough(infra.kafka_bootstrap_servers, 300, tmp_path, {}, floods=2)
+    assert produced == [(300, False), (300, True), (300, True)]
+    assert len(floods) == 2
+    for per_s, cpu in floods:
+        assert per_s > 0
+        assert set(cpu) == {"loop", "bench"}
