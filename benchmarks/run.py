@@ -69,15 +69,18 @@ REPLICAS = sorted({int(n) for n in os.environ.get("BENCH_REPLICAS", "1,2").split
 # records) one after another on one store: its C2 compiler threads took 2.79 s of CPU in the
 # first, 0.76 s in the second, 0.16-0.39 s in each of the three after; the floods measured here
 # came first or second on their store. A store serving for days has compiled them long since.
-T = TypeVar("T", bound=tuple[Any, ...])
 WARM_UP = int(os.environ.get("BENCH_WARM_UP", RECORDS))
 # The passthrough and each service's headline shape are measured in this many floods, and the
 # median flood is the figure (its CPU with it; every flood is printed and kept). One flood lasts a
 # few seconds, and on a shared 2-core machine its pace moves with whatever else runs: five `make
-# bench` runs of one version gave matching's two replicas ratios of 0.215, 0.197, 0.219, 0.197 and
-# 0.219; in one slow run every process spent more CPU per record, Kafka's 0.033-0.037 ms where the
-# other runs' spent 0.020-0.029 on the same floods. The 1-process shape is measured once.
+# bench` runs of matching's code of one day (one flood each) gave its two replicas ratios of 0.215,
+# 0.197, 0.219, 0.197 and 0.219; in one slow run every process spent more CPU per record, Kafka's
+# 0.024-0.037 ms where the other runs' spent 0.014-0.029 on the same floods. And the first
+# passthrough flood after the warm-up one was the slowest of three in each of four runs (18,427-
+# 19,147 records/s against 19,503-20,583): a baseline of one flood was a low one. The 1-process
+# shape is measured once.
 FLOODS = max(1, int(os.environ.get("BENCH_FLOODS", 3)))
+T = TypeVar("T", bound=tuple[Any, ...])  # a flood's figures, records/s first
 
 
 def _cpu_line(ms_per_item: dict[str, float], item: str = "record") -> str:
