@@ -3,6 +3,7 @@ every allowed pair, even when candidates are pruned, checked against brute force
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matching.domain import assignment
 from matching.domain.assignment import (
     MICRO,
     Capacities,
@@ -21,7 +23,7 @@ from matching.domain.assignment import (
     solve_flow,
 )
 from matching.domain.cohort import MatchProfile
-from matching.domain.cohort_run import solve_cohort
+from matching.domain.cohort_run import continuous_pairs, solve_cohort
 from matching.domain.programs import MatchingPolicy
 
 pytestmark = pytest.mark.fast  # the engine alone: no server
@@ -268,3 +270,39 @@ def test_blocking_pairs_are_counted_when_matching_more_mentees_costs_stability()
     stable = solve_flow(2, capacities, *arcs)
     assert stable.total_score == 900_000
     assert blocking_pairs(stable, capacities, *arcs) == 0
+
+
+def test_a_shortlist_scored_in_the_callers_thread_is_the_one_scored_on_threads() -> None:
+    # Blocks of 64 rows: 1,000 mentees are 16 blocks, scored in order by one thread or shared by two.
+    rng = np.random.default_rng(11)
+    scores = rng.integers(0, MICRO, size=(1000, 250)).astype(np.int64)
+    allowed = rng.random((1000, 250)) < 0.9
+    oracle = oracle_of(scores, allowed)
+    first_slot = 10_000 * rng.integers(0, 2, 250).astype(np.int64)
+    kept = [
+        shortlist(oracle, 1000, 250, 12, block=64, reserve=36, workers=workers, first_slot=first_slot)
+        for workers in (1, 2)
+    ]
+    one, two = (dataclasses.asdict(candidates) for candidates in kept)
+    assert one.keys() == two.keys()
+    for name in one:
+        assert np.array_equal(one[name], two[name]), name
+
+
+def test_continuous_runs_score_their_shortlist_without_a_thread_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    mentees = [MatchProfile(f"mentee-{i}", "org", skills_wanted=("python",)) for i in range(40)]
+    mentors = [
+        MatchProfile(f"mentor-{j}", "org", skills_offered=("python", "sql")[: 1 + j % 2], free_capacity=2)
+        for j in range(30)
+    ]
+    policy = MatchingPolicy(org_id="org")
+    on_threads = solve_cohort(policy, mentees, mentors).pairs
+
+    class NoPool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("a thread pool")
+
+    monkeypatch.setattr(assignment, "ThreadPoolExecutor", NoPool)
+    with pytest.raises(AssertionError, match="a thread pool"):
+        solve_cohort(policy, mentees, mentors)  # a cohort run's default: two threads
+    assert continuous_pairs(policy, mentees, mentors, {}, [], None) == on_threads

@@ -228,18 +228,22 @@ def shortlist(
     mentees (so that a mentor nobody ranks first still has candidates), a block of rows at a time
     (at most `block`, fewer when the mentors are many: `_BLOCK_ELEMENTS`). "Best" counts
     `first_slot`, what each mentor's next place costs (the load-spread penalty), when given. Blocks
-    are scored on `workers` threads (numpy and scipy release the GIL in the heavy parts)."""
+    are scored on `workers` threads (numpy and scipy release the GIL in the heavy parts); with one,
+    in the caller's thread."""
     keep = min(per_mentee + reserve, mentor_count)
     slot_cost = np.zeros(mentor_count, dtype=np.int64) if first_slot is None else first_slot
     block = min(block, max(_MIN_BLOCK_ROWS, _BLOCK_ELEMENTS // max(1, mentor_count)))
     starts = range(0, mentee_count if mentor_count else 0, block)
     blocks = [np.arange(start, min(start + block, mentee_count)) for start in starts]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        parts = list(
-            pool.map(
-                lambda rows: _shortlist_block(oracle, rows, mentor_count, per_mentee, keep, slot_cost), blocks
-            )
-        )
+
+    def scored(rows: IntArray) -> _BlockShortlist:
+        return _shortlist_block(oracle, rows, mentor_count, per_mentee, keep, slot_cost)
+
+    if workers <= 1:
+        parts = [scored(rows) for rows in blocks]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(scored, blocks))
     empty = np.zeros(0, dtype=np.int64)
     mentees = [empty] + [p.flow[0] for p in parts]
     mentors = [empty] + [p.flow[1] for p in parts]
