@@ -151,11 +151,12 @@ def numpy_settings() -> None:
     """Before numpy loads (the service's `__main__`, the engine process's start); a setting the
     service was given is kept.
 
-    Its BLAS (the semantic goals' matrix products) on the calling thread. The shortlist already
-    scores two blocks at once on two threads; OpenBLAS would start a thread per core for each
-    product, and its threads spin while they wait, for CPU the service, the store and the broker
-    need. Measured on runs like a flood's (up to 4,146 mentees x 5,000 mentors, embedded profiles)
-    beside one busy core: 5.3-6.0 s instead of 6.8-7.6 s, and a quarter less CPU.
+    Its BLAS (the semantic goals' matrix products) on the calling thread. A cohort run's shortlist
+    already scores two blocks at once on two threads (a continuous run's, one); OpenBLAS would
+    start a thread per core for each product, and its threads spin while they wait, for CPU the
+    service, the store and the broker need. Measured on runs like a flood's (up to 4,146 mentees x
+    5,000 mentors, embedded profiles) beside one busy core: 5.3-6.0 s instead of 6.8-7.6 s, and a
+    quarter less CPU.
 
     Its arrays in ordinary pages: numpy asks the kernel for transparent huge pages for every array
     of 4 MB or more, and on a machine whose memory the broker, the store and the services have cut

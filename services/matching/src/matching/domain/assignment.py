@@ -27,7 +27,7 @@ from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
 
 MICRO = 1_000_000
 # A shortlist block's rows are as many as keep its arrays (rows x mentors, int64) within this many
-# elements, 4 MB. A block's arrays are allocated afresh for every block, on two threads: large ones
+# elements, 4 MB. A block's arrays are allocated afresh for every block: large ones
 # are mapped from the OS each time (above glibc's mmap threshold, 32 MB at most) and their pages
 # faulted in and zeroed again, and the more a run holds at once, the more fresh memory its process
 # must first be given (on this VM, faults on memory never touched before cost tens of microseconds

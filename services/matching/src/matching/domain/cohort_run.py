@@ -221,8 +221,9 @@ def continuous_pairs(
     """`solve_cohort`'s explained pairs alone: what continuous matching offers (and all it needs
     back from the engine's process). Its shortlist is scored in one thread: these runs go on while
     the consumer's handlers, the other replicas and the store use the other cores, and a second
-    thread bought no time there but cost CPU (matching's flood with two replicas on two cores, 8
-    alternated rounds: x1.069 records/s, x0.936 CPU per record with one thread)."""
+    thread bought no time there but cost CPU (matching's flood with two replicas on two cores, three
+    alternated comparisons of 8-10 rounds with one thread: x1.014-x1.069 records/s, x0.936-x0.986
+    CPU per record)."""
     return solve_cohort(
         policy, mentees, mentors, managers=managers, previous_pairs=previous_pairs, goals=goals,
         shortlist_workers=1,
