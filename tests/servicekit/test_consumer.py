@@ -82,7 +82,11 @@ async def test_redelivered_event_changes_nothing(infra: Infra, broker: KafkaBrok
     await publisher.publish(TOPIC, _envelope(_pair(org, "pair-1", version=2)), {})
     await eventually(lambda: 2 in seen, what="the event after the repeat")
     assert seen == [1, 2]
-    assert await ledger.count_documents({"_id": repeated.id}) == 1
+    # The batch's ledger entries are written after its handlers ran: wait for that write.
+    recorded = await eventually(
+        lambda: ledger.count_documents({"_id": repeated.id}), what="the event in the ledger"
+    )
+    assert recorded == 1
 
 
 async def test_streams_share_the_partitions_and_run_each_record_once_in_its_key_order(
