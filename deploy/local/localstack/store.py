@@ -29,6 +29,12 @@ from localstack.process import ManagedServer, ensure_ports_free, free_port, recv
 # the store 1.12 s in all against 1.51 s (the late pauses 45-74 ms against 100-280 ms), with 754-848
 # MB of heap committed against 1,290 MB; over three alternated runs of two floods the store's CPU
 # per record was 0.285 ms against 0.314 and matching's records/s 1,280 against 1,234 (means).
+#
+# Copying them once is still a third of the store's CPU in matching's flood with two replicas (a
+# flood once the JIT is done: 0.47 s in the GC threads and 0.12 s refining, 0.98 s serving). The
+# parallel collector did it no cheaper (GC threads 4.69 s against 3.07-3.25 s over a warm-up and
+# three floods, twice; the floods no faster), nor did a young generation fixed at 768 MB (GC
+# threads 2.99-3.35 s against 3.10-3.32 s, twice).
 _STORE_HEAP = ["-Xms64m", "-Xmx3g", "-XX:MaxTenuringThreshold=0"]
 
 

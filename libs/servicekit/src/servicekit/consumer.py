@@ -371,7 +371,11 @@ class EventConsumer:
 
     async def _remember(self, work: list[_Work], outcomes: list[str]) -> None:
         """Write the batch's processed events to the ledger in one request. A replica may have
-        written some already: its effects were harmless, handlers being idempotent."""
+        written some already: its effects were harmless, handlers being idempotent.
+
+        One entry per event. One document per batch (its event ids in an indexed array) was
+        slower in matching's flood with two replicas: x0.962 records/s and x1.056 CPU per
+        record in 8 alternated rounds."""
         now = datetime.now(UTC)
         entries = [
             {"_id": item.envelope.id, "type": item.envelope.type, "processed_at": now}

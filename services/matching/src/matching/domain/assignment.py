@@ -181,7 +181,12 @@ _TIE_ORDERS = 4
 def _tie_orders(mentor_count: int) -> tuple[IntArray, IntArray]:
     """`_TIE_ORDERS` random orders of the mentors (the same for the same count: a run stays
     reproducible), and the windows of each repeated twice, from which a row's tie-break is one
-    window: a copy, with no division per element."""
+    window: a copy, with no division per element.
+
+    Two replicas' runs over as many mentors thus break ties alike. Orders of each process's own
+    (a random seed per process) did not make them lose fewer races for the same places: in 6
+    alternated rounds of matching's flood with two replicas, 256-1,384 places lost per flood
+    against 167-1,940, and x0.961 records/s."""
     rng = np.random.default_rng([mentor_count, _TIE_ORDERS])
     orders = np.stack([rng.permutation(mentor_count) for _ in range(_TIE_ORDERS)]).astype(np.int64)
     orders.setflags(write=False)  # shared by every run of this many mentors
