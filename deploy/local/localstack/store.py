@@ -34,7 +34,7 @@ from localstack.process import ManagedServer, ensure_ports_free, free_port, recv
 # flood once the JIT is done: 0.47 s in the GC threads and 0.12 s refining, 0.98 s serving). The
 # parallel collector did it no cheaper (GC threads 4.69 s against 3.07-3.25 s over a warm-up and
 # three floods, twice; the floods no faster), nor did a young generation fixed at 768 MB (GC
-# threads 2.99-3.35 s against 3.10-3.32 s, twice).
+# threads 2.99-3.35 s against 3.10-3.32 s, twice) or one GC thread (3.85 s against 3.30-3.49 s).
 _STORE_HEAP = ["-Xms64m", "-Xmx3g", "-XX:MaxTenuringThreshold=0"]
 
 
