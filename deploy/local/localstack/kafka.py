@@ -16,6 +16,13 @@ from localstack.process import ManagedServer, ensure_ports_free, free_port, recv
 
 # Kafka's JVM: small heap, it only serves tests and local runs.
 _KAFKA_HEAP = ["-Xms128m", "-Xmx512m"]
+# C1 alone in the benchmarks too, unlike the store's `long_running` JIT. With C2 for Kafka as well
+# (three runs of each kind, taken in turn: a passthrough warm-up and three floods, then matching's
+# flood with two replicas, a warm-up and three floods), C2 was still compiling during the
+# passthrough. Its baseline fell to 8,105-11,316 records/s, against 11,876-12,816 with C1 alone.
+# The matching floods were no faster: 2,316-2,392 records/s against 2,223-2,371. Kafka used more
+# CPU per record in them: 0.067-0.134 ms against 0.048-0.064. The matching ratios it gave
+# (0.211-0.286) came from the slower baseline alone.
 
 # Only WARN+ goes to the file, except the lifecycle logger whose
 # "Kafka Server started" line is part of the readiness check.
