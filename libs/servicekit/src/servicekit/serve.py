@@ -31,7 +31,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     # glibc's malloc stays. Debian's jemalloc, mimalloc and tcmalloc were tried in its place
     # (LD_PRELOAD) on matching's flood with two replicas. In 8 alternated rounds against glibc:
     #   - jemalloc: records/s x0.995, CPU per record x1.027;
-    #   - mimalloc: records/s x1.025 (0.95-1.17 round by round), CPU per record x0.978.
+    #   - mimalloc: records/s x1.025, CPU per record x0.978; in 12 rounds more, x1.022 and x0.977
+    #     (0.91-1.17 round by round over the 20: about 2%, within the noise).
     # In 4 rounds, tcmalloc: records/s x1.014, CPU per record x0.971. None was clearly faster, and
     # each would be one more system package for every machine and image.
     gc.collect()
