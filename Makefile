@@ -9,15 +9,15 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export MENTORSHIP_CACHE ?= $(HOME)/.cache/mentorship
 PYTHON ?= python3
-# The venv's interpreter: the distribution's CPython 3.11 where there is one. Debian's links the
-# interpreter in (no shared libpython) and is built with profile-guided and link-time optimisation;
-# pyenv's default build (first on this machine's PATH) does neither. Plain Python on it: 10-30%
-# faster (calls, objects, json); matching's flood, paired rounds: records/s x1.085, CPU per record
-# x0.910. Elsewhere uv picks one that fits requires-python; `make install VENV_PYTHON=...` chooses.
-VENV_PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11))
-ifneq ($(VENV_PYTHON),)
+# The venv's interpreter: CPython 3.13, which `make install` builds once per machine from its
+# release sources with profile-guided and link-time optimisation into the cache
+# (deploy/local/interpreter.py says why and what it measured). `make install VENV_PYTHON=...` names
+# another (3.11-3.13) and builds nothing. Choose an optimised one, as distributions build theirs:
+# pyenv's default build (first on this machine's PATH) has neither optimisation, and Debian's 3.11
+# ran matching's flood at x1.085 records/s, CPU per record x0.910, against it.
+MANAGED_PYTHON := $(shell $(PYTHON) deploy/local/interpreter.py --path)
+VENV_PYTHON ?= $(MANAGED_PYTHON)
 export UV_PYTHON := $(VENV_PYTHON)
-endif
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 LOCALSTACK := PYTHONPATH=deploy/local $(RUN) python -m localstack
@@ -50,6 +50,7 @@ run-deps: python-deps servers
 # this machine) would compile every imported module at every start (a service: 4.7 s, then 2.4 s).
 python-deps:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+	@if [ "$(VENV_PYTHON)" = "$(MANAGED_PYTHON)" ]; then $(PYTHON) deploy/local/interpreter.py >/dev/null; fi
 	@$(UV) sync --frozen --quiet --compile-bytecode
 
 servers: python-deps
