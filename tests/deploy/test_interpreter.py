@@ -24,6 +24,14 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
+@pytest.fixture
+def pinned_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source tarball whose hash is the pinned one, named by MENTORSHIP_PYTHON_SOURCE."""
+    tarball = tmp_path / "source.tar.xz"
+    monkeypatch.setattr(interpreter, "SOURCE_SHA256", _source_tarball(tarball))
+    monkeypatch.setenv("MENTORSHIP_PYTHON_SOURCE", str(tarball))
+
+
 def _source_tarball(path: Path) -> str:
     """A tarball laid out as the release's (one Python-X.Y.Z directory); returns its SHA-256."""
     with tarfile.open(path, "w:xz") as archive:
@@ -69,12 +77,10 @@ def test_a_source_of_other_bytes_than_the_pinned_ones_is_refused_and_nothing_is_
     assert [p.name for p in cache.iterdir() if p.is_dir()] == []  # the work directory went too
 
 
+@pytest.mark.usefixtures("pinned_source")
 def test_a_built_interpreter_is_moved_into_place_whole_and_not_built_again(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tarball = tmp_path / "source.tar.xz"
-    monkeypatch.setattr(interpreter, "SOURCE_SHA256", _source_tarball(tarball))
-    monkeypatch.setenv("MENTORSHIP_PYTHON_SOURCE", str(tarball))
     # Stands for the built interpreter: the module checks run it as `python -c "import x"`.
     ran = _fake_steps(f'#!/bin/sh\nexec {sys.executable} "$@"\n', monkeypatch)
     assert interpreter.build() == interpreter.interpreter()
@@ -89,12 +95,10 @@ def test_a_built_interpreter_is_moved_into_place_whole_and_not_built_again(
     assert printed.stdout.strip() == str(interpreter.interpreter())
 
 
+@pytest.mark.usefixtures("pinned_source")
 def test_an_interpreter_that_lacks_a_standard_module_is_removed_and_the_package_is_named(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tarball = tmp_path / "source.tar.xz"
-    monkeypatch.setattr(interpreter, "SOURCE_SHA256", _source_tarball(tarball))
-    monkeypatch.setenv("MENTORSHIP_PYTHON_SOURCE", str(tarball))
     # Configure found no libssl headers: every import works but ssl's.
     body = f'#!/bin/sh\ncase "$2" in "import ssl") exit 1;; esac\nexec {sys.executable} "$@"\n'
     _fake_steps(body, monkeypatch)
