@@ -61,7 +61,8 @@ class BuildError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """The install cache's root, as localstack.install has it (outside the repo, shared by clones)."""
+    """Root of the version-keyed install cache (outside the repo, shared by clones), for the
+    interpreter and for what localstack installs."""
     root = os.environ.get("MENTORSHIP_CACHE") or str(Path.home() / ".cache" / "mentorship")
     return Path(root).expanduser().resolve()
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+
+# The cache's root is the interpreter build's: that script runs before the venv exists, on the
+# standard library alone, so it holds the one definition (re-exported here for localstack's modules).
+from interpreter import cache_dir as cache_dir
 
 from localstack.errors import InstallError, MissingTool
 
@@ -69,12 +72,6 @@ def require_java() -> str:
 # sessions benchmark C2's compiler threads alone took 10.5-11.2 s of Kafka's (4.8 s serving) and
 # 10.1-12.3 s of the store's.
 QUICK_JIT: list[str] = ["-XX:TieredStopAtLevel=1"]
-
-
-def cache_dir() -> Path:
-    """Root of the version-keyed install cache (outside the repo, shared by clones)."""
-    root = os.environ.get("MENTORSHIP_CACHE") or str(Path.home() / ".cache" / "mentorship")
-    return Path(root).expanduser().resolve()
 
 
 def _fingerprint(version: str, *files: Path) -> str:
