@@ -53,7 +53,7 @@ REQUIRED_MODULES = {
     "readline": "libreadline-dev",
     "pyexpat": "libexpat1-dev",
 }
-_MARKER = ".installed"
+MARKER = ".installed"  # in an installed tool's folder: what it was installed from
 
 
 class BuildError(RuntimeError):
@@ -75,21 +75,28 @@ def interpreter() -> Path:
     return prefix() / "bin" / f"python{VERSION.rsplit('.', 1)[0]}"
 
 
-def _installed() -> bool:
-    marker = prefix() / _MARKER
-    return marker.is_file() and marker.read_text().strip() == SOURCE_SHA256
+def is_installed(target: Path, fingerprint: str) -> bool:
+    """Whether `target` was installed whole from what `fingerprint` names (its marker says so)."""
+    marker = target / MARKER
+    return marker.is_file() and marker.read_text().strip() == fingerprint
 
 
 @contextlib.contextmanager
-def _lock() -> Iterator[None]:
-    """One build at a time per machine (two clones installing at once wait for each other)."""
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    with open(cache_dir() / f".cpython-{VERSION}.lock", "w") as handle:
+def install_lock(name: str) -> Iterator[None]:
+    """Serialise installs across processes (two clones installing at once, parallel test runs,
+    make run beside make test)."""
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _installed() -> bool:
+    return is_installed(prefix(), SOURCE_SHA256)
 
 
 def _fetch(source: str, target: Path) -> None:
@@ -130,7 +137,7 @@ def build() -> Path:
     for tool in ("gcc", "make"):
         if shutil.which(tool) is None:
             raise BuildError(f"{tool} is needed to build CPython {VERSION} (apt-get install build-essential)")
-    with _lock():
+    with install_lock(f"cpython-{VERSION}"):
         if _installed():  # another install finished it meanwhile
             return interpreter()
         target = prefix()
@@ -164,7 +171,7 @@ def build() -> Path:
         except BuildError:
             shutil.rmtree(target, ignore_errors=True)
             raise
-        (target / _MARKER).write_text(SOURCE_SHA256 + "\n")
+        (target / MARKER).write_text(SOURCE_SHA256 + "\n")
     return interpreter()
 
 

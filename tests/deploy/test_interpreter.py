@@ -85,7 +85,7 @@ def test_a_built_interpreter_is_moved_into_place_whole_and_not_built_again(
     ran = _fake_steps(f'#!/bin/sh\nexec {sys.executable} "$@"\n', monkeypatch)
     assert interpreter.build() == interpreter.interpreter()
     assert ran == ["configure", "make", "make install"]
-    assert (interpreter.prefix() / ".installed").read_text().strip() == interpreter.SOURCE_SHA256
+    assert (interpreter.prefix() / interpreter.MARKER).read_text().strip() == interpreter.SOURCE_SHA256
     assert [p.name for p in cache.iterdir() if p.is_dir()] == [interpreter.prefix().name]
     assert interpreter.build() == interpreter.interpreter()
     assert ran == ["configure", "make", "make install"]  # nothing ran the second time

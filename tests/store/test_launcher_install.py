@@ -18,7 +18,7 @@ def test_each_version_of_the_launcher_keeps_its_classes_and_shares_the_jars(
     cache = tmp_path / "cache"
     target = cache / f"mongo-java-server-{install.STORE_VERSION}"
     shutil.copytree(libs, target / "libs")  # as Maven would copy them, without the download
-    (target / install._MARKER).write_text(
+    (target / install.MARKER).write_text(
         install._fingerprint(install.STORE_VERSION, install.STORE_POM) + "\n"
     )
     monkeypatch.setenv("MENTORSHIP_CACHE", str(cache))

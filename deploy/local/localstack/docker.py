@@ -23,9 +23,9 @@ from localstack.errors import InstallError, MissingTool
 from localstack.install import (
     KAFKA_VERSION,
     STORE_VERSION,
-    _install_lock,
     cache_dir,
     install_kafka,
+    install_lock,
     store_files,
 )
 from localstack.process import ManagedServer
@@ -263,7 +263,7 @@ def image_size_mb(daemon: DockerDaemon, tag: str) -> float:
 def running_daemon(state_dir: Path, data_root: Path | None = None) -> Iterator[DockerDaemon]:
     """A started daemon, stopped on exit; one daemon at a time per data root (the cache's)."""
     daemon = DockerDaemon(state_dir, data_root)
-    with _install_lock(f"docker-data-{daemon.data_root.name}"):
+    with install_lock(f"docker-data-{daemon.data_root.name}"):
         daemon.start()
         try:
             yield daemon

@@ -9,18 +9,19 @@ beside the others (`store_files`), so clones at different commits never remove e
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-# The cache's root is the interpreter build's: that script runs before the venv exists, on the
-# standard library alone, so it holds the one definition (re-exported here for localstack's modules).
+# The cache's root, its markers and its lock are the interpreter build's: that script runs before
+# the venv exists, on the standard library alone, so it holds the one definition of each
+# (re-exported here for localstack's modules).
+from interpreter import MARKER as MARKER
 from interpreter import cache_dir as cache_dir
+from interpreter import install_lock as install_lock
+from interpreter import is_installed as is_installed
 
 from localstack.errors import InstallError, MissingTool
 
@@ -34,7 +35,6 @@ STORE_SOURCES = HERE / "mongo" / "src" / "main" / "java"
 STORE_MAIN_CLASS = "mentorship.store.StoreLauncher"
 
 # Written into an install dir only once the install succeeded.
-_MARKER = ".installed"
 
 _TOOL_HINTS: dict[str, str] = {
     "java": "java is required to run Kafka and the store; install a JDK 17+ (apt-get install default-jdk)",
@@ -81,24 +81,6 @@ def _fingerprint(version: str, *files: Path) -> str:
     return h.hexdigest()
 
 
-def _is_installed(target: Path, fingerprint: str) -> bool:
-    marker = target / _MARKER
-    return marker.is_file() and marker.read_text().strip() == fingerprint
-
-
-@contextlib.contextmanager
-def _install_lock(name: str) -> Iterator[None]:
-    """Serialise installs across processes (parallel test runs, make run beside make test)."""
-    root = cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".{name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _run_step(cmd: list[str], cwd: Path, what: str) -> None:
     proc = subprocess.run(
         cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -131,10 +113,10 @@ def install_kafka() -> Path:
     target = cache_dir() / f"kafka-{KAFKA_VERSION}"
     libs = target / "libs"
     fp = _fingerprint(KAFKA_VERSION, KAFKA_POM)
-    if _is_installed(target, fp):
+    if is_installed(target, fp):
         return libs
-    with _install_lock(f"kafka-{KAFKA_VERSION}"):
-        if _is_installed(target, fp):  # another process finished it meanwhile
+    with install_lock(f"kafka-{KAFKA_VERSION}"):
+        if is_installed(target, fp):  # another process finished it meanwhile
             return libs
         # Start from scratch: a half-copied or stale libs dir could mix jar versions.
         shutil.rmtree(target, ignore_errors=True)
@@ -147,7 +129,7 @@ def install_kafka() -> Path:
         )
         if not any(libs.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
             raise InstallError(f"Maven finished but {libs} has no kafka_2.13-{KAFKA_VERSION}.jar")
-        (target / _MARKER).write_text(fp + "\n")
+        (target / MARKER).write_text(fp + "\n")
     return libs
 
 
@@ -170,10 +152,10 @@ def store_files() -> tuple[Path, Path]:
     sources = sorted(STORE_SOURCES.rglob("*.java"))
     jars = _fingerprint(STORE_VERSION, STORE_POM)
     classes = target / f"classes-{_fingerprint(STORE_VERSION, STORE_POM, *sources)[:16]}"
-    if _is_installed(target, jars) and _is_installed(classes, jars):
+    if is_installed(target, jars) and is_installed(classes, jars):
         return libs, classes
-    with _install_lock(f"mongo-java-server-{STORE_VERSION}"):
-        if not _is_installed(target, jars):
+    with install_lock(f"mongo-java-server-{STORE_VERSION}"):
+        if not is_installed(target, jars):
             pom_version = re.search(r"<mongo-java-server.version>(.+?)<", STORE_POM.read_text())
             if pom_version is None or pom_version.group(1) != STORE_VERSION:
                 raise InstallError(
@@ -182,8 +164,8 @@ def store_files() -> tuple[Path, Path]:
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
             _copy_jars(STORE_POM, libs, f"Downloading mongo-java-server {STORE_VERSION} jars with Maven")
-            (target / _MARKER).write_text(jars + "\n")
-        if not _is_installed(classes, jars):
+            (target / MARKER).write_text(jars + "\n")
+        if not is_installed(classes, jars):
             javac = require("javac")
             building = target / f".{classes.name}.building"
             shutil.rmtree(building, ignore_errors=True)
@@ -192,7 +174,7 @@ def store_files() -> tuple[Path, Path]:
                 cwd=target,
                 what="Compiling the store launcher",
             )
-            (building / _MARKER).write_text(jars + "\n")
+            (building / MARKER).write_text(jars + "\n")
             shutil.rmtree(classes, ignore_errors=True)
             building.rename(classes)  # whole or not at all, for a store starting meanwhile
     return libs, classes

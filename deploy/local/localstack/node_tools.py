@@ -16,13 +16,12 @@ import subprocess
 from pathlib import Path
 
 from localstack.errors import InstallError, MissingTool
-from localstack.install import _fingerprint, _install_lock, _is_installed, _run_step, cache_dir
+from localstack.install import MARKER, _fingerprint, _run_step, cache_dir, install_lock, is_installed
 
 NODE_PROJECT = Path(__file__).resolve().parent.parent / "node"
 PACKAGE_JSON = NODE_PROJECT / "package.json"
 PACKAGE_LOCK = NODE_PROJECT / "package-lock.json"
 ASYNCAPI_CHECK_SCRIPT = NODE_PROJECT / "check_asyncapi.mjs"
-_MARKER = ".installed"
 
 
 def pinned_versions() -> dict[str, str]:
@@ -39,7 +38,7 @@ def node_tools_dir() -> Path:
 def installed_node_modules() -> Path | None:
     """The installed node_modules, or None when the install step has not run (or node is absent)."""
     target = node_tools_dir()
-    if not _is_installed(target, _fingerprint("node-tools", PACKAGE_JSON, PACKAGE_LOCK)):
+    if not is_installed(target, _fingerprint("node-tools", PACKAGE_JSON, PACKAGE_LOCK)):
         return None
     return target / "node_modules"
 
@@ -48,13 +47,13 @@ def install_node_tools() -> Path:
     """`npm ci` the pinned tools into the cache (once per set of versions); return node_modules."""
     target = node_tools_dir()
     fingerprint = _fingerprint("node-tools", PACKAGE_JSON, PACKAGE_LOCK)
-    if _is_installed(target, fingerprint):
+    if is_installed(target, fingerprint):
         return target / "node_modules"
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise MissingTool("node and npm install the AsyncAPI parser and viewer (apt-get install nodejs npm)")
-    with _install_lock(target.name):
-        if _is_installed(target, fingerprint):
+    with install_lock(target.name):
+        if is_installed(target, fingerprint):
             return target / "node_modules"
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
@@ -68,7 +67,7 @@ def install_node_tools() -> Path:
         for name in pinned_versions():
             if not (target / "node_modules" / name / "package.json").is_file():
                 raise InstallError(f"npm ci finished but {name} is not in {target / 'node_modules'}")
-        (target / _MARKER).write_text(fingerprint + "\n")
+        (target / MARKER).write_text(fingerprint + "\n")
     return target / "node_modules"
 
 

@@ -26,14 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from localstack.errors import InstallError, MissingTool
-from localstack.install import _install_lock, _is_installed, _run_step, cache_dir, require
+from localstack.install import MARKER, _run_step, cache_dir, install_lock, is_installed, require
 
 HELM_VERSION = "4.3.2"
 COMPOSE_VERSION = "2.40.3"
 KUBERNETES_VERSION = "1.37.2"
 ZIPKIN_VERSION = "3.6.1"
-
-_MARKER = ".installed"
 
 
 class MissingGo(MissingTool):
@@ -58,17 +56,17 @@ def _installed(name: str, version: str, build: Callable[[Path], None], binary: s
     target = cache_dir() / f"{name}-{version}"
     path = target / binary
     fingerprint = f"{name} {version}" + (f" recipe {recipe}" if recipe > 1 else "")
-    if _is_installed(target, fingerprint) and path.exists():
+    if is_installed(target, fingerprint) and path.exists():
         return path
-    with _install_lock(f"{name}-{version}"):
-        if _is_installed(target, fingerprint) and path.exists():
+    with install_lock(f"{name}-{version}"):
+        if is_installed(target, fingerprint) and path.exists():
             return path
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         build(target)
         if not path.exists():
             raise InstallError(f"building {name} {version} finished without {path}")
-        (target / _MARKER).write_text(fingerprint + "\n")
+        (target / MARKER).write_text(fingerprint + "\n")
     return path
 
 
